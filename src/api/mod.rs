@@ -1,0 +1,13 @@
+//! The boundary: `#[server]` functions the console calls and the plain HTTP routes.
+//! Thin by design: read the request (session, state), call a `server` service, map the outcome.
+
+pub mod auth;
+
+#[cfg(feature = "ssr")]
+mod context;
+#[cfg(feature = "ssr")]
+pub mod guard;
+#[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
+pub mod status;

@@ -1,0 +1,5 @@
+//! Reusable pieces of the console's forms.
+
+mod form;
+
+pub use form::{field_error, form_error, Field, FormAlert, SubmitButton};

@@ -1,0 +1,94 @@
+//! The frame around every page: navigation, the signed-in user, one-time notices.
+
+use crate::api::auth::{take_flash, whoami, SignOut};
+use crate::model::requires_sign_in;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_location, use_navigate};
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let location = use_location();
+    let user = Resource::new(move || location.pathname.get(), |_| whoami());
+    let flash = Resource::new(move || location.pathname.get(), |_| take_flash());
+    let sign_out = ServerAction::<SignOut>::new();
+
+    // The server guard covers full page loads; this covers client-side navigation.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let path = location.pathname.get();
+        if let Some(Ok(None)) = user.get() {
+            if requires_sign_in(&path) {
+                let next = format!("{path}{}", location.search.get_untracked());
+                let encoded: String = js_escape(&next);
+                navigate(&format!("/login?next={encoded}"), Default::default());
+            }
+        }
+    });
+
+    let nav = move || {
+        Suspend::new(async move {
+            match user.await {
+                Ok(Some(user)) => view! {
+                    <ul class="nav-links">
+                        <li><A href="/apps">"Applications"</A></li>
+                        <li><A href="/account">"Account"</A></li>
+                        <li class="nav-user" title="Signed in">{user.email}</li>
+                        <li>
+                            <ActionForm action=sign_out attr:class="inline-form">
+                                <button type="submit" class="link-button" disabled=move || sign_out.pending().get()>
+                                    "Sign out"
+                                </button>
+                            </ActionForm>
+                        </li>
+                    </ul>
+                }
+                .into_any(),
+                _ => view! {
+                    <ul class="nav-links">
+                        <li><A href="/login">"Sign in"</A></li>
+                        <li><A href="/signup">"Sign up"</A></li>
+                    </ul>
+                }
+                .into_any(),
+            }
+        })
+    };
+
+    let notice = move || {
+        Suspend::new(async move {
+            flash
+                .await
+                .ok()
+                .flatten()
+                .map(|message| view! { <p class="flash" role="status">{message}</p> })
+        })
+    };
+
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <nav aria-label="Main">
+                <A href="/" attr:class="brand">"Facehook"</A>
+                <Transition fallback=|| ()>{nav}</Transition>
+            </nav>
+        </header>
+        <main id="main">
+            <Transition fallback=|| ()>{notice}</Transition>
+            {children()}
+        </main>
+        <footer class="site-footer">"Facehook — webhooks for facial authentication"</footer>
+    }
+}
+
+/// Percent-encodes a path for use as a query value (the browser side has no `url` crate).
+fn js_escape(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

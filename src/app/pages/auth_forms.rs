@@ -1,0 +1,63 @@
+//! `/login` and `/signup`: plain forms that work without JavaScript and, hydrated, without a reload.
+
+use crate::api::auth::{SignIn, SignUp};
+use crate::app::components::{field_error, form_error, Field, FormAlert, SubmitButton};
+use crate::model::{AppError, NewPassword};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    let signed_out = move || query.read().get("signed_out").is_some();
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || action.value().get().and_then(Result::err));
+
+    view! {
+        <Title text="Sign in"/>
+        <section class="card narrow">
+            <h1>"Sign in"</h1>
+            <Show when=signed_out>
+                <p class="flash" role="status">"You have signed out."</p>
+            </Show>
+            <FormAlert message=form_error(error)/>
+            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                <input type="hidden" name="next" value=next/>
+                <Field label="Email" name="email" input_type="email" autocomplete="email"
+                    error=field_error(error, "email")/>
+                <Field label="Password" name="password" input_type="password"
+                    autocomplete="current-password" error=field_error(error, "password")/>
+                <SubmitButton label="Sign in" pending_label="Signing in…" pending=action.pending()/>
+            </ActionForm>
+            <p class="aside">"New to Facehook? " <A href="/signup">"Create an account"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || action.value().get().and_then(Result::err));
+
+    view! {
+        <Title text="Sign up"/>
+        <section class="card narrow">
+            <h1>"Create your account"</h1>
+            <FormAlert message=form_error(error)/>
+            <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                <Field label="Email" name="email" input_type="email" autocomplete="email"
+                    error=field_error(error, "email")/>
+                <Field label="Password" name="password" input_type="password"
+                    autocomplete="new-password" hint=NewPassword::HINT
+                    error=field_error(error, "password")/>
+                <SubmitButton label="Create account" pending_label="Creating account…" pending=action.pending()/>
+            </ActionForm>
+            <p class="aside">"Already have an account? " <A href="/login">"Sign in"</A></p>
+        </section>
+    }
+}

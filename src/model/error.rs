@@ -1,0 +1,80 @@
+//! The one error type clients see from server functions: stable, short messages.
+//! Internal causes never travel here; they are logged server-side under `Internal`'s reference.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// A specific input field failed validation.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("Email or password is incorrect.")]
+    BadCredentials,
+    #[error("Too many sign-in attempts; retry in {retry_in_minutes} minute{}.", if *.retry_in_minutes == 1 { "" } else { "s" })]
+    TooManyAttempts { retry_in_minutes: u64 },
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("Not found.")]
+    NotFound,
+    #[error("Sign-up is closed on this server; ask the operator for an account.")]
+    SignupClosed,
+    #[error("This account is disabled; contact the operator.")]
+    AccountDisabled,
+    #[error("Something went wrong on our side (reference {reference}).")]
+    Internal { reference: String },
+    /// The call never reached our code: unreadable arguments on the server, a network
+    /// failure in the browser. Raised by the framework, never by our services.
+    #[error("The request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The form field this error belongs to, so the UI can show it inline.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status a raw client sees for this error.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::BadCredentials | AppError::Unauthenticated => 401,
+            AppError::TooManyAttempts { .. } => 429,
+            AppError::NotFound => 404,
+            AppError::SignupClosed | AppError::AccountDisabled => 403,
+            AppError::Internal { .. } => 500,
+            AppError::Transport(_) => 400,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr;
+        if let ServerFnErrorErr::Args(message) = &value {
+            if let Some(field) = missing_field(message) {
+                return AppError::invalid(&field, "This field is required.");
+            }
+        }
+        AppError::Transport(value.to_string())
+    }
+}
+
+/// serde names an absent field as "missing field `name`"; turn that into the field name.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.split("missing field `").nth(1)?;
+    let field = rest.split('`').next()?;
+    (!field.is_empty()).then(|| field.to_owned())
+}

@@ -1,0 +1,8 @@
+//! Types shared by the UI and the server: what crosses the server-function boundary.
+//! Nothing here may depend on the database, the HTTP stack or the browser.
+
+pub mod account;
+pub mod error;
+
+pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};
+pub use error::AppError;

@@ -1,0 +1,151 @@
+//! Accounts and sign-in: the rules (who may sign up, throttling, password changes).
+//! Knows nothing of HTTP or sessions; the boundary stores the returned account id in the session.
+
+mod password;
+pub mod session_store;
+mod throttle;
+
+pub use throttle::ThrottlePolicy;
+
+use crate::model::{AppError, CurrentUser, EmailAddress, NewPassword};
+use crate::server::config::SignupPolicy;
+use crate::server::store::{AccountRecord, Store};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Auth {
+    store: Store,
+    signup: SignupPolicy,
+    throttle: Arc<ThrottlePolicy>,
+}
+
+/// A signed-in account, as the boundary needs it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub is_operator: bool,
+}
+
+impl From<AccountRecord> for Account {
+    fn from(record: AccountRecord) -> Self {
+        Account {
+            id: record.id,
+            email: record.email,
+            is_operator: record.is_operator,
+        }
+    }
+}
+
+impl From<Account> for CurrentUser {
+    fn from(account: Account) -> Self {
+        CurrentUser {
+            email: account.email,
+            is_operator: account.is_operator,
+        }
+    }
+}
+
+impl Auth {
+    pub fn new(store: Store, signup: SignupPolicy, throttle: ThrottlePolicy) -> Self {
+        Auth {
+            store,
+            signup,
+            throttle: Arc::new(throttle),
+        }
+    }
+
+    /// Self-service sign-up from the console; refused when the operator closed it.
+    pub async fn sign_up(&self, email: &str, password: String) -> Result<Account, AppError> {
+        if self.signup == SignupPolicy::Closed {
+            return Err(AppError::SignupClosed);
+        }
+        self.create_account(email, password, false).await
+    }
+
+    /// Creates an account regardless of the sign-up policy (the operator's CLI).
+    pub async fn create_account(
+        &self,
+        email: &str,
+        password: String,
+        operator: bool,
+    ) -> Result<Account, AppError> {
+        let email = EmailAddress::parse(email)?;
+        let password = NewPassword::parse("password", password)?;
+        let hash = password::hash(password).await?;
+        match self
+            .store
+            .insert_account(email.as_str(), &hash, operator)
+            .await?
+        {
+            crate::server::store::NewAccount::Created(record) => Ok(record.into()),
+            crate::server::store::NewAccount::EmailTaken => Err(AppError::invalid(
+                "email",
+                "An account with this email already exists; sign in instead.",
+            )),
+        }
+    }
+
+    /// Checks the credentials, throttling by email and by client IP. Unknown emails cost
+    /// the same hashing work as known ones so timing does not reveal which exist.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+        client_ip: &str,
+    ) -> Result<Account, AppError> {
+        // A malformed email can never match; treat it as a normal failure to keep one path.
+        let email = EmailAddress::parse(email)
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_else(|_| email.trim().to_lowercase());
+        self.throttle.check(&self.store, &email, client_ip).await?;
+
+        let account = self.store.account_by_email(&email).await?;
+        let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
+        let password_ok = password::verify(password, stored_hash).await?;
+        match account {
+            Some(account) if password_ok => {
+                if account.disabled_at.is_some() {
+                    return Err(AppError::AccountDisabled);
+                }
+                self.store.clear_login_failures_for_email(&email).await?;
+                Ok(account.into())
+            }
+            _ => {
+                self.throttle
+                    .record_failure(&self.store, &email, client_ip)
+                    .await?;
+                Err(AppError::BadCredentials)
+            }
+        }
+    }
+
+    /// The account behind a session, if it still exists and is enabled.
+    pub async fn account(&self, account_id: &str) -> Result<Option<Account>, AppError> {
+        let account = self.store.account_by_id(account_id).await?;
+        Ok(account
+            .filter(|a| a.disabled_at.is_none())
+            .map(Account::from))
+    }
+
+    pub async fn change_password(
+        &self,
+        account_id: &str,
+        current_password: String,
+        new_password: String,
+    ) -> Result<(), AppError> {
+        let Some(account) = self.store.account_by_id(account_id).await? else {
+            return Err(AppError::Unauthenticated);
+        };
+        let new_password = NewPassword::parse("new_password", new_password)?;
+        if !password::verify(current_password, Some(account.password_hash)).await? {
+            return Err(AppError::invalid(
+                "current_password",
+                "Current password is incorrect.",
+            ));
+        }
+        let hash = password::hash(new_password).await?;
+        self.store.set_password_hash(account_id, &hash).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Runtime configuration, read from flags or `FACEHOOK_*` environment variables.
+//! Holds values only; deciding what they mean for a request belongs to the modules that use them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SignupPolicy {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Options shared by every subcommand that touches the database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (created if absent) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://facehook.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Address to listen on, e.g. `127.0.0.1:3000` or `[::]:3000`; port 0 picks a free port.
+    #[arg(long, env = "FACEHOOK_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// The URL users reach the console at; `https` makes session cookies `Secure`
+    /// and is the origin that state-changing requests must come from.
+    #[arg(long, env = "FACEHOOK_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+
+    /// Whether anyone may create an account from the sign-up page.
+    #[arg(long, env = "FACEHOOK_SIGNUP", value_enum, default_value = "open")]
+    pub signup: SignupPolicy,
+
+    /// Folder with the compiled site (`pkg/`, CSS, public assets). Defaults to `site/`
+    /// beside the binary, then `../site` (the cargo-leptos layout `target/site`).
+    #[arg(long, env = "FACEHOOK_SITE_DIR")]
+    pub site_dir: Option<PathBuf>,
+}
+
+impl ServeConfig {
+    /// A configuration for tests and embedding: everything default but the database.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        ServeConfig {
+            database: DatabaseConfig {
+                database_url: database_url.into(),
+            },
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            signup: SignupPolicy::Open,
+            site_dir: None,
+        }
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_ref()
+            .is_some_and(|url| url.scheme() == "https")
+    }
+
+    pub fn resolve_site_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.site_dir {
+            return dir.clone();
+        }
+        let exe_dir = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(PathBuf::from));
+        if let Some(exe_dir) = exe_dir {
+            for candidate in [exe_dir.join("site"), exe_dir.join("../site")] {
+                if candidate.join("pkg").is_dir() {
+                    return candidate;
+                }
+            }
+        }
+        PathBuf::from("target/site")
+    }
+}

@@ -1,0 +1,21 @@
+//! The shared state handed to every request: cheap to clone, built once by `startup`.
+
+use crate::server::auth::Auth;
+use crate::server::config::ServeConfig;
+use crate::server::store::Store;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub auth: Auth,
+    pub config: Arc<ServeConfig>,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

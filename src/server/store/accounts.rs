@@ -1,0 +1,98 @@
+//! The accounts aggregate: who may sign in, with which password hash, and as what role.
+
+use super::{is_unique_violation, new_id, now_ms, on_db, Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRecord {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_operator: bool,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// Result of trying to create an account.
+#[derive(Debug)]
+pub enum NewAccount {
+    Created(AccountRecord),
+    EmailTaken,
+}
+
+const COLUMNS: &str = "id, email, password_hash, is_operator, disabled_at, created_at";
+
+impl Store {
+    /// Creates an account. It is an operator when asked, or when it is the first account
+    /// (decided inside the INSERT so no separate count can race it on one connection).
+    pub async fn insert_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        operator: bool,
+    ) -> Result<NewAccount, StoreError> {
+        let sql = format!(
+            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at) \
+             SELECT $1, $2, $3, ($4 OR NOT EXISTS (SELECT 1 FROM accounts)), $5 \
+             RETURNING {COLUMNS}"
+        );
+        let id = new_id("acc");
+        let inserted = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AccountRecord>(&sql)
+                .bind(&id)
+                .bind(email)
+                .bind(password_hash)
+                .bind(operator)
+                .bind(now_ms())
+                .fetch_one(pool)
+                .await
+        });
+        match inserted {
+            Ok(account) => Ok(NewAccount::Created(account)),
+            Err(err) if is_unique_violation(&err) => Ok(NewAccount::EmailTaken),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub async fn account_by_email(&self, email: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE email = $1");
+        let found = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AccountRecord>(&sql)
+                .bind(email)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(found)
+    }
+
+    pub async fn account_by_id(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
+        let found = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AccountRecord>(&sql)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(found)
+    }
+
+    pub async fn set_password_hash(&self, id: &str, password_hash: &str) -> Result<(), StoreError> {
+        on_db!(self.db(), |pool| {
+            sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    pub async fn count_accounts(&self) -> Result<i64, StoreError> {
+        let count: i64 = on_db!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,272 @@
+//! The composition root: the one place that sees every part. It builds the state, joins the
+//! console (UI) routes, the boundary's HTTP routes and the layers, and runs the CLI commands.
+
+use crate::api;
+use crate::app::{shell, App};
+use crate::cli::{Cli, Command};
+use crate::server::auth::session_store::DbSessionStore;
+use crate::server::auth::{Auth, ThrottlePolicy};
+use crate::server::config::{LogFormat, ServeConfig};
+use crate::server::state::AppState;
+use crate::server::store::{Store, StoreError};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::future::Future;
+use std::io::{IsTerminal, Read};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Command(String),
+}
+
+/// A built server, bound to its port but not yet serving: tests read `local_addr` first.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig) -> Result<Self, StartupError> {
+        let store = Store::connect(&config.database.database_url).await?;
+        store.migrate().await?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let site_root = config.resolve_site_dir();
+        let leptos_options = LeptosOptions::builder()
+            .output_name("facehook")
+            .site_root(site_root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .site_addr(config.listen)
+            .build();
+        let auth = Auth::new(store.clone(), config.signup, ThrottlePolicy::default());
+        let state = AppState {
+            leptos_options,
+            store: store.clone(),
+            auth,
+            config: Arc::new(config),
+        };
+        let router = router(state);
+        Ok(Application {
+            listener,
+            router,
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let sweeper = spawn_session_sweeper(&self.store);
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        self.store.close().await;
+        served
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.store.db()))
+        .with_name("facehook_session")
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_secure(state.config.secure_cookies());
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .merge(api::http::router())
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(
+            api::status::server_fn_error_status,
+        ))
+        .layer(axum::middleware::from_fn(api::guard::require_sign_in))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::guard::refuse_cross_site,
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn spawn_session_sweeper(store: &Store) -> tokio::task::JoinHandle<()> {
+    use tower_sessions::ExpiredDeletion;
+    let sessions = DbSessionStore::new(store.db());
+    tokio::spawn(async move {
+        let period = tokio::time::Duration::from_secs(3600);
+        if let Err(err) = sessions.continuously_delete_expired(period).await {
+            tracing::warn!(error = %err, "expired-session sweeper stopped");
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+pub fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FACEHOOK_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub async fn run_cli(cli: Cli) -> ExitCode {
+    init_tracing(cli.log_format);
+    let outcome = match cli.command {
+        Command::Serve(config) => serve(config).await,
+        Command::Migrate(database) => migrate(&database.database_url).await,
+        Command::CreateAccount {
+            database,
+            email,
+            operator,
+        } => create_account(&database.database_url, &email, operator).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("facehook: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> Result<(), StartupError> {
+    let backend = config
+        .database
+        .database_url
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.local_addr(), %backend, "facehook console listening on http://{}", app.local_addr());
+    app.run_until_stopped()
+        .await
+        .map_err(|e| StartupError::Command(format!("server stopped: {e}")))
+}
+
+async fn migrate(database_url: &str) -> Result<(), StartupError> {
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    store.close().await;
+    eprintln!("facehook: migrations applied ({})", store.backend_name());
+    Ok(())
+}
+
+async fn create_account(
+    database_url: &str,
+    email: &str,
+    operator: bool,
+) -> Result<(), StartupError> {
+    let password = read_password().map_err(StartupError::Command)?;
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    let auth = Auth::new(
+        store.clone(),
+        crate::server::config::SignupPolicy::Open,
+        ThrottlePolicy::default(),
+    );
+    let created = auth.create_account(email, password, operator).await;
+    store.close().await;
+    let account = created.map_err(|e| StartupError::Command(e.to_string()))?;
+    let role = if account.is_operator {
+        "operator"
+    } else {
+        "user"
+    };
+    println!("created {role} account {} ({})", account.email, account.id);
+    Ok(())
+}
+
+/// The password comes from a prompt on a terminal, otherwise from the first line of stdin,
+/// so scripts can pipe it without it appearing in the process list.
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the two passwords differ".into());
+        }
+        return Ok(first);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = input.lines().next().unwrap_or("").to_owned();
+    if password.is_empty() {
+        return Err("no password on stdin (pipe it in, e.g. `echo \"$PW\" | facehook create-account --email …`)".into());
+    }
+    Ok(password)
+}
