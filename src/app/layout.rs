@@ -9,7 +9,12 @@ use leptos_router::hooks::{use_location, use_navigate};
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let location = use_location();
-    let user = Resource::new(move || location.pathname.get(), |_| whoami());
+    // Each answer remembers the path it was fetched for, so a stale answer from the
+    // previous page is never taken as the truth about the current one.
+    let user = Resource::new(
+        move || location.pathname.get(),
+        |path| async move { (path, whoami().await) },
+    );
     let flash = Resource::new(move || location.pathname.get(), |_| take_flash());
     let sign_out = ServerAction::<SignOut>::new();
 
@@ -17,8 +22,8 @@ pub fn Layout(children: Children) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         let path = location.pathname.get();
-        if let Some(Ok(None)) = user.get() {
-            if requires_sign_in(&path) {
+        if let Some((fetched_for, Ok(None))) = user.get() {
+            if fetched_for == path && requires_sign_in(&path) {
                 let next = format!("{path}{}", location.search.get_untracked());
                 let encoded: String = js_escape(&next);
                 navigate(&format!("/login?next={encoded}"), Default::default());
@@ -26,9 +31,16 @@ pub fn Layout(children: Children) -> impl IntoView {
         }
     });
 
+    // Marks the page as interactive; browser tests wait for it before testing no-reload flows.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
     let nav = move || {
         Suspend::new(async move {
-            match user.await {
+            match user.await.1 {
                 Ok(Some(user)) => view! {
                     <ul class="nav-links">
                         <li><A href="/apps">"Applications"</A></li>

@@ -1,0 +1,38 @@
+# Facehook: `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+FACEHOOK_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+export FACEHOOK_TEST_POSTGRES_URL
+
+.PHONY: run test build tools lint unit e2e clean
+
+## run: build the release binary and serve the console on http://127.0.0.1:3000 (SQLite, ./facehook.db)
+run: build
+	./target/release/facehook serve
+
+## build: release binary at target/release/facehook, site assets at target/site
+build: tools
+	cargo leptos build --release
+
+## test: formatting, lints, unit + integration tests on SQLite and PostgreSQL, then the browser suite
+test:
+	.ci/bootstrap --test
+	$(MAKE) lint unit e2e
+
+tools:
+	.ci/bootstrap
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --features ssr -- -D warnings
+	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test --features ssr
+
+e2e: build
+	cd end2end && npx playwright test
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results

@@ -1,0 +1,49 @@
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// The suite drives Debian's chromium against the release binary on a fresh SQLite database.
+const port = Number(process.env.FACEHOOK_E2E_PORT ?? 3107);
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'facehook-e2e-'));
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    browserName: 'chromium',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.FACEHOOK_CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: '../target/release/facehook serve',
+    url: `http://127.0.0.1:${port}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    env: {
+      DATABASE_URL: `sqlite://${path.join(dataDir, 'e2e.db')}`,
+      FACEHOOK_LISTEN: `127.0.0.1:${port}`,
+      FACEHOOK_SITE_DIR: path.resolve(__dirname, '../target/site'),
+      FACEHOOK_LOG_FORMAT: 'json',
+    },
+  },
+});
