@@ -1,7 +1,7 @@
 //! The command line: `serve`, `migrate`, `create-account`. Every option is also a `FACEHOOK_*`
 //! (or `DATABASE_URL`) environment variable. Parsing only; `startup` runs the commands.
 
-use crate::server::config::{DatabaseConfig, LogFormat, ServeConfig};
+use crate::server::config::{DatabaseConfig, LogFormat, ServeConfig, TargetConfig};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -40,5 +40,56 @@ pub enum Command {
         /// Make the account an operator (the first account always is one).
         #[arg(long)]
         operator: bool,
+    },
+    /// Manage applications (prints JSON for scripts).
+    #[command(subcommand)]
+    Apps(AppsCommand),
+    /// Manage webhook endpoints (prints JSON for scripts).
+    #[command(subcommand)]
+    Endpoints(EndpointsCommand),
+    /// Change an application's plan: free, premium, business or enterprise.
+    SetPlan {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        public_id: String,
+        plan: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Create an application; prints {"publicId", "apiKey"}.
+    Create {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// Email of the owning account.
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "free")]
+        plan: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EndpointsCommand {
+    /// Add an endpoint; prints {"endpointId", "webhookToken", "signingSecret"}.
+    Add {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        targets: TargetConfig,
+        public_id: String,
+        url: String,
+        /// Comma-separated: enroll, auth, deletion, payload_update, pincode_update (default: all).
+        #[arg(long, default_value = "all")]
+        events: String,
+        #[arg(long)]
+        include_payload: bool,
+        #[arg(long, default_value_t = 6)]
+        timeout_secs: i64,
+        #[arg(long, default_value = "")]
+        description: String,
     },
 }

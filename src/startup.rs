@@ -3,7 +3,11 @@
 
 use crate::api;
 use crate::app::{shell, App};
-use crate::cli::{Cli, Command};
+use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand};
+use crate::model::app::Plan;
+use crate::model::AppError;
+use crate::server::admin::Admin;
+use crate::server::apps::Apps;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig};
@@ -61,10 +65,13 @@ impl Application {
             .site_addr(config.listen)
             .build();
         let auth = Auth::new(store.clone(), config.signup, ThrottlePolicy::default());
+        let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
             leptos_options,
             store: store.clone(),
             auth,
+            apps,
+            admin: Admin::new(store.clone()),
             config: Arc::new(config),
         };
         let router = router(state);
@@ -191,6 +198,44 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             email,
             operator,
         } => create_account(&database.database_url, &email, operator).await,
+        Command::Apps(AppsCommand::Create {
+            database,
+            owner,
+            name,
+            plan,
+        }) => create_app(&database.database_url, &owner, &name, &plan).await,
+        Command::Endpoints(EndpointsCommand::Add {
+            database,
+            targets,
+            public_id,
+            url,
+            events,
+            include_payload,
+            timeout_secs,
+            description,
+        }) => {
+            let input = crate::model::app::EventKind::parse_list(&events).map(|events| {
+                crate::server::apps::EndpointInput {
+                    url,
+                    description,
+                    enabled: true,
+                    events,
+                    include_payload,
+                    timeout_secs,
+                }
+            });
+            match input {
+                Ok(input) => {
+                    add_endpoint(&database.database_url, &targets, &public_id, input).await
+                }
+                Err(err) => Err(StartupError::Command(err.to_string())),
+            }
+        }
+        Command::SetPlan {
+            database,
+            public_id,
+            plan,
+        } => set_plan(&database.database_url, &public_id, &plan).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -246,6 +291,83 @@ async fn create_account(
         "user"
     };
     println!("created {role} account {} ({})", account.email, account.id);
+    Ok(())
+}
+
+/// Opens the database for a one-shot command, runs `work`, and closes it again.
+async fn with_store<T>(
+    database_url: &str,
+    work: impl AsyncFnOnce(&Store) -> Result<T, AppError>,
+) -> Result<T, StartupError> {
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    let outcome = work(&store).await;
+    store.close().await;
+    outcome.map_err(|e| StartupError::Command(e.to_string()))
+}
+
+async fn create_app(
+    database_url: &str,
+    owner: &str,
+    name: &str,
+    plan: &str,
+) -> Result<(), StartupError> {
+    let plan = Plan::parse(plan).map_err(|e| StartupError::Command(e.to_string()))?;
+    let issued = with_store(database_url, async |store| {
+        let email = crate::model::EmailAddress::parse(owner)?;
+        let owner = store
+            .account_by_email(email.as_str())
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "owner",
+                    format!("No account has the email {}.", email.as_str()),
+                )
+            })?;
+        Apps::new(store.clone(), Default::default())
+            .create(&owner.id, name, plan)
+            .await
+    })
+    .await?;
+    println!(
+        "{}",
+        serde_json::json!({ "publicId": issued.public_id, "apiKey": issued.api_key })
+    );
+    Ok(())
+}
+
+async fn add_endpoint(
+    database_url: &str,
+    targets: &crate::server::config::TargetConfig,
+    public_id: &str,
+    input: crate::server::apps::EndpointInput,
+) -> Result<(), StartupError> {
+    let (endpoint, token, secret) = with_store(database_url, async |store| {
+        let app = store
+            .app_by_id(public_id.trim())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let apps = Apps::new(store.clone(), targets.allow_list());
+        let (endpoint, secret) = apps.add_endpoint(&app.owner_id, &app.id, input).await?;
+        Ok((endpoint, app.webhook_token, secret))
+    })
+    .await?;
+    println!(
+        "{}",
+        serde_json::json!({ "endpointId": endpoint.id, "webhookToken": token, "signingSecret": secret })
+    );
+    Ok(())
+}
+
+async fn set_plan(database_url: &str, public_id: &str, plan: &str) -> Result<(), StartupError> {
+    let plan = Plan::parse(plan).map_err(|e| StartupError::Command(e.to_string()))?;
+    with_store(database_url, async |store| {
+        Apps::new(store.clone(), Default::default())
+            .set_plan(public_id, plan)
+            .await
+    })
+    .await?;
+    eprintln!("facehook: {public_id} is now on the {} plan", plan.as_str());
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! What every server function needs from the request: the state, the session, the caller.
 
+use crate::model::app::IssuedApiKey;
 use crate::model::AppError;
 use crate::server::auth::Account;
 use crate::server::error::internal;
@@ -14,6 +15,8 @@ use tower_sessions::Session;
 pub const ACCOUNT_ID_KEY: &str = "account_id";
 /// Session key holding a one-time notice shown on the next page.
 pub const FLASH_KEY: &str = "flash";
+/// Session key holding an API key just issued, until its application page shows it once.
+pub const ISSUED_KEY: &str = "issued_api_key";
 
 pub struct RequestContext {
     pub state: AppState,
@@ -84,6 +87,43 @@ impl RequestContext {
             .insert(FLASH_KEY, message)
             .await
             .map_err(internal)
+    }
+
+    /// The signed-in account if it is an operator; anyone else is told the page does not exist.
+    pub async fn operator(&self) -> Result<Account, AppError> {
+        let account = self.account().await?;
+        if account.is_operator {
+            Ok(account)
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// Keeps a freshly issued API key for the one page view that shows it.
+    pub async fn hold_issued_key(&self, issued: &IssuedApiKey) -> Result<(), AppError> {
+        self.session
+            .insert(ISSUED_KEY, issued)
+            .await
+            .map_err(internal)
+    }
+
+    /// The held key for `public_id`, removed as it is read so it is shown only once.
+    pub async fn take_issued_key(&self, public_id: &str) -> Result<Option<String>, AppError> {
+        let held = self
+            .session
+            .get::<IssuedApiKey>(ISSUED_KEY)
+            .await
+            .map_err(internal)?;
+        match held {
+            Some(issued) if issued.public_id == public_id => {
+                self.session
+                    .remove::<IssuedApiKey>(ISSUED_KEY)
+                    .await
+                    .map_err(internal)?;
+                Ok(Some(issued.api_key))
+            }
+            _ => Ok(None),
+        }
     }
 
     pub async fn take_flash(&self) -> Result<Option<String>, AppError> {

@@ -1,6 +1,8 @@
 //! The boundary: `#[server]` functions the console calls and the plain HTTP routes.
 //! Thin by design: read the request (session, state), call a `server` service, map the outcome.
 
+pub mod admin;
+pub mod apps;
 pub mod auth;
 
 #[cfg(feature = "ssr")]

@@ -45,6 +45,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <ul class="nav-links">
                         <li><A href="/apps">"Applications"</A></li>
                         <li><A href="/account">"Account"</A></li>
+                        {user.is_operator.then(|| view! { <li><A href="/admin">"Operator"</A></li> })}
                         <li class="nav-user" title="Signed in">{user.email}</li>
                         <li>
                             <ActionForm action=sign_out attr:class="inline-form">

@@ -2,15 +2,19 @@
 //! Talks to the server only through `api` server functions; never touches storage.
 
 mod components;
+mod format;
 mod layout;
 mod pages;
 
 use layout::Layout;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
-use pages::{AccountPage, AppsPage, HomePage, LoginPage, NotFound, SignupPage};
+use pages::{
+    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, ComingSoonTab, HomePage, LoginPage,
+    NotFound, SignupPage, WebhooksTab,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,6 +53,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/apps") view=AppsPage ssr=SsrMode::Async/>
+                    <ParentRoute path=path!("/apps/:public_id") view=AppFrame ssr=SsrMode::Async>
+                        <Route path=path!("") view=AppOverview/>
+                        <Route path=path!("webhooks") view=WebhooksTab/>
+                        <Route path=path!("facial-ids") view=ComingSoonTab/>
+                        <Route path=path!("deliveries") view=ComingSoonTab/>
+                    </ParentRoute>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -2,6 +2,8 @@
 //! Nothing here may depend on the database, the HTTP stack or the browser.
 
 pub mod account;
+pub mod admin;
+pub mod app;
 pub mod error;
 
 pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};

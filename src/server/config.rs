@@ -16,6 +16,20 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which private networks webhooks may target (CIDRs or addresses, comma-separated).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TargetConfig {
+    /// e.g. `10.0.0.0/8,::1`; by default no private, loopback or link-local address is allowed.
+    #[arg(long = "allow-targets", env = "FACEHOOK_ALLOW_TARGETS", value_delimiter = ',', value_parser = crate::server::targets::parse_allow_entry)]
+    pub allow_targets: Vec<ipnet::IpNet>,
+}
+
+impl TargetConfig {
+    pub fn allow_list(&self) -> crate::server::targets::AllowList {
+        crate::server::targets::AllowList::new(self.allow_targets.clone())
+    }
+}
+
 /// Options shared by every subcommand that touches the database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseConfig {
@@ -28,6 +42,9 @@ pub struct DatabaseConfig {
 pub struct ServeConfig {
     #[command(flatten)]
     pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub targets: TargetConfig,
 
     /// Address to listen on, e.g. `127.0.0.1:3000` or `[::]:3000`; port 0 picks a free port.
     #[arg(long, env = "FACEHOOK_LISTEN", default_value = "127.0.0.1:3000")]
@@ -55,6 +72,7 @@ impl ServeConfig {
             database: DatabaseConfig {
                 database_url: database_url.into(),
             },
+            targets: TargetConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             signup: SignupPolicy::Open,

@@ -1,8 +1,12 @@
 //! Server-only modules: configuration, storage, authentication.
 //! Never imports `app` (UI) or `api` (the boundary); `startup` wires these to them.
 
+pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod secrets;
 pub mod state;
 pub mod store;
+pub mod targets;

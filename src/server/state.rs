@@ -1,5 +1,7 @@
 //! The shared state handed to every request: cheap to clone, built once by `startup`.
 
+use crate::server::admin::Admin;
+use crate::server::apps::Apps;
 use crate::server::auth::Auth;
 use crate::server::config::ServeConfig;
 use crate::server::store::Store;
@@ -11,6 +13,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub auth: Auth,
+    pub apps: Apps,
+    pub admin: Admin,
     pub config: Arc<ServeConfig>,
 }
 

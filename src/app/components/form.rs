@@ -28,14 +28,19 @@ pub fn form_error(error: Signal<Option<AppError>>) -> Signal<Option<String>> {
 pub fn Field(
     label: &'static str,
     name: &'static str,
+    /// Element id, when one page has several forms with the same field names.
+    #[prop(optional, into)]
+    id: Option<String>,
     #[prop(default = "text")] input_type: &'static str,
+    #[prop(default = true)] required: bool,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional, into)] value: Option<String>,
     error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let error_id = format!("{name}-error");
-    let hint_id = format!("{name}-hint");
+    let id = id.unwrap_or_else(|| name.to_owned());
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
     let described_by = {
         let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
         move || {
@@ -51,14 +56,14 @@ pub fn Field(
     };
     view! {
         <div class="field">
-            <label for=name>{label}</label>
+            <label for=id.clone()>{label}</label>
             <input
-                id=name
+                id=id
                 name=name
                 type=input_type
                 autocomplete=autocomplete
                 value=value
-                required=true
+                required=required
                 aria-invalid=move || error.get().map(|_| "true")
                 aria-describedby=described_by
             />
@@ -89,6 +94,27 @@ pub fn SubmitButton(
     view! {
         <button type="submit" class="primary" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
             {move || if pending.get() { pending_label } else { label }}
+        </button>
+    }
+}
+
+/// Copies `text` to the clipboard; without JavaScript the value stays selectable on screen.
+#[component]
+pub fn CopyButton(#[prop(into)] text: String, label: &'static str) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&text);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+        copied.set(true);
+    };
+    view! {
+        <button type="button" class="secondary" on:click=copy aria-label=label>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
         </button>
     }
 }

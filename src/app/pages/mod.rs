@@ -1,13 +1,21 @@
 //! One module per console page.
 
 mod account;
+mod admin;
+mod app_frame;
+mod app_overview;
 mod apps;
 mod auth_forms;
 mod home;
 mod not_found;
+mod webhooks;
 
 pub use account::AccountPage;
+pub use admin::AdminPage;
+pub use app_frame::{AppFrame, ComingSoonTab};
+pub use app_overview::AppOverview;
 pub use apps::AppsPage;
 pub use auth_forms::{LoginPage, SignupPage};
 pub use home::HomePage;
 pub use not_found::NotFound;
+pub use webhooks::WebhooksTab;

@@ -2,9 +2,15 @@
 //! Knows SQL and nothing of HTTP, sessions or the UI. Times are UTC Unix milliseconds.
 
 mod accounts;
+mod admin;
+mod apps;
+mod endpoints;
 mod login_failures;
 
 pub use accounts::{AccountRecord, NewAccount};
+pub use admin::AccountOverview;
+pub use apps::{AppListing, AppRecord, NewAppCredentials};
+pub use endpoints::{EndpointRecord, EndpointSettings};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
@@ -122,7 +128,7 @@ impl Store {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

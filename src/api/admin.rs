@@ -1,0 +1,47 @@
+//! Server functions of the operator's `/admin` page. Non-operators get `NotFound`.
+
+use crate::model::admin::AdminOverview;
+use crate::model::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::context::RequestContext;
+
+#[server(endpoint = "operator_overview")]
+pub async fn operator_overview() -> Result<AdminOverview, AppError> {
+    let ctx = RequestContext::load().await?;
+    ctx.operator().await?;
+    ctx.state.admin.overview().await
+}
+
+#[server(endpoint = "set_app_plan")]
+pub async fn set_app_plan(public_id: String, plan: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    ctx.operator().await?;
+    let plan = crate::model::app::Plan::parse(&plan)?;
+    ctx.state.apps.set_plan(&public_id, plan).await?;
+    if ctx.is_plain_form_post() {
+        ctx.flash("Plan changed.").await?;
+    }
+    Ok(())
+}
+
+#[server(endpoint = "set_account_disabled")]
+pub async fn set_account_disabled(account_id: String, disabled: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let operator = ctx.operator().await?;
+    let disabled = match disabled.as_str() {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(AppError::invalid(
+                "disabled",
+                format!("Expected true or false, got {other:?}."),
+            ))
+        }
+    };
+    ctx.state
+        .admin
+        .set_account_disabled(&operator.id, &account_id, disabled)
+        .await
+}

@@ -1,0 +1,202 @@
+//! Server functions for the Application Manager and the WEBHOOKS tab. Each one reads the
+//! session, calls `server::apps` with the signed-in owner, and maps nothing else.
+
+use crate::model::app::{AppDetail, AppSummary, EndpointView, SigningSecrets};
+use crate::model::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::context::RequestContext;
+
+#[server(endpoint = "list_apps")]
+pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state.apps.list(&owner.id).await
+}
+
+/// Creates an application and opens its page, where the API key is shown once.
+#[server(endpoint = "create_app")]
+pub async fn create_app(name: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let issued = ctx
+        .state
+        .apps
+        .create(&owner.id, &name, crate::model::app::Plan::Free)
+        .await?;
+    ctx.hold_issued_key(&issued).await?;
+    leptos_axum::redirect(&format!("/apps/{}", issued.public_id));
+    Ok(())
+}
+
+#[server(endpoint = "get_app")]
+pub async fn get_app(public_id: String) -> Result<AppDetail, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state.apps.detail(&owner.id, &public_id).await
+}
+
+#[server(endpoint = "take_issued_api_key")]
+pub async fn take_issued_api_key(public_id: String) -> Result<Option<String>, AppError> {
+    let ctx = RequestContext::load().await?;
+    ctx.account().await?;
+    ctx.take_issued_key(&public_id).await
+}
+
+#[server(endpoint = "rename_app")]
+pub async fn rename_app(public_id: String, name: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state.apps.rename(&owner.id, &public_id, &name).await
+}
+
+#[server(endpoint = "delete_app")]
+pub async fn delete_app(public_id: String, confirmation: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state
+        .apps
+        .delete(&owner.id, &public_id, &confirmation)
+        .await?;
+    ctx.flash("Application deleted.").await?;
+    leptos_axum::redirect("/apps");
+    Ok(())
+}
+
+#[server(endpoint = "rotate_api_key")]
+pub async fn rotate_api_key(public_id: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let issued = ctx.state.apps.rotate_api_key(&owner.id, &public_id).await?;
+    ctx.hold_issued_key(&issued).await?;
+    leptos_axum::redirect(&format!("/apps/{}", issued.public_id));
+    Ok(())
+}
+
+#[server(endpoint = "reveal_webhook_token")]
+pub async fn reveal_webhook_token(public_id: String) -> Result<String, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state.apps.webhook_token(&owner.id, &public_id).await
+}
+
+#[server(endpoint = "rotate_webhook_token")]
+pub async fn rotate_webhook_token(public_id: String) -> Result<String, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state
+        .apps
+        .rotate_webhook_token(&owner.id, &public_id)
+        .await
+}
+
+#[server(endpoint = "list_endpoints")]
+pub async fn list_endpoints(public_id: String) -> Result<Vec<EndpointView>, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state.apps.endpoints(&owner.id, &public_id).await
+}
+
+/// Adds an endpoint (no `endpoint_id`) or saves one. Checkboxes follow HTML form rules:
+/// present means on. `events_mode` is `all` or `selected` (then the `event_*` boxes count).
+#[server(endpoint = "save_endpoint")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_endpoint(
+    public_id: String,
+    endpoint_id: Option<String>,
+    url: String,
+    description: Option<String>,
+    enabled: Option<String>,
+    events_mode: Option<String>,
+    event_enroll: Option<String>,
+    event_auth: Option<String>,
+    event_deletion: Option<String>,
+    event_payload_update: Option<String>,
+    event_pincode_update: Option<String>,
+    include_payload: Option<String>,
+    timeout_secs: Option<String>,
+) -> Result<EndpointView, AppError> {
+    use crate::model::app::{parse_timeout_secs, EventKind};
+    use crate::server::apps::EndpointInput;
+
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let events = match events_mode.as_deref().unwrap_or("all") {
+        "all" => None,
+        "selected" => Some(
+            [
+                (EventKind::Enroll, event_enroll),
+                (EventKind::Auth, event_auth),
+                (EventKind::Deletion, event_deletion),
+                (EventKind::PayloadUpdate, event_payload_update),
+                (EventKind::PincodeUpdate, event_pincode_update),
+            ]
+            .into_iter()
+            .filter_map(|(kind, checked)| checked.map(|_| kind))
+            .collect(),
+        ),
+        other => {
+            return Err(AppError::invalid(
+                "events_mode",
+                format!("Unknown events mode {other:?}; expected all or selected."),
+            ))
+        }
+    };
+    let input = EndpointInput {
+        url,
+        description: description.unwrap_or_default(),
+        enabled: enabled.is_some(),
+        events,
+        include_payload: include_payload.is_some(),
+        timeout_secs: parse_timeout_secs(timeout_secs.as_deref().unwrap_or(""))?,
+    };
+    let apps = &ctx.state.apps;
+    let saved = match endpoint_id.filter(|id| !id.is_empty()) {
+        Some(id) => {
+            apps.update_endpoint(&owner.id, &public_id, &id, input)
+                .await?
+        }
+        None => apps.add_endpoint(&owner.id, &public_id, input).await?.0,
+    };
+    if ctx.is_plain_form_post() {
+        ctx.flash("Endpoint saved.").await?;
+    }
+    Ok(saved)
+}
+
+#[server(endpoint = "delete_endpoint")]
+pub async fn delete_endpoint(public_id: String, endpoint_id: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state
+        .apps
+        .delete_endpoint(&owner.id, &public_id, &endpoint_id)
+        .await
+}
+
+#[server(endpoint = "reveal_signing_secrets")]
+pub async fn reveal_signing_secrets(
+    public_id: String,
+    endpoint_id: String,
+) -> Result<SigningSecrets, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state
+        .apps
+        .signing_secrets(&owner.id, &public_id, &endpoint_id)
+        .await
+}
+
+#[server(endpoint = "rotate_signing_secret")]
+pub async fn rotate_signing_secret(
+    public_id: String,
+    endpoint_id: String,
+) -> Result<SigningSecrets, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state
+        .apps
+        .rotate_signing_secret(&owner.id, &public_id, &endpoint_id)
+        .await
+}

@@ -1,0 +1,115 @@
+//! `/admin`: the operator's view of accounts and application plans.
+
+use crate::api::admin::{operator_overview, SetAccountDisabled, SetAppPlan};
+use crate::app::components::{form_error, FormAlert};
+use crate::app::format::PlanBadge;
+use crate::app::pages::NotFound;
+use crate::model::admin::{AdminAccount, AdminApp};
+use crate::model::app::Plan;
+use crate::model::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let set_plan = ServerAction::<SetAppPlan>::new();
+    let set_disabled = ServerAction::<SetAccountDisabled>::new();
+    let overview = Resource::new(
+        move || (set_plan.version().get(), set_disabled.version().get()),
+        |_| operator_overview(),
+    );
+    let plan_error: Signal<Option<AppError>> =
+        Signal::derive(move || set_plan.value().get().and_then(Result::err));
+    let account_error: Signal<Option<AppError>> =
+        Signal::derive(move || set_disabled.value().get().and_then(Result::err));
+
+    let content = move || {
+        Suspend::new(async move {
+            match overview.await {
+                Ok(overview) => view! {
+                    <section class="card">
+                        <h1>"Operator"</h1>
+                        <h2>"Accounts"</h2>
+                        <FormAlert message=form_error(account_error)/>
+                        <table class="list">
+                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Applications"</th><th scope="col">"Status"</th><th scope="col">"Action"</th></tr></thead>
+                            <tbody>
+                                {overview.accounts.into_iter().map(|account| view! { <AccountRow account set_disabled/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                    <section class="card">
+                        <h2>"Applications"</h2>
+                        <FormAlert message=form_error(plan_error)/>
+                        <table class="list">
+                            <thead><tr><th scope="col">"Application"</th><th scope="col">"Owner"</th><th scope="col">"Endpoints"</th><th scope="col">"Plan"</th><th scope="col">"Change plan"</th></tr></thead>
+                            <tbody>
+                                {overview.apps.into_iter().map(|app| view! { <AppRow app set_plan/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
+                }
+                .into_any(),
+                Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
+                Err(err) => view! { <p class="form-alert" role="alert">{err.to_string()}</p> }.into_any(),
+            }
+        })
+    };
+    view! {
+        <Title text="Operator"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>{content}</Suspense>
+    }
+}
+
+#[component]
+fn AccountRow(
+    account: AdminAccount,
+    set_disabled: ServerAction<SetAccountDisabled>,
+) -> impl IntoView {
+    let (label, value) = if account.disabled {
+        ("Enable", "false")
+    } else {
+        ("Disable", "true")
+    };
+    view! {
+        <tr>
+            <td>{account.email.clone()}</td>
+            <td>{if account.is_operator { "Operator" } else { "Owner" }}</td>
+            <td>{account.app_count}</td>
+            <td>{if account.disabled { "Disabled" } else { "Active" }}</td>
+            <td>
+                <ActionForm action=set_disabled attr:class="inline-form">
+                    <input type="hidden" name="account_id" value=account.id/>
+                    <input type="hidden" name="disabled" value=value/>
+                    <button type="submit" class="secondary" aria-label=format!("{label} {}", account.email)>{label}</button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn AppRow(app: AdminApp, set_plan: ServerAction<SetAppPlan>) -> impl IntoView {
+    let select_id = format!("plan-{}", app.public_id);
+    view! {
+        <tr>
+            <td>{app.name.clone()}" "<code>{app.public_id.clone()}</code></td>
+            <td>{app.owner_email}</td>
+            <td>{app.endpoint_count}</td>
+            <td><PlanBadge plan=app.plan/></td>
+            <td>
+                <ActionForm action=set_plan attr:class="inline-form">
+                    <input type="hidden" name="public_id" value=app.public_id.clone()/>
+                    <label for=select_id.clone() class="visually-hidden">{format!("Plan for {}", app.name)}</label>
+                    <select id=select_id name="plan">
+                        {Plan::ALL.into_iter().map(|plan| view! {
+                            <option value=plan.as_str() selected=plan == app.plan>{plan.label()}</option>
+                        }).collect_view()}
+                    </select>
+                    " "
+                    <button type="submit" class="secondary" aria-label=format!("Set plan of {}", app.name)>"Set plan"</button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,84 @@
+//! `/apps/{publicId}/…`: the application's header and tabs around the selected tab.
+//! Another account's application gets the same not-found page as a missing one.
+
+use crate::api::apps::get_app;
+use crate::app::format::PlanBadge;
+use crate::app::pages::NotFound;
+use crate::model::app::AppDetail;
+use crate::model::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::use_params_map;
+
+/// Bumped by a tab after it changed the application, so the header reloads.
+#[derive(Clone, Copy)]
+pub struct AppChanged(pub RwSignal<usize>);
+
+/// The application's public ID from the URL.
+pub fn use_public_id() -> Memo<String> {
+    let params = use_params_map();
+    Memo::new(move |_| params.read().get("public_id").unwrap_or_default())
+}
+
+/// The application shown on the current page, loaded once per change.
+pub fn use_app_detail() -> Resource<Result<AppDetail, AppError>> {
+    let public_id = use_public_id();
+    let changed = use_context::<AppChanged>().map(|c| c.0);
+    Resource::new(
+        move || (public_id.get(), changed.map(|c| c.get())),
+        |(id, _)| get_app(id),
+    )
+}
+
+#[component]
+pub fn AppFrame() -> impl IntoView {
+    provide_context(AppChanged(RwSignal::new(0)));
+    let public_id = use_public_id();
+    let detail = use_app_detail();
+    let tab = move |path: &'static str, label: &'static str| {
+        let href = move || format!("/apps/{}{path}", public_id.get());
+        view! { <A href=href exact=true>{label}</A> }
+    };
+
+    let header = move || {
+        Suspend::new(async move {
+            match detail.await {
+                Ok(app) => view! {
+                    <Title text=app.name.clone()/>
+                    <header class="app-header">
+                        <h1>{app.name}</h1>
+                        <p class="app-meta"><code>{app.public_id}</code> " " <PlanBadge plan=app.plan/></p>
+                    </header>
+                }
+                .into_any(),
+                Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
+                Err(err) => view! { <p class="form-alert" role="alert">{err.to_string()}</p> }.into_any(),
+            }
+        })
+    };
+    let found = move || !matches!(detail.get(), Some(Err(AppError::NotFound)));
+
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>{header}</Suspense>
+        <Show when=found>
+            <nav class="tabs" aria-label="Application">
+                {tab("", "Overview")}
+                {tab("/webhooks", "WEBHOOKS")}
+                {tab("/facial-ids", "Facial IDs")}
+                {tab("/deliveries", "Deliveries")}
+            </nav>
+            <Outlet/>
+        </Show>
+    }
+}
+
+/// Tabs that arrive with later work.
+#[component]
+pub fn ComingSoonTab() -> impl IntoView {
+    view! {
+        <section class="card">
+            <p class="empty">"This tab fills in once events start arriving for this application."</p>
+        </section>
+    }
+}

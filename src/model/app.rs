@@ -1,0 +1,288 @@
+//! Applications, plans, endpoints and event kinds, as the console and the server both see them.
+
+use super::AppError;
+use serde::{Deserialize, Serialize};
+
+/// A billing plan; it gates features such as payload inclusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Premium,
+    Business,
+    Enterprise,
+}
+
+impl Plan {
+    pub const ALL: [Plan; 4] = [Plan::Free, Plan::Premium, Plan::Business, Plan::Enterprise];
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        Plan::ALL
+            .into_iter()
+            .find(|plan| plan.as_str() == raw.trim().to_lowercase())
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "plan",
+                    format!(
+                        "Unknown plan {raw:?}; expected free, premium, business or enterprise."
+                    ),
+                )
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Premium => "premium",
+            Plan::Business => "business",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Plan::Free => "Free",
+            Plan::Premium => "Premium",
+            Plan::Business => "Business",
+            Plan::Enterprise => "Enterprise",
+        }
+    }
+
+    /// Whether webhooks may carry each user's linked payload.
+    pub fn allows_payload(self) -> bool {
+        self >= Plan::Business
+    }
+}
+
+pub const PAYLOAD_PLAN_NOTICE: &str = "Available on the Business plan and up.";
+
+/// The kinds of event an endpoint can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Enroll,
+    Auth,
+    Deletion,
+    PayloadUpdate,
+    PincodeUpdate,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 5] = [
+        EventKind::Enroll,
+        EventKind::Auth,
+        EventKind::Deletion,
+        EventKind::PayloadUpdate,
+        EventKind::PincodeUpdate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Enroll => "enroll",
+            EventKind::Auth => "auth",
+            EventKind::Deletion => "deletion",
+            EventKind::PayloadUpdate => "payload_update",
+            EventKind::PincodeUpdate => "pincode_update",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Enroll => "New enrollment",
+            EventKind::Auth => "Authentication success",
+            EventKind::Deletion => "Facial ID deletion",
+            EventKind::PayloadUpdate => "Payload update",
+            EventKind::PincodeUpdate => "PIN code update",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw.trim())
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "events",
+                    format!(
+                        "Unknown event {raw:?}; expected one of enroll, auth, deletion, payload_update, pincode_update."
+                    ),
+                )
+            })
+    }
+
+    /// Parses a comma-separated list (`enroll,auth`); `all` or an empty list means every event.
+    pub fn parse_list(raw: &str) -> Result<Option<Vec<EventKind>>, AppError> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw == "all" {
+            return Ok(None);
+        }
+        let mut kinds = Vec::new();
+        for part in raw.split(',').filter(|p| !p.trim().is_empty()) {
+            let kind = EventKind::parse(part)?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        Ok(normalise_subscription(kinds))
+    }
+}
+
+/// A subscription to every kind is stored as "all", so events added later are included.
+pub fn normalise_subscription(kinds: Vec<EventKind>) -> Option<Vec<EventKind>> {
+    if kinds.is_empty() || EventKind::ALL.iter().all(|k| kinds.contains(k)) {
+        None
+    } else {
+        Some(kinds)
+    }
+}
+
+/// A 1–80 character application name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppName(String);
+
+impl AppName {
+    pub const MAX_CHARS: usize = 80;
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(AppError::invalid("name", "Give the application a name."));
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(AppError::invalid(
+                "name",
+                "Application names are at most 80 characters.",
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "name",
+                "Application names cannot contain control characters.",
+            ));
+        }
+        Ok(AppName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An application as listed in the Application Manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSummary {
+    pub public_id: String,
+    pub name: String,
+    pub plan: Plan,
+    pub endpoint_count: i64,
+    pub last_event_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+}
+
+/// An application's own page (Overview tab).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppDetail {
+    pub public_id: String,
+    pub name: String,
+    pub plan: Plan,
+    pub created_at_ms: i64,
+    /// The recognisable start of the API key; the key itself is never shown again.
+    pub api_key_prefix: String,
+}
+
+/// A secret shown exactly once: a new application's API key, or a rotated one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedApiKey {
+    pub public_id: String,
+    pub api_key: String,
+}
+
+/// A webhook endpoint as the WEBHOOKS tab shows it (secrets are fetched separately).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointView {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub enabled: bool,
+    /// `None` means every event, including kinds added later.
+    pub events: Option<Vec<EventKind>>,
+    pub include_payload: bool,
+    pub timeout_secs: i64,
+    pub disabled_reason: Option<String>,
+}
+
+impl EndpointView {
+    pub fn subscribes_to(&self, kind: EventKind) -> bool {
+        self.events
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&kind))
+    }
+}
+
+/// An endpoint's signing secrets: the current one, and the previous one while it is still valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningSecrets {
+    pub current: String,
+    pub previous: Option<String>,
+    pub previous_expires_at_ms: Option<i64>,
+}
+
+pub const MAX_ENDPOINTS_PER_APP: i64 = 10;
+pub const DEFAULT_TIMEOUT_SECS: i64 = 6;
+
+/// Checks a per-endpoint timeout in seconds (1–30).
+pub fn parse_timeout_secs(raw: &str) -> Result<i64, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(DEFAULT_TIMEOUT_SECS);
+    }
+    match raw.parse::<i64>() {
+        Ok(secs) if (1..=30).contains(&secs) => Ok(secs),
+        _ => Err(AppError::invalid(
+            "timeout_secs",
+            "Timeout must be a whole number of seconds from 1 to 30.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_parse_and_gate_payloads() {
+        assert_eq!(Plan::parse("Business").unwrap(), Plan::Business);
+        assert!(Plan::parse("gold").is_err());
+        assert!(!Plan::Free.allows_payload());
+        assert!(!Plan::Premium.allows_payload());
+        assert!(Plan::Business.allows_payload());
+        assert!(Plan::Enterprise.allows_payload());
+    }
+
+    #[test]
+    fn event_lists_parse_with_all_meaning_every_event() {
+        assert_eq!(EventKind::parse_list("all").unwrap(), None);
+        assert_eq!(EventKind::parse_list("").unwrap(), None);
+        assert_eq!(
+            EventKind::parse_list("enroll, auth,enroll").unwrap(),
+            Some(vec![EventKind::Enroll, EventKind::Auth])
+        );
+        let every = "enroll,auth,deletion,payload_update,pincode_update";
+        assert_eq!(EventKind::parse_list(every).unwrap(), None);
+        let err = EventKind::parse_list("enroll,login").unwrap_err();
+        assert_eq!(err.field(), Some("events"));
+    }
+
+    #[test]
+    fn names_and_timeouts_are_bounded() {
+        assert_eq!(AppName::parse("  Door  ").unwrap().as_str(), "Door");
+        assert!(AppName::parse("").is_err());
+        assert!(AppName::parse(&"x".repeat(81)).is_err());
+        assert!(AppName::parse(&"é".repeat(80)).is_ok());
+        assert_eq!(parse_timeout_secs("").unwrap(), 6);
+        assert_eq!(parse_timeout_secs("30").unwrap(), 30);
+        assert!(parse_timeout_secs("0").is_err());
+        assert!(parse_timeout_secs("31").is_err());
+        assert!(parse_timeout_secs("2.5").is_err());
+    }
+}

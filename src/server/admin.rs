@@ -1,0 +1,77 @@
+//! Operator actions across accounts. Callers must already have checked the operator role.
+
+use crate::model::admin::{AdminAccount, AdminApp, AdminOverview};
+use crate::model::app::Plan;
+use crate::model::AppError;
+use crate::server::error::internal;
+use crate::server::store::Store;
+
+#[derive(Clone)]
+pub struct Admin {
+    store: Store,
+}
+
+impl Admin {
+    pub fn new(store: Store) -> Self {
+        Admin { store }
+    }
+
+    pub async fn overview(&self) -> Result<AdminOverview, AppError> {
+        let accounts = self
+            .store
+            .account_overview()
+            .await?
+            .into_iter()
+            .map(|a| AdminAccount {
+                id: a.id,
+                email: a.email,
+                is_operator: a.is_operator,
+                disabled: a.disabled_at.is_some(),
+                app_count: a.app_count,
+            })
+            .collect();
+        let apps = self
+            .store
+            .all_apps()
+            .await?
+            .into_iter()
+            .map(|(app, owner_email)| {
+                let plan = Plan::parse(&app.plan).map_err(|_| {
+                    internal(format!("unknown plan {:?} in the database", app.plan))
+                })?;
+                Ok(AdminApp {
+                    public_id: app.id,
+                    name: app.name,
+                    owner_email,
+                    plan,
+                    endpoint_count: app.endpoint_count,
+                })
+            })
+            .collect::<Result<_, AppError>>()?;
+        Ok(AdminOverview { accounts, apps })
+    }
+
+    /// Disables or re-enables an account; operators cannot lock themselves out.
+    pub async fn set_account_disabled(
+        &self,
+        operator_id: &str,
+        account_id: &str,
+        disabled: bool,
+    ) -> Result<(), AppError> {
+        if disabled && operator_id == account_id {
+            return Err(AppError::invalid(
+                "disabled",
+                "You cannot disable your own account.",
+            ));
+        }
+        if self
+            .store
+            .set_account_disabled(account_id, disabled)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Operator views across all accounts. Only the operator boundary may call these.
+
+use super::{now_ms, on_db, Store, StoreError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountOverview {
+    pub id: String,
+    pub email: String,
+    pub is_operator: bool,
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
+    pub app_count: i64,
+}
+
+impl Store {
+    pub async fn account_overview(&self) -> Result<Vec<AccountOverview>, StoreError> {
+        let sql = "SELECT a.id, a.email, a.is_operator, a.disabled_at, a.created_at, \
+                   (SELECT COUNT(*) FROM applications p WHERE p.owner_id = a.id) AS app_count \
+                   FROM accounts a ORDER BY a.created_at, a.email";
+        let rows = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AccountOverview>(sql)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows)
+    }
+
+    /// Every application with its owner's email, for the operator's plan management.
+    pub async fn all_apps(&self) -> Result<Vec<(super::AppListing, String)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            app: super::AppListing,
+            owner_email: String,
+        }
+        let sql = "SELECT p.id, p.name, p.plan, p.created_at, p.last_event_at, \
+                   (SELECT COUNT(*) FROM endpoints e WHERE e.app_id = p.id) AS endpoint_count, \
+                   a.email AS owner_email \
+                   FROM applications p JOIN accounts a ON a.id = p.owner_id ORDER BY a.email, p.created_at";
+        let rows = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, Row>(sql).fetch_all(pool).await
+        })?;
+        Ok(rows.into_iter().map(|r| (r.app, r.owner_email)).collect())
+    }
+
+    pub async fn set_account_disabled(&self, id: &str, disabled: bool) -> Result<bool, StoreError> {
+        let disabled_at = disabled.then(now_ms);
+        let affected = on_db!(self.db(), |pool| {
+            sqlx::query("UPDATE accounts SET disabled_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(disabled_at)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(affected > 0)
+    }
+}

@@ -1,0 +1,215 @@
+//! The applications aggregate. Every owner-facing query is scoped by `owner_id`, so another
+//! account's application is indistinguishable from one that does not exist.
+
+use super::{is_unique_violation, now_ms, on_db, Store, StoreError};
+use crate::server::secrets::new_public_app_id;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppRecord {
+    pub id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub plan: String,
+    pub api_key_prefix: String,
+    pub webhook_token: String,
+    pub created_at: i64,
+    pub last_event_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AppListing {
+    pub id: String,
+    pub name: String,
+    pub plan: String,
+    pub created_at: i64,
+    pub last_event_at: Option<i64>,
+    pub endpoint_count: i64,
+}
+
+/// The credentials an application is created with.
+pub struct NewAppCredentials<'a> {
+    pub api_key_hash: &'a str,
+    pub api_key_prefix: &'a str,
+    pub webhook_token: &'a str,
+}
+
+const COLUMNS: &str =
+    "id, owner_id, name, plan, api_key_prefix, webhook_token, created_at, last_event_at";
+
+impl Store {
+    /// Inserts an application under a fresh public ID, drawing again on the rare collision.
+    pub async fn insert_app(
+        &self,
+        owner_id: &str,
+        name: &str,
+        plan: &str,
+        credentials: NewAppCredentials<'_>,
+    ) -> Result<AppRecord, StoreError> {
+        let sql = format!(
+            "INSERT INTO applications (id, owner_id, name, plan, api_key_hash, api_key_prefix, webhook_token, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        );
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let id = new_public_app_id();
+            let inserted = on_db!(self.db(), |pool| {
+                sqlx::query_as::<_, AppRecord>(&sql)
+                    .bind(&id)
+                    .bind(owner_id)
+                    .bind(name)
+                    .bind(plan)
+                    .bind(credentials.api_key_hash)
+                    .bind(credentials.api_key_prefix)
+                    .bind(credentials.webhook_token)
+                    .bind(now_ms())
+                    .fetch_one(pool)
+                    .await
+            });
+            match inserted {
+                Err(err) if is_unique_violation(&err) && attempts < 5 => continue,
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    pub async fn apps_of_owner(&self, owner_id: &str) -> Result<Vec<AppListing>, StoreError> {
+        let sql = "SELECT a.id, a.name, a.plan, a.created_at, a.last_event_at, \
+                   (SELECT COUNT(*) FROM endpoints e WHERE e.app_id = a.id) AS endpoint_count \
+                   FROM applications a WHERE a.owner_id = $1 ORDER BY a.created_at DESC, a.id";
+        let rows = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AppListing>(sql)
+                .bind(owner_id)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows)
+    }
+
+    pub async fn app_of_owner(
+        &self,
+        owner_id: &str,
+        id: &str,
+    ) -> Result<Option<AppRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1 AND owner_id = $2");
+        let row = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AppRecord>(&sql)
+                .bind(id)
+                .bind(owner_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row)
+    }
+
+    pub async fn app_by_id(&self, id: &str) -> Result<Option<AppRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1");
+        let row = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AppRecord>(&sql)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row)
+    }
+
+    /// The stored hash of an application's API key (tests prove only the hash is kept).
+    pub async fn api_key_hash_of(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let hash = on_db!(self.db(), |pool| {
+            sqlx::query_scalar::<_, String>("SELECT api_key_hash FROM applications WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(hash)
+    }
+
+    pub async fn rename_app(
+        &self,
+        owner_id: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        self.update_owned(
+            "UPDATE applications SET name = $3 WHERE id = $1 AND owner_id = $2",
+            owner_id,
+            id,
+            &[name],
+        )
+        .await
+    }
+
+    /// Deletes the application; its endpoints (and later its events) go with it by cascade.
+    pub async fn delete_app(&self, owner_id: &str, id: &str) -> Result<bool, StoreError> {
+        self.update_owned(
+            "DELETE FROM applications WHERE id = $1 AND owner_id = $2",
+            owner_id,
+            id,
+            &[],
+        )
+        .await
+    }
+
+    pub async fn set_api_key(
+        &self,
+        owner_id: &str,
+        id: &str,
+        hash: &str,
+        prefix: &str,
+    ) -> Result<bool, StoreError> {
+        self.update_owned(
+            "UPDATE applications SET api_key_hash = $3, api_key_prefix = $4 WHERE id = $1 AND owner_id = $2",
+            owner_id,
+            id,
+            &[hash, prefix],
+        )
+        .await
+    }
+
+    pub async fn set_webhook_token(
+        &self,
+        owner_id: &str,
+        id: &str,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        self.update_owned(
+            "UPDATE applications SET webhook_token = $3 WHERE id = $1 AND owner_id = $2",
+            owner_id,
+            id,
+            &[token],
+        )
+        .await
+    }
+
+    /// Operator action: not scoped by owner.
+    pub async fn set_plan(&self, id: &str, plan: &str) -> Result<bool, StoreError> {
+        let affected = on_db!(self.db(), |pool| {
+            sqlx::query("UPDATE applications SET plan = $2 WHERE id = $1")
+                .bind(id)
+                .bind(plan)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(affected > 0)
+    }
+
+    /// Runs an owner-scoped statement whose first two parameters are `id` and `owner_id`;
+    /// true when a row matched.
+    async fn update_owned(
+        &self,
+        sql: &str,
+        owner_id: &str,
+        id: &str,
+        extra: &[&str],
+    ) -> Result<bool, StoreError> {
+        let affected = on_db!(self.db(), |pool| {
+            let mut query = sqlx::query(sql).bind(id).bind(owner_id);
+            for value in extra {
+                query = query.bind(*value);
+            }
+            query.execute(pool).await.map(|r| r.rows_affected())
+        })?;
+        Ok(affected > 0)
+    }
+}
