@@ -6,6 +6,8 @@ import * as path from 'node:path';
 // The suite drives Debian's chromium against the release binary on a fresh SQLite database.
 const port = Number(process.env.FACEHOOK_E2E_PORT ?? 3107);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'facehook-e2e-'));
+export const OPERATOR_EMAIL = 'operator@example.com';
+export const OPERATOR_PASSWORD = 'operator passphrase';
 
 export default defineConfig({
   testDir: './tests',
@@ -34,7 +36,10 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: '../target/release/facehook serve',
+    // The operator account exists before the first test, as `make run` users create it.
+    command:
+      `bash -c 'echo "${OPERATOR_PASSWORD}" | ../target/release/facehook create-account ` +
+      `--email ${OPERATOR_EMAIL} --operator && exec ../target/release/facehook serve'`,
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,
     timeout: 60_000,

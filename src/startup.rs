@@ -4,8 +4,7 @@
 use crate::api;
 use crate::app::{shell, App};
 use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand};
-use crate::model::app::Plan;
-use crate::model::AppError;
+use crate::commands;
 use crate::server::admin::Admin;
 use crate::server::apps::Apps;
 use crate::server::auth::session_store::DbSessionStore;
@@ -18,7 +17,6 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::future::Future;
-use std::io::{IsTerminal, Read};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -192,18 +190,18 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
     init_tracing(cli.log_format);
     let outcome = match cli.command {
         Command::Serve(config) => serve(config).await,
-        Command::Migrate(database) => migrate(&database.database_url).await,
+        Command::Migrate(database) => commands::migrate(&database.database_url).await,
         Command::CreateAccount {
             database,
             email,
             operator,
-        } => create_account(&database.database_url, &email, operator).await,
+        } => commands::create_account(&database.database_url, &email, operator).await,
         Command::Apps(AppsCommand::Create {
             database,
             owner,
             name,
             plan,
-        }) => create_app(&database.database_url, &owner, &name, &plan).await,
+        }) => commands::create_app(&database.database_url, &owner, &name, &plan).await,
         Command::Endpoints(EndpointsCommand::Add {
             database,
             targets,
@@ -226,7 +224,8 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             });
             match input {
                 Ok(input) => {
-                    add_endpoint(&database.database_url, &targets, &public_id, input).await
+                    commands::add_endpoint(&database.database_url, &targets, &public_id, input)
+                        .await
                 }
                 Err(err) => Err(StartupError::Command(err.to_string())),
             }
@@ -235,7 +234,7 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             database,
             public_id,
             plan,
-        } => set_plan(&database.database_url, &public_id, &plan).await,
+        } => commands::set_plan(&database.database_url, &public_id, &plan).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -259,136 +258,4 @@ async fn serve(config: ServeConfig) -> Result<(), StartupError> {
     app.run_until_stopped()
         .await
         .map_err(|e| StartupError::Command(format!("server stopped: {e}")))
-}
-
-async fn migrate(database_url: &str) -> Result<(), StartupError> {
-    let store = Store::connect(database_url).await?;
-    store.migrate().await?;
-    store.close().await;
-    eprintln!("facehook: migrations applied ({})", store.backend_name());
-    Ok(())
-}
-
-async fn create_account(
-    database_url: &str,
-    email: &str,
-    operator: bool,
-) -> Result<(), StartupError> {
-    let password = read_password().map_err(StartupError::Command)?;
-    let store = Store::connect(database_url).await?;
-    store.migrate().await?;
-    let auth = Auth::new(
-        store.clone(),
-        crate::server::config::SignupPolicy::Open,
-        ThrottlePolicy::default(),
-    );
-    let created = auth.create_account(email, password, operator).await;
-    store.close().await;
-    let account = created.map_err(|e| StartupError::Command(e.to_string()))?;
-    let role = if account.is_operator {
-        "operator"
-    } else {
-        "user"
-    };
-    println!("created {role} account {} ({})", account.email, account.id);
-    Ok(())
-}
-
-/// Opens the database for a one-shot command, runs `work`, and closes it again.
-async fn with_store<T>(
-    database_url: &str,
-    work: impl AsyncFnOnce(&Store) -> Result<T, AppError>,
-) -> Result<T, StartupError> {
-    let store = Store::connect(database_url).await?;
-    store.migrate().await?;
-    let outcome = work(&store).await;
-    store.close().await;
-    outcome.map_err(|e| StartupError::Command(e.to_string()))
-}
-
-async fn create_app(
-    database_url: &str,
-    owner: &str,
-    name: &str,
-    plan: &str,
-) -> Result<(), StartupError> {
-    let plan = Plan::parse(plan).map_err(|e| StartupError::Command(e.to_string()))?;
-    let issued = with_store(database_url, async |store| {
-        let email = crate::model::EmailAddress::parse(owner)?;
-        let owner = store
-            .account_by_email(email.as_str())
-            .await?
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "owner",
-                    format!("No account has the email {}.", email.as_str()),
-                )
-            })?;
-        Apps::new(store.clone(), Default::default())
-            .create(&owner.id, name, plan)
-            .await
-    })
-    .await?;
-    println!(
-        "{}",
-        serde_json::json!({ "publicId": issued.public_id, "apiKey": issued.api_key })
-    );
-    Ok(())
-}
-
-async fn add_endpoint(
-    database_url: &str,
-    targets: &crate::server::config::TargetConfig,
-    public_id: &str,
-    input: crate::server::apps::EndpointInput,
-) -> Result<(), StartupError> {
-    let (endpoint, token, secret) = with_store(database_url, async |store| {
-        let app = store
-            .app_by_id(public_id.trim())
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let apps = Apps::new(store.clone(), targets.allow_list());
-        let (endpoint, secret) = apps.add_endpoint(&app.owner_id, &app.id, input).await?;
-        Ok((endpoint, app.webhook_token, secret))
-    })
-    .await?;
-    println!(
-        "{}",
-        serde_json::json!({ "endpointId": endpoint.id, "webhookToken": token, "signingSecret": secret })
-    );
-    Ok(())
-}
-
-async fn set_plan(database_url: &str, public_id: &str, plan: &str) -> Result<(), StartupError> {
-    let plan = Plan::parse(plan).map_err(|e| StartupError::Command(e.to_string()))?;
-    with_store(database_url, async |store| {
-        Apps::new(store.clone(), Default::default())
-            .set_plan(public_id, plan)
-            .await
-    })
-    .await?;
-    eprintln!("facehook: {public_id} is now on the {} plan", plan.as_str());
-    Ok(())
-}
-
-/// The password comes from a prompt on a terminal, otherwise from the first line of stdin,
-/// so scripts can pipe it without it appearing in the process list.
-fn read_password() -> Result<String, String> {
-    if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
-        let again = rpassword::prompt_password("Repeat password: ").map_err(|e| e.to_string())?;
-        if first != again {
-            return Err("the two passwords differ".into());
-        }
-        return Ok(first);
-    }
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-    let password = input.lines().next().unwrap_or("").to_owned();
-    if password.is_empty() {
-        return Err("no password on stdin (pipe it in, e.g. `echo \"$PW\" | facehook create-account --email …`)".into());
-    }
-    Ok(password)
 }

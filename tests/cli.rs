@@ -80,6 +80,154 @@ async fn create_account_from_the_shell(backend: Backend) {
     server.abort();
 }
 
+async fn provision_apps_and_endpoints_from_the_shell(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let created = facehook(
+        &["create-account", "--email", "owner@example.com"],
+        &database.url,
+        "a long owner password\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    let app = facehook(
+        &[
+            "apps",
+            "create",
+            "--owner",
+            "owner@example.com",
+            "--name",
+            "Lobby",
+            "--plan",
+            "business",
+        ],
+        &database.url,
+        "",
+    );
+    assert!(
+        app.status.success(),
+        "{}",
+        String::from_utf8_lossy(&app.stderr)
+    );
+    let app: serde_json::Value = serde_json::from_slice(&app.stdout).expect("JSON on stdout");
+    let public_id = app["publicId"].as_str().unwrap().to_owned();
+    assert!(public_id.starts_with("fio"));
+    assert!(app["apiKey"].as_str().unwrap().starts_with("fhk_live_"));
+
+    let endpoint = facehook(
+        &[
+            "endpoints",
+            "add",
+            &public_id,
+            "https://example.com/hook",
+            "--events",
+            "enroll,auth",
+            "--include-payload",
+            "--timeout-secs",
+            "12",
+        ],
+        &database.url,
+        "",
+    );
+    assert!(
+        endpoint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&endpoint.stderr)
+    );
+    let endpoint: serde_json::Value = serde_json::from_slice(&endpoint.stdout).unwrap();
+    assert!(endpoint["endpointId"].as_str().unwrap().starts_with("ep_"));
+    assert!(endpoint["webhookToken"]
+        .as_str()
+        .unwrap()
+        .starts_with("fhw_"));
+    assert!(endpoint["signingSecret"]
+        .as_str()
+        .unwrap()
+        .starts_with("whsec_"));
+
+    // Same rules as the console: a loopback URL needs the allow-list, which the flag provides.
+    let refused = facehook(
+        &["endpoints", "add", &public_id, "http://127.0.0.1:9/hook"],
+        &database.url,
+        "",
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"));
+    let allowed = facehook(
+        &[
+            "endpoints",
+            "add",
+            &public_id,
+            "http://127.0.0.1:9/hook",
+            "--allow-targets",
+            "127.0.0.0/8",
+        ],
+        &database.url,
+        "",
+    );
+    assert!(
+        allowed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
+    let bad_events = facehook(
+        &[
+            "endpoints",
+            "add",
+            &public_id,
+            "https://example.com/x",
+            "--events",
+            "login",
+        ],
+        &database.url,
+        "",
+    );
+    assert!(String::from_utf8_lossy(&bad_events.stderr).contains("Unknown event"));
+
+    let downgrade = facehook(&["set-plan", &public_id, "free"], &database.url, "");
+    assert!(downgrade.status.success());
+    let payload_on_free = facehook(
+        &[
+            "endpoints",
+            "add",
+            &public_id,
+            "https://example.com/p",
+            "--include-payload",
+        ],
+        &database.url,
+        "",
+    );
+    assert!(!payload_on_free.status.success());
+    assert!(String::from_utf8_lossy(&payload_on_free.stderr).contains("Business plan"));
+
+    let bad_plan = facehook(&["set-plan", &public_id, "gold"], &database.url, "");
+    assert!(!bad_plan.status.success());
+    assert!(String::from_utf8_lossy(&bad_plan.stderr).contains("Unknown plan"));
+    let missing = facehook(&["set-plan", "fiozzzzzzzz", "free"], &database.url, "");
+    assert!(!missing.status.success());
+    let no_owner = facehook(
+        &[
+            "apps",
+            "create",
+            "--owner",
+            "nobody@example.com",
+            "--name",
+            "X",
+        ],
+        &database.url,
+        "",
+    );
+    assert!(String::from_utf8_lossy(&no_owner.stderr).contains("No account"));
+
+    let store = database.store().await;
+    let stored = store.app_by_id(&public_id).await.unwrap().unwrap();
+    assert_eq!(stored.plan, "free");
+    assert_eq!(store.endpoints_of_app(&public_id).await.unwrap().len(), 2);
+}
+
 #[test]
 fn unsupported_database_url_is_a_clear_error() {
     let output = facehook(&["migrate"], "mysql://localhost/x", "");
@@ -87,4 +235,7 @@ fn unsupported_database_url_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("sqlite: or postgres:"));
 }
 
-on_both_backends!(create_account_from_the_shell);
+on_both_backends!(
+    create_account_from_the_shell,
+    provision_apps_and_endpoints_from_the_shell
+);

@@ -1,5 +1,8 @@
 //! Server functions for the Application Manager and the WEBHOOKS tab. Each one reads the
 //! session, calls `server::apps` with the signed-in owner, and maps nothing else.
+// Server-function arguments mirror the HTML form's fields one for one, so forms post
+// without JavaScript; `save_endpoint` has as many arguments as its form has fields.
+#![allow(clippy::too_many_arguments)]
 
 use crate::model::app::{AppDetail, AppSummary, EndpointView, SigningSecrets};
 use crate::model::AppError;
@@ -101,7 +104,6 @@ pub async fn list_endpoints(public_id: String) -> Result<Vec<EndpointView>, AppE
 /// Adds an endpoint (no `endpoint_id`) or saves one. Checkboxes follow HTML form rules:
 /// present means on. `events_mode` is `all` or `selected` (then the `event_*` boxes count).
 #[server(endpoint = "save_endpoint")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_endpoint(
     public_id: String,
     endpoint_id: Option<String>,

@@ -2,6 +2,8 @@
 //! PostgreSQL tests get a database of their own and fail (never skip) when it is unreachable.
 #![allow(dead_code)]
 
+pub mod console;
+
 use facehook::server::config::ServeConfig;
 use facehook::server::store::Store;
 use facehook::startup::Application;

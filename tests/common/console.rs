@@ -1,0 +1,63 @@
+//! Console helpers: call server functions as a signed-in owner would.
+
+use super::{new_client, TestApp};
+use serde_json::Value;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Signs a new client up as `email`; the app's first account is the operator.
+pub async fn owner(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = new_client();
+    let response = app
+        .call_with(
+            &client,
+            "sign_up",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    client
+}
+
+pub async fn create_app(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
+    let response = app.call_with(client, "create_app", &[("name", name)]).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    let location = super::location(&response);
+    location
+        .strip_prefix("/apps/")
+        .expect("create_app opens the application page")
+        .to_owned()
+}
+
+pub async fn json(response: reqwest::Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: {text}"))
+}
+
+pub async fn save_endpoint(
+    app: &TestApp,
+    client: &reqwest::Client,
+    public_id: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![("public_id", public_id), ("enabled", "on")];
+    form.extend_from_slice(extra);
+    app.call_with(client, "save_endpoint", &form).await
+}
+
+pub async fn error_field(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let body = json(response).await;
+    let invalid = &body["Invalid"];
+    (
+        status,
+        invalid["field"].as_str().unwrap_or_default().to_owned(),
+        invalid["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
