@@ -15,11 +15,11 @@ use crate::server::store::{Store, StoreError};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -115,7 +115,7 @@ fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_http_only(true)
         .with_secure(state.config.secure_cookies());
-    let routes = generate_route_list(App);
+    let routes = console_routes();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     Router::new()
@@ -138,6 +138,15 @@ fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The console's route list, generated once per process. Generating it renders the app with
+/// resource loading suppressed by a process-wide flag, so a second generation while another
+/// server in the process renders a page could leave that page's resources pending forever
+/// (leptos-rs/leptos#4773); tests start many servers in one process.
+fn console_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 fn spawn_session_sweeper(store: &Store) -> tokio::task::JoinHandle<()> {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::console::{create_app, error_field, json, owner, save_endpoint};
+use common::console::{app_with_endpoint, create_app, error_field, json, owner, save_endpoint};
 use common::{spawn_app, Backend};
 
 async fn applications_are_created_listed_renamed_and_deleted(backend: Backend) {
@@ -280,18 +280,7 @@ async fn payload_inclusion_is_gated_by_plan(backend: Backend) {
     let app = spawn_app(backend).await;
     let operator = owner(&app, "ops@example.com").await;
     let alice = owner(&app, "alice@example.com").await;
-    let public_id = create_app(&app, &alice, "Plans").await;
-    let endpoint = json(
-        save_endpoint(
-            &app,
-            &alice,
-            &public_id,
-            &[("url", "https://example.com/hook")],
-        )
-        .await,
-    )
-    .await;
-    let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
+    let (public_id, endpoint_id) = app_with_endpoint(&app, &alice, "Plans").await;
 
     for plan in ["free", "premium", "business", "enterprise"] {
         let set = app
@@ -407,20 +396,10 @@ async fn at_most_ten_endpoints_per_application(backend: Backend) {
 async fn signing_secret_rotation_keeps_the_previous_for_a_day(backend: Backend) {
     let app = spawn_app(backend).await;
     let alice = owner(&app, "alice@example.com").await;
-    let public_id = create_app(&app, &alice, "Secrets").await;
-    let endpoint = json(
-        save_endpoint(
-            &app,
-            &alice,
-            &public_id,
-            &[("url", "https://example.com/hook")],
-        )
-        .await,
-    )
-    .await;
+    let (public_id, endpoint_id) = app_with_endpoint(&app, &alice, "Secrets").await;
     let ids = [
         ("public_id", public_id.as_str()),
-        ("endpoint_id", endpoint["id"].as_str().unwrap()),
+        ("endpoint_id", endpoint_id.as_str()),
     ];
 
     let before = json(app.call_with(&alice, "reveal_signing_secrets", &ids).await).await;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::console::{create_app, error_field, json, owner, save_endpoint, PASSWORD};
+use common::console::{app_with_endpoint, create_app, error_field, json, owner, PASSWORD};
 use common::{new_client, spawn_app, Backend};
 
 /// Every application and endpoint server function, called by another account with real IDs,
@@ -11,18 +11,7 @@ async fn other_accounts_get_not_found_everywhere(backend: Backend) {
     let app = spawn_app(backend).await;
     let alice = owner(&app, "alice@example.com").await;
     let mallory = owner(&app, "mallory@example.com").await;
-    let public_id = create_app(&app, &alice, "Private").await;
-    let endpoint = json(
-        save_endpoint(
-            &app,
-            &alice,
-            &public_id,
-            &[("url", "https://example.com/hook")],
-        )
-        .await,
-    )
-    .await;
-    let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
+    let (public_id, endpoint_id) = app_with_endpoint(&app, &alice, "Private").await;
     let before = json(
         app.call_with(
             &alice,

@@ -236,13 +236,25 @@ pub fn parse_timeout_secs(raw: &str) -> Result<i64, AppError> {
     if raw.is_empty() {
         return Ok(DEFAULT_TIMEOUT_SECS);
     }
-    match raw.parse::<i64>() {
-        Ok(secs) if (1..=30).contains(&secs) => Ok(secs),
-        _ => Err(AppError::invalid(
-            "timeout_secs",
-            "Timeout must be a whole number of seconds from 1 to 30.",
-        )),
+    raw.parse::<i64>()
+        .map_err(|_| timeout_error())
+        .and_then(check_timeout_secs)
+}
+
+/// Checks a per-endpoint timeout already in seconds.
+pub fn check_timeout_secs(secs: i64) -> Result<i64, AppError> {
+    if (1..=30).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(timeout_error())
     }
+}
+
+fn timeout_error() -> AppError {
+    AppError::invalid(
+        "timeout_secs",
+        "Timeout must be a whole number of seconds from 1 to 30.",
+    )
 }
 
 #[cfg(test)]

@@ -61,3 +61,28 @@ pub async fn error_field(response: reqwest::Response) -> (u16, String, String) {
         invalid["message"].as_str().unwrap_or_default().to_owned(),
     )
 }
+
+/// An application of `client` with one endpoint at `https://example.com/hook`:
+/// returns the application's public ID and the endpoint's ID.
+pub async fn app_with_endpoint(
+    app: &TestApp,
+    client: &reqwest::Client,
+    name: &str,
+) -> (String, String) {
+    let public_id = create_app(app, client, name).await;
+    let endpoint = json(
+        save_endpoint(
+            app,
+            client,
+            &public_id,
+            &[("url", "https://example.com/hook")],
+        )
+        .await,
+    )
+    .await;
+    let endpoint_id = endpoint["id"]
+        .as_str()
+        .expect("the saved endpoint has an id")
+        .to_owned();
+    (public_id, endpoint_id)
+}

@@ -165,6 +165,8 @@ pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        // A stalled response fails its test instead of hanging the whole run.
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("build the HTTP client")
 }

@@ -7,8 +7,8 @@ mod endpoint_url;
 pub use endpoint_url::EndpointUrl;
 
 use crate::model::app::{
-    normalise_subscription, AppDetail, AppName, AppSummary, EndpointView, EventKind, IssuedApiKey,
-    Plan, SigningSecrets, MAX_ENDPOINTS_PER_APP, PAYLOAD_PLAN_NOTICE,
+    check_timeout_secs, normalise_subscription, AppDetail, AppName, AppSummary, EndpointView,
+    EventKind, IssuedApiKey, Plan, SigningSecrets, MAX_ENDPOINTS_PER_APP, PAYLOAD_PLAN_NOTICE,
 };
 use crate::model::AppError;
 use crate::server::error::internal;
@@ -314,12 +314,7 @@ impl Apps {
                 format!("Descriptions are at most {MAX_DESCRIPTION_CHARS} characters."),
             ));
         }
-        if !(1..=30).contains(&input.timeout_secs) {
-            return Err(AppError::invalid(
-                "timeout_secs",
-                "Timeout must be a whole number of seconds from 1 to 30.",
-            ));
-        }
+        let timeout_secs = check_timeout_secs(input.timeout_secs)?;
         let events = match input.events {
             Some(kinds) if kinds.is_empty() => {
                 return Err(AppError::invalid(
@@ -342,7 +337,7 @@ impl Apps {
                     .join(",")
             }),
             include_payload: include_payload.unwrap_or(input.include_payload),
-            timeout_secs: input.timeout_secs,
+            timeout_secs,
         })
     }
 }
