@@ -10,6 +10,7 @@ use crate::server::apps::Apps;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig};
+use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
 use axum::Router;
@@ -70,6 +71,11 @@ impl Application {
             auth,
             apps,
             admin: Admin::new(store.clone()),
+            ingest: Ingest::new(store.clone()),
+            rate_limiter: Arc::new(RateLimiter::new(
+                config.api_rate_per_second,
+                config.api_burst,
+            )),
             config: Arc::new(config),
         };
         let router = router(state);
@@ -126,6 +132,7 @@ fn router(state: AppState) -> Router {
             move || shell(shell_options.clone()),
         )
         .merge(api::http::router())
+        .nest("/api/v1", api::rest::router())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(
             api::status::server_fn_error_status,

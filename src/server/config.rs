@@ -59,6 +59,14 @@ pub struct ServeConfig {
     #[arg(long, env = "FACEHOOK_SIGNUP", value_enum, default_value = "open")]
     pub signup: SignupPolicy,
 
+    /// REST API requests per second allowed for each API key (token bucket, per process).
+    #[arg(long, env = "FACEHOOK_API_RATE", default_value_t = 200)]
+    pub api_rate_per_second: u32,
+
+    /// Requests an API key may send at once above the steady rate.
+    #[arg(long, env = "FACEHOOK_API_BURST", default_value_t = 400)]
+    pub api_burst: u32,
+
     /// Folder with the compiled site (`pkg/`, CSS, public assets). Defaults to `site/`
     /// beside the binary, then `../site` (the cargo-leptos layout `target/site`).
     #[arg(long, env = "FACEHOOK_SITE_DIR")]
@@ -76,6 +84,8 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             signup: SignupPolicy::Open,
+            api_rate_per_second: 200,
+            api_burst: 400,
             site_dir: None,
         }
     }

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod ingest;
 pub mod secrets;
 pub mod state;
 pub mod store;

@@ -4,6 +4,7 @@ use crate::server::admin::Admin;
 use crate::server::apps::Apps;
 use crate::server::auth::Auth;
 use crate::server::config::ServeConfig;
+use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::store::Store;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub struct AppState {
     pub auth: Auth,
     pub apps: Apps,
     pub admin: Admin,
+    pub ingest: Ingest,
+    pub rate_limiter: Arc<RateLimiter>,
     pub config: Arc<ServeConfig>,
 }
 

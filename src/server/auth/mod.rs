@@ -5,6 +5,7 @@ mod password;
 pub mod session_store;
 mod throttle;
 
+pub use password::hash_secret;
 pub use throttle::ThrottlePolicy;
 
 use crate::model::{AppError, CurrentUser, EmailAddress, NewPassword};

@@ -18,6 +18,13 @@ pub async fn hash(password: NewPassword) -> Result<String, AppError> {
         .map_err(internal)?
 }
 
+/// Hashes any short secret (a facial ID's PIN code) with the same argon2id parameters.
+pub async fn hash_secret(secret: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || hash_blocking(&secret))
+        .await
+        .map_err(internal)?
+}
+
 fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2()?

@@ -113,6 +113,18 @@ impl Store {
         Ok(row)
     }
 
+    /// The application an API key belongs to, found by the key's hash.
+    pub async fn app_by_api_key_hash(&self, hash: &str) -> Result<Option<AppRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM applications WHERE api_key_hash = $1");
+        let row = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, AppRecord>(&sql)
+                .bind(hash)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row)
+    }
+
     /// The stored hash of an application's API key (tests prove only the hash is kept).
     pub async fn api_key_hash_of(&self, id: &str) -> Result<Option<String>, StoreError> {
         let hash = on_db!(self.db(), |pool| {

@@ -5,12 +5,18 @@ mod accounts;
 mod admin;
 mod apps;
 mod endpoints;
+mod events;
+mod facial_ids;
 mod login_failures;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
 pub use endpoints::{EndpointRecord, EndpointSettings};
+pub use events::{
+    IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, StoredReply,
+};
+pub use facial_ids::FacialIdRecord;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};

@@ -1,0 +1,391 @@
+//! The server-side REST API (`/api/v1`), authenticated by an application's API key.
+//! Thin: authenticate, parse, call `server::ingest`, shape the JSON reply.
+
+mod error;
+mod key;
+
+pub use error::ApiError;
+
+use crate::model::app::EventKind;
+use crate::server::ingest::{EventInput, Submitted};
+use crate::server::state::AppState;
+use crate::server::store::{FacialIdRecord, IdempotencyKey};
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use key::ApiApp;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::net::{IpAddr, SocketAddr};
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events", post(post_event))
+        .route(
+            "/facial-ids/{facial_id}",
+            get(get_facial_id).delete(delete_facial_id),
+        )
+        .route("/facial-ids/{facial_id}/payload", put(put_payload))
+        .route("/facial-ids/{facial_id}/pincode", put(put_pincode))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EventBody {
+    event_name: String,
+    facial_id: Option<String>,
+    client_ip: String,
+    details: Option<DetailsBody>,
+    payload: Option<Value>,
+    pincode: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DetailsBody {
+    gender: Option<String>,
+    age: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PayloadBody {
+    payload: Value,
+    client_ip: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PincodeBody {
+    pincode: String,
+    client_ip: Option<String>,
+}
+
+/// The request as the idempotency check and the handlers need it.
+struct ApiRequest {
+    method: Method,
+    path: String,
+    idempotency_key: Option<String>,
+    body: Vec<u8>,
+    peer_ip: IpAddr,
+}
+
+impl ApiRequest {
+    async fn read(
+        method: Method,
+        path: String,
+        headers: &HeaderMap,
+        peer: SocketAddr,
+        body: Body,
+    ) -> Result<Self, ApiError> {
+        let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("The body is larger than {MAX_BODY_BYTES} bytes (64 KiB)."),
+            )
+        })?;
+        let idempotency_key = match headers.get("idempotency-key") {
+            None => None,
+            Some(value) => {
+                let key = value.to_str().ok().filter(|k| {
+                    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
+                });
+                Some(key.map(str::to_owned).ok_or_else(|| {
+                    ApiError::invalid(
+                        "Idempotency-Key",
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                    )
+                })?)
+            }
+        };
+        Ok(ApiRequest {
+            method,
+            path,
+            idempotency_key,
+            body: body.to_vec(),
+            peer_ip: peer.ip(),
+        })
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body).map_err(ApiError::from_json)
+    }
+
+    /// Identifies "the same request" for an idempotency key: method, path and body.
+    fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.method.as_str());
+        hasher.update([0]);
+        hasher.update(&self.path);
+        hasher.update([0]);
+        hasher.update(&self.body);
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+fn parse_client_ip(raw: Option<&str>, fallback: IpAddr) -> Result<IpAddr, ApiError> {
+    match raw {
+        None => Ok(fallback),
+        Some(raw) => raw.trim().parse().map_err(|_| {
+            ApiError::invalid(
+                "clientIp",
+                format!("clientIp {raw:?} is not an IPv4 or IPv6 address."),
+            )
+        }),
+    }
+}
+
+fn parse_event_name(raw: &str) -> Result<EventKind, ApiError> {
+    EventKind::parse(raw).map_err(|_| {
+        ApiError::invalid(
+            "eventName",
+            format!("Unknown eventName {raw:?}; expected one of enroll, auth, deletion, payload_update, pincode_update."),
+        )
+    })
+}
+
+fn payload_text(payload: Option<Value>) -> Option<String> {
+    payload.filter(|p| !p.is_null()).map(|p| p.to_string())
+}
+
+/// Runs one state-changing request: answers a repeated idempotency key with the first reply,
+/// otherwise records the event and keeps the reply for the key.
+async fn submit(
+    state: &AppState,
+    app: &ApiApp,
+    request: &ApiRequest,
+    input: EventInput,
+) -> Response {
+    let fingerprint = request.fingerprint();
+    if let Some(key) = &request.idempotency_key {
+        match state.ingest.stored_reply(&app.id, key).await {
+            Ok(Some(stored)) => return replay(stored, &fingerprint),
+            Ok(None) => {}
+            Err(err) => return ApiError::from(err).into_response(),
+        }
+    }
+    let idempotency = request
+        .idempotency_key
+        .as_deref()
+        .map(|key| IdempotencyKey {
+            key,
+            request_hash: &fingerprint,
+        });
+    let render = |recorded: &crate::server::store::RecordedEvent, facial_id: &str| {
+        let body = accepted_body(&recorded.event_id, facial_id, recorded.deliveries);
+        (i64::from(StatusCode::ACCEPTED.as_u16()), body.to_string())
+    };
+    match state
+        .ingest
+        .submit(&app.id, input, idempotency, render)
+        .await
+    {
+        Ok(Submitted::Recorded {
+            event_id,
+            facial_id,
+            deliveries,
+        }) => (
+            StatusCode::ACCEPTED,
+            Json(accepted_body(&event_id, &facial_id, deliveries)),
+        )
+            .into_response(),
+        Ok(Submitted::Replayed(stored)) => replay(stored, &fingerprint),
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
+fn accepted_body(event_id: &str, facial_id: &str, deliveries: u64) -> Value {
+    json!({ "eventId": event_id, "facialId": facial_id, "deliveries": deliveries })
+}
+
+fn replay(stored: crate::server::store::StoredReply, fingerprint: &str) -> Response {
+    if stored.request_hash != fingerprint {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request in the last 24 hours.",
+        )
+        .into_response();
+    }
+    let status = u16::try_from(stored.status_code)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::ACCEPTED);
+    let body: Value = serde_json::from_str(&stored.body).unwrap_or(Value::Null);
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
+    response
+}
+
+async fn post_event(
+    State(state): State<AppState>,
+    app: ApiApp,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request =
+        match ApiRequest::read(Method::POST, "/api/v1/events".into(), &headers, peer, body).await {
+            Ok(request) => request,
+            Err(err) => return err.into_response(),
+        };
+    let input = (|| {
+        let body: EventBody = request.json()?;
+        let kind = parse_event_name(&body.event_name)?;
+        let client_ip = parse_client_ip(Some(&body.client_ip), request.peer_ip)?;
+        let details = body.details.unwrap_or(DetailsBody {
+            gender: None,
+            age: None,
+        });
+        Ok::<_, ApiError>(EventInput {
+            kind,
+            facial_id: body.facial_id,
+            client_ip,
+            gender: details.gender,
+            age: details.age,
+            payload: payload_text(body.payload),
+            pincode: body.pincode,
+        })
+    })();
+    match input {
+        Ok(input) => submit(&state, &app, &request, input).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn put_payload(
+    State(state): State<AppState>,
+    app: ApiApp,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(facial_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = format!("/api/v1/facial-ids/{facial_id}/payload");
+    let request = match ApiRequest::read(Method::PUT, path, &headers, peer, body).await {
+        Ok(request) => request,
+        Err(err) => return err.into_response(),
+    };
+    let input = request.json::<PayloadBody>().and_then(|body| {
+        Ok(EventInput {
+            kind: EventKind::PayloadUpdate,
+            facial_id: Some(facial_id),
+            client_ip: parse_client_ip(body.client_ip.as_deref(), request.peer_ip)?,
+            gender: None,
+            age: None,
+            payload: payload_text(Some(body.payload)),
+            pincode: None,
+        })
+    });
+    match input {
+        Ok(input) => submit(&state, &app, &request, input).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn put_pincode(
+    State(state): State<AppState>,
+    app: ApiApp,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(facial_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = format!("/api/v1/facial-ids/{facial_id}/pincode");
+    let request = match ApiRequest::read(Method::PUT, path, &headers, peer, body).await {
+        Ok(request) => request,
+        Err(err) => return err.into_response(),
+    };
+    let input = request.json::<PincodeBody>().and_then(|body| {
+        Ok(EventInput {
+            kind: EventKind::PincodeUpdate,
+            facial_id: Some(facial_id),
+            client_ip: parse_client_ip(body.client_ip.as_deref(), request.peer_ip)?,
+            gender: None,
+            age: None,
+            payload: None,
+            pincode: Some(body.pincode),
+        })
+    });
+    match input {
+        Ok(input) => submit(&state, &app, &request, input).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn delete_facial_id(
+    State(state): State<AppState>,
+    app: ApiApp,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(facial_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let path = format!("/api/v1/facial-ids/{facial_id}");
+    let request = match ApiRequest::read(Method::DELETE, path, &headers, peer, body).await {
+        Ok(request) => request,
+        Err(err) => return err.into_response(),
+    };
+    let input = EventInput {
+        kind: EventKind::Deletion,
+        facial_id: Some(facial_id),
+        client_ip: request.peer_ip,
+        gender: None,
+        age: None,
+        payload: None,
+        pincode: None,
+    };
+    submit(&state, &app, &request, input).await
+}
+
+async fn get_facial_id(
+    State(state): State<AppState>,
+    app: ApiApp,
+    Path(facial_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let record = state.ingest.facial_id(&app.id, &facial_id).await?;
+    Ok(Json(facial_id_body(record)))
+}
+
+fn facial_id_body(record: FacialIdRecord) -> Value {
+    let payload = record
+        .payload
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+        .unwrap_or(Value::Null);
+    json!({
+        "facialId": record.facial_id,
+        "enrolled": true,
+        "enrolledAt": rfc3339(record.enrolled_at),
+        "lastAuthenticationAt": record.last_auth_at.map(rfc3339),
+        "gender": record.gender,
+        "age": record.age,
+        "payload": payload,
+    })
+}
+
+/// Unix milliseconds as RFC 3339 UTC, e.g. `2026-11-25T18:04:05.123Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,275 @@
+//! Events and their outbox. Recording an event changes the facial-ID registry, inserts the
+//! event, one pending delivery per subscribed enabled endpoint and the idempotent reply, all in
+//! one transaction: the dispatcher never sees half an event.
+
+use super::{is_unique_violation, new_id, now_ms, on_db, Store, StoreError};
+
+/// What an event does to the facial-ID registry.
+#[derive(Debug, Clone)]
+pub enum RegistryChange {
+    Enroll {
+        payload: Option<String>,
+        gender: Option<String>,
+        age: Option<i64>,
+    },
+    Authenticate,
+    Delete,
+    ReplacePayload {
+        payload: Option<String>,
+    },
+    SetPincode {
+        pincode_hash: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub app_id: &'a str,
+    pub event_name: &'a str,
+    pub facial_id: &'a str,
+    pub client_ip: &'a str,
+    pub change: RegistryChange,
+}
+
+/// An idempotency key and the hash of the request it was first used with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey<'a> {
+    pub key: &'a str,
+    pub request_hash: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReply {
+    pub request_hash: String,
+    pub status_code: i64,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub event_id: String,
+    pub deliveries: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Recorded(RecordedEvent),
+    FacialIdUnknown,
+    FacialIdTaken,
+    /// The idempotency key was used before (possibly concurrently): answer with its reply.
+    Replayed(StoredReply),
+}
+
+/// How long an idempotent reply is kept and replayed.
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[derive(sqlx::FromRow)]
+struct Snapshot {
+    payload: Option<String>,
+    gender: Option<String>,
+    age: Option<i64>,
+}
+
+impl Store {
+    pub async fn stored_reply(
+        &self,
+        app_id: &str,
+        key: &str,
+    ) -> Result<Option<StoredReply>, StoreError> {
+        let row: Option<(String, i64, String)> = on_db!(self.db(), |pool| {
+            sqlx::query_as(
+                "SELECT request_hash, status_code, body FROM idempotent_replies \
+                 WHERE app_id = $1 AND idem_key = $2 AND created_at > $3",
+            )
+            .bind(app_id)
+            .bind(key)
+            .bind(now_ms() - IDEMPOTENCY_WINDOW_MS)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|(request_hash, status_code, body)| StoredReply {
+            request_hash,
+            status_code,
+            body,
+        }))
+    }
+
+    /// Records `event` and its deliveries atomically. `reply` builds the response to keep for
+    /// the idempotency key from the recorded event; it is stored in the same transaction.
+    pub async fn record_event(
+        &self,
+        event: NewEvent<'_>,
+        idempotency: Option<IdempotencyKey<'_>>,
+        reply: impl Fn(&RecordedEvent) -> (i64, String),
+    ) -> Result<RecordOutcome, StoreError> {
+        let now = now_ms();
+        let event_id = new_id("evt");
+        let outcome = on_db!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let snapshot: Option<Snapshot> = match &event.change {
+                RegistryChange::Enroll { payload, gender, age } => {
+                    let inserted = sqlx::query(
+                        "INSERT INTO facial_ids (app_id, facial_id, payload, gender, age, enrolled_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(event.app_id)
+                    .bind(event.facial_id)
+                    .bind(payload)
+                    .bind(gender)
+                    .bind(age)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await;
+                    match inserted {
+                        Err(err) if is_unique_violation(&err) => return Ok(RecordOutcome::FacialIdTaken),
+                        other => other?,
+                    };
+                    Some(Snapshot { payload: payload.clone(), gender: gender.clone(), age: *age })
+                }
+                RegistryChange::Authenticate => sqlx::query_as(
+                    "UPDATE facial_ids SET last_auth_at = $3 WHERE app_id = $1 AND facial_id = $2 \
+                     RETURNING payload, gender, age",
+                )
+                .bind(event.app_id)
+                .bind(event.facial_id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?,
+                RegistryChange::Delete => sqlx::query_as(
+                    "DELETE FROM facial_ids WHERE app_id = $1 AND facial_id = $2 RETURNING payload, gender, age",
+                )
+                .bind(event.app_id)
+                .bind(event.facial_id)
+                .fetch_optional(&mut *tx)
+                .await?,
+                RegistryChange::ReplacePayload { payload } => sqlx::query_as(
+                    "UPDATE facial_ids SET payload = $3 WHERE app_id = $1 AND facial_id = $2 \
+                     RETURNING payload, gender, age",
+                )
+                .bind(event.app_id)
+                .bind(event.facial_id)
+                .bind(payload)
+                .fetch_optional(&mut *tx)
+                .await?,
+                RegistryChange::SetPincode { pincode_hash } => sqlx::query_as(
+                    "UPDATE facial_ids SET pincode_hash = $3 WHERE app_id = $1 AND facial_id = $2 \
+                     RETURNING payload, gender, age",
+                )
+                .bind(event.app_id)
+                .bind(event.facial_id)
+                .bind(pincode_hash)
+                .fetch_optional(&mut *tx)
+                .await?,
+            };
+            let Some(snapshot) = snapshot else {
+                return Ok(RecordOutcome::FacialIdUnknown);
+            };
+
+            sqlx::query(
+                "INSERT INTO events (id, app_id, event_name, facial_id, client_ip, gender, age, payload, occurred_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&event_id)
+            .bind(event.app_id)
+            .bind(event.event_name)
+            .bind(event.facial_id)
+            .bind(event.client_ip)
+            .bind(&snapshot.gender)
+            .bind(snapshot.age)
+            .bind(&snapshot.payload)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+
+            // One pending delivery per enabled endpoint subscribed to this kind ("all" is NULL).
+            let deliveries = sqlx::query(
+                "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, next_attempt_at, created_at) \
+                 SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3 FROM endpoints e \
+                 WHERE e.app_id = $2 AND e.enabled \
+                 AND (e.events IS NULL OR (',' || e.events || ',') LIKE ('%,' || $4 || ',%'))",
+            )
+            .bind(&event_id)
+            .bind(event.app_id)
+            .bind(now)
+            .bind(event.event_name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+
+            sqlx::query("UPDATE applications SET last_event_at = $2 WHERE id = $1")
+                .bind(event.app_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+
+            let recorded = RecordedEvent {
+                event_id: event_id.clone(),
+                deliveries,
+            };
+            if let Some(idempotency) = &idempotency {
+                let (status_code, body) = reply(&recorded);
+                // A concurrent request with the same key won: undo ours and replay its reply.
+                let stored = sqlx::query(
+                    "INSERT INTO idempotent_replies (app_id, idem_key, request_hash, status_code, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (app_id, idem_key) DO UPDATE SET request_hash = excluded.request_hash, \
+                     status_code = excluded.status_code, body = excluded.body, created_at = excluded.created_at \
+                     WHERE idempotent_replies.created_at <= $7",
+                )
+                .bind(event.app_id)
+                .bind(idempotency.key)
+                .bind(idempotency.request_hash)
+                .bind(status_code)
+                .bind(&body)
+                .bind(now)
+                .bind(now - IDEMPOTENCY_WINDOW_MS)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if stored == 0 {
+                    tx.rollback().await?;
+                    return Ok(RecordOutcome::Replayed(StoredReply {
+                        request_hash: String::new(),
+                        status_code: 0,
+                        body: String::new(),
+                    }));
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(RecordOutcome::Recorded(recorded))
+        })?;
+        match outcome {
+            // Fetch the winner's reply outside the rolled-back transaction.
+            RecordOutcome::Replayed(_) => {
+                let key = idempotency.map(|i| i.key).unwrap_or_default();
+                match self.stored_reply(event.app_id, key).await? {
+                    Some(reply) => Ok(RecordOutcome::Replayed(reply)),
+                    None => Err(StoreError::Database(sqlx::Error::RowNotFound)),
+                }
+            }
+            other => Ok(other),
+        }
+    }
+
+    pub async fn pending_deliveries_of_event(&self, event_id: &str) -> Result<i64, StoreError> {
+        let count: i64 = on_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM deliveries WHERE event_id = $1 AND status = 'pending'",
+            )
+            .bind(event_id)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(count)
+    }
+
+    pub async fn event_exists(&self, event_id: &str) -> Result<bool, StoreError> {
+        let count: i64 = on_db!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE id = $1")
+                .bind(event_id)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(count > 0)
+    }
+}
