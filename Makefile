@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 FACEHOOK_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 export FACEHOOK_TEST_POSTGRES_URL
 
-.PHONY: run test build tools lint unit e2e clean
+.PHONY: run test build tools lint unit e2e bench clean
 
 ## run: build the release binary and serve the console on http://127.0.0.1:3000 (SQLite, ./facehook.db)
 run: build
@@ -32,6 +32,11 @@ unit:
 
 e2e: build
 	cd end2end && npx playwright test
+
+## bench: intake throughput and latency on SQLite and PostgreSQL (release build)
+bench: tools
+	.ci/bootstrap --test
+	cargo bench --features ssr --bench intake
 
 clean:
 	cargo clean

@@ -466,7 +466,118 @@ async fn each_key_is_rate_limited(backend: Backend) {
     assert_eq!(body["error"]["code"], "rate_limited");
 }
 
+/// A database trigger makes the outbox insert fail after the facial ID and the event were
+/// written: the whole transaction must roll back, and the same request later succeeds.
+async fn a_failure_mid_transaction_leaves_nothing_behind(backend: Backend) {
+    use facehook::server::store::Db;
+    let app = spawn_app(backend).await;
+    let (public_id, key) = app_with_key(&app, "alice@example.com").await;
+    let store = app.database.store().await;
+    match store.db() {
+        Db::Sqlite(pool) => {
+            sqlx::query("CREATE TRIGGER fail_outbox BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Db::Postgres(pool) => {
+            sqlx::query("CREATE FUNCTION fail_outbox() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql")
+                .execute(pool)
+                .await
+                .unwrap();
+            sqlx::query("CREATE TRIGGER fail_outbox BEFORE INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION fail_outbox()")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+    let body = json!({"eventName": "enroll", "facialId": "atomic-1", "clientIp": "203.0.113.9"});
+    let (status, answer) = post_event(&app, &key, body.clone()).await;
+    assert_eq!(status, 500, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("reference") && !message.contains("injected"),
+        "no internals leak: {message}"
+    );
+
+    assert!(
+        store
+            .facial_id(&public_id, "atomic-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "enrollment rolled back"
+    );
+    let events: i64 = match store.db() {
+        Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    };
+    assert_eq!(events, 0, "event rolled back");
+
+    match store.db() {
+        Db::Sqlite(pool) => sqlx::query("DROP TRIGGER fail_outbox")
+            .execute(pool)
+            .await
+            .map(|_| ()),
+        Db::Postgres(pool) => sqlx::query("DROP TRIGGER fail_outbox ON deliveries")
+            .execute(pool)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+    let (status, answer) = post_event(&app, &key, body).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["deliveries"], 1);
+}
+
+async fn the_openapi_document_describes_every_route(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for (path, method) in [
+        ("/api/v1/events", "post"),
+        ("/api/v1/facial-ids/{facialId}", "get"),
+        ("/api/v1/facial-ids/{facialId}", "delete"),
+        ("/api/v1/facial-ids/{facialId}/payload", "put"),
+        ("/api/v1/facial-ids/{facialId}/pincode", "put"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is documented");
+        assert!(operation["responses"]["404"].is_object() || method == "post");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    let error = &doc["components"]["schemas"]["ErrorDetail"]["properties"];
+    assert!(
+        error["code"].is_object() && error["message"].is_object() && error["field"].is_object()
+    );
+    let event = &doc["components"]["schemas"]["EventBody"];
+    assert!(event["required"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("eventName")));
+
+    let page = app.get("/api/v1/docs").await.text().await.unwrap();
+    assert!(page.contains("<code>POST /api/v1/events</code>"), "{page}");
+    assert!(page.contains("Idempotency-Key"));
+    let console = app.get("/login").await.text().await.unwrap();
+    assert!(
+        console.contains("href=\"/api/v1/docs\""),
+        "linked from the console"
+    );
+}
+
 on_both_backends!(
+    the_openapi_document_describes_every_route,
+    a_failure_mid_transaction_leaves_nothing_behind,
     enroll_and_auth_create_events_and_outbox_rows,
     registry_routes_update_and_delete_with_events,
     bad_input_gets_a_specific_error_and_stores_nothing,

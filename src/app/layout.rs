@@ -90,7 +90,10 @@ pub fn Layout(children: Children) -> impl IntoView {
             <Transition fallback=|| ()>{notice}</Transition>
             {children()}
         </main>
-        <footer class="site-footer">"Facehook — webhooks for facial authentication"</footer>
+        <footer class="site-footer">
+            "Facehook — webhooks for facial authentication · "
+            <a href="/api/v1/docs" rel="external">"REST API reference"</a>
+        </footer>
     }
 }
 

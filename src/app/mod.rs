@@ -12,8 +12,8 @@ use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
-    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, ComingSoonTab, HomePage, LoginPage,
-    NotFound, SignupPage, WebhooksTab,
+    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, ComingSoonTab, FacialIdsTab, HomePage,
+    LoginPage, NotFound, SignupPage, WebhooksTab,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -56,7 +56,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/apps/:public_id") view=AppFrame ssr=SsrMode::Async>
                         <Route path=path!("") view=AppOverview/>
                         <Route path=path!("webhooks") view=WebhooksTab/>
-                        <Route path=path!("facial-ids") view=ComingSoonTab/>
+                        <Route path=path!("facial-ids") view=FacialIdsTab/>
                         <Route path=path!("deliveries") view=ComingSoonTab/>
                     </ParentRoute>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>

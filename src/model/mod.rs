@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod app;
 pub mod error;
+pub mod registry;
 
 pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};
 pub use error::AppError;

@@ -5,8 +5,24 @@ use crate::model::AppError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use std::time::Duration;
+
+/// Every error reply: `{"error": {"code", "message", "field"?}}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorReply {
+    error: ErrorDetail,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_field`, `not_found`, `rate_limited`.
+    code: String,
+    /// What went wrong, for people.
+    message: String,
+    /// The request field at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -103,11 +119,14 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(field) = self.field {
-            error["field"] = json!(field);
-        }
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let reply = ErrorReply {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                field: self.field,
+            },
+        };
+        let mut response = (self.status, Json(reply)).into_response();
         if let Some(wait) = self.retry_after {
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {

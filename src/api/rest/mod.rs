@@ -1,10 +1,11 @@
 //! The server-side REST API (`/api/v1`), authenticated by an application's API key.
 //! Thin: authenticate, parse, call `server::ingest`, shape the JSON reply.
 
+mod docs;
 mod error;
 mod key;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorDetail, ErrorReply};
 
 use crate::model::app::EventKind;
 use crate::server::ingest::{EventInput, Submitted};
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use key::ApiApp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
@@ -33,38 +34,78 @@ pub fn router() -> Router<AppState> {
         )
         .route("/facial-ids/{facial_id}/payload", put(put_payload))
         .route("/facial-ids/{facial_id}/pincode", put(put_pincode))
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::reference_page))
 }
 
-#[derive(Deserialize)]
+/// An event reported by the application's back end.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct EventBody {
+pub struct EventBody {
+    /// One of `enroll`, `auth`, `deletion`, `payload_update`, `pincode_update`.
     event_name: String,
+    /// Required except for `enroll`, which generates one when absent.
     facial_id: Option<String>,
+    /// The end user's IPv4 or IPv6 address.
     client_ip: String,
     details: Option<DetailsBody>,
+    /// Any JSON value up to 16 KiB: the linked payload (`enroll`, `payload_update`).
+    #[schema(value_type = Option<Object>)]
     payload: Option<Value>,
+    /// 4 to 16 digits (`pincode_update`); stored as a hash, never echoed.
     pincode: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DetailsBody {
+pub struct DetailsBody {
     gender: Option<String>,
+    /// 0 to 150.
     age: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct PayloadBody {
+pub struct PayloadBody {
+    /// The new linked payload: any JSON value up to 16 KiB.
+    #[schema(value_type = Object)]
     payload: Value,
+    /// Defaults to the caller's address.
     client_ip: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct PincodeBody {
+pub struct PincodeBody {
+    /// 4 to 16 digits.
     pincode: String,
+    /// Defaults to the caller's address.
     client_ip: Option<String>,
+}
+
+/// The reply to an accepted event: it and its deliveries are committed.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedReply {
+    event_id: String,
+    facial_id: String,
+    /// Pending deliveries created, one per subscribed enabled endpoint.
+    deliveries: u64,
+}
+
+/// A facial ID in the registry.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FacialIdReply {
+    facial_id: String,
+    enrolled: bool,
+    /// RFC 3339, UTC.
+    enrolled_at: String,
+    last_authentication_at: Option<String>,
+    gender: Option<String>,
+    age: Option<i64>,
+    #[schema(value_type = Option<Object>)]
+    payload: Value,
 }
 
 /// The request as the idempotency check and the handlers need it.
@@ -206,7 +247,11 @@ async fn submit(
 }
 
 fn accepted_body(event_id: &str, facial_id: &str, deliveries: u64) -> Value {
-    json!({ "eventId": event_id, "facialId": facial_id, "deliveries": deliveries })
+    json!(AcceptedReply {
+        event_id: event_id.to_owned(),
+        facial_id: facial_id.to_owned(),
+        deliveries,
+    })
 }
 
 fn replay(stored: crate::server::store::StoredReply, fingerprint: &str) -> Response {
@@ -231,7 +276,22 @@ fn replay(stored: crate::server::store::StoredReply, fingerprint: &str) -> Respo
     response
 }
 
-async fn post_event(
+/// Report an event
+///
+/// Records the event, its registry change and one pending delivery per subscribed, enabled
+/// endpoint in one transaction, then answers 202.
+#[utoipa::path(post, path = "/api/v1/events", request_body = EventBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats within 24 h return the first reply and create nothing.")),
+    responses(
+        (status = 202, description = "Accepted and committed", body = AcceptedReply),
+        (status = 400, description = "Malformed JSON (with its line and column)", body = ErrorReply),
+        (status = 401, description = "Missing or invalid API key", body = ErrorReply),
+        (status = 404, description = "Unknown facial ID", body = ErrorReply),
+        (status = 413, description = "Body over 64 KiB", body = ErrorReply),
+        (status = 422, description = "Invalid field (named in `field`)", body = ErrorReply),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorReply)),
+    security(("api_key" = [])))]
+pub async fn post_event(
     State(state): State<AppState>,
     app: ApiApp,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -267,7 +327,12 @@ async fn post_event(
     }
 }
 
-async fn put_payload(
+/// Replace a facial ID's linked payload (emits `payload_update`)
+#[utoipa::path(put, path = "/api/v1/facial-ids/{facialId}/payload", request_body = PayloadBody,
+    params(("facialId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = AcceptedReply), (status = 404, body = ErrorReply), (status = 422, body = ErrorReply)),
+    security(("api_key" = [])))]
+pub async fn put_payload(
     State(state): State<AppState>,
     app: ApiApp,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -297,7 +362,12 @@ async fn put_payload(
     }
 }
 
-async fn put_pincode(
+/// Set a facial ID's PIN code (emits `pincode_update`; the PIN is never sent anywhere)
+#[utoipa::path(put, path = "/api/v1/facial-ids/{facialId}/pincode", request_body = PincodeBody,
+    params(("facialId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = AcceptedReply), (status = 404, body = ErrorReply), (status = 422, body = ErrorReply)),
+    security(("api_key" = [])))]
+pub async fn put_pincode(
     State(state): State<AppState>,
     app: ApiApp,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -327,7 +397,12 @@ async fn put_pincode(
     }
 }
 
-async fn delete_facial_id(
+/// Delete a facial ID and its payload (emits `deletion`)
+#[utoipa::path(delete, path = "/api/v1/facial-ids/{facialId}",
+    params(("facialId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 202, body = AcceptedReply), (status = 404, body = ErrorReply)),
+    security(("api_key" = [])))]
+pub async fn delete_facial_id(
     State(state): State<AppState>,
     app: ApiApp,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -352,7 +427,11 @@ async fn delete_facial_id(
     submit(&state, &app, &request, input).await
 }
 
-async fn get_facial_id(
+/// Look up a facial ID
+#[utoipa::path(get, path = "/api/v1/facial-ids/{facialId}", params(("facialId" = String, Path)),
+    responses((status = 200, body = FacialIdReply), (status = 401, body = ErrorReply), (status = 404, body = ErrorReply)),
+    security(("api_key" = [])))]
+pub async fn get_facial_id(
     State(state): State<AppState>,
     app: ApiApp,
     Path(facial_id): Path<String>,
@@ -367,14 +446,14 @@ fn facial_id_body(record: FacialIdRecord) -> Value {
         .as_deref()
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
         .unwrap_or(Value::Null);
-    json!({
-        "facialId": record.facial_id,
-        "enrolled": true,
-        "enrolledAt": rfc3339(record.enrolled_at),
-        "lastAuthenticationAt": record.last_auth_at.map(rfc3339),
-        "gender": record.gender,
-        "age": record.age,
-        "payload": payload,
+    json!(FacialIdReply {
+        facial_id: record.facial_id,
+        enrolled: true,
+        enrolled_at: rfc3339(record.enrolled_at),
+        last_authentication_at: record.last_auth_at.map(rfc3339),
+        gender: record.gender,
+        age: record.age,
+        payload,
     })
 }
 

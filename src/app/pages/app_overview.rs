@@ -69,7 +69,8 @@ pub fn AppOverview() -> impl IntoView {
             <ActionForm action=rotate attr:class="inline-actions">
                 <input type="hidden" name="public_id" value=public_id/>
                 <SubmitButton label="Rotate API key" pending_label="Rotating…" pending=rotate.pending()/>
-                <span class="hint">"The current key stops working at once."</span>
+                <span class="hint">"The current key stops working at once. "
+                    <a href="/api/v1/docs" rel="external">"How to use the API key"</a></span>
             </ActionForm>
         </section>
         <section class="card">

@@ -7,6 +7,7 @@ mod rate;
 pub use rate::{RateDecision, RateLimiter};
 
 use crate::model::app::EventKind;
+use crate::model::registry::{FacialIdPage, FacialIdSummary, FACIAL_IDS_PER_PAGE};
 use crate::model::AppError;
 use crate::server::auth::hash_secret;
 use crate::server::store::{
@@ -131,12 +132,63 @@ impl Ingest {
             .ok_or(AppError::NotFound)
     }
 
+    /// A page of the registry for the console, with the last day's event counts.
+    pub async fn facial_id_page(
+        &self,
+        app_id: &str,
+        search: Option<&str>,
+        page: u32,
+    ) -> Result<FacialIdPage, AppError> {
+        let search = search.map(str::trim).filter(|s| !s.is_empty());
+        let per_page = i64::from(FACIAL_IDS_PER_PAGE);
+        let mut rows = self
+            .store
+            .facial_ids_page(app_id, search, per_page + 1, i64::from(page) * per_page)
+            .await?;
+        let has_more = rows.len() as i64 > per_page;
+        rows.truncate(FACIAL_IDS_PER_PAGE as usize);
+        let since = crate::server::store::now_ms() - 24 * 60 * 60 * 1000;
+        let counted = self.store.event_counts_since(app_id, since).await?;
+        let counts_24h = EventKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let n = counted
+                    .iter()
+                    .find(|(name, _)| name == kind.as_str())
+                    .map_or(0, |(_, n)| *n);
+                (kind, n)
+            })
+            .collect();
+        Ok(FacialIdPage {
+            items: rows.into_iter().map(summary).collect(),
+            page,
+            has_more,
+            counts_24h,
+        })
+    }
+
     pub async fn stored_reply(
         &self,
         app_id: &str,
         key: &str,
     ) -> Result<Option<StoredReply>, AppError> {
         Ok(self.store.stored_reply(app_id, key).await?)
+    }
+}
+
+fn summary(record: FacialIdRecord) -> FacialIdSummary {
+    let payload = record.payload.map(|text| {
+        serde_json::from_str::<serde_json::Value>(&text)
+            .and_then(|value| serde_json::to_string_pretty(&value))
+            .unwrap_or(text)
+    });
+    FacialIdSummary {
+        facial_id: record.facial_id,
+        enrolled_at_ms: record.enrolled_at,
+        last_auth_at_ms: record.last_auth_at,
+        gender: record.gender,
+        age: record.age,
+        payload,
     }
 }
 

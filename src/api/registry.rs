@@ -1,0 +1,65 @@
+//! Server functions of the Facial IDs tab. Ownership is checked through `server::apps`
+//! before the registry is read or changed.
+
+use crate::model::registry::FacialIdPage;
+use crate::model::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::context::RequestContext;
+
+#[server(endpoint = "list_facial_ids")]
+pub async fn list_facial_ids(
+    public_id: String,
+    search: Option<String>,
+    page: Option<u32>,
+) -> Result<FacialIdPage, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    ctx.state
+        .ingest
+        .facial_id_page(&app.public_id, search.as_deref(), page.unwrap_or(0))
+        .await
+}
+
+/// Deletes a facial ID from the console; like the API's DELETE, it emits a `deletion` event.
+#[server(endpoint = "delete_facial_id")]
+pub async fn delete_facial_id(
+    public_id: String,
+    facial_id: String,
+    confirm: Option<String>,
+) -> Result<(), AppError> {
+    use crate::model::app::EventKind;
+    use crate::server::ingest::EventInput;
+
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirm",
+            "Tick the box to confirm the deletion.",
+        ));
+    }
+    let client_ip = ctx
+        .client_ip()
+        .parse()
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let input = EventInput {
+        kind: EventKind::Deletion,
+        facial_id: Some(facial_id),
+        client_ip,
+        gender: None,
+        age: None,
+        payload: None,
+        pincode: None,
+    };
+    ctx.state
+        .ingest
+        .submit(&app.public_id, input, None, |_, _| (0, String::new()))
+        .await?;
+    ctx.flash("Facial ID deleted.").await?;
+    leptos_axum::redirect(&format!("/apps/{}/facial-ids", app.public_id));
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The REST API's OpenAPI 3.1 document, generated from the handlers and body types, and a
+//! readable reference page rendered from that same document.
+
+use super::*;
+use axum::response::Html;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Facehook event intake API",
+        description = "Report facial-authentication events; Facehook stores them with the facial-ID registry and delivers them as webhooks. Authenticate with `Authorization: Bearer <application API key>`."
+    ),
+    paths(post_event, get_facial_id, put_payload, put_pincode, delete_facial_id),
+    components(schemas(EventBody, DetailsBody, PayloadBody, PincodeBody, AcceptedReply, FacialIdReply, ErrorReply, ErrorDetail)),
+    modifiers(&BearerApiKey)
+)]
+pub struct ApiDoc;
+
+struct BearerApiKey;
+
+impl utoipa::Modify for BearerApiKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// A plain HTML reference: every operation with its summary, parameters and replies.
+pub async fn reference_page() -> Html<String> {
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let mut html = String::from(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>API reference · Facehook</title><link rel=\"stylesheet\" href=\"/pkg/facehook.css\"></head><body><main id=\"main\">\
+         <section class=\"card\"><h1>Facehook event intake API</h1>\
+         <p>Send <code>Authorization: Bearer &lt;application API key&gt;</code> with every request. \
+         Errors are <code>{\"error\": {\"code\", \"message\", \"field\"?}}</code>. \
+         Machine-readable: <a href=\"/api/v1/openapi.json\">openapi.json</a> (OpenAPI 3.1). \
+         <a href=\"/apps\">Back to the console</a>.</p></section>",
+    );
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, operations) in paths {
+            let Some(operations) = operations.as_object() else {
+                continue;
+            };
+            for (method, operation) in operations {
+                html.push_str(&format!(
+                    "<section class=\"card\"><h2><code>{} {}</code></h2><p>{}</p>",
+                    escape(&method.to_uppercase()),
+                    escape(path),
+                    escape(operation["summary"].as_str().unwrap_or_default())
+                ));
+                if let Some(description) = operation["description"].as_str() {
+                    html.push_str(&format!("<p class=\"hint\">{}</p>", escape(description)));
+                }
+                if let Some(params) = operation["parameters"].as_array() {
+                    html.push_str("<h3>Parameters</h3><ul>");
+                    for param in params {
+                        html.push_str(&format!(
+                            "<li><code>{}</code> ({}) {}</li>",
+                            escape(param["name"].as_str().unwrap_or_default()),
+                            escape(param["in"].as_str().unwrap_or_default()),
+                            escape(param["description"].as_str().unwrap_or_default())
+                        ));
+                    }
+                    html.push_str("</ul>");
+                }
+                if let Some(schema) = operation["requestBody"]["content"]["application/json"]
+                    ["schema"]["$ref"]
+                    .as_str()
+                {
+                    html.push_str(&format!(
+                        "<p>Body: <code>{}</code></p>",
+                        escape(schema.rsplit('/').next().unwrap_or(schema))
+                    ));
+                }
+                if let Some(responses) = operation["responses"].as_object() {
+                    html.push_str("<h3>Replies</h3><ul>");
+                    for (status, response) in responses {
+                        html.push_str(&format!(
+                            "<li><code>{}</code> {}</li>",
+                            escape(status),
+                            escape(response["description"].as_str().unwrap_or_default())
+                        ));
+                    }
+                    html.push_str("</ul>");
+                }
+                html.push_str("</section>");
+            }
+        }
+    }
+    if let Some(schemas) = doc["components"]["schemas"].as_object() {
+        html.push_str("<section class=\"card\"><h2>Bodies</h2>");
+        for (name, schema) in schemas {
+            html.push_str(&format!("<h3><code>{}</code></h3><ul>", escape(name)));
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(properties) = schema["properties"].as_object() {
+                for (field, spec) in properties {
+                    html.push_str(&format!(
+                        "<li><code>{}</code>{} {}</li>",
+                        escape(field),
+                        if required.contains(&field.as_str()) {
+                            " (required)"
+                        } else {
+                            ""
+                        },
+                        escape(spec["description"].as_str().unwrap_or_default())
+                    ));
+                }
+            }
+            html.push_str("</ul>");
+        }
+        html.push_str("</section>");
+    }
+    html.push_str("</main></body></html>");
+    Html(html)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
