@@ -429,7 +429,38 @@ async fn signing_secret_rotation_keeps_the_previous_for_a_day(backend: Backend) 
     assert!(new_token.as_str().unwrap().starts_with("fhw_"));
 }
 
+/// Page loads race: however many requests ask at once, the key is handed out exactly once.
+async fn the_issued_key_is_shown_once_even_to_concurrent_requests(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = owner(&app, "alice@example.com").await;
+    let public_id = create_app(&app, &alice, "Race").await;
+    let mut takes = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let request = alice
+            .post(app.url("/api/take_issued_api_key"))
+            .header("Origin", &app.address)
+            .form(&[("public_id", public_id.clone())]);
+        takes.spawn(async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        });
+    }
+    let mut keys = 0;
+    while let Some(answer) = takes.join_next().await {
+        if answer.unwrap().is_string() {
+            keys += 1;
+        }
+    }
+    assert_eq!(keys, 1);
+}
+
 on_both_backends!(
+    the_issued_key_is_shown_once_even_to_concurrent_requests,
     applications_are_created_listed_renamed_and_deleted,
     api_key_is_shown_once_and_only_its_hash_is_stored,
     endpoints_are_added_updated_and_deleted,

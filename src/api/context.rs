@@ -5,6 +5,7 @@ use crate::model::AppError;
 use crate::server::auth::Account;
 use crate::server::error::internal;
 use crate::server::state::AppState;
+use crate::server::store::NoticeKind;
 use axum::extract::ConnectInfo;
 use axum::http::{header, request::Parts};
 use leptos::prelude::use_context;
@@ -13,10 +14,8 @@ use tower_sessions::Session;
 
 /// Session key holding the signed-in account's id.
 pub const ACCOUNT_ID_KEY: &str = "account_id";
-/// Session key holding a one-time notice shown on the next page.
-pub const FLASH_KEY: &str = "flash";
-/// Session key holding an API key just issued, until its application page shows it once.
-pub const ISSUED_KEY: &str = "issued_api_key";
+/// Session key holding the last day (days since 1970) the session was used.
+const ACTIVE_DAY_KEY: &str = "active_day";
 
 pub struct RequestContext {
     pub state: AppState,
@@ -66,7 +65,30 @@ impl RequestContext {
         else {
             return Ok(None);
         };
-        self.state.auth.account(&id).await
+        let account = self.state.auth.account(&id).await?;
+        if account.is_some() {
+            self.mark_active().await?;
+        }
+        Ok(account)
+    }
+
+    /// Sessions expire after 7 days without activity, but the store only learns of activity
+    /// when a session is saved. Saving on every request would let a request that overlaps a
+    /// sign-out write the session back, so activity is recorded at most once a day.
+    async fn mark_active(&self) -> Result<(), AppError> {
+        let today = crate::server::store::now_ms() / 86_400_000;
+        let recorded = self
+            .session
+            .get::<i64>(ACTIVE_DAY_KEY)
+            .await
+            .map_err(internal)?;
+        if recorded != Some(today) {
+            self.session
+                .insert(ACTIVE_DAY_KEY, today)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(())
     }
 
     /// Starts a fresh session for `account`; the id is cycled so a planted id is useless.
@@ -82,13 +104,6 @@ impl RequestContext {
         self.session.flush().await.map_err(internal)
     }
 
-    pub async fn flash(&self, message: &str) -> Result<(), AppError> {
-        self.session
-            .insert(FLASH_KEY, message)
-            .await
-            .map_err(internal)
-    }
-
     /// The signed-in account if it is an operator; anyone else is told the page does not exist.
     pub async fn operator(&self) -> Result<Account, AppError> {
         let account = self.account().await?;
@@ -99,38 +114,50 @@ impl RequestContext {
         }
     }
 
+    /// A one-time notice shown on the account's next page.
+    pub async fn flash(&self, message: &str) -> Result<(), AppError> {
+        let account = self.account().await?;
+        self.state
+            .store
+            .put_notice(&account.id, NoticeKind::Flash, None, message)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
+        let Some(account) = self.optional_account().await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .state
+            .store
+            .take_notice(&account.id, NoticeKind::Flash, None)
+            .await?)
+    }
+
     /// Keeps a freshly issued API key for the one page view that shows it.
     pub async fn hold_issued_key(&self, issued: &IssuedApiKey) -> Result<(), AppError> {
-        self.session
-            .insert(ISSUED_KEY, issued)
-            .await
-            .map_err(internal)
+        let account = self.account().await?;
+        self.state
+            .store
+            .put_notice(
+                &account.id,
+                NoticeKind::IssuedApiKey,
+                Some(&issued.public_id),
+                &issued.api_key,
+            )
+            .await?;
+        Ok(())
     }
 
     /// The held key for `public_id`, removed as it is read so it is shown only once.
     pub async fn take_issued_key(&self, public_id: &str) -> Result<Option<String>, AppError> {
-        let held = self
-            .session
-            .get::<IssuedApiKey>(ISSUED_KEY)
-            .await
-            .map_err(internal)?;
-        match held {
-            Some(issued) if issued.public_id == public_id => {
-                self.session
-                    .remove::<IssuedApiKey>(ISSUED_KEY)
-                    .await
-                    .map_err(internal)?;
-                Ok(Some(issued.api_key))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
-        self.session
-            .remove::<String>(FLASH_KEY)
-            .await
-            .map_err(internal)
+        let account = self.account().await?;
+        Ok(self
+            .state
+            .store
+            .take_notice(&account.id, NoticeKind::IssuedApiKey, Some(public_id))
+            .await?)
     }
 }
 

@@ -8,6 +8,7 @@ mod endpoints;
 mod events;
 mod facial_ids;
 mod login_failures;
+mod notices;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
@@ -17,6 +18,7 @@ pub use events::{
     IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, StoredReply,
 };
 pub use facial_ids::FacialIdRecord;
+pub use notices::NoticeKind;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
