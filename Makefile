@@ -34,7 +34,7 @@ e2e: build
 	cd end2end && npx playwright test
 
 ## bench: intake throughput and latency on SQLite and PostgreSQL (release build)
-bench: tools
+bench:
 	.ci/bootstrap --test
 	cargo bench --features ssr --bench intake
 
