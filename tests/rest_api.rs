@@ -80,7 +80,7 @@ async fn post_event(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
 
 async fn enroll_and_auth_create_events_and_outbox_rows(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (_, key) = app_with_key(&app, "alice@example.com").await;
+    let (public_id, key) = app_with_key(&app, "alice@example.com").await;
     let (status, body) = post_event(
         &app,
         &key,
@@ -102,6 +102,11 @@ async fn enroll_and_auth_create_events_and_outbox_rows(backend: Backend) {
         store.pending_deliveries_of_event(event_id).await.unwrap(),
         1
     );
+    let listed = store.app_by_id(&public_id).await.unwrap().unwrap();
+    assert!(
+        listed.last_event_at.is_some(),
+        "the application shows when its last event came"
+    );
 
     let (status, auth) = post_event(
         &app,
@@ -111,6 +116,15 @@ async fn enroll_and_auth_create_events_and_outbox_rows(backend: Backend) {
     .await;
     assert_eq!(status, 202, "{auth}");
     assert_eq!(auth["deliveries"], 2);
+    let carried = store
+        .event_payload(auth["eventId"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        carried.as_deref(),
+        Some(r#"{"userId":42}"#),
+        "the auth event carries the linked payload"
+    );
 
     let (status, record) = send(
         &app,

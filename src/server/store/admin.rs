@@ -33,7 +33,8 @@ impl Store {
             app: super::AppListing,
             owner_email: String,
         }
-        let sql = "SELECT p.id, p.name, p.plan, p.created_at, p.last_event_at, \
+        let sql = "SELECT p.id, p.name, p.plan, p.created_at, \
+                   (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = p.id) AS last_event_at, \
                    (SELECT COUNT(*) FROM endpoints e WHERE e.app_id = p.id) AS endpoint_count, \
                    a.email AS owner_email \
                    FROM applications p JOIN accounts a ON a.id = p.owner_id ORDER BY a.email, p.created_at";

@@ -33,8 +33,10 @@ pub struct NewAppCredentials<'a> {
     pub webhook_token: &'a str,
 }
 
-const COLUMNS: &str =
-    "id, owner_id, name, plan, api_key_prefix, webhook_token, created_at, last_event_at";
+// The time of the last event is read from `events` (indexed by app and time) rather than
+// kept on the application row, which every event would otherwise have to lock.
+const COLUMNS: &str = "id, owner_id, name, plan, api_key_prefix, webhook_token, created_at, \
+     (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = applications.id) AS last_event_at";
 
 impl Store {
     /// Inserts an application under a fresh public ID, drawing again on the rare collision.
@@ -45,16 +47,18 @@ impl Store {
         plan: &str,
         credentials: NewAppCredentials<'_>,
     ) -> Result<AppRecord, StoreError> {
-        let sql = format!(
-            "INSERT INTO applications (id, owner_id, name, plan, api_key_hash, api_key_prefix, webhook_token, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        let sql = concat!(
+            "INSERT INTO applications (id, owner_id, name, plan, api_key_hash, api_key_prefix, webhook_token, created_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ",
+            "RETURNING id, owner_id, name, plan, api_key_prefix, webhook_token, created_at, ",
+            "CAST(NULL AS BIGINT) AS last_event_at"
         );
         let mut attempts = 0;
         loop {
             attempts += 1;
             let id = new_public_app_id();
             let inserted = on_db!(self.db(), |pool| {
-                sqlx::query_as::<_, AppRecord>(&sql)
+                sqlx::query_as::<_, AppRecord>(sql)
                     .bind(&id)
                     .bind(owner_id)
                     .bind(name)
@@ -74,7 +78,8 @@ impl Store {
     }
 
     pub async fn apps_of_owner(&self, owner_id: &str) -> Result<Vec<AppListing>, StoreError> {
-        let sql = "SELECT a.id, a.name, a.plan, a.created_at, a.last_event_at, \
+        let sql = "SELECT a.id, a.name, a.plan, a.created_at, \
+                   (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = a.id) AS last_event_at, \
                    (SELECT COUNT(*) FROM endpoints e WHERE e.app_id = a.id) AS endpoint_count \
                    FROM applications a WHERE a.owner_id = $1 ORDER BY a.created_at DESC, a.id";
         let rows = on_db!(self.db(), |pool| {

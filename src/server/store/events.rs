@@ -104,7 +104,7 @@ impl Store {
     ) -> Result<RecordOutcome, StoreError> {
         let now = now_ms();
         let event_id = new_id("evt");
-        let outcome = on_db!(self.db(), |pool| {
+        let outcome = on_db!(self.writer(), |pool| {
             let mut tx = pool.begin().await?;
             let snapshot: Option<Snapshot> = match &event.change {
                 RegistryChange::Enroll { payload, gender, age } => {
@@ -196,12 +196,6 @@ impl Store {
             .await?
             .rows_affected();
 
-            sqlx::query("UPDATE applications SET last_event_at = $2 WHERE id = $1")
-                .bind(event.app_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-
             let recorded = RecordedEvent {
                 event_id: event_id.clone(),
                 deliveries,
@@ -263,13 +257,14 @@ impl Store {
         Ok(count)
     }
 
-    pub async fn event_exists(&self, event_id: &str) -> Result<bool, StoreError> {
-        let count: i64 = on_db!(self.db(), |pool| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE id = $1")
+    /// The linked payload an event carries (JSON text), as recorded when it happened.
+    pub async fn event_payload(&self, event_id: &str) -> Result<Option<String>, StoreError> {
+        let payload: Option<Option<String>> = on_db!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT payload FROM events WHERE id = $1")
                 .bind(event_id)
-                .fetch_one(pool)
+                .fetch_optional(pool)
                 .await
         })?;
-        Ok(count > 0)
+        Ok(payload.flatten())
     }
 }

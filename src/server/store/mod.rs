@@ -59,6 +59,9 @@ pub(crate) use on_db;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// Where event transactions run. SQLite allows one writer at a time; giving it a pool of
+    /// one connection makes writers queue in order instead of polling the file lock.
+    writer: Db,
 }
 
 impl Store {
@@ -73,9 +76,16 @@ impl Store {
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .connect_with(options.clone())
+                .await?;
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
                 .connect_with(options)
                 .await?;
-            Db::Sqlite(pool)
+            return Ok(Store {
+                db: Db::Sqlite(pool),
+                writer: Db::Sqlite(writer),
+            });
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(database_url)?;
             let pool = PgPoolOptions::new()
@@ -87,11 +97,19 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
         };
-        Ok(Store { db })
+        Ok(Store {
+            writer: db.clone(),
+            db,
+        })
     }
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The pool for write-heavy transactions (see `writer`).
+    fn writer(&self) -> &Db {
+        &self.writer
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -132,6 +150,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        on_db!(&self.writer, |pool| pool.close().await);
         on_db!(&self.db, |pool| pool.close().await)
     }
 }
