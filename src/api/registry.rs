@@ -46,15 +46,7 @@ pub async fn delete_facial_id(
         .client_ip()
         .parse()
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let input = EventInput {
-        kind: EventKind::Deletion,
-        facial_id: Some(facial_id),
-        client_ip,
-        gender: None,
-        age: None,
-        payload: None,
-        pincode: None,
-    };
+    let input = EventInput::new(EventKind::Deletion, Some(facial_id), client_ip);
     ctx.state
         .ingest
         .submit(&app.public_id, input, None, |_, _| (0, String::new()))

@@ -11,9 +11,9 @@ use crate::model::app::EventKind;
 use crate::server::ingest::{EventInput, Submitted};
 use crate::server::state::AppState;
 use crate::server::store::{FacialIdRecord, IdempotencyKey};
-use axum::body::{to_bytes, Body};
+use axum::body::to_bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -117,14 +117,11 @@ struct ApiRequest {
     peer_ip: IpAddr,
 }
 
-impl ApiRequest {
-    async fn read(
-        method: Method,
-        path: String,
-        headers: &HeaderMap,
-        peer: SocketAddr,
-        body: Body,
-    ) -> Result<Self, ApiError> {
+impl axum::extract::FromRequest<AppState> for ApiRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, _: &AppState) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
         let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -132,7 +129,7 @@ impl ApiRequest {
                 format!("The body is larger than {MAX_BODY_BYTES} bytes (64 KiB)."),
             )
         })?;
-        let idempotency_key = match headers.get("idempotency-key") {
+        let idempotency_key = match parts.headers.get("idempotency-key") {
             None => None,
             Some(value) => {
                 let key = value.to_str().ok().filter(|k| {
@@ -146,15 +143,22 @@ impl ApiRequest {
                 })?)
             }
         };
+        let peer_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         Ok(ApiRequest {
-            method,
-            path,
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
             idempotency_key,
             body: body.to_vec(),
-            peer_ip: peer.ip(),
+            peer_ip,
         })
     }
+}
 
+impl ApiRequest {
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
         serde_json::from_slice(&self.body).map_err(ApiError::from_json)
     }
@@ -206,8 +210,12 @@ async fn submit(
     state: &AppState,
     app: &ApiApp,
     request: &ApiRequest,
-    input: EventInput,
+    input: Result<EventInput, ApiError>,
 ) -> Response {
+    let input = match input {
+        Ok(input) => input,
+        Err(err) => return err.into_response(),
+    };
     let fingerprint = request.fingerprint();
     if let Some(key) = &request.idempotency_key {
         match state.ingest.stored_reply(&app.id, key).await {
@@ -291,40 +299,25 @@ fn replay(stored: crate::server::store::StoredReply, fingerprint: &str) -> Respo
         (status = 422, description = "Invalid field (named in `field`)", body = ErrorReply),
         (status = 429, description = "Rate limited; see Retry-After", body = ErrorReply)),
     security(("api_key" = [])))]
-pub async fn post_event(
-    State(state): State<AppState>,
-    app: ApiApp,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let request =
-        match ApiRequest::read(Method::POST, "/api/v1/events".into(), &headers, peer, body).await {
-            Ok(request) => request,
-            Err(err) => return err.into_response(),
-        };
-    let input = (|| {
-        let body: EventBody = request.json()?;
-        let kind = parse_event_name(&body.event_name)?;
-        let client_ip = parse_client_ip(Some(&body.client_ip), request.peer_ip)?;
+async fn post_event(State(state): State<AppState>, app: ApiApp, request: ApiRequest) -> Response {
+    let input = request.json::<EventBody>().and_then(|body| {
         let details = body.details.unwrap_or(DetailsBody {
             gender: None,
             age: None,
         });
-        Ok::<_, ApiError>(EventInput {
-            kind,
-            facial_id: body.facial_id,
-            client_ip,
+        Ok(EventInput {
             gender: details.gender,
             age: details.age,
             payload: payload_text(body.payload),
             pincode: body.pincode,
+            ..EventInput::new(
+                parse_event_name(&body.event_name)?,
+                body.facial_id,
+                parse_client_ip(Some(&body.client_ip), request.peer_ip)?,
+            )
         })
-    })();
-    match input {
-        Ok(input) => submit(&state, &app, &request, input).await,
-        Err(err) => err.into_response(),
-    }
+    });
+    submit(&state, &app, &request, input).await
 }
 
 /// Replace a facial ID's linked payload (emits `payload_update`)
@@ -332,34 +325,20 @@ pub async fn post_event(
     params(("facialId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = AcceptedReply), (status = 404, body = ErrorReply), (status = 422, body = ErrorReply)),
     security(("api_key" = [])))]
-pub async fn put_payload(
+async fn put_payload(
     State(state): State<AppState>,
     app: ApiApp,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(facial_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    request: ApiRequest,
 ) -> Response {
-    let path = format!("/api/v1/facial-ids/{facial_id}/payload");
-    let request = match ApiRequest::read(Method::PUT, path, &headers, peer, body).await {
-        Ok(request) => request,
-        Err(err) => return err.into_response(),
-    };
     let input = request.json::<PayloadBody>().and_then(|body| {
+        let client_ip = parse_client_ip(body.client_ip.as_deref(), request.peer_ip)?;
         Ok(EventInput {
-            kind: EventKind::PayloadUpdate,
-            facial_id: Some(facial_id),
-            client_ip: parse_client_ip(body.client_ip.as_deref(), request.peer_ip)?,
-            gender: None,
-            age: None,
             payload: payload_text(Some(body.payload)),
-            pincode: None,
+            ..EventInput::new(EventKind::PayloadUpdate, Some(facial_id), client_ip)
         })
     });
-    match input {
-        Ok(input) => submit(&state, &app, &request, input).await,
-        Err(err) => err.into_response(),
-    }
+    submit(&state, &app, &request, input).await
 }
 
 /// Set a facial ID's PIN code (emits `pincode_update`; the PIN is never sent anywhere)
@@ -367,34 +346,20 @@ pub async fn put_payload(
     params(("facialId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = AcceptedReply), (status = 404, body = ErrorReply), (status = 422, body = ErrorReply)),
     security(("api_key" = [])))]
-pub async fn put_pincode(
+async fn put_pincode(
     State(state): State<AppState>,
     app: ApiApp,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(facial_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    request: ApiRequest,
 ) -> Response {
-    let path = format!("/api/v1/facial-ids/{facial_id}/pincode");
-    let request = match ApiRequest::read(Method::PUT, path, &headers, peer, body).await {
-        Ok(request) => request,
-        Err(err) => return err.into_response(),
-    };
     let input = request.json::<PincodeBody>().and_then(|body| {
+        let client_ip = parse_client_ip(body.client_ip.as_deref(), request.peer_ip)?;
         Ok(EventInput {
-            kind: EventKind::PincodeUpdate,
-            facial_id: Some(facial_id),
-            client_ip: parse_client_ip(body.client_ip.as_deref(), request.peer_ip)?,
-            gender: None,
-            age: None,
-            payload: None,
             pincode: Some(body.pincode),
+            ..EventInput::new(EventKind::PincodeUpdate, Some(facial_id), client_ip)
         })
     });
-    match input {
-        Ok(input) => submit(&state, &app, &request, input).await,
-        Err(err) => err.into_response(),
-    }
+    submit(&state, &app, &request, input).await
 }
 
 /// Delete a facial ID and its payload (emits `deletion`)
@@ -402,36 +367,21 @@ pub async fn put_pincode(
     params(("facialId" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 202, body = AcceptedReply), (status = 404, body = ErrorReply)),
     security(("api_key" = [])))]
-pub async fn delete_facial_id(
+async fn delete_facial_id(
     State(state): State<AppState>,
     app: ApiApp,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(facial_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    request: ApiRequest,
 ) -> Response {
-    let path = format!("/api/v1/facial-ids/{facial_id}");
-    let request = match ApiRequest::read(Method::DELETE, path, &headers, peer, body).await {
-        Ok(request) => request,
-        Err(err) => return err.into_response(),
-    };
-    let input = EventInput {
-        kind: EventKind::Deletion,
-        facial_id: Some(facial_id),
-        client_ip: request.peer_ip,
-        gender: None,
-        age: None,
-        payload: None,
-        pincode: None,
-    };
-    submit(&state, &app, &request, input).await
+    let input = EventInput::new(EventKind::Deletion, Some(facial_id), request.peer_ip);
+    submit(&state, &app, &request, Ok(input)).await
 }
 
 /// Look up a facial ID
 #[utoipa::path(get, path = "/api/v1/facial-ids/{facialId}", params(("facialId" = String, Path)),
     responses((status = 200, body = FacialIdReply), (status = 401, body = ErrorReply), (status = 404, body = ErrorReply)),
     security(("api_key" = [])))]
-pub async fn get_facial_id(
+async fn get_facial_id(
     State(state): State<AppState>,
     app: ApiApp,
     Path(facial_id): Path<String>,

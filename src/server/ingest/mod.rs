@@ -33,6 +33,21 @@ pub struct EventInput {
     pub pincode: Option<String>,
 }
 
+impl EventInput {
+    /// An event with no details, payload or PIN; set those with struct update syntax.
+    pub fn new(kind: EventKind, facial_id: Option<String>, client_ip: IpAddr) -> Self {
+        EventInput {
+            kind,
+            facial_id,
+            client_ip,
+            gender: None,
+            age: None,
+            payload: None,
+            pincode: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
     Recorded {
