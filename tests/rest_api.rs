@@ -589,7 +589,58 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
     );
 }
 
+/// Concurrent events are committed together on SQLite; one event's refusal must not affect
+/// the others around it.
+async fn concurrent_events_succeed_or_fail_alone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (public_id, key) = app_with_key(&app, "alice@example.com").await;
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..24 {
+        let facial_id = if n % 2 == 0 {
+            "same-person".to_owned()
+        } else {
+            format!("person-{n}")
+        };
+        let request = app
+            .client
+            .post(app.url("/api/v1/events"))
+            .header("Authorization", format!("Bearer {key}"))
+            .json(
+                &json!({"eventName": "enroll", "facialId": facial_id, "clientIp": "203.0.113.9"}),
+            );
+        requests.spawn(async move { request.send().await.unwrap().status().as_u16() });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = requests.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        13,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        11,
+        "{statuses:?}"
+    );
+    let store = app.database.store().await;
+    for n in (1..24).step_by(2) {
+        assert!(store
+            .facial_id(&public_id, &format!("person-{n}"))
+            .await
+            .unwrap()
+            .is_some());
+    }
+    assert!(store
+        .facial_id(&public_id, "same-person")
+        .await
+        .unwrap()
+        .is_some());
+}
+
 on_both_backends!(
+    concurrent_events_succeed_or_fail_alone,
     the_openapi_document_describes_every_route,
     a_failure_mid_transaction_leaves_nothing_behind,
     enroll_and_auth_create_events_and_outbox_rows,

@@ -75,7 +75,7 @@ impl Ingest {
         app_id: &str,
         input: EventInput,
         idempotency: Option<IdempotencyKey<'_>>,
-        reply: impl Fn(&RecordedEvent, &str) -> (i64, String),
+        reply: impl Fn(&RecordedEvent, &str) -> (i64, String) + Send + Sync + 'static,
     ) -> Result<Submitted, AppError> {
         let facial_id = match (&input.facial_id, input.kind) {
             (Some(id), _) => check_facial_id(id)?,
@@ -118,7 +118,10 @@ impl Ingest {
         };
         let outcome = self
             .store
-            .record_event(event, idempotency, |recorded| reply(recorded, &facial_id))
+            .record_event(event, idempotency, {
+                let facial_id = facial_id.clone();
+                Box::new(move |recorded| reply(recorded, &facial_id))
+            })
             .await?;
         match outcome {
             RecordOutcome::Recorded(recorded) => Ok(Submitted::Recorded {

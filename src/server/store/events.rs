@@ -2,7 +2,7 @@
 //! event, one pending delivery per subscribed enabled endpoint and the idempotent reply, all in
 //! one transaction: the dispatcher never sees half an event.
 
-use super::{is_unique_violation, new_id, now_ms, on_db, Store, StoreError};
+use super::{is_unique_violation, new_id, now_ms, on_db, Db, Store, StoreError};
 
 /// What an event does to the facial-ID registry.
 #[derive(Debug, Clone)]
@@ -70,6 +70,141 @@ struct Snapshot {
     age: Option<i64>,
 }
 
+/// The statements of one event, run on `$tx` (a transaction or a savepoint inside one):
+/// the registry change, the event, its outbox rows and the idempotent reply. Evaluates to
+/// the outcome; the caller commits only `Recorded` and rolls anything else back. A macro
+/// because it is type-checked once per backend, like `on_db!`.
+macro_rules! apply_event {
+    ($tx:expr, $event:expr, $idempotency:expr, $reply:expr, $now:expr, $event_id:expr) => {
+        async {
+            let snapshot: Option<Snapshot> = match &$event.change {
+                RegistryChange::Enroll { payload, gender, age } => {
+                    let inserted = sqlx::query(
+                        "INSERT INTO facial_ids (app_id, facial_id, payload, gender, age, enrolled_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind($event.app_id)
+                    .bind($event.facial_id)
+                    .bind(payload)
+                    .bind(gender)
+                    .bind(age)
+                    .bind($now)
+                    .execute(&mut *$tx)
+                    .await;
+                    match inserted {
+                        Err(err) if is_unique_violation(&err) => return Ok(RecordOutcome::FacialIdTaken),
+                        other => other?,
+                    };
+                    Some(Snapshot { payload: payload.clone(), gender: gender.clone(), age: *age })
+                }
+                RegistryChange::Authenticate => sqlx::query_as(
+                    "UPDATE facial_ids SET last_auth_at = $3 WHERE app_id = $1 AND facial_id = $2 \
+                     RETURNING payload, gender, age",
+                )
+                .bind($event.app_id)
+                .bind($event.facial_id)
+                .bind($now)
+                .fetch_optional(&mut *$tx)
+                .await?,
+                RegistryChange::Delete => sqlx::query_as(
+                    "DELETE FROM facial_ids WHERE app_id = $1 AND facial_id = $2 RETURNING payload, gender, age",
+                )
+                .bind($event.app_id)
+                .bind($event.facial_id)
+                .fetch_optional(&mut *$tx)
+                .await?,
+                RegistryChange::ReplacePayload { payload } => sqlx::query_as(
+                    "UPDATE facial_ids SET payload = $3 WHERE app_id = $1 AND facial_id = $2 \
+                     RETURNING payload, gender, age",
+                )
+                .bind($event.app_id)
+                .bind($event.facial_id)
+                .bind(payload)
+                .fetch_optional(&mut *$tx)
+                .await?,
+                RegistryChange::SetPincode { pincode_hash } => sqlx::query_as(
+                    "UPDATE facial_ids SET pincode_hash = $3 WHERE app_id = $1 AND facial_id = $2 \
+                     RETURNING payload, gender, age",
+                )
+                .bind($event.app_id)
+                .bind($event.facial_id)
+                .bind(pincode_hash)
+                .fetch_optional(&mut *$tx)
+                .await?,
+            };
+            let Some(snapshot) = snapshot else {
+                return Ok(RecordOutcome::FacialIdUnknown);
+            };
+
+            sqlx::query(
+                "INSERT INTO events (id, app_id, event_name, facial_id, client_ip, gender, age, payload, occurred_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&$event_id)
+            .bind($event.app_id)
+            .bind($event.event_name)
+            .bind($event.facial_id)
+            .bind($event.client_ip)
+            .bind(&snapshot.gender)
+            .bind(snapshot.age)
+            .bind(&snapshot.payload)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+
+            // One pending delivery per enabled endpoint subscribed to this kind ("all" is NULL).
+            let deliveries = sqlx::query(
+                "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, next_attempt_at, created_at) \
+                 SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3 FROM endpoints e \
+                 WHERE e.app_id = $2 AND e.enabled \
+                 AND (e.events IS NULL OR (',' || e.events || ',') LIKE ('%,' || $4 || ',%'))",
+            )
+            .bind(&$event_id)
+            .bind($event.app_id)
+            .bind($now)
+            .bind($event.event_name)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+
+            let recorded = RecordedEvent {
+                event_id: $event_id.clone(),
+                deliveries,
+            };
+            if let Some(idempotency) = $idempotency {
+                let (status_code, body) = ($reply)(&recorded);
+                // A concurrent request with the same key won: undo ours and replay its reply.
+                let stored = sqlx::query(
+                    "INSERT INTO idempotent_replies (app_id, idem_key, request_hash, status_code, body, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (app_id, idem_key) DO UPDATE SET request_hash = excluded.request_hash, \
+                     status_code = excluded.status_code, body = excluded.body, created_at = excluded.created_at \
+                     WHERE idempotent_replies.created_at <= $7",
+                )
+                .bind($event.app_id)
+                .bind(idempotency.key)
+                .bind(idempotency.request_hash)
+                .bind(status_code)
+                .bind(&body)
+                .bind($now)
+                .bind($now - IDEMPOTENCY_WINDOW_MS)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+                if stored == 0 {
+                    return Ok(RecordOutcome::Replayed(StoredReply {
+                        request_hash: String::new(),
+                        status_code: 0,
+                        body: String::new(),
+                    }));
+                }
+            }
+            Ok::<_, sqlx::Error>(RecordOutcome::Recorded(recorded))
+        }
+        .await
+    };
+}
+
 impl Store {
     pub async fn stored_reply(
         &self,
@@ -96,142 +231,45 @@ impl Store {
 
     /// Records `event` and its deliveries atomically. `reply` builds the response to keep for
     /// the idempotency key from the recorded event; it is stored in the same transaction.
+    /// On SQLite, events from concurrent requests share one transaction (one fsync), each in
+    /// its own savepoint, so one event's failure never touches another's.
     pub async fn record_event(
         &self,
         event: NewEvent<'_>,
         idempotency: Option<IdempotencyKey<'_>>,
-        reply: impl Fn(&RecordedEvent) -> (i64, String),
+        reply: ReplyRenderer,
     ) -> Result<RecordOutcome, StoreError> {
         let now = now_ms();
         let event_id = new_id("evt");
-        let outcome = on_db!(self.writer(), |pool| {
-            let mut tx = pool.begin().await?;
-            let snapshot: Option<Snapshot> = match &event.change {
-                RegistryChange::Enroll { payload, gender, age } => {
-                    let inserted = sqlx::query(
-                        "INSERT INTO facial_ids (app_id, facial_id, payload, gender, age, enrolled_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(event.app_id)
-                    .bind(event.facial_id)
-                    .bind(payload)
-                    .bind(gender)
-                    .bind(age)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await;
-                    match inserted {
-                        Err(err) if is_unique_violation(&err) => return Ok(RecordOutcome::FacialIdTaken),
-                        other => other?,
-                    };
-                    Some(Snapshot { payload: payload.clone(), gender: gender.clone(), age: *age })
-                }
-                RegistryChange::Authenticate => sqlx::query_as(
-                    "UPDATE facial_ids SET last_auth_at = $3 WHERE app_id = $1 AND facial_id = $2 \
-                     RETURNING payload, gender, age",
-                )
-                .bind(event.app_id)
-                .bind(event.facial_id)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?,
-                RegistryChange::Delete => sqlx::query_as(
-                    "DELETE FROM facial_ids WHERE app_id = $1 AND facial_id = $2 RETURNING payload, gender, age",
-                )
-                .bind(event.app_id)
-                .bind(event.facial_id)
-                .fetch_optional(&mut *tx)
-                .await?,
-                RegistryChange::ReplacePayload { payload } => sqlx::query_as(
-                    "UPDATE facial_ids SET payload = $3 WHERE app_id = $1 AND facial_id = $2 \
-                     RETURNING payload, gender, age",
-                )
-                .bind(event.app_id)
-                .bind(event.facial_id)
-                .bind(payload)
-                .fetch_optional(&mut *tx)
-                .await?,
-                RegistryChange::SetPincode { pincode_hash } => sqlx::query_as(
-                    "UPDATE facial_ids SET pincode_hash = $3 WHERE app_id = $1 AND facial_id = $2 \
-                     RETURNING payload, gender, age",
-                )
-                .bind(event.app_id)
-                .bind(event.facial_id)
-                .bind(pincode_hash)
-                .fetch_optional(&mut *tx)
-                .await?,
-            };
-            let Some(snapshot) = snapshot else {
-                return Ok(RecordOutcome::FacialIdUnknown);
-            };
-
-            sqlx::query(
-                "INSERT INTO events (id, app_id, event_name, facial_id, client_ip, gender, age, payload, occurred_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&event_id)
-            .bind(event.app_id)
-            .bind(event.event_name)
-            .bind(event.facial_id)
-            .bind(event.client_ip)
-            .bind(&snapshot.gender)
-            .bind(snapshot.age)
-            .bind(&snapshot.payload)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-
-            // One pending delivery per enabled endpoint subscribed to this kind ("all" is NULL).
-            let deliveries = sqlx::query(
-                "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, next_attempt_at, created_at) \
-                 SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3 FROM endpoints e \
-                 WHERE e.app_id = $2 AND e.enabled \
-                 AND (e.events IS NULL OR (',' || e.events || ',') LIKE ('%,' || $4 || ',%'))",
-            )
-            .bind(&event_id)
-            .bind(event.app_id)
-            .bind(now)
-            .bind(event.event_name)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-
-            let recorded = RecordedEvent {
-                event_id: event_id.clone(),
-                deliveries,
-            };
-            if let Some(idempotency) = &idempotency {
-                let (status_code, body) = reply(&recorded);
-                // A concurrent request with the same key won: undo ours and replay its reply.
-                let stored = sqlx::query(
-                    "INSERT INTO idempotent_replies (app_id, idem_key, request_hash, status_code, body, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (app_id, idem_key) DO UPDATE SET request_hash = excluded.request_hash, \
-                     status_code = excluded.status_code, body = excluded.body, created_at = excluded.created_at \
-                     WHERE idempotent_replies.created_at <= $7",
-                )
-                .bind(event.app_id)
-                .bind(idempotency.key)
-                .bind(idempotency.request_hash)
-                .bind(status_code)
-                .bind(&body)
-                .bind(now)
-                .bind(now - IDEMPOTENCY_WINDOW_MS)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if stored == 0 {
-                    tx.rollback().await?;
-                    return Ok(RecordOutcome::Replayed(StoredReply {
-                        request_hash: String::new(),
-                        status_code: 0,
-                        body: String::new(),
-                    }));
-                }
+        let outcome = match (&self.writer, &self.sqlite_batches) {
+            (_, Some(batches)) => {
+                let (respond, answer) = tokio::sync::oneshot::channel();
+                let job = EventJob {
+                    event: OwnedEvent::from(&event),
+                    idempotency: idempotency
+                        .as_ref()
+                        .map(|i| (i.key.to_owned(), i.request_hash.to_owned())),
+                    reply,
+                    now,
+                    event_id,
+                    respond,
+                };
+                batches
+                    .send(job)
+                    .await
+                    .map_err(|_| StoreError::WriterStopped)?;
+                answer.await.map_err(|_| StoreError::WriterStopped)??
             }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(RecordOutcome::Recorded(recorded))
-        })?;
+            (Db::Postgres(pool), None) => {
+                let mut tx = pool.begin().await?;
+                let outcome = apply_event!(tx, event, &idempotency, reply, now, event_id)?;
+                if matches!(outcome, RecordOutcome::Recorded(_)) {
+                    tx.commit().await?;
+                }
+                outcome
+            }
+            (Db::Sqlite(_), None) => return Err(StoreError::WriterStopped),
+        };
         match outcome {
             // Fetch the winner's reply outside the rolled-back transaction.
             RecordOutcome::Replayed(_) => {
@@ -267,4 +305,134 @@ impl Store {
         })?;
         Ok(payload.flatten())
     }
+}
+
+/// Renders the reply kept for an idempotency key from the recorded event.
+pub type ReplyRenderer = Box<dyn Fn(&RecordedEvent) -> (i64, String) + Send + Sync>;
+
+/// An event as the SQLite writer task receives it.
+#[derive(Debug)]
+struct OwnedEvent {
+    app_id: String,
+    event_name: String,
+    facial_id: String,
+    client_ip: String,
+    change: RegistryChange,
+}
+
+impl From<&NewEvent<'_>> for OwnedEvent {
+    fn from(event: &NewEvent<'_>) -> Self {
+        OwnedEvent {
+            app_id: event.app_id.to_owned(),
+            event_name: event.event_name.to_owned(),
+            facial_id: event.facial_id.to_owned(),
+            client_ip: event.client_ip.to_owned(),
+            change: event.change.clone(),
+        }
+    }
+}
+
+pub(super) struct EventJob {
+    event: OwnedEvent,
+    idempotency: Option<(String, String)>,
+    reply: ReplyRenderer,
+    now: i64,
+    event_id: String,
+    respond: tokio::sync::oneshot::Sender<Result<RecordOutcome, StoreError>>,
+}
+
+/// Most events one SQLite transaction takes; bounds how long the first one waits.
+const MAX_BATCH: usize = 128;
+
+/// Starts the task that writes SQLite events: it takes whatever events are waiting, up to
+/// `MAX_BATCH`, and commits them together, so concurrent requests share one fsync.
+pub(super) fn spawn_sqlite_writer(pool: sqlx::SqlitePool) -> tokio::sync::mpsc::Sender<EventJob> {
+    let (sender, mut jobs) = tokio::sync::mpsc::channel::<EventJob>(MAX_BATCH * 4);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let outcomes = write_batch(&pool, &batch).await;
+            for (job, outcome) in batch.drain(..).zip(outcomes) {
+                let _ = job.respond.send(outcome);
+            }
+        }
+    });
+    sender
+}
+
+type BatchOutcomes = Vec<Result<RecordOutcome, StoreError>>;
+
+/// One job's statements inside the batch transaction, boxed for the same reason as
+/// `write_batch`.
+fn apply_job<'a>(
+    conn: &'a mut sqlx::SqliteConnection,
+    job: &'a EventJob,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<RecordOutcome, sqlx::Error>> + Send + 'a>,
+> {
+    Box::pin(async move {
+        let idempotency = job
+            .idempotency
+            .as_ref()
+            .map(|(key, request_hash)| IdempotencyKey { key, request_hash });
+        let event = NewEvent {
+            app_id: &job.event.app_id,
+            event_name: &job.event.event_name,
+            facial_id: &job.event.facial_id,
+            client_ip: &job.event.client_ip,
+            change: job.event.change.clone(),
+        };
+        apply_event!(conn, event, &idempotency, &job.reply, job.now, job.event_id)
+    })
+}
+
+/// Every event of a batch fails when the batch's own transaction does.
+fn failed_all(count: usize, err: &sqlx::Error) -> BatchOutcomes {
+    let message = err.to_string();
+    (0..count)
+        .map(|_| Err(StoreError::Batch(message.clone())))
+        .collect()
+}
+
+/// Boxed so the future's `Send` is checked with concrete lifetimes (sqlx executors on
+/// `&mut` connections otherwise trip the compiler's higher-ranked lifetime check).
+fn write_batch<'a>(
+    pool: &'a sqlx::SqlitePool,
+    batch: &'a [EventJob],
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = BatchOutcomes> + Send + 'a>> {
+    Box::pin(write_batch_inner(pool, batch))
+}
+
+async fn write_batch_inner(pool: &sqlx::SqlitePool, batch: &[EventJob]) -> BatchOutcomes {
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(err) => return failed_all(batch.len(), &err),
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(err) = savepoint(&mut tx, "SAVEPOINT event").await {
+            return failed_all(batch.len(), &err);
+        }
+        let outcome = apply_job(&mut tx, job).await;
+        if !matches!(outcome, Ok(RecordOutcome::Recorded(_))) {
+            if let Err(err) = savepoint(&mut tx, "ROLLBACK TO SAVEPOINT event").await {
+                return failed_all(batch.len(), &err);
+            }
+        }
+        if let Err(err) = savepoint(&mut tx, "RELEASE SAVEPOINT event").await {
+            return failed_all(batch.len(), &err);
+        }
+        outcomes.push(outcome.map_err(StoreError::from));
+    }
+    match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(err) => failed_all(batch.len(), &err),
+    }
+}
+
+fn savepoint<'a>(
+    conn: &'a mut sqlx::SqliteConnection,
+    statement: &'static str,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>> {
+    Box::pin(async move { sqlx::query(statement).execute(conn).await.map(|_| ()) })
 }

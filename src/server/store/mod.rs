@@ -15,7 +15,8 @@ pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
 pub use endpoints::{EndpointRecord, EndpointSettings};
 pub use events::{
-    IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, StoredReply,
+    IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, ReplyRenderer,
+    StoredReply,
 };
 pub use facial_ids::FacialIdRecord;
 pub use notices::NoticeKind;
@@ -35,6 +36,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("session store migration failed: {0}")]
     SessionStore(String),
+    #[error("the event writer has stopped")]
+    WriterStopped,
+    #[error("event batch failed: {0}")]
+    Batch(String),
 }
 
 /// A connection pool to one of the two supported backends.
@@ -59,9 +64,11 @@ pub(crate) use on_db;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
-    /// Where event transactions run. SQLite allows one writer at a time; giving it a pool of
-    /// one connection makes writers queue in order instead of polling the file lock.
+    /// Where event transactions run on PostgreSQL (the shared pool).
     writer: Db,
+    /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
+    /// one writer at a time, and each commit costs an fsync.
+    sqlite_batches: Option<tokio::sync::mpsc::Sender<events::EventJob>>,
 }
 
 impl Store {
@@ -84,6 +91,7 @@ impl Store {
                 .await?;
             return Ok(Store {
                 db: Db::Sqlite(pool),
+                sqlite_batches: Some(events::spawn_sqlite_writer(writer.clone())),
                 writer: Db::Sqlite(writer),
             });
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
@@ -99,17 +107,13 @@ impl Store {
         };
         Ok(Store {
             writer: db.clone(),
+            sqlite_batches: None,
             db,
         })
     }
 
     pub fn db(&self) -> &Db {
         &self.db
-    }
-
-    /// The pool for write-heavy transactions (see `writer`).
-    fn writer(&self) -> &Db {
-        &self.writer
     }
 
     pub fn backend_name(&self) -> &'static str {
