@@ -241,7 +241,7 @@ impl Store {
     ) -> Result<RecordOutcome, StoreError> {
         let now = now_ms();
         let event_id = new_id("evt");
-        let outcome = match (&self.writer, &self.sqlite_batches) {
+        let outcome = match (self.db(), &self.sqlite_batches) {
             (_, Some(batches)) => {
                 let (respond, answer) = tokio::sync::oneshot::channel();
                 let job = EventJob {

@@ -64,8 +64,6 @@ pub(crate) use on_db;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
-    /// Where event transactions run on PostgreSQL (the shared pool).
-    writer: Db,
     /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
     /// one writer at a time, and each commit costs an fsync.
     sqlite_batches: Option<tokio::sync::mpsc::Sender<events::EventJob>>,
@@ -91,8 +89,7 @@ impl Store {
                 .await?;
             return Ok(Store {
                 db: Db::Sqlite(pool),
-                sqlite_batches: Some(events::spawn_sqlite_writer(writer.clone())),
-                writer: Db::Sqlite(writer),
+                sqlite_batches: Some(events::spawn_sqlite_writer(writer)),
             });
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(database_url)?;
@@ -106,9 +103,8 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
         };
         Ok(Store {
-            writer: db.clone(),
-            sqlite_batches: None,
             db,
+            sqlite_batches: None,
         })
     }
 
@@ -154,7 +150,6 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_db!(&self.writer, |pool| pool.close().await);
         on_db!(&self.db, |pool| pool.close().await)
     }
 }
