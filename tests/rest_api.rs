@@ -67,6 +67,14 @@ async fn send(
     )
 }
 
+async fn get_path(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
+    send(app, key, reqwest::Method::GET, path, None).await
+}
+
+async fn delete_path(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
+    send(app, key, reqwest::Method::DELETE, path, None).await
+}
+
 async fn post_event(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     send(
         app,
@@ -126,14 +134,7 @@ async fn enroll_and_auth_create_events_and_outbox_rows(backend: Backend) {
         "the auth event carries the linked payload"
     );
 
-    let (status, record) = send(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/facial-ids/{facial_id}"),
-        None,
-    )
-    .await;
+    let (status, record) = get_path(&app, &key, &format!("/api/v1/facial-ids/{facial_id}")).await;
     assert_eq!(status, 200);
     assert_eq!(record["payload"], json!({"userId": 42}));
     assert_eq!(record["gender"], "female");
@@ -177,14 +178,7 @@ async fn registry_routes_update_and_delete_with_events(backend: Backend) {
     )
     .await;
     assert_eq!(status, 202, "{body}");
-    let (_, record) = send(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        "/api/v1/facial-ids/user-7",
-        None,
-    )
-    .await;
+    let (_, record) = get_path(&app, &key, "/api/v1/facial-ids/user-7").await;
     assert_eq!(record["payload"], json!({"v": 2}));
 
     let (status, body) = send(
@@ -213,32 +207,11 @@ async fn registry_routes_update_and_delete_with_events(backend: Backend) {
         "the PIN is never echoed"
     );
 
-    let (status, _) = send(
-        &app,
-        &key,
-        reqwest::Method::DELETE,
-        "/api/v1/facial-ids/user-7",
-        None,
-    )
-    .await;
+    let (status, _) = delete_path(&app, &key, "/api/v1/facial-ids/user-7").await;
     assert_eq!(status, 202);
-    let (status, _) = send(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        "/api/v1/facial-ids/user-7",
-        None,
-    )
-    .await;
+    let (status, _) = get_path(&app, &key, "/api/v1/facial-ids/user-7").await;
     assert_eq!(status, 404);
-    let (status, _) = send(
-        &app,
-        &key,
-        reqwest::Method::DELETE,
-        "/api/v1/facial-ids/user-7",
-        None,
-    )
-    .await;
+    let (status, _) = delete_path(&app, &key, "/api/v1/facial-ids/user-7").await;
     assert_eq!(status, 404);
 }
 
@@ -326,8 +299,6 @@ async fn bad_input_gets_a_specific_error_and_stores_nothing(backend: Backend) {
         .unwrap();
     assert_eq!(huge.status(), 413);
 
-    let list = json(app.call("list_apps", &[]).await).await;
-    let _ = list;
     let store = app.database.store().await;
     let record = store.app_by_id(&public_id).await.unwrap().unwrap();
     assert!(record.last_event_at.is_none(), "no event was recorded");
@@ -358,14 +329,7 @@ async fn api_keys_are_checked_without_revealing_applications(backend: Backend) {
     )
     .await;
     assert_eq!(enrolled["facialId"], "alice-user");
-    let (status, _) = send(
-        &app,
-        &other_key,
-        reqwest::Method::GET,
-        "/api/v1/facial-ids/alice-user",
-        None,
-    )
-    .await;
+    let (status, _) = get_path(&app, &other_key, "/api/v1/facial-ids/alice-user").await;
     assert_eq!(status, 404, "another application's facial ID is not found");
     let (status, _) = post_event(
         &app,
@@ -374,23 +338,9 @@ async fn api_keys_are_checked_without_revealing_applications(backend: Backend) {
     )
     .await;
     assert_eq!(status, 404);
-    let (status, _) = send(
-        &app,
-        &other_key,
-        reqwest::Method::DELETE,
-        "/api/v1/facial-ids/alice-user",
-        None,
-    )
-    .await;
+    let (status, _) = delete_path(&app, &other_key, "/api/v1/facial-ids/alice-user").await;
     assert_eq!(status, 404);
-    let (status, _) = send(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        "/api/v1/facial-ids/alice-user",
-        None,
-    )
-    .await;
+    let (status, _) = get_path(&app, &key, "/api/v1/facial-ids/alice-user").await;
     assert_eq!(status, 200, "still there for its own application");
 }
 
@@ -452,14 +402,7 @@ async fn each_key_is_rate_limited(backend: Backend) {
     .await;
     let (_, key) = app_with_key(&app, "alice@example.com").await;
     for _ in 0..2 {
-        let (status, _) = send(
-            &app,
-            &key,
-            reqwest::Method::GET,
-            "/api/v1/facial-ids/nobody",
-            None,
-        )
-        .await;
+        let (status, _) = get_path(&app, &key, "/api/v1/facial-ids/nobody").await;
         assert_eq!(status, 404);
     }
     let limited = app

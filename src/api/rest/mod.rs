@@ -408,7 +408,7 @@ fn facial_id_body(record: FacialIdRecord) -> Value {
 }
 
 /// Unix milliseconds as RFC 3339 UTC, e.g. `2026-11-25T18:04:05.123Z`.
-pub fn rfc3339(ms: i64) -> String {
+fn rfc3339(ms: i64) -> String {
     let nanos = i128::from(ms) * 1_000_000;
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
