@@ -1,7 +1,7 @@
-//! The command line: `serve`, `migrate`, `create-account`. Every option is also a `FACEHOOK_*`
-//! (or `DATABASE_URL`) environment variable. Parsing only; `startup` runs the commands.
+//! The command line: `serve`, `dispatch`, `migrate`, `create-account` and admin helpers. Every
+//! option is also a `FACEHOOK_*` (or `DATABASE_URL`) environment variable. Parsing only; `startup` runs the commands.
 
-use crate::server::config::{DatabaseConfig, LogFormat, ServeConfig, TargetConfig};
+use crate::server::config::{DatabaseConfig, LogFormat, ServeConfig, TargetConfig, WorkerConfig};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Apply migrations, then serve the console and the API until SIGTERM or Ctrl-C.
     Serve(ServeConfig),
+    /// Deliver webhooks only (no console, no API): for splitting roles across processes.
+    Dispatch(WorkerConfig),
     /// Apply database migrations and exit.
     Migrate(DatabaseConfig),
     /// Create an account; the password is read from stdin, or prompted on a terminal.

@@ -9,7 +9,8 @@ use crate::server::admin::Admin;
 use crate::server::apps::Apps;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
-use crate::server::config::{LogFormat, ServeConfig};
+use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
+use crate::server::dispatch::{Dispatcher, TransportError};
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
@@ -34,6 +35,8 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot start the dispatcher: {0}")]
+    Dispatch(#[from] TransportError),
     #[error("{0}")]
     Command(String),
 }
@@ -43,6 +46,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    dispatcher: Option<Dispatcher>,
 }
 
 impl Application {
@@ -63,6 +67,15 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(config.listen)
             .build();
+        let dispatcher = if config.no_dispatch {
+            None
+        } else {
+            Some(Dispatcher::start(
+                store.clone(),
+                &config.dispatch,
+                config.targets.allow_list(),
+            )?)
+        };
         let auth = Auth::new(store.clone(), config.signup, ThrottlePolicy::default());
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
@@ -83,6 +96,7 @@ impl Application {
             listener,
             router,
             store,
+            dispatcher,
         })
     }
 
@@ -92,7 +106,7 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests and attempts finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -104,6 +118,9 @@ impl Application {
         let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
+        if let Some(dispatcher) = self.dispatcher {
+            dispatcher.shutdown().await;
+        }
         sweeper.abort();
         self.store.close().await;
         served
@@ -206,6 +223,7 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
     init_tracing(cli.log_format);
     let outcome = match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::Dispatch(config) => dispatch_only(config).await,
         Command::Migrate(database) => commands::migrate(&database.database_url).await,
         Command::CreateAccount {
             database,
@@ -274,4 +292,16 @@ async fn serve(config: ServeConfig) -> Result<(), StartupError> {
     app.run_until_stopped()
         .await
         .map_err(|e| StartupError::Command(format!("server stopped: {e}")))
+}
+
+/// `facehook dispatch`: delivers without serving the console or the API.
+async fn dispatch_only(config: WorkerConfig) -> Result<(), StartupError> {
+    let store = Store::connect(&config.database.database_url).await?;
+    store.migrate().await?;
+    let dispatcher =
+        Dispatcher::start(store.clone(), &config.dispatch, config.targets.allow_list())?;
+    shutdown_signal().await;
+    dispatcher.shutdown().await;
+    store.close().await;
+    Ok(())
 }

@@ -30,6 +30,58 @@ impl TargetConfig {
     }
 }
 
+/// How the dispatcher delivers: concurrency, retries, trust roots, retention.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DispatchConfig {
+    /// Attempts in flight at once across all endpoints (per process).
+    #[arg(long, env = "FACEHOOK_DISPATCH_CONCURRENCY", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_in_flight: u32,
+
+    /// Attempts in flight at once to one endpoint, so a slow receiver cannot take every slot.
+    #[arg(long, env = "FACEHOOK_ENDPOINT_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub max_in_flight_per_endpoint: u32,
+
+    /// Delay before each attempt, e.g. `0s,5s,5m,30m,2h,5h,10h,10h` (units ms, s, m, h).
+    #[arg(long, env = "FACEHOOK_RETRY_SCHEDULE", default_value = "0s,5s,5m,30m,2h,5h,10h,10h", value_parser = crate::server::dispatch::RetrySchedule::parse)]
+    pub retry_schedule: crate::server::dispatch::RetrySchedule,
+
+    /// PEM file of extra certificate authorities trusted for `https` endpoints (private PKI).
+    #[arg(long, env = "FACEHOOK_EXTRA_CA_FILE")]
+    pub extra_ca_file: Option<PathBuf>,
+
+    /// Events, deliveries and attempts older than this many days are deleted.
+    #[arg(long, env = "FACEHOOK_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub retention_days: u32,
+
+    /// An endpoint whose deliveries have all failed for this many days is disabled.
+    #[arg(long, env = "FACEHOOK_DISABLE_AFTER_DAYS", default_value_t = 5.0)]
+    pub disable_failing_after_days: f64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            max_in_flight: 256,
+            max_in_flight_per_endpoint: 8,
+            retry_schedule: Default::default(),
+            extra_ca_file: None,
+            retention_days: 30,
+            disable_failing_after_days: 5.0,
+        }
+    }
+}
+
+/// `facehook dispatch`: a worker that only delivers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub targets: TargetConfig,
+    #[command(flatten)]
+    pub dispatch: DispatchConfig,
+}
+
 /// Options shared by every subcommand that touches the database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseConfig {
@@ -45,6 +97,13 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub targets: TargetConfig,
+
+    #[command(flatten)]
+    pub dispatch: DispatchConfig,
+
+    /// Serve the console and API only; run `facehook dispatch` elsewhere to deliver.
+    #[arg(long, env = "FACEHOOK_NO_DISPATCH")]
+    pub no_dispatch: bool,
 
     /// Address to listen on, e.g. `127.0.0.1:3000` or `[::]:3000`; port 0 picks a free port.
     #[arg(long, env = "FACEHOOK_LISTEN", default_value = "127.0.0.1:3000")]
@@ -74,13 +133,16 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// A configuration for tests and embedding: everything default but the database.
+    /// A configuration for tests and embedding: everything default but the database, and
+    /// the dispatcher off, so only callers that want deliveries sent start one.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         ServeConfig {
             database: DatabaseConfig {
                 database_url: database_url.into(),
             },
             targets: TargetConfig::default(),
+            dispatch: DispatchConfig::default(),
+            no_dispatch: true,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             signup: SignupPolicy::Open,

@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod apps;
 pub mod auth;
+pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod error;
 pub mod ingest;
 pub mod secrets;

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod dispatch;
+pub mod receiver;
 
 use facehook::server::config::ServeConfig;
 use facehook::server::store::Store;

@@ -8,6 +8,7 @@ mod key;
 pub use error::{ApiError, ErrorDetail, ErrorReply};
 
 use crate::model::app::EventKind;
+use crate::server::clock::rfc3339;
 use crate::server::ingest::{EventInput, Submitted};
 use crate::server::state::AppState;
 use crate::server::store::{FacialIdRecord, IdempotencyKey};
@@ -405,16 +406,4 @@ fn facial_id_body(record: FacialIdRecord) -> Value {
         age: record.age,
         payload,
     })
-}
-
-/// Unix milliseconds as RFC 3339 UTC, e.g. `2026-11-25T18:04:05.123Z`.
-fn rfc3339(ms: i64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }

@@ -110,7 +110,9 @@ impl Store {
             sqlx::query(
                 "UPDATE endpoints SET url = $3, description = $4, enabled = $5, events = $6, \
                  include_payload = $7, timeout_secs = $8, \
-                 disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END \
+                 disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, \
+                 disabled_at = CASE WHEN $5 THEN NULL ELSE disabled_at END, \
+                 failing_since = CASE WHEN $5 THEN NULL ELSE failing_since END \
                  WHERE app_id = $1 AND id = $2",
             )
             .bind(app_id)

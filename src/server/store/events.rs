@@ -263,8 +263,18 @@ impl Store {
             (Db::Postgres(pool), None) => {
                 let mut tx = pool.begin().await?;
                 let outcome = apply_event!(tx, event, &idempotency, reply, now, event_id)?;
-                if matches!(outcome, RecordOutcome::Recorded(_)) {
+                if let RecordOutcome::Recorded(recorded) = &outcome {
+                    if recorded.deliveries > 0 {
+                        // Delivered to every listening replica when the transaction commits.
+                        sqlx::query("SELECT pg_notify($1, '')")
+                            .bind(super::DELIVERY_CHANNEL)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     tx.commit().await?;
+                    if recorded.deliveries > 0 {
+                        self.new_deliveries.notify_one();
+                    }
                 }
                 outcome
             }
@@ -346,12 +356,21 @@ const MAX_BATCH: usize = 128;
 
 /// Starts the task that writes SQLite events: it takes whatever events are waiting, up to
 /// `MAX_BATCH`, and commits them together, so concurrent requests share one fsync.
-pub(super) fn spawn_sqlite_writer(pool: sqlx::SqlitePool) -> tokio::sync::mpsc::Sender<EventJob> {
+pub(super) fn spawn_sqlite_writer(
+    pool: sqlx::SqlitePool,
+    new_deliveries: std::sync::Arc<tokio::sync::Notify>,
+) -> tokio::sync::mpsc::Sender<EventJob> {
     let (sender, mut jobs) = tokio::sync::mpsc::channel::<EventJob>(MAX_BATCH * 4);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let outcomes = write_batch(&pool, &batch).await;
+            if outcomes
+                .iter()
+                .any(|o| matches!(o, Ok(RecordOutcome::Recorded(r)) if r.deliveries > 0))
+            {
+                new_deliveries.notify_one();
+            }
             for (job, outcome) in batch.drain(..).zip(outcomes) {
                 let _ = job.respond.send(outcome);
             }

@@ -4,6 +4,8 @@
 mod accounts;
 mod admin;
 mod apps;
+mod deliveries;
+mod delivery_log;
 mod endpoints;
 mod events;
 mod facial_ids;
@@ -13,6 +15,10 @@ mod notices;
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
+pub use deliveries::{
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryListener, EndpointVerdict, NextStep,
+};
+pub use delivery_log::{AttemptLogRecord, DeliveryRecord};
 pub use endpoints::{EndpointRecord, EndpointSettings};
 pub use events::{
     IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, ReplyRenderer,
@@ -67,7 +73,13 @@ pub struct Store {
     /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
     /// one writer at a time, and each commit costs an fsync.
     sqlite_batches: Option<tokio::sync::mpsc::Sender<events::EventJob>>,
+    /// Woken when this process commits new deliveries, so a local dispatcher starts at once.
+    /// Replicas sharing PostgreSQL hear the same news through `NOTIFY` on `DELIVERY_CHANNEL`.
+    new_deliveries: std::sync::Arc<tokio::sync::Notify>,
 }
+
+/// The PostgreSQL channel that announces committed deliveries to every replica.
+pub const DELIVERY_CHANNEL: &str = "facehook_deliveries";
 
 impl Store {
     pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
@@ -87,9 +99,11 @@ impl Store {
                 .max_connections(1)
                 .connect_with(options)
                 .await?;
+            let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
             return Ok(Store {
                 db: Db::Sqlite(pool),
-                sqlite_batches: Some(events::spawn_sqlite_writer(writer)),
+                sqlite_batches: Some(events::spawn_sqlite_writer(writer, new_deliveries.clone())),
+                new_deliveries,
             });
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(database_url)?;
@@ -105,11 +119,17 @@ impl Store {
         Ok(Store {
             db,
             sqlite_batches: None,
+            new_deliveries: Default::default(),
         })
     }
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Completes when this process has committed deliveries since the last call returned.
+    pub async fn deliveries_committed(&self) {
+        self.new_deliveries.notified().await
     }
 
     pub fn backend_name(&self) -> &'static str {

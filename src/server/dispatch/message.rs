@@ -1,0 +1,183 @@
+//! The webhook request a receiver gets: the FACEIO-shaped JSON body and the headers that
+//! authenticate it (`WWW-Authenticate: Bearer`, Standard Webhooks id, timestamp, signature).
+
+use super::signature::{signature_header, SigningKey};
+use crate::model::app::Plan;
+use crate::server::clock::rfc3339;
+use crate::server::store::ClaimedDelivery;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Body<'a> {
+    event_name: &'a str,
+    facial_id: &'a str,
+    app_id: &'a str,
+    client_ip: &'a str,
+    details: Details<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct Details<'a> {
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gender: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age: Option<i64>,
+}
+
+/// A request ready to send: body bytes and header pairs, signed for one attempt.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Whether this delivery carries the linked payload: the plan and the endpoint's toggle,
+/// both as they are now (the claim read them), not as they were when the event happened.
+pub fn includes_payload(delivery: &ClaimedDelivery) -> bool {
+    let plan_allows = Plan::parse(&delivery.plan).is_ok_and(|plan| plan.allows_payload());
+    plan_allows && delivery.include_payload
+}
+
+pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
+    let payload = includes_payload(delivery).then(|| {
+        delivery
+            .payload
+            .as_deref()
+            .map(|raw| serde_json::from_str(raw).unwrap_or(Value::String(raw.to_owned())))
+            .unwrap_or(Value::Null)
+    });
+    let body = Body {
+        event_name: &delivery.event_name,
+        facial_id: &delivery.facial_id,
+        app_id: &delivery.app_id,
+        client_ip: &delivery.client_ip,
+        details: Details {
+            timestamp: rfc3339(delivery.occurred_at),
+            gender: delivery.gender.as_deref(),
+            age: delivery.age,
+        },
+        payload,
+    };
+    // Serialising plain strings, numbers and an already-parsed value cannot fail.
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The secrets to sign with: the current one, and the previous one while it is still valid.
+pub fn signing_keys(delivery: &ClaimedDelivery, now_ms: i64) -> Vec<SigningKey> {
+    let previous = match (
+        &delivery.previous_signing_secret,
+        delivery.previous_secret_expires_at,
+    ) {
+        (Some(secret), Some(expires)) if expires > now_ms => Some(secret.as_str()),
+        _ => None,
+    };
+    std::iter::once(delivery.signing_secret.as_str())
+        .chain(previous)
+        .filter_map(|secret| SigningKey::from_secret(secret).ok())
+        .collect()
+}
+
+/// Builds the signed request for one attempt at `now_ms`.
+pub fn build(delivery: &ClaimedDelivery, now_ms: i64) -> Message {
+    let body = body(delivery);
+    let timestamp = now_ms.div_euclid(1000);
+    let signature = signature_header(
+        &signing_keys(delivery, now_ms),
+        &delivery.event_id,
+        timestamp,
+        &body,
+    );
+    let headers = vec![
+        ("content-type", "application/json".to_owned()),
+        (
+            "www-authenticate",
+            format!("Bearer {}", delivery.webhook_token),
+        ),
+        ("webhook-id", delivery.event_id.clone()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ];
+    Message { body, headers }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn delivery(plan: &str, include_payload: bool) -> ClaimedDelivery {
+        ClaimedDelivery {
+            delivery_id: "del_1".into(),
+            lease_token: "lease_1".into(),
+            event_id: "evt_1".into(),
+            attempts: 0,
+            event_name: "enroll".into(),
+            facial_id: "face-1".into(),
+            client_ip: "203.0.113.7".into(),
+            gender: Some("female".into()),
+            age: None,
+            payload: Some(r#"{"user":42}"#.into()),
+            occurred_at: 1_764_000_000_000,
+            app_id: "fioabc12345".into(),
+            plan: plan.into(),
+            webhook_token: "fhw_token".into(),
+            endpoint_id: "ep_1".into(),
+            url: "https://example.com/hook".into(),
+            timeout_secs: 6,
+            include_payload,
+            signing_secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into(),
+            previous_signing_secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            previous_secret_expires_at: Some(2_000),
+        }
+    }
+
+    #[test]
+    fn body_has_the_faceio_shape_and_omits_unknown_details() {
+        let body: Value = serde_json::from_slice(&body(&delivery("business", true))).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "eventName": "enroll", "facialId": "face-1", "appId": "fioabc12345",
+                "clientIp": "203.0.113.7",
+                "details": {"timestamp": "2025-11-24T16:00:00Z", "gender": "female"},
+                "payload": {"user": 42}
+            })
+        );
+    }
+
+    #[test]
+    fn payload_needs_both_the_plan_and_the_toggle() {
+        for (plan, toggle, expected) in [
+            ("business", true, true),
+            ("enterprise", true, true),
+            ("business", false, false),
+            ("premium", true, false),
+            ("free", true, false),
+        ] {
+            let body: Value = serde_json::from_slice(&body(&delivery(plan, toggle))).unwrap();
+            assert_eq!(body.get("payload").is_some(), expected, "{plan} {toggle}");
+        }
+    }
+
+    #[test]
+    fn previous_secret_signs_only_until_it_expires() {
+        let d = delivery("free", false);
+        assert_eq!(signing_keys(&d, 1_000).len(), 2);
+        assert_eq!(signing_keys(&d, 3_000).len(), 1);
+        let message = build(&d, 1_000);
+        let signature = &message
+            .headers
+            .iter()
+            .find(|(name, _)| *name == "webhook-signature")
+            .unwrap()
+            .1;
+        assert_eq!(signature.split(' ').count(), 2);
+        assert!(message
+            .headers
+            .contains(&("www-authenticate", "Bearer fhw_token".to_owned())));
+    }
+}

@@ -1,0 +1,336 @@
+//! The dispatcher: claims due deliveries under a lease, sends each as a signed POST, and
+//! records the attempt and what follows (delivered, retry later, failed, endpoint disabled).
+//! Runs without the console: it needs only a `Store`, its settings and the allow list.
+
+mod message;
+mod retention;
+mod schedule;
+mod signature;
+mod transport;
+
+pub use schedule::RetrySchedule;
+pub use signature::{signature_header, SigningKey};
+pub use transport::{check_address, ErrorClass, Transport, TransportError};
+
+use crate::server::config::DispatchConfig;
+use crate::server::store::{
+    now_ms, AttemptOutcome, AttemptRecord, ClaimedDelivery, EndpointVerdict, NextStep, Store,
+};
+use crate::server::targets::AllowList;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use tokio::task::JoinSet;
+
+/// Most deliveries one claim leases.
+const CLAIM_BATCH: usize = 64;
+/// A lease outlives the endpoint's timeout by this much, covering the body read and the
+/// write of the outcome; only then may another worker take the delivery over.
+const LEASE_MARGIN_MS: i64 = 10_000;
+/// The safety-net poll when no wake-up arrives.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+/// How long shutdown waits for attempts in flight before giving their leases back.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+const MS_PER_DAY: f64 = 86_400_000.0;
+
+/// A running dispatcher; `shutdown` stops it cleanly.
+pub struct Dispatcher {
+    stop: watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Dispatcher {
+    /// Starts delivering. Fails only on configuration that can never work (an unreadable CA file).
+    pub fn start(
+        store: Store,
+        config: &DispatchConfig,
+        allow: AllowList,
+    ) -> Result<Self, TransportError> {
+        let transport = Transport::new(allow, config.extra_ca_file.as_deref())?;
+        let (stop, stopped) = watch::channel(false);
+        let worker = Worker {
+            store,
+            transport,
+            schedule: config.retry_schedule.clone(),
+            max_in_flight: config.max_in_flight as usize,
+            per_endpoint: i64::from(config.max_in_flight_per_endpoint),
+            disable_after_ms: (config.disable_failing_after_days * MS_PER_DAY) as i64,
+            retention_days: config.retention_days,
+        };
+        let worker = tokio::spawn(worker.run(stopped));
+        Ok(Dispatcher { stop, worker })
+    }
+
+    /// Stops claiming, lets attempts in flight finish for up to `SHUTDOWN_GRACE`, records
+    /// their outcomes and gives back the leases of any that did not finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(err) = self.worker.await {
+            tracing::error!(error = %err, "the dispatcher stopped abnormally");
+        }
+    }
+}
+
+struct Worker {
+    store: Store,
+    transport: Transport,
+    schedule: RetrySchedule,
+    max_in_flight: usize,
+    per_endpoint: i64,
+    disable_after_ms: i64,
+    retention_days: u32,
+}
+
+impl Worker {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let worker = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(worker.max_in_flight));
+        let leased: Arc<Mutex<HashSet<String>>> = Default::default();
+        let recorded = Arc::new(Notify::new());
+        let (outcomes, recorder) = spawn_recorder(worker.store.clone(), recorded.clone());
+        let purger = retention::spawn(worker.store.clone(), worker.retention_days);
+        let mut listener = match worker.store.delivery_listener().await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot LISTEN for new deliveries; polling instead");
+                None
+            }
+        };
+        let mut attempts = JoinSet::new();
+        tracing::info!(backend = worker.store.backend_name(), "dispatcher started");
+
+        while !*stopped.borrow() {
+            while attempts.try_join_next().is_some() {}
+            let free = slots.available_permits().min(CLAIM_BATCH);
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                match worker
+                    .store
+                    .claim_deliveries(free as i64, worker.per_endpoint, LEASE_MARGIN_MS)
+                    .await
+                {
+                    Ok(claimed) => claimed,
+                    Err(err) => {
+                        tracing::error!(error = %err, "claiming deliveries failed");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = stopped.changed() => {}
+                        }
+                        continue;
+                    }
+                }
+            };
+            if !claimed.is_empty() {
+                for delivery in claimed {
+                    // Never waits: the claim took no more than the free slots.
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        break;
+                    };
+                    lock(&leased).insert(delivery.lease_token.clone());
+                    let (worker, outcomes, leased) =
+                        (worker.clone(), outcomes.clone(), leased.clone());
+                    attempts.spawn(async move {
+                        let token = delivery.lease_token.clone();
+                        let outcome = worker.attempt(delivery).await;
+                        // Forgotten only once the recorder has it: a lease still listed at
+                        // shutdown is given back.
+                        if outcomes.send(outcome).await.is_ok() {
+                            lock(&leased).remove(&token);
+                        }
+                        drop(slot);
+                    });
+                }
+                continue;
+            }
+            let wait = match worker.store.next_due_at().await {
+                Ok(Some(at)) => Duration::from_millis((at - now_ms()).max(0) as u64).min(IDLE_POLL),
+                Ok(None) => IDLE_POLL,
+                Err(_) => Duration::from_secs(1),
+            };
+            if wait.is_zero() && free > 0 {
+                // Due work exists but every candidate's endpoint is at its cap.
+                tokio::select! {
+                    _ = attempts.join_next(), if !attempts.is_empty() => {}
+                    _ = recorded.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    _ = stopped.changed() => {}
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = worker.store.deliveries_committed() => {}
+                _ = announced(&mut listener) => {}
+                _ = recorded.notified() => {}
+                _ = attempts.join_next(), if !attempts.is_empty() => {}
+                _ = stopped.changed() => {}
+            }
+        }
+
+        tracing::info!(in_flight = attempts.len(), "dispatcher stopping");
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while attempts.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            attempts.abort_all();
+            while attempts.join_next().await.is_some() {}
+        }
+        drop(outcomes);
+        let _ = recorder.await;
+        purger.abort();
+        let unfinished: Vec<String> = lock(&leased).drain().collect();
+        match worker.store.release_leases(&unfinished).await {
+            Ok(released) if released > 0 => {
+                tracing::info!(released, "gave back the leases of unfinished attempts")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "giving back leases failed; they expire"),
+        }
+        tracing::info!("dispatcher stopped");
+    }
+
+    /// Sends one attempt and decides what follows it.
+    async fn attempt(&self, delivery: ClaimedDelivery) -> AttemptOutcome {
+        let started_at = now_ms();
+        let message = message::build(&delivery, started_at);
+        let timeout = Duration::from_secs(delivery.timeout_secs.clamp(1, 60) as u64);
+        let report = self.transport.send(&delivery.url, message, timeout).await;
+        let duration_ms = i64::try_from(report.duration.as_millis()).unwrap_or(i64::MAX);
+        let attempts_made = usize::try_from(delivery.attempts).unwrap_or(0) + 1;
+        let mut attempt = AttemptRecord {
+            started_at,
+            duration_ms,
+            ..AttemptRecord::default()
+        };
+        let (next, endpoint) = match report.result {
+            Ok(response) => {
+                attempt.http_version = Some(response.http_version.clone());
+                attempt.remote_addr = response.remote_addr.map(|a| a.to_string());
+                attempt.status_code = Some(i64::from(response.status));
+                attempt.response_headers = serde_json::to_string(&response.headers).ok();
+                attempt.response_excerpt = Some(response.body_excerpt.clone());
+                if (200..300).contains(&response.status) {
+                    (NextStep::Delivered, EndpointVerdict::Healthy)
+                } else {
+                    attempt.error_class = Some(ErrorClass::HttpStatus.as_str().to_owned());
+                    attempt.error_message = Some(status_message(response.status));
+                    if response.status == 410 {
+                        let reason = format!(
+                            "the endpoint answered 410 Gone at {}",
+                            crate::server::clock::rfc3339(started_at)
+                        );
+                        (NextStep::Failed, EndpointVerdict::Disable { reason })
+                    } else {
+                        let retry_after = matches!(response.status, 429 | 503)
+                            .then(|| response.header("retry-after"))
+                            .flatten()
+                            .and_then(|v| {
+                                schedule::parse_retry_after(v, std::time::SystemTime::now())
+                            });
+                        (
+                            self.next_after_failure(attempts_made, retry_after),
+                            self.failing_verdict(),
+                        )
+                    }
+                }
+            }
+            Err(failure) => {
+                attempt.error_class = Some(failure.class.as_str().to_owned());
+                attempt.error_message = Some(failure.message);
+                (
+                    self.next_after_failure(attempts_made, None),
+                    self.failing_verdict(),
+                )
+            }
+        };
+        AttemptOutcome {
+            delivery_id: delivery.delivery_id,
+            lease_token: delivery.lease_token,
+            endpoint_id: delivery.endpoint_id,
+            attempt,
+            next,
+            endpoint,
+        }
+    }
+
+    fn next_after_failure(&self, attempts_made: usize, retry_after: Option<Duration>) -> NextStep {
+        let jitter = rand::random::<f64>() * 2.0 - 1.0;
+        match self.schedule.next_delay(attempts_made, retry_after, jitter) {
+            Some(delay) => {
+                let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                NextStep::RetryAt(now_ms().saturating_add(delay_ms))
+            }
+            None => NextStep::Failed,
+        }
+    }
+
+    fn failing_verdict(&self) -> EndpointVerdict {
+        let days = self.disable_after_ms as f64 / MS_PER_DAY;
+        EndpointVerdict::Failing {
+            disable_if_failing_since: now_ms() - self.disable_after_ms,
+            reason: format!("every delivery failed for {days} days"),
+        }
+    }
+}
+
+fn status_message(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("the endpoint answered {status} {reason}")
+        .trim_end()
+        .to_owned()
+}
+
+async fn announced(listener: &mut Option<crate::server::store::DeliveryListener>) {
+    match listener {
+        Some(l) => {
+            if l.announced().await.is_err() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    set.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes outcomes in batches (one transaction, one fsync for many attempts) and tells the
+/// claim loop, since a recorded retry may be due sooner than it planned to look.
+fn spawn_recorder(
+    store: Store,
+    recorded: Arc<Notify>,
+) -> (mpsc::Sender<AttemptOutcome>, tokio::task::JoinHandle<()>) {
+    let (sender, mut receiver) = mpsc::channel::<AttemptOutcome>(1024);
+    let task = tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(256);
+        while receiver.recv_many(&mut batch, 256).await > 0 {
+            let mut tries = 0;
+            loop {
+                match store.record_attempts(&batch).await {
+                    Ok(()) => break,
+                    Err(err) if tries < 5 => {
+                        tries += 1;
+                        tracing::warn!(error = %err, tries, "recording attempts failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                    }
+                    Err(err) => {
+                        // The leases expire and the deliveries are sent again: at least once.
+                        tracing::error!(error = %err, lost = batch.len(), "recording attempts failed");
+                        break;
+                    }
+                }
+            }
+            batch.clear();
+            recorded.notify_one();
+        }
+    });
+    (sender, task)
+}

@@ -1,0 +1,168 @@
+//! A served application with the dispatcher on, an owner, an API key and helpers to add
+//! endpoints and send events — the arrangement every delivery test starts from.
+
+use super::console::{create_app, json, owner, save_endpoint};
+use super::{spawn_app_with, Backend, TestApp};
+use facehook::server::config::ServeConfig;
+use facehook::server::dispatch::RetrySchedule;
+use facehook::server::store::{AttemptLogRecord, DeliveryRecord, Store};
+use facehook::server::targets::parse_allow_entry;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+pub struct Hooked {
+    pub app: TestApp,
+    pub owner: reqwest::Client,
+    pub public_id: String,
+    pub key: String,
+    pub store: Store,
+}
+
+pub struct EndpointCreated {
+    pub id: String,
+    pub secret: String,
+}
+
+/// Lets the dispatcher reach loopback receivers and retry on `schedule`.
+pub fn loopback_dispatch(config: &mut ServeConfig, schedule: &str) {
+    config.no_dispatch = false;
+    config.targets.allow_targets = vec![
+        parse_allow_entry("127.0.0.0/8").unwrap(),
+        parse_allow_entry("::1").unwrap(),
+    ];
+    config.dispatch.retry_schedule = RetrySchedule::parse(schedule).unwrap();
+}
+
+pub async fn dispatching_app(backend: Backend, schedule: &str) -> Hooked {
+    dispatching_app_with(backend, |config| loopback_dispatch(config, schedule)).await
+}
+
+pub async fn dispatching_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> Hooked {
+    let app = spawn_app_with(backend, configure).await;
+    hooked(app).await
+}
+
+/// An owner, an application and its API key on a running app.
+pub async fn hooked(app: TestApp) -> Hooked {
+    let owner = owner(&app, "owner@example.com").await;
+    let public_id = create_app(&app, &owner, "Delivery").await;
+    let key = json(
+        app.call_with(&owner, "take_issued_api_key", &[("public_id", &public_id)])
+            .await,
+    )
+    .await
+    .as_str()
+    .expect("a fresh application shows its API key once")
+    .to_owned();
+    let store = app.database.store().await;
+    Hooked {
+        app,
+        owner,
+        public_id,
+        key,
+        store,
+    }
+}
+
+impl Hooked {
+    /// Saves an enabled endpoint at `url` (plus any extra form fields) and returns its id
+    /// and signing secret.
+    pub async fn add_endpoint(&self, url: &str, extra: &[(&str, &str)]) -> EndpointCreated {
+        let mut form = vec![("url", url)];
+        form.extend_from_slice(extra);
+        let saved = json(save_endpoint(&self.app, &self.owner, &self.public_id, &form).await).await;
+        let id = saved["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("endpoint saved: {saved}"))
+            .to_owned();
+        let secrets = json(
+            self.app
+                .call_with(
+                    &self.owner,
+                    "reveal_signing_secrets",
+                    &[("public_id", &self.public_id), ("endpoint_id", &id)],
+                )
+                .await,
+        )
+        .await;
+        EndpointCreated {
+            id,
+            secret: secrets["current"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn webhook_token(&self) -> String {
+        let token = json(
+            self.app
+                .call_with(
+                    &self.owner,
+                    "reveal_webhook_token",
+                    &[("public_id", &self.public_id)],
+                )
+                .await,
+        )
+        .await;
+        token.as_str().unwrap().to_owned()
+    }
+
+    /// POSTs an event and returns its id; fails the test unless it was accepted.
+    pub async fn send_event(&self, body: Value) -> String {
+        let response = self
+            .app
+            .client
+            .post(self.app.url("/api/v1/events"))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let reply: Value = response.json().await.unwrap();
+        assert_eq!(status, 202, "{reply}");
+        reply["eventId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn enroll(&self, facial_id: &str) -> String {
+        self.send_event(json!({
+            "eventName": "enroll", "facialId": facial_id, "clientIp": "203.0.113.9",
+            "details": {"gender": "female", "age": 31}, "payload": {"user": facial_id}
+        }))
+        .await
+    }
+
+    pub async fn set_plan(&self, plan: &str) {
+        assert!(self.store.set_plan(&self.public_id, plan).await.unwrap());
+    }
+
+    pub async fn deliveries(&self, event_id: &str) -> Vec<DeliveryRecord> {
+        self.store.deliveries_of_event(event_id).await.unwrap()
+    }
+
+    pub async fn attempts(&self, delivery_id: &str) -> Vec<AttemptLogRecord> {
+        self.store.attempts_of_delivery(delivery_id).await.unwrap()
+    }
+
+    /// Waits until every delivery of `event_id` has status `status`.
+    pub async fn wait_for_status(
+        &self,
+        event_id: &str,
+        status: &str,
+        within: Duration,
+    ) -> Vec<DeliveryRecord> {
+        let deadline = Instant::now() + within;
+        loop {
+            let deliveries = self.deliveries(event_id).await;
+            if !deliveries.is_empty() && deliveries.iter().all(|d| d.status == status) {
+                return deliveries;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "deliveries of {event_id} not all {status} within {within:?}: {deliveries:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Durability: a `facehook serve` process killed with SIGKILL mid-load loses no accepted
+//! event, and replicas sharing PostgreSQL deliver every event without sending one twice at once.
+
+mod common;
+
+use common::dispatch::{hooked, loopback_dispatch};
+use common::receiver::{Receiver, Reply};
+use common::{spawn_app_with, Backend, TestDatabase};
+use facehook::server::config::DispatchConfig;
+use facehook::server::dispatch::{Dispatcher, RetrySchedule};
+use facehook::server::store::Store;
+use facehook::server::targets::{parse_allow_entry, AllowList};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn facehook(args: &[&str], database_url: &str, stdin: &str) -> Value {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_facehook"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start facehook");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    let output = child.wait_with_output().expect("facehook finishes");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn serve(database_url: &str, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_facehook"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("FACEHOOK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8")
+        .env("FACEHOOK_RETRY_SCHEDULE", "0s,200ms,200ms,200ms,200ms")
+        .env("FACEHOOK_API_RATE", "100000")
+        .env("FACEHOOK_API_BURST", "100000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start facehook serve");
+    let client = common::new_client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "facehook serve did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child
+}
+
+async fn a_killed_server_loses_no_accepted_event(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(20)));
+    facehook(&["migrate"], &database.url, "");
+    facehook(
+        &["create-account", "--email", "ops@example.com"],
+        &database.url,
+        "a long operator password\n",
+    );
+    let created = facehook(
+        &[
+            "apps",
+            "create",
+            "--owner",
+            "ops@example.com",
+            "--name",
+            "Crash",
+        ],
+        &database.url,
+        "",
+    );
+    let (public_id, key) = (
+        created["publicId"].as_str().unwrap().to_owned(),
+        created["apiKey"].as_str().unwrap().to_owned(),
+    );
+    facehook(
+        &[
+            "endpoints",
+            "add",
+            &public_id,
+            &receiver.url("/crash"),
+            "--timeout-secs",
+            "1",
+        ],
+        &database.url,
+        "",
+    );
+
+    let port = free_port();
+    let mut server = serve(&database.url, port).await;
+    let client = common::new_client();
+    let mut accepted = HashSet::new();
+    let mut sends = tokio::task::JoinSet::new();
+    for n in 0..400 {
+        let (client, key) = (client.clone(), key.clone());
+        sends.spawn(async move {
+            let response = client
+                .post(format!("http://127.0.0.1:{port}/api/v1/events"))
+                .bearer_auth(key)
+                .json(&serde_json::json!({
+                    "eventName": "enroll", "facialId": format!("face-{n}"), "clientIp": "203.0.113.1"
+                }))
+                .send()
+                .await
+                .ok()?;
+            if response.status() != 202 {
+                return None;
+            }
+            let reply: Value = response.json().await.ok()?;
+            reply["eventId"].as_str().map(str::to_owned)
+        });
+        if n == 200 {
+            receiver.wait_for(20, Duration::from_secs(10)).await;
+            server.kill().expect("SIGKILL the server");
+            let _ = server.wait();
+        }
+    }
+    while let Some(sent) = sends.join_next().await {
+        if let Some(event_id) = sent.unwrap() {
+            accepted.insert(event_id);
+        }
+    }
+    assert!(accepted.len() >= 150, "only {} accepted", accepted.len());
+
+    let mut restarted = serve(&database.url, free_port()).await;
+    // Deliveries in flight at the kill come back when their lease (1 s timeout + margin) ends.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let delivered: HashSet<String> = receiver
+            .received()
+            .iter()
+            .map(|r| r.header("webhook-id").to_owned())
+            .collect();
+        let missing = accepted.difference(&delivered).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} of {} accepted events never arrived",
+            accepted.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    restarted.kill().ok();
+    let _ = restarted.wait();
+}
+
+async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(30)));
+    let app = spawn_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+        config.api_rate_per_second = 100_000;
+        config.api_burst = 100_000;
+    })
+    .await;
+    let hooked = hooked(app).await;
+    hooked.add_endpoint(&receiver.url("/replicas"), &[]).await;
+    let settings = DispatchConfig {
+        retry_schedule: RetrySchedule::parse("0s").unwrap(),
+        max_in_flight: 3,
+        ..Default::default()
+    };
+    let allow = AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        // Each replica has its own connection pool, as separate processes would.
+        let store = Store::connect(&hooked.app.database.url).await.unwrap();
+        replicas.push(Dispatcher::start(store, &settings, allow.clone()).unwrap());
+    }
+
+    let mut events = Vec::new();
+    for n in 0..60 {
+        events.push(hooked.enroll(&format!("face-{n}")).await);
+    }
+
+    let received = receiver.wait_for(60, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for request in receiver.received() {
+        *seen
+            .entry(request.header("webhook-id").to_owned())
+            .or_default() += 1;
+    }
+    assert_eq!(received.len(), 60);
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "a delivery was sent twice: {seen:?}"
+    );
+    assert_eq!(seen.len(), events.len());
+    assert!(
+        receiver.peak_in_flight() > 3,
+        "one replica allows 3 in flight; a peak of {} means only one replica worked",
+        receiver.peak_in_flight()
+    );
+    for replica in replicas {
+        replica.shutdown().await;
+    }
+}
+
+on_both_backends!(a_killed_server_loses_no_accepted_event);
+
+mod replicas {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::replicas_share_the_queue_without_double_sending(crate::common::Backend::Postgres)
+            .await
+    }
+}
