@@ -38,6 +38,60 @@ fn facehook(args: &[&str], database_url: &str, stdin: &str) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
 }
 
+/// An operator, an application and one endpoint at `url`, made with the CLI; returns the API key.
+fn provision(database_url: &str, url: &str, timeout_secs: &str) -> String {
+    facehook(&["migrate"], database_url, "");
+    facehook(
+        &["create-account", "--email", "ops@example.com"],
+        database_url,
+        "a long operator password\n",
+    );
+    let created = facehook(
+        &[
+            "apps",
+            "create",
+            "--owner",
+            "ops@example.com",
+            "--name",
+            "Durable",
+        ],
+        database_url,
+        "",
+    );
+    let public_id = created["publicId"].as_str().unwrap();
+    facehook(
+        &[
+            "endpoints",
+            "add",
+            public_id,
+            url,
+            "--timeout-secs",
+            timeout_secs,
+        ],
+        database_url,
+        "",
+    );
+    created["apiKey"].as_str().unwrap().to_owned()
+}
+
+/// Enrolls `facial_id`; the event id if the server accepted it.
+async fn post_enroll(port: u16, key: &str, facial_id: &str) -> Option<String> {
+    let response = common::new_client()
+        .post(format!("http://127.0.0.1:{port}/api/v1/events"))
+        .bearer_auth(key)
+        .json(&serde_json::json!({
+            "eventName": "enroll", "facialId": facial_id, "clientIp": "203.0.113.1"
+        }))
+        .send()
+        .await
+        .ok()?;
+    if response.status() != 202 {
+        return None;
+    }
+    let reply: Value = response.json().await.ok()?;
+    reply["eventId"].as_str().map(str::to_owned)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -113,27 +167,11 @@ async fn a_killed_server_loses_no_accepted_event(backend: Backend) {
 
     let port = free_port();
     let mut server = serve(&database.url, port).await;
-    let client = common::new_client();
     let mut accepted = HashSet::new();
     let mut sends = tokio::task::JoinSet::new();
     for n in 0..400 {
-        let (client, key) = (client.clone(), key.clone());
-        sends.spawn(async move {
-            let response = client
-                .post(format!("http://127.0.0.1:{port}/api/v1/events"))
-                .bearer_auth(key)
-                .json(&serde_json::json!({
-                    "eventName": "enroll", "facialId": format!("face-{n}"), "clientIp": "203.0.113.1"
-                }))
-                .send()
-                .await
-                .ok()?;
-            if response.status() != 202 {
-                return None;
-            }
-            let reply: Value = response.json().await.ok()?;
-            reply["eventId"].as_str().map(str::to_owned)
-        });
+        let key = key.clone();
+        sends.spawn(async move { post_enroll(port, &key, &format!("face-{n}")).await });
         if n == 200 {
             receiver.wait_for(20, Duration::from_secs(10)).await;
             server.kill().expect("SIGKILL the server");
@@ -169,6 +207,42 @@ async fn a_killed_server_loses_no_accepted_event(backend: Backend) {
     }
     restarted.kill().ok();
     let _ = restarted.wait();
+}
+
+async fn sigterm_lets_an_attempt_in_flight_finish(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(1500)));
+    let key = provision(&database.url, &receiver.url("/slow"), "5");
+    let port = free_port();
+    let mut server = serve(&database.url, port).await;
+    let event_id = post_enroll(port, &key, "face-term")
+        .await
+        .expect("accepted");
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+
+    let signalled = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(signalled.success());
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(12),
+            "still running after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+
+    let store = database.store().await;
+    let deliveries = store.deliveries_of_event(&event_id).await.unwrap();
+    assert_eq!(deliveries[0].status, "delivered", "{deliveries:?}");
+    assert_eq!(receiver.received().len(), 1);
 }
 
 async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
@@ -225,7 +299,10 @@ async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
     }
 }
 
-on_both_backends!(a_killed_server_loses_no_accepted_event);
+on_both_backends!(
+    a_killed_server_loses_no_accepted_event,
+    sigterm_lets_an_attempt_in_flight_finish
+);
 
 mod replicas {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

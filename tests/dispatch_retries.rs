@@ -103,6 +103,47 @@ async fn gone_disables_the_endpoint_at_once(backend: Backend) {
     assert_eq!(receiver.received().len(), 1);
 }
 
+async fn an_endpoint_failing_for_too_long_is_disabled(backend: Backend) {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    receiver.otherwise(Reply::status(500));
+    let hooked = dispatching_app_with(backend, |config| {
+        loopback_dispatch(config, "0s,1500ms,1500ms");
+        // About one second: the first failure starts the clock, the retry finds it expired.
+        config.dispatch.disable_failing_after_days = 1.0 / 86_400.0;
+    })
+    .await;
+    hooked.add_endpoint(&receiver.url("/failing"), &[]).await;
+    let event_id = hooked.enroll("face-failing").await;
+    receiver.wait_for(2, WITHIN).await;
+    let deadline = Instant::now() + WITHIN;
+    let shown = loop {
+        let listed = common::console::json(
+            hooked
+                .app
+                .call_with(
+                    &hooked.owner,
+                    "list_endpoints",
+                    &[("public_id", &hooked.public_id)],
+                )
+                .await,
+        )
+        .await;
+        let shown = listed[0].clone();
+        if shown["enabled"] == false || Instant::now() > deadline {
+            break shown;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(shown["enabled"], false, "{shown}");
+    let reason = shown["disabled_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("every delivery failed"), "{reason}");
+    // The delivery keeps its place: not failed, just waiting for the endpoint to come back.
+    let deliveries = hooked.deliveries(&event_id).await;
+    assert_eq!(deliveries[0].status, "retrying");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.received().len(), 2, "no attempt while disabled");
+}
+
 async fn a_slow_response_times_out(backend: Backend) {
     let receiver = Receiver::start("127.0.0.1:0").await;
     receiver.otherwise(Reply::status(200).delayed(Duration::from_secs(5)));
@@ -196,6 +237,7 @@ on_both_backends!(
     retry_after_sets_the_next_attempt,
     gone_disables_the_endpoint_at_once,
     a_slow_response_times_out,
+    an_endpoint_failing_for_too_long_is_disabled,
     private_targets_are_refused_unless_allowed,
     a_slow_endpoint_does_not_delay_a_healthy_one,
 );
