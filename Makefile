@@ -33,10 +33,10 @@ unit:
 e2e: build
 	cd end2end && npx playwright test
 
-## bench: intake throughput and latency on SQLite and PostgreSQL (release build)
+## bench: intake and delivery throughput and latency on SQLite and PostgreSQL (release build)
 bench:
 	.ci/bootstrap --test
-	cargo bench --features ssr --bench intake
+	cargo bench --features ssr --bench intake --bench dispatch
 
 clean:
 	cargo clean

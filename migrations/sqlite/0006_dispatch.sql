@@ -5,7 +5,9 @@ ALTER TABLE deliveries ADD COLUMN last_status_code BIGINT;
 ALTER TABLE deliveries ADD COLUMN last_error_class TEXT;
 ALTER TABLE deliveries ADD COLUMN last_latency_ms BIGINT;
 ALTER TABLE deliveries ADD COLUMN completed_at BIGINT;
--- Claims look for work per endpoint and count what each endpoint has in flight.
+-- Claims read the oldest waiting deliveries in index order.
+CREATE INDEX deliveries_waiting ON deliveries (next_attempt_at) WHERE status IN ('pending', 'retrying');
+-- The console lists an endpoint's deliveries by status.
 CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, status);
 
 ALTER TABLE endpoints ADD COLUMN disabled_at BIGINT;

@@ -165,20 +165,23 @@ impl Receiver {
         self.shared.in_flight.lock().unwrap().1
     }
 
+    pub fn count(&self) -> usize {
+        self.shared.received.lock().unwrap().len()
+    }
+
     /// Waits until `count` requests arrived; fails the test after `within`.
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
         let deadline = Instant::now() + within;
         loop {
-            let received = self.received();
-            if received.len() >= count {
-                return received;
+            let arrived = self.count();
+            if arrived >= count {
+                return self.received();
             }
             assert!(
                 Instant::now() < deadline,
-                "expected {count} webhook requests within {within:?}, got {}",
-                received.len()
+                "expected {count} webhook requests within {within:?}, got {arrived}"
             );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

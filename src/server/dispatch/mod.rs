@@ -2,6 +2,7 @@
 //! records the attempt and what follows (delivered, retry later, failed, endpoint disabled).
 //! Runs without the console: it needs only a `Store`, its settings and the allow list.
 
+mod lanes;
 mod message;
 mod retention;
 mod schedule;
@@ -17,6 +18,7 @@ use crate::server::store::{
     now_ms, AttemptOutcome, AttemptRecord, ClaimedDelivery, EndpointVerdict, NextStep, Store,
 };
 use crate::server::targets::AllowList;
+use lanes::{Lanes, LOOKAHEAD};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,9 +26,12 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 
 /// Most deliveries one claim leases.
-const CLAIM_BATCH: usize = 64;
-/// A lease outlives the endpoint's timeout by this much, covering the body read and the
-/// write of the outcome; only then may another worker take the delivery over.
+const CLAIM_BATCH: usize = 128;
+/// How often expired leases are looked for.
+const RECLAIM_EVERY: Duration = Duration::from_secs(1);
+/// A lease lasts `LOOKAHEAD` endpoint timeouts (waiting behind one attempt, then its own) and
+/// this margin for the body read and the write of the outcome; only then may another worker
+/// take the delivery over.
 const LEASE_MARGIN_MS: i64 = 10_000;
 /// The safety-net poll when no wake-up arrives.
 const IDLE_POLL: Duration = Duration::from_secs(5);
@@ -88,6 +93,9 @@ impl Worker {
         let worker = Arc::new(self);
         let slots = Arc::new(Semaphore::new(worker.max_in_flight));
         let leased: Arc<Mutex<HashSet<String>>> = Default::default();
+        // Counted in memory, so a claim can refill an endpoint the moment an attempt ends,
+        // without waiting for its outcome to be recorded.
+        let lanes = Arc::new(Lanes::new(worker.per_endpoint as usize));
         let recorded = Arc::new(Notify::new());
         let (outcomes, recorder) = spawn_recorder(worker.store.clone(), recorded.clone());
         let purger = retention::spawn(worker.store.clone(), worker.retention_days);
@@ -101,17 +109,34 @@ impl Worker {
         let mut attempts = JoinSet::new();
         tracing::info!(backend = worker.store.backend_name(), "dispatcher started");
 
+        let mut last_reclaim: Option<std::time::Instant> = None;
         while !*stopped.borrow() {
             while attempts.try_join_next().is_some() {}
+            if last_reclaim.is_none_or(|at| at.elapsed() >= RECLAIM_EVERY) {
+                last_reclaim = Some(std::time::Instant::now());
+                match worker.store.reclaim_expired_leases().await {
+                    Ok(0) => {}
+                    Ok(reclaimed) => {
+                        tracing::warn!(reclaimed, "took over deliveries whose lease ran out")
+                    }
+                    Err(err) => tracing::error!(error = %err, "reclaiming expired leases failed"),
+                }
+            }
             let free = slots.available_permits().min(CLAIM_BATCH);
             let claimed = if free == 0 {
                 Vec::new()
             } else {
-                match worker
+                let claimed = worker
                     .store
-                    .claim_deliveries(free as i64, worker.per_endpoint, LEASE_MARGIN_MS)
-                    .await
-                {
+                    .claim_deliveries(
+                        free as i64,
+                        worker.per_endpoint * LOOKAHEAD,
+                        &lanes.held(),
+                        LOOKAHEAD,
+                        LEASE_MARGIN_MS,
+                    )
+                    .await;
+                match claimed {
                     Ok(claimed) => claimed,
                     Err(err) => {
                         tracing::error!(error = %err, "claiming deliveries failed");
@@ -130,11 +155,22 @@ impl Worker {
                         break;
                     };
                     lock(&leased).insert(delivery.lease_token.clone());
-                    let (worker, outcomes, leased) =
-                        (worker.clone(), outcomes.clone(), leased.clone());
+                    let on_wire = lanes.hold(&delivery.endpoint_id);
+                    let (worker, outcomes, leased, lanes) = (
+                        worker.clone(),
+                        outcomes.clone(),
+                        leased.clone(),
+                        lanes.clone(),
+                    );
                     attempts.spawn(async move {
                         let token = delivery.lease_token.clone();
-                        let outcome = worker.attempt(delivery).await;
+                        let endpoint_id = delivery.endpoint_id.clone();
+                        let outcome = {
+                            // The lane's semaphore is never closed.
+                            let _permit = on_wire.acquire().await;
+                            worker.attempt(delivery).await
+                        };
+                        lanes.release(&endpoint_id);
                         // Forgotten only once the recorder has it: a lease still listed at
                         // shutdown is given back.
                         if outcomes.send(outcome).await.is_ok() {
@@ -151,10 +187,12 @@ impl Worker {
                 Err(_) => Duration::from_secs(1),
             };
             if wait.is_zero() && free > 0 {
-                // Due work exists but every candidate's endpoint is at its cap.
+                // Due work exists but every candidate's endpoint is at its cap: wait for an
+                // attempt to finish, and a moment more so one claim refills several slots.
                 tokio::select! {
-                    _ = attempts.join_next(), if !attempts.is_empty() => {}
-                    _ = recorded.notified() => {}
+                    _ = attempts.join_next(), if !attempts.is_empty() => {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
                     _ = tokio::time::sleep(Duration::from_millis(50)) => {}
                     _ = stopped.changed() => {}
                 }
@@ -298,8 +336,10 @@ async fn announced(listener: &mut Option<crate::server::store::DeliveryListener>
     }
 }
 
-fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
-    set.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Writes outcomes in batches (one transaction, one fsync for many attempts) and tells the

@@ -28,7 +28,9 @@ pub use facial_ids::FacialIdRecord;
 pub use notices::NoticeKind;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -91,9 +93,13 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // Events are committed by the writer with full fsync. The shared pool (sessions,
+            // console, the dispatcher's claims and outcomes) uses NORMAL, which in WAL mode
+            // survives a process crash and can only lose the last commits on power loss: a
+            // lost outcome means the delivery is sent again, which at-least-once allows.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
-                .connect_with(options.clone())
+                .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
                 .await?;
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)

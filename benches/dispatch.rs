@@ -1,0 +1,191 @@
+//! `make bench`, delivery half: on loopback, (a) a bare hyper client POSTing to a receiver —
+//! the machine's ceiling — then (b) Facehook delivering to the same receiver: ingest→receiver
+//! latency at low load, and sustained deliveries/s with 1 and with 100 endpoints, on SQLite
+//! and PostgreSQL, each rate printed as a ratio of (a). Everything shares the machine's 2 cores.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::dispatch::{hooked, loopback_dispatch, Hooked};
+use common::receiver::Receiver;
+use common::{spawn_app_with, Backend};
+use facehook::server::dispatch::{Dispatcher, RetrySchedule};
+use facehook::server::store::EndpointSettings;
+use facehook::server::targets::parse_allow_entry;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const BARE_REQUESTS: usize = 20_000;
+const BARE_CONCURRENCY: usize = 64;
+const LATENCY_SAMPLES: usize = 300;
+const DELIVERIES: usize = 10_000;
+
+#[tokio::main]
+async fn main() {
+    let bare = bare_rate().await;
+    println!(
+        "dispatch benchmark (loopback; receiver, server and clients share the machine's cores)"
+    );
+    println!("(a) bare hyper client, {BARE_CONCURRENCY} in flight: {bare:.0} requests/s");
+    println!(
+        "{:<10} {:>8} {:>8} {:>14} {:>8} {:>16} {:>8}",
+        "backend", "p50 ms", "p99 ms", "1 endpoint/s", "vs (a)", "100 endpoints/s", "vs (a)"
+    );
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if std::env::var("FH_ONLY").is_ok() {
+            if backend == Backend::Sqlite {
+                continue;
+            }
+            println!("{}", sustained(backend, 100).await);
+            continue;
+        }
+        let (p50, p99) = latency(backend).await;
+        let one = sustained(backend, 1).await;
+        let hundred = sustained(backend, 100).await;
+        println!(
+            "{:<10} {:>8.2} {:>8.2} {:>14.0} {:>7.2}x {:>16.0} {:>7.2}x",
+            format!("{backend:?}").to_lowercase(),
+            p50,
+            p99,
+            one,
+            one / bare,
+            hundred,
+            hundred / bare
+        );
+    }
+    println!("targets: p50 <= 3 ms, p99 <= 15 ms; SQLite >= 0.5x and PostgreSQL >= 0.3x of (a)");
+}
+
+/// (a): a plain hyper client with pooled keep-alive connections, no database, no signing.
+async fn bare_rate() -> f64 {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let client: Client<_, Full<bytes::Bytes>> =
+        Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let uri: hyper::Uri = receiver.url("/bare").parse().unwrap();
+    let body = bytes::Bytes::from_static(
+        br#"{"eventName":"enroll","facialId":"bare","appId":"fioabcdefgh","clientIp":"203.0.113.1","details":{"timestamp":"2026-11-25T20:00:00Z"}}"#,
+    );
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..BARE_CONCURRENCY {
+        let (client, uri, body) = (client.clone(), uri.clone(), body.clone());
+        workers.spawn(async move {
+            for _ in 0..BARE_REQUESTS / BARE_CONCURRENCY {
+                let request = hyper::Request::post(uri.clone())
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))
+                    .unwrap();
+                let response = client.request(request).await.expect("bare request");
+                assert!(response.status().is_success());
+                http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let sent = (BARE_REQUESTS / BARE_CONCURRENCY) * BARE_CONCURRENCY;
+    receiver.stop();
+    sent as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Ingest→receiver latency: one event at a time, from sending the API request to the
+/// webhook's arrival, with the dispatcher running in the server.
+async fn latency(backend: Backend) -> (f64, f64) {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let hooked = setup(backend, false).await;
+    hooked.add_endpoint(&receiver.url("/latency"), &[]).await;
+    let mut sent = HashMap::new();
+    for n in 0..LATENCY_SAMPLES {
+        let started = Instant::now();
+        let event_id = hooked.enroll(&format!("latency-{n}")).await;
+        sent.insert(event_id, started);
+        receiver.wait_for(n + 1, Duration::from_secs(10)).await;
+    }
+    let mut latencies: Vec<f64> = receiver
+        .received()
+        .iter()
+        .filter_map(|r| {
+            let started = sent.get(r.header("webhook-id"))?;
+            Some((r.at - *started).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (at(0.50), at(0.99))
+}
+
+/// Sustained rate: `DELIVERIES` queued with the dispatcher off (spread over `endpoints`),
+/// then a dispatcher started and timed until the receiver has them all.
+async fn sustained(backend: Backend, endpoints: usize) -> f64 {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let hooked = setup(backend, true).await;
+    let app_id = hooked.public_id.clone();
+    for n in 0..endpoints {
+        let settings = EndpointSettings {
+            url: receiver.url(&format!("/sustained/{n}")),
+            description: String::new(),
+            enabled: true,
+            events: None,
+            include_payload: false,
+            timeout_secs: 6,
+        };
+        hooked
+            .store
+            .insert_endpoint(
+                &app_id,
+                &settings,
+                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+                1000,
+            )
+            .await
+            .unwrap()
+            .expect("endpoint added");
+    }
+    let events = DELIVERIES / endpoints;
+    let hooked = Arc::new(hooked);
+    let mut senders = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let hooked = hooked.clone();
+        senders.spawn(async move {
+            for n in (worker..events).step_by(16) {
+                hooked.enroll(&format!("sustained-{n}")).await;
+            }
+        });
+    }
+    while senders.join_next().await.is_some() {}
+
+    let config = facehook::server::config::DispatchConfig {
+        retry_schedule: RetrySchedule::parse("0s").unwrap(),
+        max_in_flight: std::env::var("FH_INFLIGHT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(256),
+        ..Default::default()
+    };
+    let allow =
+        facehook::server::targets::AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
+    let started = Instant::now();
+    let dispatcher = Dispatcher::start(hooked.store.clone(), &config, allow).unwrap();
+    receiver
+        .wait_for(events * endpoints, Duration::from_secs(300))
+        .await;
+    let rate = (events * endpoints) as f64 / started.elapsed().as_secs_f64();
+    dispatcher.shutdown().await;
+    rate
+}
+
+async fn setup(backend: Backend, queue_only: bool) -> Hooked {
+    let app = spawn_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = queue_only;
+        config.api_rate_per_second = 1_000_000;
+        config.api_burst = 1_000_000;
+    })
+    .await;
+    hooked(app).await
+}

@@ -1,0 +1,84 @@
+//! One lane per endpoint: how many deliveries this process holds for it (claimed, waiting or on
+//! the wire) and the permits that keep at most `cap` attempts on the wire at once. Claims may
+//! hold up to twice the cap, so the next attempts are ready the moment one finishes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Semaphore;
+
+/// Deliveries a claim may hold per endpoint, as a multiple of the endpoint's on-the-wire cap.
+/// The lease covers this: a held delivery waits at most one attempt before its own.
+pub const LOOKAHEAD: i64 = 2;
+
+struct Lane {
+    held: i64,
+    on_wire: Arc<Semaphore>,
+}
+
+pub struct Lanes {
+    cap: usize,
+    lanes: Mutex<HashMap<String, Lane>>,
+}
+
+impl Lanes {
+    pub fn new(cap: usize) -> Self {
+        Lanes {
+            cap,
+            lanes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Lane>> {
+        self.lanes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Deliveries held per endpoint, for the next claim.
+    pub fn held(&self) -> Vec<(String, i64)> {
+        self.lock()
+            .iter()
+            .map(|(id, lane)| (id.clone(), lane.held))
+            .collect()
+    }
+
+    /// Counts one more delivery held for `endpoint_id`; returns the lane's wire permits.
+    pub fn hold(&self, endpoint_id: &str) -> Arc<Semaphore> {
+        let mut lanes = self.lock();
+        let lane = lanes.entry(endpoint_id.to_owned()).or_insert_with(|| Lane {
+            held: 0,
+            on_wire: Arc::new(Semaphore::new(self.cap)),
+        });
+        lane.held += 1;
+        lane.on_wire.clone()
+    }
+
+    /// The delivery's attempt is over; the lane disappears with its last delivery.
+    pub fn release(&self, endpoint_id: &str) {
+        let mut lanes = self.lock();
+        if let Some(lane) = lanes.get_mut(endpoint_id) {
+            lane.held -= 1;
+            if lane.held <= 0 {
+                lanes.remove(endpoint_id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_count_held_deliveries_and_share_permits() {
+        let lanes = Lanes::new(2);
+        let first = lanes.hold("ep_a");
+        let second = lanes.hold("ep_a");
+        assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(first.available_permits(), 2);
+        assert_eq!(lanes.held(), vec![("ep_a".to_owned(), 2)]);
+        lanes.release("ep_a");
+        lanes.release("ep_a");
+        assert!(lanes.held().is_empty());
+    }
+}
