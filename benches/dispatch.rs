@@ -33,13 +33,6 @@ async fn main() {
         "backend", "p50 ms", "p99 ms", "1 endpoint/s", "vs (a)", "100 endpoints/s", "vs (a)"
     );
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        if std::env::var("FH_ONLY").is_ok() {
-            if backend == Backend::Sqlite {
-                continue;
-            }
-            println!("{}", sustained(backend, 100).await);
-            continue;
-        }
         let (p50, p99) = latency(backend).await;
         let one = sustained(backend, 1).await;
         let hundred = sustained(backend, 100).await;
@@ -161,10 +154,6 @@ async fn sustained(backend: Backend, endpoints: usize) -> f64 {
 
     let config = facehook::server::config::DispatchConfig {
         retry_schedule: RetrySchedule::parse("0s").unwrap(),
-        max_in_flight: std::env::var("FH_INFLIGHT")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(256),
         ..Default::default()
     };
     let allow =
