@@ -100,8 +100,13 @@ fn free_port() -> u16 {
 }
 
 async fn serve(database_url: &str, port: u16) -> Child {
+    serve_with(database_url, port, &[]).await
+}
+
+async fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_facehook"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("DATABASE_URL", database_url)
         .env("FACEHOOK_LISTEN", format!("127.0.0.1:{port}"))
         .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8")
@@ -245,6 +250,69 @@ async fn sigterm_lets_an_attempt_in_flight_finish(backend: Backend) {
     assert_eq!(receiver.received().len(), 1);
 }
 
+async fn roles_split_between_serve_and_dispatch(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let key = provision(&database.url, &receiver.url("/split"), "2");
+    let port = free_port();
+    let mut server = serve_with(&database.url, port, &[("FACEHOOK_NO_DISPATCH", "true")]).await;
+    let event_id = post_enroll(port, &key, "face-split")
+        .await
+        .expect("accepted");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.count(), 0, "serve --no-dispatch sends nothing");
+
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_facehook"))
+        .arg("dispatch")
+        .env("DATABASE_URL", &database.url)
+        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start facehook dispatch");
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received[0].header("webhook-id"), event_id);
+    for child in [&mut worker, &mut server] {
+        child.kill().ok();
+        let _ = child.wait();
+    }
+}
+
+async fn retention_purges_old_events_with_their_history(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+    })
+    .await;
+    let hooked = hooked(app).await;
+    hooked.add_endpoint("http://127.0.0.1:9/never", &[]).await;
+    let old = hooked.enroll("face-old").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let cutoff = facehook::server::store::now_ms();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let recent = hooked.enroll("face-recent").await;
+    assert_eq!(hooked.deliveries(&old).await.len(), 1);
+
+    let mut purged = 0;
+    loop {
+        let batch = hooked.store.purge_events_before(cutoff, 1).await.unwrap();
+        if batch == 0 {
+            break;
+        }
+        purged += batch;
+    }
+    assert_eq!(purged, 1);
+    assert!(
+        hooked.deliveries(&old).await.is_empty(),
+        "deliveries go with their event"
+    );
+    assert_eq!(
+        hooked.deliveries(&recent).await.len(),
+        1,
+        "newer events stay"
+    );
+}
+
 async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
     let receiver = Receiver::start("127.0.0.1:0").await;
     receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(30)));
@@ -301,7 +369,9 @@ async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
 
 on_both_backends!(
     a_killed_server_loses_no_accepted_event,
-    sigterm_lets_an_attempt_in_flight_finish
+    sigterm_lets_an_attempt_in_flight_finish,
+    roles_split_between_serve_and_dispatch,
+    retention_purges_old_events_with_their_history,
 );
 
 mod replicas {
