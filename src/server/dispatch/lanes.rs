@@ -1,14 +1,16 @@
 //! One lane per endpoint: how many deliveries this process holds for it (claimed, waiting or on
 //! the wire) and the permits that keep at most `cap` attempts on the wire at once. Claims may
-//! hold up to twice the cap, so the next attempts are ready the moment one finishes.
+//! hold up to four times the cap, so the next attempts are ready the moment one finishes and
+//! one claim refills several slots.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Semaphore;
 
 /// Deliveries a claim may hold per endpoint, as a multiple of the endpoint's on-the-wire cap.
-/// The lease covers this: a held delivery waits at most one attempt before its own.
-pub const LOOKAHEAD: i64 = 2;
+/// The lease covers this: a held delivery waits behind at most `LOOKAHEAD - 1` rounds of
+/// attempts before its own.
+pub const LOOKAHEAD: i64 = 4;
 
 struct Lane {
     held: i64,

@@ -105,7 +105,6 @@ impl Transport {
             }))
             .user_agent(concat!("Facehook/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(64)
             .tcp_nodelay(true);
         if let Some(path) = extra_ca_file {
             let shown = path.display().to_string();
