@@ -5,10 +5,12 @@ ALTER TABLE deliveries ADD COLUMN last_status_code BIGINT;
 ALTER TABLE deliveries ADD COLUMN last_error_class TEXT;
 ALTER TABLE deliveries ADD COLUMN last_latency_ms BIGINT;
 ALTER TABLE deliveries ADD COLUMN completed_at BIGINT;
--- Claims read the oldest waiting deliveries in index order.
+-- Claims read the oldest waiting deliveries in index order; expired leases are found by
+-- time. Partial indexes replace the status index, so recording an event maintains no more
+-- indexes than before.
+DROP INDEX deliveries_due;
 CREATE INDEX deliveries_waiting ON deliveries (next_attempt_at) WHERE status IN ('pending', 'retrying');
--- The console lists an endpoint's deliveries by status.
-CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, status);
+CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE status = 'delivering';
 
 ALTER TABLE endpoints ADD COLUMN disabled_at BIGINT;
 -- Set by the first failed delivery after a success; an endpoint failing for too long is disabled.

@@ -91,7 +91,10 @@ struct Worker {
 impl Worker {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         let worker = Arc::new(self);
-        let slots = Arc::new(Semaphore::new(worker.max_in_flight));
+        // Deliveries held (claimed, waiting for their lane, or on the wire), and attempts on
+        // the wire: holding ahead only pays if it never takes the wire from other endpoints.
+        let slots = Arc::new(Semaphore::new(worker.max_in_flight * LOOKAHEAD as usize));
+        let wire = Arc::new(Semaphore::new(worker.max_in_flight));
         let leased: Arc<Mutex<HashSet<String>>> = Default::default();
         // Counted in memory, so a claim can refill an endpoint the moment an attempt ends,
         // without waiting for its outcome to be recorded.
@@ -156,18 +159,20 @@ impl Worker {
                     };
                     lock(&leased).insert(delivery.lease_token.clone());
                     let on_wire = lanes.hold(&delivery.endpoint_id);
-                    let (worker, outcomes, leased, lanes) = (
+                    let (worker, outcomes, leased, lanes, wire) = (
                         worker.clone(),
                         outcomes.clone(),
                         leased.clone(),
                         lanes.clone(),
+                        wire.clone(),
                     );
                     attempts.spawn(async move {
                         let token = delivery.lease_token.clone();
                         let endpoint_id = delivery.endpoint_id.clone();
                         let outcome = {
-                            // The lane's semaphore is never closed.
-                            let _permit = on_wire.acquire().await;
+                            // Neither semaphore is ever closed.
+                            let _lane = on_wire.acquire().await;
+                            let _wire = wire.acquire().await;
                             worker.attempt(delivery).await
                         };
                         lanes.release(&endpoint_id);

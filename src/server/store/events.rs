@@ -264,16 +264,10 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let outcome = apply_event!(tx, event, &idempotency, reply, now, event_id)?;
                 if let RecordOutcome::Recorded(recorded) = &outcome {
-                    if recorded.deliveries > 0 {
-                        // Delivered to every listening replica when the transaction commits.
-                        sqlx::query("SELECT pg_notify($1, '')")
-                            .bind(super::DELIVERY_CHANNEL)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
                     tx.commit().await?;
                     if recorded.deliveries > 0 {
                         self.new_deliveries.notify_one();
+                        self.announce_to_replicas();
                     }
                 }
                 outcome

@@ -78,6 +78,8 @@ pub struct Store {
     /// Woken when this process commits new deliveries, so a local dispatcher starts at once.
     /// Replicas sharing PostgreSQL hear the same news through `NOTIFY` on `DELIVERY_CHANNEL`.
     new_deliveries: std::sync::Arc<tokio::sync::Notify>,
+    /// On PostgreSQL, wakes the task that sends `NOTIFY` to the other replicas.
+    announcements: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 /// The PostgreSQL channel that announces committed deliveries to every replica.
@@ -110,6 +112,7 @@ impl Store {
                 db: Db::Sqlite(pool),
                 sqlite_batches: Some(events::spawn_sqlite_writer(writer, new_deliveries.clone())),
                 new_deliveries,
+                announcements: None,
             });
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(database_url)?;
@@ -122,10 +125,15 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
         };
+        let announcements = match &db {
+            Db::Postgres(pool) => Some(spawn_announcer(pool.clone())),
+            Db::Sqlite(_) => None,
+        };
         Ok(Store {
             db,
             sqlite_batches: None,
             new_deliveries: Default::default(),
+            announcements,
         })
     }
 
@@ -178,6 +186,40 @@ impl Store {
     pub async fn close(&self) {
         on_db!(&self.db, |pool| pool.close().await)
     }
+}
+
+impl Store {
+    /// Tells the other replicas that deliveries were committed, off the request path.
+    pub(crate) fn announce_to_replicas(&self) {
+        if let Some(announcements) = &self.announcements {
+            announcements.notify_one();
+        }
+    }
+}
+
+/// Sends `NOTIFY` on `DELIVERY_CHANNEL` after commits, one at a time: announcements that
+/// arrive while one is being sent collapse into the next, so a burst of events costs a few
+/// notifications instead of a round trip each.
+fn spawn_announcer(pool: PgPool) -> std::sync::Arc<tokio::sync::Notify> {
+    let requests = std::sync::Arc::new(tokio::sync::Notify::new());
+    let pending = requests.clone();
+    tokio::spawn(async move {
+        loop {
+            pending.notified().await;
+            let sent = sqlx::query("SELECT pg_notify($1, '')")
+                .bind(DELIVERY_CHANNEL)
+                .execute(&pool)
+                .await;
+            if let Err(err) = sent {
+                // Other replicas still find the deliveries by their safety-net poll.
+                tracing::warn!(error = %err, "announcing new deliveries failed");
+                if pool.is_closed() {
+                    return;
+                }
+            }
+        }
+    });
+    requests
 }
 
 pub fn now_ms() -> i64 {
