@@ -49,6 +49,8 @@ export default defineConfig({
       FACEHOOK_LISTEN: `127.0.0.1:${port}`,
       FACEHOOK_SITE_DIR: path.resolve(__dirname, '../target/site'),
       FACEHOOK_LOG_FORMAT: 'json',
+      // Test receivers listen on loopback, which endpoints may not target by default.
+      FACEHOOK_ALLOW_TARGETS: '127.0.0.0/8',
     },
   },
 });

@@ -10,7 +10,7 @@ use crate::server::apps::Apps;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
-use crate::server::dispatch::{Dispatcher, TransportError};
+use crate::server::dispatch::{Dispatcher, TestSender, TransportError};
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
@@ -85,6 +85,7 @@ impl Application {
             apps,
             admin: Admin::new(store.clone()),
             ingest: Ingest::new(store.clone()),
+            tester: TestSender::new(store.clone(), &config.dispatch, config.targets.allow_list())?,
             rate_limiter: Arc::new(RateLimiter::new(
                 config.api_rate_per_second,
                 config.api_burst,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod apps;
 pub mod auth;
+pub mod deliveries;
 pub mod registry;
 
 #[cfg(feature = "ssr")]

@@ -227,6 +227,45 @@ pub struct SigningSecrets {
     pub previous_expires_at_ms: Option<i64>,
 }
 
+/// What a test event to an endpoint got back, shown inline on the WEBHOOKS tab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestDeliveryResult {
+    pub delivery_id: String,
+    pub delivered: bool,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub http_version: Option<String>,
+    pub response_excerpt: Option<String>,
+    /// `dns`, `connect`, `tls`, `timeout`, `policy` or `http_status`, when not delivered.
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl TestDeliveryResult {
+    /// One line for people: the outcome, status, protocol and time taken.
+    pub fn summary(&self) -> String {
+        let version = self
+            .http_version
+            .as_deref()
+            .map(|v| format!(" over {v}"))
+            .unwrap_or_default();
+        match (self.delivered, self.status_code) {
+            (true, Some(code)) => {
+                format!("Delivered: HTTP {code}{version} in {} ms", self.latency_ms)
+            }
+            (false, Some(code)) => {
+                format!("Failed: HTTP {code}{version} in {} ms", self.latency_ms)
+            }
+            _ => format!(
+                "Failed ({}) after {} ms: {}",
+                self.error_class.as_deref().unwrap_or("error"),
+                self.latency_ms,
+                self.error_message.as_deref().unwrap_or("no response"),
+            ),
+        }
+    }
+}
+
 pub const MAX_ENDPOINTS_PER_APP: i64 = 10;
 pub const DEFAULT_TIMEOUT_SECS: i64 = 6;
 

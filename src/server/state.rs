@@ -4,6 +4,7 @@ use crate::server::admin::Admin;
 use crate::server::apps::Apps;
 use crate::server::auth::Auth;
 use crate::server::config::ServeConfig;
+use crate::server::dispatch::TestSender;
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::store::Store;
 use leptos::config::LeptosOptions;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub apps: Apps,
     pub admin: Admin,
     pub ingest: Ingest,
+    pub tester: TestSender,
     pub rate_limiter: Arc<RateLimiter>,
     pub config: Arc<ServeConfig>,
 }

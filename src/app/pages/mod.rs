@@ -9,6 +9,7 @@ mod auth_forms;
 mod facial_ids;
 mod home;
 mod not_found;
+mod test_event;
 mod webhooks;
 
 pub use account::AccountPage;

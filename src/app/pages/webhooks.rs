@@ -8,6 +8,7 @@ use crate::api::apps::{
 use crate::app::components::{field_error, form_error, CopyButton, Field, FormAlert, SubmitButton};
 use crate::app::format::utc_time;
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
+use crate::app::pages::test_event::TestEventPanel;
 use crate::model::app::{
     EndpointView, EventKind, SigningSecrets, MAX_ENDPOINTS_PER_APP, PAYLOAD_PLAN_NOTICE,
 };
@@ -155,6 +156,7 @@ fn EndpointCard(
                 <span class="badge">{status}</span>
             </header>
             <EndpointForm endpoint=Some(endpoint) allows_payload list_version/>
+            <TestEventPanel endpoint_id=endpoint_id.clone()/>
             <SigningSecretsPanel endpoint_id=endpoint_id.clone()/>
             <ActionForm action=delete attr:class="inline-actions">
                 <input type="hidden" name="public_id" value=public_id/>

@@ -278,6 +278,19 @@ impl Apps {
         Ok(signing_secrets(&endpoint, now_ms()))
     }
 
+    /// The application and endpoint ids behind an owner's endpoint, or `NotFound` for
+    /// anything that is not theirs.
+    pub async fn owned_endpoint_ids(
+        &self,
+        owner_id: &str,
+        public_id: &str,
+        endpoint_id: &str,
+    ) -> Result<(String, String), AppError> {
+        let app = self.owned(owner_id, public_id).await?;
+        let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
+        Ok((app.id, endpoint.id))
+    }
+
     /// Operator action: changes any application's plan.
     pub async fn set_plan(&self, public_id: &str, plan: Plan) -> Result<(), AppError> {
         found(self.store.set_plan(public_id.trim(), plan.as_str()).await?)

@@ -2,22 +2,24 @@
 //! records the attempt and what follows (delivered, retry later, failed, endpoint disabled).
 //! Runs without the console: it needs only a `Store`, its settings and the allow list.
 
+mod attempt;
 mod lanes;
 mod message;
 mod retention;
 mod schedule;
 mod signature;
+mod test_event;
 mod transport;
 
 pub use schedule::RetrySchedule;
 pub use signature::{signature_header, SigningKey};
+pub use test_event::{TestOutcome, TestSender};
 pub use transport::{check_address, ErrorClass, Transport, TransportError};
 
 use crate::server::config::DispatchConfig;
-use crate::server::store::{
-    now_ms, AttemptOutcome, AttemptRecord, ClaimedDelivery, EndpointVerdict, NextStep, Store,
-};
+use crate::server::store::{now_ms, AttemptOutcome, Store};
 use crate::server::targets::AllowList;
+use attempt::{AttemptPolicy, Attempts, MS_PER_DAY};
 use lanes::{Lanes, LOOKAHEAD};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -32,13 +34,11 @@ const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 /// A lease lasts `LOOKAHEAD` endpoint timeouts (waiting behind one attempt, then its own) and
 /// this margin for the body read and the write of the outcome; only then may another worker
 /// take the delivery over.
-const LEASE_MARGIN_MS: i64 = 10_000;
+pub(crate) const LEASE_MARGIN_MS: i64 = 10_000;
 /// The safety-net poll when no wake-up arrives.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// How long shutdown waits for attempts in flight before giving their leases back.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-const MS_PER_DAY: f64 = 86_400_000.0;
 
 /// A running dispatcher; `shutdown` stops it cleanly.
 pub struct Dispatcher {
@@ -57,11 +57,15 @@ impl Dispatcher {
         let (stop, stopped) = watch::channel(false);
         let worker = Worker {
             store,
-            transport,
-            schedule: config.retry_schedule.clone(),
+            attempts: Attempts {
+                transport,
+                policy: AttemptPolicy::Scheduled {
+                    schedule: config.retry_schedule.clone(),
+                    disable_after_ms: (config.disable_failing_after_days * MS_PER_DAY) as i64,
+                },
+            },
             max_in_flight: config.max_in_flight as usize,
             per_endpoint: i64::from(config.max_in_flight_per_endpoint),
-            disable_after_ms: (config.disable_failing_after_days * MS_PER_DAY) as i64,
             retention_days: config.retention_days,
         };
         let worker = tokio::spawn(worker.run(stopped));
@@ -80,11 +84,9 @@ impl Dispatcher {
 
 struct Worker {
     store: Store,
-    transport: Transport,
-    schedule: RetrySchedule,
+    attempts: Attempts,
     max_in_flight: usize,
     per_endpoint: i64,
-    disable_after_ms: i64,
     retention_days: u32,
 }
 
@@ -173,7 +175,7 @@ impl Worker {
                             // Neither semaphore is ever closed.
                             let _lane = on_wire.acquire().await;
                             let _wire = wire.acquire().await;
-                            worker.attempt(delivery).await
+                            worker.attempts.make(delivery).await
                         };
                         lanes.release(&endpoint_id);
                         // Forgotten only once the recorder has it: a lease still listed at
@@ -235,99 +237,6 @@ impl Worker {
         }
         tracing::info!("dispatcher stopped");
     }
-
-    /// Sends one attempt and decides what follows it.
-    async fn attempt(&self, delivery: ClaimedDelivery) -> AttemptOutcome {
-        let started_at = now_ms();
-        let message = message::build(&delivery, started_at);
-        let timeout = Duration::from_secs(delivery.timeout_secs.clamp(1, 60) as u64);
-        let report = self.transport.send(&delivery.url, message, timeout).await;
-        let duration_ms = i64::try_from(report.duration.as_millis()).unwrap_or(i64::MAX);
-        let attempts_made = usize::try_from(delivery.attempts).unwrap_or(0) + 1;
-        let mut attempt = AttemptRecord {
-            started_at,
-            duration_ms,
-            ..AttemptRecord::default()
-        };
-        let (next, endpoint) = match report.result {
-            Ok(response) => {
-                attempt.http_version = Some(response.http_version.clone());
-                attempt.remote_addr = response.remote_addr.map(|a| a.to_string());
-                attempt.status_code = Some(i64::from(response.status));
-                attempt.response_headers = serde_json::to_string(&response.headers).ok();
-                attempt.response_excerpt = Some(response.body_excerpt.clone());
-                if (200..300).contains(&response.status) {
-                    (NextStep::Delivered, EndpointVerdict::Healthy)
-                } else {
-                    attempt.error_class = Some(ErrorClass::HttpStatus.as_str().to_owned());
-                    attempt.error_message = Some(status_message(response.status));
-                    if response.status == 410 {
-                        let reason = format!(
-                            "the endpoint answered 410 Gone at {}",
-                            crate::server::clock::rfc3339(started_at)
-                        );
-                        (NextStep::Failed, EndpointVerdict::Disable { reason })
-                    } else {
-                        let retry_after = matches!(response.status, 429 | 503)
-                            .then(|| response.header("retry-after"))
-                            .flatten()
-                            .and_then(|v| {
-                                schedule::parse_retry_after(v, std::time::SystemTime::now())
-                            });
-                        (
-                            self.next_after_failure(attempts_made, retry_after),
-                            self.failing_verdict(),
-                        )
-                    }
-                }
-            }
-            Err(failure) => {
-                attempt.error_class = Some(failure.class.as_str().to_owned());
-                attempt.error_message = Some(failure.message);
-                (
-                    self.next_after_failure(attempts_made, None),
-                    self.failing_verdict(),
-                )
-            }
-        };
-        AttemptOutcome {
-            delivery_id: delivery.delivery_id,
-            lease_token: delivery.lease_token,
-            endpoint_id: delivery.endpoint_id,
-            attempt,
-            next,
-            endpoint,
-        }
-    }
-
-    fn next_after_failure(&self, attempts_made: usize, retry_after: Option<Duration>) -> NextStep {
-        let jitter = rand::random::<f64>() * 2.0 - 1.0;
-        match self.schedule.next_delay(attempts_made, retry_after, jitter) {
-            Some(delay) => {
-                let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
-                NextStep::RetryAt(now_ms().saturating_add(delay_ms))
-            }
-            None => NextStep::Failed,
-        }
-    }
-
-    fn failing_verdict(&self) -> EndpointVerdict {
-        let days = self.disable_after_ms as f64 / MS_PER_DAY;
-        EndpointVerdict::Failing {
-            disable_if_failing_since: now_ms() - self.disable_after_ms,
-            reason: format!("every delivery failed for {days} days"),
-        }
-    }
-}
-
-fn status_message(status: u16) -> String {
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    format!("the endpoint answered {status} {reason}")
-        .trim_end()
-        .to_owned()
 }
 
 async fn announced(listener: &mut Option<crate::server::store::DeliveryListener>) {

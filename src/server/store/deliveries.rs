@@ -1,5 +1,5 @@
-//! The delivery queue as the dispatcher sees it: claim due deliveries under a lease, record
-//! what each attempt did, give leases back, purge old history. Never holds a transaction
+//! The delivery queue as the dispatcher sees it: claim due deliveries under a lease, give
+//! leases back, take over expired ones, purge old history. Never holds a transaction
 //! across an HTTP call: a claim commits at once and the outcome is written afterwards.
 
 use super::{new_id, now_ms, on_db, Db, Store, StoreError};
@@ -30,53 +30,6 @@ pub struct ClaimedDelivery {
     pub signing_secret: String,
     pub previous_signing_secret: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
-}
-
-/// What one attempt observed, as stored in `delivery_attempts`.
-#[derive(Debug, Clone, Default)]
-pub struct AttemptRecord {
-    pub started_at: i64,
-    pub duration_ms: i64,
-    pub http_version: Option<String>,
-    pub remote_addr: Option<String>,
-    pub status_code: Option<i64>,
-    pub error_class: Option<String>,
-    pub error_message: Option<String>,
-    pub response_headers: Option<String>,
-    pub response_excerpt: Option<String>,
-}
-
-/// Where a delivery goes after an attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NextStep {
-    Delivered,
-    RetryAt(i64),
-    Failed,
-}
-
-/// What an attempt means for its endpoint.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EndpointVerdict {
-    Healthy,
-    /// Failing; disabled with `reason` if it has been failing since before
-    /// `disable_if_failing_since`.
-    Failing {
-        disable_if_failing_since: i64,
-        reason: String,
-    },
-    Disable {
-        reason: String,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct AttemptOutcome {
-    pub delivery_id: String,
-    pub lease_token: String,
-    pub endpoint_id: String,
-    pub attempt: AttemptRecord,
-    pub next: NextStep,
-    pub endpoint: EndpointVerdict,
 }
 
 /// Rows a claim may lease: new or retrying, and due. Matches the partial index
@@ -113,125 +66,26 @@ fn candidates_sql(db: &Db) -> String {
     )
 }
 
-const CLAIMED_COLUMNS: &str = "d.id AS delivery_id, d.lease_token, d.event_id, d.attempts, \
+pub(super) const CLAIMED_COLUMNS: &str =
+    "d.id AS delivery_id, d.lease_token, d.event_id, d.attempts, \
      ev.event_name, ev.facial_id, ev.client_ip, ev.gender, ev.age, ev.payload, ev.occurred_at, \
      a.id AS app_id, a.plan, a.webhook_token, e.id AS endpoint_id, e.url, e.timeout_secs, \
      e.include_payload, e.signing_secret, e.previous_signing_secret, e.previous_secret_expires_at";
 
+/// Everything needed to send the deliveries leased under one token ($1).
+pub(super) fn leased_sql() -> String {
+    format!(
+        "SELECT {CLAIMED_COLUMNS} FROM deliveries d \
+         JOIN events ev ON ev.id = d.event_id \
+         JOIN endpoints e ON e.id = d.endpoint_id \
+         JOIN applications a ON a.id = d.app_id \
+         WHERE d.lease_token = $1 ORDER BY d.next_attempt_at"
+    )
+}
+
 /// How many due rows a claim of `limit` looks at: enough to skip over endpoints at their cap.
 fn claim_scan(limit: i64) -> i64 {
     (limit * 2).clamp(64, 1000)
-}
-
-/// The outcomes of one batch as a table, from one JSON parameter ($1), so a batch costs a
-/// few statements however many attempts it holds.
-fn outcome_rows(db: &Db) -> String {
-    const FIELDS: [(&str, &str); 15] = [
-        ("id", "text"),
-        ("token", "text"),
-        ("status", "text"),
-        ("next_attempt_at", "bigint"),
-        ("completed_at", "bigint"),
-        ("status_code", "bigint"),
-        ("error_class", "text"),
-        ("duration_ms", "bigint"),
-        ("attempt_id", "text"),
-        ("started_at", "bigint"),
-        ("http_version", "text"),
-        ("remote_addr", "text"),
-        ("error_message", "text"),
-        ("response_headers", "text"),
-        ("response_excerpt", "text"),
-    ];
-    match db {
-        Db::Sqlite(_) => {
-            let columns: Vec<String> = FIELDS
-                .iter()
-                .map(|(name, _)| format!("json_extract(value, '$.{name}') AS {name}"))
-                .collect();
-            format!("SELECT {} FROM json_each($1)", columns.join(", "))
-        }
-        Db::Postgres(_) => {
-            let columns: Vec<String> = FIELDS
-                .iter()
-                .map(|(name, kind)| format!("{name} {kind}"))
-                .collect();
-            format!(
-                "SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({})",
-                columns.join(", ")
-            )
-        }
-    }
-}
-
-fn outcomes_json(outcomes: &[AttemptOutcome]) -> String {
-    let now = now_ms();
-    let rows: Vec<serde_json::Value> = outcomes
-        .iter()
-        .map(|o| {
-            let a = &o.attempt;
-            let (status, next_attempt_at, completed_at) = match o.next {
-                NextStep::Delivered => ("delivered", None, Some(now)),
-                NextStep::RetryAt(at) => ("retrying", Some(at), None),
-                NextStep::Failed => ("failed", None, Some(now)),
-            };
-            serde_json::json!({
-                "id": o.delivery_id, "token": o.lease_token, "status": status,
-                "next_attempt_at": next_attempt_at, "completed_at": completed_at,
-                "status_code": a.status_code, "error_class": a.error_class,
-                "duration_ms": a.duration_ms, "attempt_id": new_id("att"),
-                "started_at": a.started_at, "http_version": a.http_version,
-                "remote_addr": a.remote_addr, "error_message": a.error_message,
-                "response_headers": a.response_headers, "response_excerpt": a.response_excerpt,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(rows).to_string()
-}
-
-/// What recorded outcomes mean for their endpoints, on `$tx`; a macro so it is type-checked
-/// once per backend, like `on_db!`.
-macro_rules! apply_verdict {
-    ($tx:ident, $outcome:expr) => {{
-        let outcome: &AttemptOutcome = $outcome;
-        let now = now_ms();
-        match &outcome.endpoint {
-            EndpointVerdict::Healthy => {}
-            EndpointVerdict::Failing {
-                disable_if_failing_since,
-                reason,
-            } => {
-                sqlx::query(
-                    "UPDATE endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
-                )
-                .bind(&outcome.endpoint_id)
-                .bind(outcome.attempt.started_at)
-                .execute(&mut *$tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE endpoints SET enabled = FALSE, disabled_at = $3, disabled_reason = $4 \
-                     WHERE id = $1 AND enabled AND failing_since <= $2",
-                )
-                .bind(&outcome.endpoint_id)
-                .bind(*disable_if_failing_since)
-                .bind(now)
-                .bind(reason)
-                .execute(&mut *$tx)
-                .await?;
-            }
-            EndpointVerdict::Disable { reason } => {
-                sqlx::query(
-                    "UPDATE endpoints SET enabled = FALSE, disabled_at = $2, disabled_reason = $3 \
-                     WHERE id = $1 AND enabled",
-                )
-                .bind(&outcome.endpoint_id)
-                .bind(now)
-                .bind(reason)
-                .execute(&mut *$tx)
-                .await?;
-            }
-        }
-    }};
 }
 
 impl Store {
@@ -272,13 +126,7 @@ impl Store {
              WHERE id IN (SELECT d.id FROM deliveries d WHERE d.id IN ({candidates}) AND {DUE}{lock})",
             candidates = candidates_sql(self.db()),
         );
-        let details = format!(
-            "SELECT {CLAIMED_COLUMNS} FROM deliveries d \
-             JOIN events ev ON ev.id = d.event_id \
-             JOIN endpoints e ON e.id = d.endpoint_id \
-             JOIN applications a ON a.id = d.app_id \
-             WHERE d.lease_token = $1 ORDER BY d.next_attempt_at"
-        );
+        let details = leased_sql();
         let claimed = on_db!(self.db(), |pool| {
             let query = sqlx::query(&claim)
                 .bind(now)
@@ -301,79 +149,6 @@ impl Store {
             }
         })?;
         Ok(claimed)
-    }
-
-    /// Writes attempts and their consequences in one transaction. An outcome whose lease was
-    /// lost (expired and taken by another worker) is dropped: that worker now owns the row.
-    pub async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<(), StoreError> {
-        if outcomes.is_empty() {
-            return Ok(());
-        }
-        let rows = outcome_rows(self.db());
-        let json = outcomes_json(outcomes);
-        // Attempts first: the update below clears the leases they are matched on.
-        let insert_attempts = format!(
-            "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, \
-             duration_ms, http_version, remote_addr, status_code, error_class, error_message, \
-             response_headers, response_excerpt) \
-             SELECT j.attempt_id, d.id, d.attempts + 1, j.started_at, j.duration_ms, \
-             j.http_version, j.remote_addr, j.status_code, j.error_class, j.error_message, \
-             j.response_headers, j.response_excerpt \
-             FROM ({rows}) j JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token"
-        );
-        let update_deliveries = format!(
-            "UPDATE deliveries SET status = j.status, attempts = deliveries.attempts + 1, \
-             next_attempt_at = COALESCE(j.next_attempt_at, deliveries.next_attempt_at), \
-             completed_at = j.completed_at, lease_until = NULL, lease_token = NULL, \
-             last_status_code = j.status_code, last_error_class = j.error_class, \
-             last_latency_ms = j.duration_ms \
-             FROM ({rows}) j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token \
-             RETURNING deliveries.id"
-        );
-        let healthy: Vec<&str> = outcomes
-            .iter()
-            .filter(|o| o.endpoint == EndpointVerdict::Healthy)
-            .map(|o| o.endpoint_id.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let healthy = serde_json::to_string(&healthy).unwrap_or_else(|_| "[]".to_owned());
-        let clear_failing = match self.db() {
-            Db::Sqlite(_) => {
-                "UPDATE endpoints SET failing_since = NULL WHERE failing_since IS NOT NULL \
-                 AND id IN (SELECT value FROM json_each($1))"
-            }
-            Db::Postgres(_) => {
-                "UPDATE endpoints SET failing_since = NULL WHERE failing_since IS NOT NULL \
-                 AND id IN (SELECT jsonb_array_elements_text($1::jsonb))"
-            }
-        };
-        on_db!(self.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(&insert_attempts)
-                .bind(&json)
-                .execute(&mut *tx)
-                .await?;
-            let recorded: std::collections::HashSet<String> =
-                sqlx::query_scalar(&update_deliveries)
-                    .bind(&json)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .collect();
-            sqlx::query(clear_failing)
-                .bind(&healthy)
-                .execute(&mut *tx)
-                .await?;
-            for outcome in outcomes
-                .iter()
-                .filter(|o| recorded.contains(&o.delivery_id))
-            {
-                apply_verdict!(tx, outcome);
-            }
-            tx.commit().await
-        })?;
-        Ok(())
     }
 
     /// Gives leased deliveries back untouched, e.g. when shutting down mid-attempt.

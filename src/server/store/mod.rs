@@ -11,13 +11,13 @@ mod events;
 mod facial_ids;
 mod login_failures;
 mod notices;
+mod outcomes;
+mod test_events;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
-pub use deliveries::{
-    AttemptOutcome, AttemptRecord, ClaimedDelivery, DeliveryListener, EndpointVerdict, NextStep,
-};
+pub use deliveries::{ClaimedDelivery, DeliveryListener};
 pub use delivery_log::{AttemptLogRecord, DeliveryRecord};
 pub use endpoints::{EndpointRecord, EndpointSettings};
 pub use events::{
@@ -26,6 +26,7 @@ pub use events::{
 };
 pub use facial_ids::FacialIdRecord;
 pub use notices::NoticeKind;
+pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep};
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{

@@ -1,0 +1,52 @@
+//! "Send test event" on an endpoint card: sends a signed `test` event now and shows what came
+//! back (status, protocol, time, response excerpt, or the error) right under the button.
+
+use crate::api::deliveries::SendTestEvent;
+use crate::app::components::SubmitButton;
+use crate::app::pages::app_frame::use_public_id;
+use leptos::prelude::*;
+
+#[component]
+pub fn TestEventPanel(endpoint_id: String) -> impl IntoView {
+    let public_id = use_public_id();
+    let send = ServerAction::<SendTestEvent>::new();
+    let outcome = move || {
+        send.value().get().map(|sent| match sent {
+            Ok(result) => {
+                let class = if result.delivered {
+                    "test-result delivered"
+                } else {
+                    "test-result failed"
+                };
+                let excerpt = result
+                    .response_excerpt
+                    .clone()
+                    .filter(|body| !body.is_empty())
+                    .map(|body| view! { <pre class="excerpt">{body}</pre> });
+                view! {
+                    <div class=class role="status" data-testid="test-result">
+                        <p>{result.summary()}</p>
+                        {excerpt}
+                    </div>
+                }
+                .into_any()
+            }
+            Err(err) => view! {
+                <div class="test-result failed" role="alert" data-testid="test-result">
+                    <p>{err.to_string()}</p>
+                </div>
+            }
+            .into_any(),
+        })
+    };
+    view! {
+        <div class="test-event">
+            <ActionForm action=send attr:class="inline-actions">
+                <input type="hidden" name="public_id" value=public_id/>
+                <input type="hidden" name="endpoint_id" value=endpoint_id/>
+                <SubmitButton label="Send test event" pending_label="Sending…" pending=send.pending()/>
+            </ActionForm>
+            {outcome}
+        </div>
+    }
+}

@@ -1,0 +1,143 @@
+//! One attempt: send the signed request, then decide what follows from what came back —
+//! delivered, retry at a time, failed — and what it means for the endpoint's health.
+
+use super::message;
+use super::schedule;
+use super::transport::{ErrorClass, Transport};
+use crate::server::store::{
+    now_ms, AttemptOutcome, AttemptRecord, ClaimedDelivery, EndpointVerdict, NextStep,
+};
+use std::time::Duration;
+
+pub const MS_PER_DAY: f64 = 86_400_000.0;
+
+/// How failures are followed up.
+pub enum AttemptPolicy {
+    /// Queue deliveries: retry on the schedule; failures count against the endpoint.
+    Scheduled {
+        schedule: super::RetrySchedule,
+        disable_after_ms: i64,
+    },
+    /// Test events from the console: one attempt, and the endpoint's health is left alone.
+    Once,
+}
+
+impl AttemptPolicy {
+    fn affects_endpoint(&self) -> bool {
+        matches!(self, AttemptPolicy::Scheduled { .. })
+    }
+}
+
+pub struct Attempts {
+    pub transport: Transport,
+    pub policy: AttemptPolicy,
+}
+
+impl Attempts {
+    /// Sends one attempt and decides what follows it.
+    pub async fn make(&self, delivery: ClaimedDelivery) -> AttemptOutcome {
+        let started_at = now_ms();
+        let message = message::build(&delivery, started_at);
+        let timeout = Duration::from_secs(delivery.timeout_secs.clamp(1, 60) as u64);
+        let report = self.transport.send(&delivery.url, message, timeout).await;
+        let duration_ms = i64::try_from(report.duration.as_millis()).unwrap_or(i64::MAX);
+        let attempts_made = usize::try_from(delivery.attempts).unwrap_or(0) + 1;
+        let mut attempt = AttemptRecord {
+            started_at,
+            duration_ms,
+            ..AttemptRecord::default()
+        };
+        let (next, endpoint) = match report.result {
+            Ok(response) => {
+                attempt.http_version = Some(response.http_version.clone());
+                attempt.remote_addr = response.remote_addr.map(|a| a.to_string());
+                attempt.status_code = Some(i64::from(response.status));
+                attempt.response_headers = serde_json::to_string(&response.headers).ok();
+                attempt.response_excerpt = Some(response.body_excerpt.clone());
+                if (200..300).contains(&response.status) {
+                    let verdict = if self.policy.affects_endpoint() {
+                        EndpointVerdict::Healthy
+                    } else {
+                        EndpointVerdict::Unchanged
+                    };
+                    (NextStep::Delivered, verdict)
+                } else {
+                    attempt.error_class = Some(ErrorClass::HttpStatus.as_str().to_owned());
+                    attempt.error_message = Some(status_message(response.status));
+                    if response.status == 410 && self.policy.affects_endpoint() {
+                        let reason = format!(
+                            "the endpoint answered 410 Gone at {}",
+                            crate::server::clock::rfc3339(started_at)
+                        );
+                        (NextStep::Failed, EndpointVerdict::Disable { reason })
+                    } else {
+                        let retry_after = matches!(response.status, 429 | 503)
+                            .then(|| response.header("retry-after"))
+                            .flatten()
+                            .and_then(|v| {
+                                schedule::parse_retry_after(v, std::time::SystemTime::now())
+                            });
+                        (
+                            self.next_after_failure(attempts_made, retry_after),
+                            self.failing_verdict(),
+                        )
+                    }
+                }
+            }
+            Err(failure) => {
+                attempt.error_class = Some(failure.class.as_str().to_owned());
+                attempt.error_message = Some(failure.message);
+                (
+                    self.next_after_failure(attempts_made, None),
+                    self.failing_verdict(),
+                )
+            }
+        };
+        AttemptOutcome {
+            delivery_id: delivery.delivery_id,
+            lease_token: delivery.lease_token,
+            endpoint_id: delivery.endpoint_id,
+            attempt,
+            next,
+            endpoint,
+        }
+    }
+
+    fn next_after_failure(&self, attempts_made: usize, retry_after: Option<Duration>) -> NextStep {
+        let AttemptPolicy::Scheduled { schedule, .. } = &self.policy else {
+            return NextStep::Failed;
+        };
+        let jitter = rand::random::<f64>() * 2.0 - 1.0;
+        match schedule.next_delay(attempts_made, retry_after, jitter) {
+            Some(delay) => {
+                let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                NextStep::RetryAt(now_ms().saturating_add(delay_ms))
+            }
+            None => NextStep::Failed,
+        }
+    }
+
+    fn failing_verdict(&self) -> EndpointVerdict {
+        let AttemptPolicy::Scheduled {
+            disable_after_ms, ..
+        } = &self.policy
+        else {
+            return EndpointVerdict::Unchanged;
+        };
+        let days = *disable_after_ms as f64 / MS_PER_DAY;
+        EndpointVerdict::Failing {
+            disable_if_failing_since: now_ms() - disable_after_ms,
+            reason: format!("every delivery failed for {days} days"),
+        }
+    }
+}
+
+fn status_message(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("the endpoint answered {status} {reason}")
+        .trim_end()
+        .to_owned()
+}

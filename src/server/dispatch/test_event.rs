@@ -1,0 +1,78 @@
+//! "Send test event" from the console: one signed `test` event to one endpoint, sent now and
+//! answered inline, recorded like any delivery but never retried and never held against the
+//! endpoint's health.
+
+use super::attempt::{AttemptPolicy, Attempts};
+use super::{Transport, TransportError, LEASE_MARGIN_MS};
+use crate::server::config::DispatchConfig;
+use crate::server::store::{NextStep, Store, StoreError};
+use crate::server::targets::AllowList;
+use std::sync::Arc;
+
+/// What the test attempt saw, for the console.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    pub delivery_id: String,
+    pub delivered: bool,
+    pub status_code: Option<i64>,
+    pub duration_ms: i64,
+    pub http_version: Option<String>,
+    pub response_excerpt: Option<String>,
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct TestSender {
+    store: Store,
+    attempts: Arc<Attempts>,
+}
+
+impl TestSender {
+    pub fn new(
+        store: Store,
+        config: &DispatchConfig,
+        allow: AllowList,
+    ) -> Result<Self, TransportError> {
+        let transport = Transport::new(allow, config.extra_ca_file.as_deref())?;
+        Ok(TestSender {
+            store,
+            attempts: Arc::new(Attempts {
+                transport,
+                policy: AttemptPolicy::Once,
+            }),
+        })
+    }
+
+    /// Sends a test event to `endpoint_id` of `app_id` (already checked to be the caller's);
+    /// `None` when there is no such endpoint.
+    pub async fn send(
+        &self,
+        app_id: &str,
+        endpoint_id: &str,
+        client_ip: &str,
+    ) -> Result<Option<TestOutcome>, StoreError> {
+        let Some(delivery) = self
+            .store
+            .create_test_delivery(app_id, endpoint_id, client_ip, LEASE_MARGIN_MS)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let outcome = self.attempts.make(delivery).await;
+        self.store
+            .record_attempts(std::slice::from_ref(&outcome))
+            .await?;
+        let a = outcome.attempt;
+        Ok(Some(TestOutcome {
+            delivery_id: outcome.delivery_id,
+            delivered: outcome.next == NextStep::Delivered,
+            status_code: a.status_code,
+            duration_ms: a.duration_ms,
+            http_version: a.http_version,
+            response_excerpt: a.response_excerpt,
+            error_class: a.error_class,
+            error_message: a.error_message,
+        }))
+    }
+}
