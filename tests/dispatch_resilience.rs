@@ -188,7 +188,11 @@ async fn a_killed_server_loses_no_accepted_event(backend: Backend) {
             accepted.insert(event_id);
         }
     }
-    assert!(accepted.len() >= 150, "only {} accepted", accepted.len());
+    assert!(
+        accepted.len() >= 40,
+        "only {} accepted before the kill",
+        accepted.len()
+    );
 
     let mut restarted = serve(&database.url, free_port()).await;
     // Deliveries in flight at the kill come back when their lease (1 s timeout + margin) ends.
@@ -330,17 +334,17 @@ async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
         max_in_flight: 3,
         ..Default::default()
     };
+    // The backlog exists before either replica starts, so both find work at once.
+    let mut events = Vec::new();
+    for n in 0..60 {
+        events.push(hooked.enroll(&format!("face-{n}")).await);
+    }
     let allow = AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
     let mut replicas = Vec::new();
     for _ in 0..2 {
         // Each replica has its own connection pool, as separate processes would.
         let store = Store::connect(&hooked.app.database.url).await.unwrap();
         replicas.push(Dispatcher::start(store, &settings, allow.clone()).unwrap());
-    }
-
-    let mut events = Vec::new();
-    for n in 0..60 {
-        events.push(hooked.enroll(&format!("face-{n}")).await);
     }
 
     let received = receiver.wait_for(60, Duration::from_secs(30)).await;
