@@ -10,7 +10,7 @@ use crate::server::apps::Apps;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
-use crate::server::dispatch::{Dispatcher, TestSender, TransportError};
+use crate::server::dispatch::{Dispatcher, TestSender, Transport, TransportError};
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
@@ -67,15 +67,14 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(config.listen)
             .build();
-        let dispatcher = if config.no_dispatch {
-            None
-        } else {
-            Some(Dispatcher::start(
-                store.clone(),
-                &config.dispatch,
-                config.targets.allow_list(),
-            )?)
-        };
+        // One HTTP client for queued deliveries and console test events: one connection pool.
+        let transport = Transport::new(
+            config.targets.allow_list(),
+            config.dispatch.extra_ca_file.as_deref(),
+        )?;
+        let dispatcher = (!config.no_dispatch).then(|| {
+            Dispatcher::with_transport(store.clone(), &config.dispatch, transport.clone())
+        });
         let auth = Auth::new(store.clone(), config.signup, ThrottlePolicy::default());
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
@@ -85,7 +84,7 @@ impl Application {
             apps,
             admin: Admin::new(store.clone()),
             ingest: Ingest::new(store.clone()),
-            tester: TestSender::new(store.clone(), &config.dispatch, config.targets.allow_list())?,
+            tester: TestSender::new(store.clone(), transport),
             rate_limiter: Arc::new(RateLimiter::new(
                 config.api_rate_per_second,
                 config.api_burst,

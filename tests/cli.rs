@@ -235,6 +235,40 @@ fn unsupported_database_url_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("sqlite: or postgres:"));
 }
 
+#[test]
+fn bad_dispatch_settings_are_refused_with_the_reason() {
+    for (flag, value, reason) in [
+        (
+            "--retry-schedule",
+            "0s,5d",
+            "is not a delay like 500ms, 5s, 5m or 2h",
+        ),
+        (
+            "--disable-failing-after-days",
+            "-1",
+            "is not a positive number of days",
+        ),
+        (
+            "--disable-failing-after-days",
+            "NaN",
+            "is not a positive number of days",
+        ),
+        ("--max-in-flight-per-endpoint", "0", "0 is not in 1..=1000"),
+    ] {
+        let output = facehook(
+            &["dispatch", &format!("{flag}={value}")],
+            "sqlite://unused.db",
+            "",
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flag} {value}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(reason),
+            "{flag} {value}: {stderr}"
+        );
+    }
+}
+
 on_both_backends!(
     create_account_from_the_shell,
     provision_apps_and_endpoints_from_the_shell

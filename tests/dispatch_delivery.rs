@@ -56,13 +56,28 @@ async fn delivers_the_faceio_body_signed_and_authenticated(backend: Backend) {
     let deliveries = hooked.wait_for_status(&event_id, "delivered", WITHIN).await;
     let attempts = hooked.attempts(&deliveries[0].id).await;
     assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].status_code, Some(200));
-    assert_eq!(attempts[0].http_version.as_deref(), Some("HTTP/1.1"));
+    assert_eq!(attempts[0].attempt.status_code, Some(200));
     assert_eq!(
-        attempts[0].remote_addr.as_deref(),
+        attempts[0].attempt.http_version.as_deref(),
+        Some("HTTP/1.1")
+    );
+    assert_eq!(
+        attempts[0].attempt.remote_addr.as_deref(),
         Some(receiver.addr.to_string().as_str())
     );
-    assert_eq!(attempts[0].response_excerpt.as_deref(), Some("ok"));
+    assert_eq!(attempts[0].attempt.response_excerpt.as_deref(), Some("ok"));
+}
+
+/// The dispatcher idles on a 5-second safety-net poll; each event must arrive long before it.
+async fn new_events_wake_the_dispatcher_at_once(backend: Backend) {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let hooked = dispatching_app(backend, "0s").await;
+    hooked.add_endpoint(&receiver.url("/wake"), &[]).await;
+    for n in 1..=3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        hooked.enroll(&format!("face-wake-{n}")).await;
+        receiver.wait_for(n, Duration::from_millis(1500)).await;
+    }
 }
 
 async fn both_signatures_verify_while_a_rotated_secret_is_valid(backend: Backend) {
@@ -152,10 +167,11 @@ async fn delivers_to_an_ipv6_loopback_receiver(backend: Backend) {
     let deliveries = hooked.wait_for_status(&event_id, "delivered", WITHIN).await;
     let attempts = hooked.attempts(&deliveries[0].id).await;
     assert_eq!(
-        attempts[0].remote_addr.as_deref(),
+        attempts[0].attempt.remote_addr.as_deref(),
         Some(receiver.addr.to_string().as_str())
     );
     assert!(attempts[0]
+        .attempt
         .remote_addr
         .as_deref()
         .unwrap()
@@ -203,7 +219,7 @@ async fn https_negotiates_http2_or_http11_by_alpn(backend: Backend) {
                 .attempts(&delivery.id)
                 .await
                 .into_iter()
-                .filter_map(|a| a.http_version),
+                .filter_map(|a| a.attempt.http_version),
         );
     }
     versions.sort();
@@ -221,7 +237,7 @@ async fn an_unknown_certificate_authority_is_a_tls_failure(backend: Backend) {
     let deliveries = hooked.wait_for_status(&event_id, "failed", WITHIN).await;
     let attempts = hooked.attempts(&deliveries[0].id).await;
     assert_eq!(
-        attempts[0].error_class.as_deref(),
+        attempts[0].attempt.error_class.as_deref(),
         Some("tls"),
         "{attempts:?}"
     );
@@ -230,6 +246,7 @@ async fn an_unknown_certificate_authority_is_a_tls_failure(backend: Backend) {
 
 on_both_backends!(
     delivers_the_faceio_body_signed_and_authenticated,
+    new_events_wake_the_dispatcher_at_once,
     both_signatures_verify_while_a_rotated_secret_is_valid,
     payload_follows_plan_and_toggle_at_send_time,
     delivers_to_an_ipv6_loopback_receiver,

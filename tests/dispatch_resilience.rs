@@ -16,11 +16,18 @@ use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn facehook(args: &[&str], database_url: &str, stdin: &str) -> Value {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_facehook"))
+/// `facehook <args>` on `database_url`, allowed to deliver to loopback receivers.
+fn facehook_command(args: &[&str], database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_facehook"));
+    command
         .args(args)
         .env("DATABASE_URL", database_url)
-        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8")
+        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8");
+    command
+}
+
+fn facehook(args: &[&str], database_url: &str, stdin: &str) -> Value {
+    let mut child = facehook_command(args, database_url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -104,12 +111,9 @@ async fn serve(database_url: &str, port: u16) -> Child {
 }
 
 async fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_facehook"))
-        .arg("serve")
+    let child = facehook_command(&["serve"], database_url)
         .envs(env.iter().copied())
-        .env("DATABASE_URL", database_url)
         .env("FACEHOOK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8")
         .env("FACEHOOK_RETRY_SCHEDULE", "0s,200ms,200ms,200ms,200ms")
         .env("FACEHOOK_API_RATE", "100000")
         .env("FACEHOOK_API_BURST", "100000")
@@ -266,10 +270,7 @@ async fn roles_split_between_serve_and_dispatch(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.count(), 0, "serve --no-dispatch sends nothing");
 
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_facehook"))
-        .arg("dispatch")
-        .env("DATABASE_URL", &database.url)
-        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8")
+    let mut worker = facehook_command(&["dispatch"], &database.url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -366,6 +367,12 @@ async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
         "one replica allows 3 in flight; a peak of {} means only one replica worked",
         receiver.peak_in_flight()
     );
+    // Idle replicas hear of new events through NOTIFY, long before their 5-second poll.
+    for n in 1..=3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        hooked.enroll(&format!("face-late-{n}")).await;
+        receiver.wait_for(60 + n, Duration::from_millis(1500)).await;
+    }
     for replica in replicas {
         replica.shutdown().await;
     }

@@ -32,10 +32,13 @@ async fn retries_on_the_schedule_until_delivered(backend: Backend) {
     let deliveries = hooked.wait_for_status(&event_id, "delivered", WITHIN).await;
     assert_eq!(deliveries[0].attempts, 3);
     let attempts = hooked.attempts(&deliveries[0].id).await;
-    let statuses: Vec<_> = attempts.iter().map(|a| a.status_code).collect();
+    let statuses: Vec<_> = attempts.iter().map(|a| a.attempt.status_code).collect();
     assert_eq!(statuses, [Some(500), Some(502), Some(200)]);
-    assert_eq!(attempts[0].error_class.as_deref(), Some("http_status"));
-    assert_eq!(attempts[2].error_class, None);
+    assert_eq!(
+        attempts[0].attempt.error_class.as_deref(),
+        Some("http_status")
+    );
+    assert_eq!(attempts[2].attempt.error_class, None);
     let gap = received[1].at - received[0].at;
     assert!(gap >= Duration::from_millis(200), "retried after {gap:?}");
 }
@@ -76,17 +79,7 @@ async fn gone_disables_the_endpoint_at_once(backend: Backend) {
     let deliveries = hooked.wait_for_status(&event_id, "failed", WITHIN).await;
     assert_eq!(deliveries[0].attempts, 1, "no retry after 410");
 
-    let listed = common::console::json(
-        hooked
-            .app
-            .call_with(
-                &hooked.owner,
-                "list_endpoints",
-                &[("public_id", &hooked.public_id)],
-            )
-            .await,
-    )
-    .await;
+    let listed = hooked.endpoints().await;
     let shown = &listed.as_array().unwrap()[0];
     assert_eq!(shown["id"], endpoint.id.as_str());
     assert_eq!(shown["enabled"], false);
@@ -117,17 +110,7 @@ async fn an_endpoint_failing_for_too_long_is_disabled(backend: Backend) {
     receiver.wait_for(2, WITHIN).await;
     let deadline = Instant::now() + WITHIN;
     let shown = loop {
-        let listed = common::console::json(
-            hooked
-                .app
-                .call_with(
-                    &hooked.owner,
-                    "list_endpoints",
-                    &[("public_id", &hooked.public_id)],
-                )
-                .await,
-        )
-        .await;
+        let listed = hooked.endpoints().await;
         let shown = listed[0].clone();
         if shown["enabled"] == false || Instant::now() > deadline {
             break shown;
@@ -156,9 +139,9 @@ async fn a_slow_response_times_out(backend: Backend) {
     let deliveries = hooked.wait_for_status(&event_id, "failed", WITHIN).await;
     assert!(started.elapsed() < Duration::from_secs(4));
     let attempts = hooked.attempts(&deliveries[0].id).await;
-    assert_eq!(attempts[0].error_class.as_deref(), Some("timeout"));
+    assert_eq!(attempts[0].attempt.error_class.as_deref(), Some("timeout"));
     assert!(
-        (900..3000).contains(&attempts[0].duration_ms),
+        (900..3000).contains(&attempts[0].attempt.duration_ms),
         "{attempts:?}"
     );
 }
@@ -191,8 +174,12 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
     refusing.shutdown().await;
     for delivery in &deliveries {
         let attempts = hooked.attempts(&delivery.id).await;
-        assert_eq!(attempts[0].error_class.as_deref(), Some("policy"));
-        let message = attempts[0].error_message.clone().unwrap_or_default();
+        assert_eq!(attempts[0].attempt.error_class.as_deref(), Some("policy"));
+        let message = attempts[0]
+            .attempt
+            .error_message
+            .clone()
+            .unwrap_or_default();
         assert!(message.contains("loopback address"), "{message}");
         assert!(message.contains("FACEHOOK_ALLOW_TARGETS"), "{message}");
     }

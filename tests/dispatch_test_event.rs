@@ -47,7 +47,7 @@ async fn a_test_event_is_sent_now_and_answered_inline(backend: Backend) {
         .attempts(result["delivery_id"].as_str().unwrap())
         .await;
     assert_eq!(attempts.len(), 1);
-    assert_eq!(attempts[0].status_code, Some(200));
+    assert_eq!(attempts[0].attempt.status_code, Some(200));
 
     // Failure is shown, not retried, and does not count against the endpoint.
     receiver.otherwise(Reply::status(503));
@@ -122,14 +122,7 @@ async fn another_owner_cannot_send_a_test_event(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 404);
-    let unknown = hooked
-        .app
-        .call_with(
-            &hooked.owner,
-            "send_test_event",
-            &[("public_id", &hooked.public_id), ("endpoint_id", "ep_nope")],
-        )
-        .await;
+    let unknown = hooked.send_test_event(&hooked.owner, "ep_nope").await;
     assert_eq!(unknown.status(), 404);
     assert!(receiver.received().is_empty());
 }

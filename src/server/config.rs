@@ -54,8 +54,17 @@ pub struct DispatchConfig {
     pub retention_days: u32,
 
     /// An endpoint whose deliveries have all failed for this many days is disabled.
-    #[arg(long, env = "FACEHOOK_DISABLE_AFTER_DAYS", default_value_t = 5.0)]
+    #[arg(long, env = "FACEHOOK_DISABLE_AFTER_DAYS", default_value_t = 5.0, value_parser = parse_positive_days)]
     pub disable_failing_after_days: f64,
+}
+
+fn parse_positive_days(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(days) if days.is_finite() && days > 0.0 => Ok(days),
+        _ => Err(format!(
+            "{raw:?} is not a positive number of days, like 5 or 0.5"
+        )),
+    }
 }
 
 impl Default for DispatchConfig {

@@ -94,6 +94,35 @@ impl Hooked {
         }
     }
 
+    /// The endpoints as the WEBHOOKS tab lists them.
+    pub async fn endpoints(&self) -> Value {
+        json(
+            self.app
+                .call_with(
+                    &self.owner,
+                    "list_endpoints",
+                    &[("public_id", &self.public_id)],
+                )
+                .await,
+        )
+        .await
+    }
+
+    /// "Send test event" on `endpoint_id` of this application, as `client`.
+    pub async fn send_test_event(
+        &self,
+        client: &reqwest::Client,
+        endpoint_id: &str,
+    ) -> reqwest::Response {
+        self.app
+            .call_with(
+                client,
+                "send_test_event",
+                &[("public_id", &self.public_id), ("endpoint_id", endpoint_id)],
+            )
+            .await
+    }
+
     pub async fn webhook_token(&self) -> String {
         let token = json(
             self.app

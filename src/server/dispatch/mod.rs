@@ -12,9 +12,8 @@ mod test_event;
 mod transport;
 
 pub use schedule::RetrySchedule;
-pub use signature::{signature_header, SigningKey};
 pub use test_event::{TestOutcome, TestSender};
-pub use transport::{check_address, ErrorClass, Transport, TransportError};
+pub use transport::{Transport, TransportError};
 
 use crate::server::config::DispatchConfig;
 use crate::server::store::{now_ms, AttemptOutcome, Store};
@@ -54,6 +53,11 @@ impl Dispatcher {
         allow: AllowList,
     ) -> Result<Self, TransportError> {
         let transport = Transport::new(allow, config.extra_ca_file.as_deref())?;
+        Ok(Self::with_transport(store, config, transport))
+    }
+
+    /// Starts delivering over `transport`, whose connection pool the caller may share.
+    pub fn with_transport(store: Store, config: &DispatchConfig, transport: Transport) -> Self {
         let (stop, stopped) = watch::channel(false);
         let worker = Worker {
             store,
@@ -69,7 +73,7 @@ impl Dispatcher {
             retention_days: config.retention_days,
         };
         let worker = tokio::spawn(worker.run(stopped));
-        Ok(Dispatcher { stop, worker })
+        Dispatcher { stop, worker }
     }
 
     /// Stops claiming, lets attempts in flight finish for up to `SHUTDOWN_GRACE`, records

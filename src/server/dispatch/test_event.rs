@@ -3,10 +3,8 @@
 //! endpoint's health.
 
 use super::attempt::{AttemptPolicy, Attempts};
-use super::{Transport, TransportError, LEASE_MARGIN_MS};
-use crate::server::config::DispatchConfig;
+use super::{Transport, LEASE_MARGIN_MS};
 use crate::server::store::{NextStep, Store, StoreError};
-use crate::server::targets::AllowList;
 use std::sync::Arc;
 
 /// What the test attempt saw, for the console.
@@ -29,19 +27,15 @@ pub struct TestSender {
 }
 
 impl TestSender {
-    pub fn new(
-        store: Store,
-        config: &DispatchConfig,
-        allow: AllowList,
-    ) -> Result<Self, TransportError> {
-        let transport = Transport::new(allow, config.extra_ca_file.as_deref())?;
-        Ok(TestSender {
+    /// Sends over `transport`, normally the dispatcher's, so both share one connection pool.
+    pub fn new(store: Store, transport: Transport) -> Self {
+        TestSender {
             store,
             attempts: Arc::new(Attempts {
                 transport,
                 policy: AttemptPolicy::Once,
             }),
-        })
+        }
     }
 
     /// Sends a test event to `endpoint_id` of `app_id` (already checked to be the caller's);

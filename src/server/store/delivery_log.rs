@@ -1,7 +1,7 @@
 //! The read side of deliveries: what was sent where, and every attempt, for the console and
 //! for operators. Queries only; the dispatcher's writes live in `deliveries`.
 
-use super::{on_db, Store, StoreError};
+use super::{on_db, AttemptRecord, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryRecord {
@@ -19,19 +19,13 @@ pub struct DeliveryRecord {
     pub completed_at: Option<i64>,
 }
 
+/// An attempt as the console lists it: its number, then what it observed.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptLogRecord {
     pub id: String,
     pub attempt_number: i64,
-    pub started_at: i64,
-    pub duration_ms: i64,
-    pub http_version: Option<String>,
-    pub remote_addr: Option<String>,
-    pub status_code: Option<i64>,
-    pub error_class: Option<String>,
-    pub error_message: Option<String>,
-    pub response_headers: Option<String>,
-    pub response_excerpt: Option<String>,
+    #[sqlx(flatten)]
+    pub attempt: AttemptRecord,
 }
 
 const DELIVERY_COLUMNS: &str = "id, event_id, endpoint_id, app_id, status, attempts, \

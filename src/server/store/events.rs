@@ -417,19 +417,24 @@ fn write_batch<'a>(
 }
 
 async fn write_batch_inner(pool: &sqlx::SqlitePool, batch: &[EventJob]) -> BatchOutcomes {
-    match write_batch_trusting(pool, batch).await {
+    match write_batch_with(pool, batch, false).await {
         Some(outcomes) => outcomes,
-        None => write_batch_isolated(pool, batch).await,
+        // With every event isolated, a failure is that event's answer: never `None`.
+        None => write_batch_with(pool, batch, true)
+            .await
+            .unwrap_or_default(),
     }
 }
 
-/// The common case, in fewer statements: an event that is refused for an unknown or taken
-/// facial ID has written nothing, so only events with an idempotency key (whose conflict is
-/// found after their writes) get a savepoint. `None` when a statement failed: the batch is
-/// rolled back and must be written again with every event isolated.
-async fn write_batch_trusting(
+/// Writes a batch in one transaction. An event refused for an unknown or taken facial ID has
+/// written nothing, so only events with an idempotency key (whose conflict is found after
+/// their writes) need a savepoint — unless `isolate_all`, which gives every event one so its
+/// failure never touches another's. Without `isolate_all`, a failed statement rolls the batch
+/// back and answers `None`: write it again isolated.
+async fn write_batch_with(
     pool: &sqlx::SqlitePool,
     batch: &[EventJob],
+    isolate_all: bool,
 ) -> Option<BatchOutcomes> {
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
@@ -437,53 +442,32 @@ async fn write_batch_trusting(
     };
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        let guarded = job.idempotency.is_some();
-        if guarded {
-            savepoint(&mut tx, "SAVEPOINT event").await.ok()?;
-        }
-        let outcome = apply_job(&mut tx, job).await.ok()?;
-        if guarded {
-            if !matches!(outcome, RecordOutcome::Recorded(_)) {
-                savepoint(&mut tx, "ROLLBACK TO SAVEPOINT event")
-                    .await
-                    .ok()?;
+        let isolated = isolate_all || job.idempotency.is_some();
+        let outcome = if isolated {
+            if let Err(err) = savepoint(&mut tx, "SAVEPOINT event").await {
+                return Some(failed_all(batch.len(), &err));
             }
-            savepoint(&mut tx, "RELEASE SAVEPOINT event").await.ok()?;
-        }
-        outcomes.push(Ok(outcome));
+            let outcome = apply_job(&mut tx, job).await;
+            let undo = !matches!(outcome, Ok(RecordOutcome::Recorded(_)));
+            if undo {
+                if let Err(err) = savepoint(&mut tx, "ROLLBACK TO SAVEPOINT event").await {
+                    return Some(failed_all(batch.len(), &err));
+                }
+            }
+            if let Err(err) = savepoint(&mut tx, "RELEASE SAVEPOINT event").await {
+                return Some(failed_all(batch.len(), &err));
+            }
+            outcome
+        } else {
+            // Dropping the transaction rolls back whatever this event half-wrote.
+            Ok(apply_job(&mut tx, job).await.ok()?)
+        };
+        outcomes.push(outcome.map_err(StoreError::from));
     }
     Some(match tx.commit().await {
         Ok(()) => outcomes,
         Err(err) => failed_all(batch.len(), &err),
     })
-}
-
-/// Every event in its own savepoint, so one event's failure never touches another's.
-async fn write_batch_isolated(pool: &sqlx::SqlitePool, batch: &[EventJob]) -> BatchOutcomes {
-    let mut tx = match pool.begin().await {
-        Ok(tx) => tx,
-        Err(err) => return failed_all(batch.len(), &err),
-    };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        if let Err(err) = savepoint(&mut tx, "SAVEPOINT event").await {
-            return failed_all(batch.len(), &err);
-        }
-        let outcome = apply_job(&mut tx, job).await;
-        if !matches!(outcome, Ok(RecordOutcome::Recorded(_))) {
-            if let Err(err) = savepoint(&mut tx, "ROLLBACK TO SAVEPOINT event").await {
-                return failed_all(batch.len(), &err);
-            }
-        }
-        if let Err(err) = savepoint(&mut tx, "RELEASE SAVEPOINT event").await {
-            return failed_all(batch.len(), &err);
-        }
-        outcomes.push(outcome.map_err(StoreError::from));
-    }
-    match tx.commit().await {
-        Ok(()) => outcomes,
-        Err(err) => failed_all(batch.len(), &err),
-    }
 }
 
 fn savepoint<'a>(

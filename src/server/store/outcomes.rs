@@ -4,7 +4,7 @@
 use super::{new_id, now_ms, on_db, Db, Store, StoreError};
 
 /// What one attempt observed, as stored in `delivery_attempts`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow)]
 pub struct AttemptRecord {
     pub started_at: i64,
     pub duration_ms: i64,
@@ -93,29 +93,42 @@ fn outcome_rows(db: &Db) -> String {
     }
 }
 
+/// One row of `outcome_rows`, as serialised into its JSON parameter.
+#[derive(serde::Serialize)]
+struct OutcomeRow<'a> {
+    id: &'a str,
+    token: &'a str,
+    status: &'static str,
+    next_attempt_at: Option<i64>,
+    completed_at: Option<i64>,
+    attempt_id: String,
+    #[serde(flatten)]
+    attempt: &'a AttemptRecord,
+}
+
 fn outcomes_json(outcomes: &[AttemptOutcome]) -> String {
     let now = now_ms();
-    let rows: Vec<serde_json::Value> = outcomes
+    let rows: Vec<OutcomeRow> = outcomes
         .iter()
         .map(|o| {
-            let a = &o.attempt;
             let (status, next_attempt_at, completed_at) = match o.next {
                 NextStep::Delivered => ("delivered", None, Some(now)),
                 NextStep::RetryAt(at) => ("retrying", Some(at), None),
                 NextStep::Failed => ("failed", None, Some(now)),
             };
-            serde_json::json!({
-                "id": o.delivery_id, "token": o.lease_token, "status": status,
-                "next_attempt_at": next_attempt_at, "completed_at": completed_at,
-                "status_code": a.status_code, "error_class": a.error_class,
-                "duration_ms": a.duration_ms, "attempt_id": new_id("att"),
-                "started_at": a.started_at, "http_version": a.http_version,
-                "remote_addr": a.remote_addr, "error_message": a.error_message,
-                "response_headers": a.response_headers, "response_excerpt": a.response_excerpt,
-            })
+            OutcomeRow {
+                id: &o.delivery_id,
+                token: &o.lease_token,
+                status,
+                next_attempt_at,
+                completed_at,
+                attempt_id: new_id("att"),
+                attempt: &o.attempt,
+            }
         })
         .collect();
-    serde_json::Value::Array(rows).to_string()
+    // Strings, numbers and options only: serialising cannot fail.
+    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// What recorded outcomes mean for their endpoints, on `$tx`; a macro so it is type-checked
