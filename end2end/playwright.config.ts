@@ -51,6 +51,8 @@ export default defineConfig({
       FACEHOOK_LOG_FORMAT: 'json',
       // Test receivers listen on loopback, which endpoints may not target by default.
       FACEHOOK_ALLOW_TARGETS: '127.0.0.0/8',
+      // A failed delivery waits ten minutes for its retry, so "Redeliver now" is what sends it.
+      FACEHOOK_RETRY_SCHEDULE: '0s,10m',
     },
   },
 });

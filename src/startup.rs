@@ -10,10 +10,12 @@ use crate::server::apps::Apps;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
+use crate::server::deliveries::Deliveries;
 use crate::server::dispatch::{Dispatcher, TestSender, Transport, TransportError};
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
+use crate::server::system::System;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -84,6 +86,15 @@ impl Application {
             apps,
             admin: Admin::new(store.clone()),
             ingest: Ingest::new(store.clone()),
+            deliveries: Deliveries::new(store.clone()),
+            // Without a dispatcher in this process its counters stay at zero.
+            system: System::new(
+                store.clone(),
+                dispatcher
+                    .as_ref()
+                    .map(Dispatcher::metrics)
+                    .unwrap_or_default(),
+            ),
             tester: TestSender::new(store.clone(), transport),
             rate_limiter: Arc::new(RateLimiter::new(
                 config.api_rate_per_second,

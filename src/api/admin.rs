@@ -45,3 +45,11 @@ pub async fn set_account_disabled(account_id: String, disabled: String) -> Resul
         .set_account_disabled(&operator.id, &account_id, disabled)
         .await
 }
+
+/// The delivery system: queue depth, throughput and dispatcher replicas.
+#[server(endpoint = "system_overview")]
+pub async fn system_overview() -> Result<crate::model::admin::SystemView, AppError> {
+    let ctx = RequestContext::load().await?;
+    ctx.operator().await?;
+    ctx.state.system.view().await
+}

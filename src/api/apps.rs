@@ -202,3 +202,19 @@ pub async fn rotate_signing_secret(
         .rotate_signing_secret(&owner.id, &public_id, &endpoint_id)
         .await
 }
+
+/// Turns a disabled endpoint back on; what it holds is delivered at once.
+#[server(endpoint = "reenable_endpoint")]
+pub async fn reenable_endpoint(public_id: String, endpoint_id: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state
+        .apps
+        .reenable_endpoint(&owner.id, &public_id, &endpoint_id)
+        .await?;
+    if ctx.is_plain_form_post() {
+        ctx.flash("Endpoint re-enabled.").await?;
+        leptos_axum::redirect(&format!("/apps/{}/webhooks", public_id.trim()));
+    }
+    Ok(())
+}

@@ -1,7 +1,11 @@
-//! Server functions for delivery: sending a test event to an endpoint from the WEBHOOKS tab.
-//! Ownership is checked by `server::apps`; sending and recording by `server::dispatch`.
+//! Server functions for delivery: test events on the WEBHOOKS tab, and the Deliveries tab's
+//! list, detail, redelivery, replay and chart. Ownership is checked by `server::apps` first;
+//! another owner's application, endpoint, delivery or replay is not found.
+// Arguments mirror the filter form's fields one for one, so it works without JavaScript.
+#![allow(clippy::too_many_arguments)]
 
 use crate::model::app::TestDeliveryResult;
+use crate::model::delivery::{DeliveryChart, DeliveryDetail, DeliveryPage, ReplayProgress};
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -44,4 +48,161 @@ pub async fn send_test_event(
             .await?;
     }
     Ok(result)
+}
+
+/// One page of the application's deliveries, newest first, filtered as the URL says.
+#[server(endpoint = "list_deliveries")]
+pub async fn list_deliveries(
+    public_id: String,
+    status: Option<String>,
+    event: Option<String>,
+    endpoint: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u32>,
+) -> Result<DeliveryPage, AppError> {
+    use crate::model::delivery::DeliveryQuery;
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let filter = DeliveryQuery {
+        status,
+        event,
+        endpoint,
+        from,
+        to,
+    }
+    .parse()?;
+    ctx.state
+        .deliveries
+        .page(&app.public_id, &filter, page.unwrap_or(0))
+        .await
+}
+
+#[server(endpoint = "get_delivery")]
+pub async fn get_delivery(
+    public_id: String,
+    delivery_id: String,
+) -> Result<DeliveryDetail, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    ctx.state
+        .deliveries
+        .detail(&app.public_id, &delivery_id)
+        .await
+}
+
+/// Sends one delivery again now: a new attempt with the same `webhook-id`.
+#[server(endpoint = "redeliver")]
+pub async fn redeliver(public_id: String, delivery_id: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    ctx.state
+        .deliveries
+        .redeliver(&app.public_id, &delivery_id)
+        .await?;
+    if ctx.is_plain_form_post() {
+        ctx.flash("Queued for redelivery.").await?;
+        leptos_axum::redirect(&format!(
+            "/apps/{}/deliveries/{}",
+            app.public_id,
+            delivery_id.trim()
+        ));
+    }
+    Ok(())
+}
+
+/// How many failed deliveries "Replay failed" would send, shown before confirming.
+#[server(endpoint = "count_replayable")]
+pub async fn count_replayable(
+    public_id: String,
+    endpoint_id: String,
+    since: String,
+) -> Result<i64, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let endpoint = ctx
+        .state
+        .apps
+        .owned_endpoint_state(&owner.id, &public_id, &endpoint_id)
+        .await?;
+    let since = parse_since(&since)?;
+    ctx.state
+        .deliveries
+        .count_replayable(&endpoint.endpoint_id, since)
+        .await
+}
+
+/// Queues every failed delivery of an endpoint since a time again, once confirmed.
+#[server(endpoint = "replay_failed")]
+pub async fn replay_failed(
+    public_id: String,
+    endpoint_id: String,
+    since: String,
+    confirm: Option<String>,
+) -> Result<ReplayProgress, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let endpoint = ctx
+        .state
+        .apps
+        .owned_endpoint_state(&owner.id, &public_id, &endpoint_id)
+        .await?;
+    let since_ms = parse_since(&since)?;
+    if confirm.is_none() {
+        return Err(AppError::invalid(
+            "confirm",
+            "Tick the box to confirm the replay.",
+        ));
+    }
+    let progress = ctx
+        .state
+        .deliveries
+        .replay_failed(&endpoint.endpoint_id, endpoint.enabled, since_ms)
+        .await?;
+    if ctx.is_plain_form_post() {
+        ctx.flash(&format!("Replaying {} failed deliveries.", progress.total))
+            .await?;
+        leptos_axum::redirect(&format!(
+            "/apps/{}/deliveries?replay={}",
+            public_id.trim(),
+            progress.replay_id
+        ));
+    }
+    Ok(progress)
+}
+
+#[server(endpoint = "replay_progress")]
+pub async fn get_replay_progress(
+    public_id: String,
+    replay_id: String,
+) -> Result<ReplayProgress, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    ctx.state
+        .deliveries
+        .replay_progress(&app.public_id, &replay_id)
+        .await
+}
+
+#[server(endpoint = "delivery_chart")]
+pub async fn get_delivery_chart(public_id: String) -> Result<DeliveryChart, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    ctx.state.deliveries.chart(&app.public_id).await
+}
+
+#[cfg(feature = "ssr")]
+fn parse_since(raw: &str) -> Result<i64, AppError> {
+    if raw.trim().is_empty() {
+        return Err(AppError::invalid(
+            "since",
+            "Choose the time to replay failed deliveries from.",
+        ));
+    }
+    crate::model::time::parse_utc_minute(raw).map_err(|reason| AppError::invalid("since", reason))
 }

@@ -1,16 +1,29 @@
-//! Plain HTTP routes outside the console: liveness and readiness probes.
+//! Plain HTTP routes outside the console's pages: liveness and readiness probes, Prometheus
+//! metrics, and the Deliveries tab's live feed (server-sent events).
 
+use super::context::ACCOUNT_ID_KEY;
+use crate::model::AppError;
 use crate::server::state::AppState;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::time::Duration;
+use tower_sessions::Session;
+
+/// How often the live feed looks for changes.
+const LIVE_POLL: Duration = Duration::from_secs(1);
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/apps/{public_id}/live", get(live_deliveries))
 }
 
 /// The process is up and serving.
@@ -34,4 +47,81 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             )
         }
     }
+}
+
+/// Prometheus text format; see the README for every metric.
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.system.prometheus().await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => plain_error(&err),
+    }
+}
+
+/// Sends a `change` event whenever the application's newest deliveries or its queue change,
+/// so an open Deliveries tab reloads its list; `ready` first, so the page knows it is live.
+async fn live_deliveries(
+    State(state): State<AppState>,
+    session: Session,
+    Path(public_id): Path<String>,
+) -> Response {
+    let owned = async {
+        let account_id = session
+            .get::<String>(ACCOUNT_ID_KEY)
+            .await
+            .map_err(crate::server::error::internal)?
+            .ok_or(AppError::Unauthenticated)?;
+        let owner = state
+            .auth
+            .account(&account_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        state.apps.detail(&owner.id, &public_id).await
+    };
+    let app = match owned.await {
+        Ok(app) => app,
+        Err(err) => return plain_error(&err),
+    };
+    let deliveries = state.deliveries.clone();
+    // The baseline is taken before `ready` is sent: whatever happens after `ready` is a change.
+    let baseline = match deliveries.live_fingerprint(&app.public_id).await {
+        Ok(fingerprint) => fingerprint,
+        Err(err) => return plain_error(&err),
+    };
+    let first = futures_util::stream::once(async {
+        Ok::<_, Infallible>(Event::default().event("ready").data(""))
+    });
+    let changes = futures_util::stream::unfold(baseline, move |last: u64| {
+        let (deliveries, app_id) = (deliveries.clone(), app.public_id.clone());
+        async move {
+            loop {
+                tokio::time::sleep(LIVE_POLL).await;
+                // An error is logged with its reference inside; the feed keeps trying.
+                if let Ok(now) = deliveries.live_fingerprint(&app_id).await {
+                    if now != last {
+                        return Some((Event::default().event("change").data(""), now));
+                    }
+                }
+            }
+        }
+    });
+    use futures_util::StreamExt;
+    Sse::new(first.chain(changes.map(Ok::<_, Infallible>)))
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+fn plain_error(err: &AppError) -> Response {
+    let status = match err {
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, err.to_string()).into_response()
 }

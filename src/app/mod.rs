@@ -12,8 +12,8 @@ use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
-    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, ComingSoonTab, FacialIdsTab, HomePage,
-    LoginPage, NotFound, SignupPage, WebhooksTab,
+    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, DeliveriesTab, DeliveryDetailPage,
+    FacialIdsTab, HomePage, LoginPage, NotFound, SignupPage, WebhooksTab,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -57,7 +57,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=AppOverview/>
                         <Route path=path!("webhooks") view=WebhooksTab/>
                         <Route path=path!("facial-ids") view=FacialIdsTab/>
-                        <Route path=path!("deliveries") view=ComingSoonTab/>
+                        <Route path=path!("deliveries") view=DeliveriesTab/>
+                        <Route path=path!("deliveries/:delivery_id") view=DeliveryDetailPage/>
                     </ParentRoute>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                 </Routes>

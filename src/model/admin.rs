@@ -26,3 +26,33 @@ pub struct AdminOverview {
     pub accounts: Vec<AdminAccount>,
     pub apps: Vec<AdminApp>,
 }
+
+/// The delivery system as a whole: the operator's view of the queue and the replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemView {
+    pub pending: i64,
+    pub retrying: i64,
+    pub delivering: i64,
+    pub failed: i64,
+    /// Delivered by every live replica over the last minute.
+    pub delivered_last_minute: i64,
+    pub oldest_pending_age_ms: Option<i64>,
+    pub replicas: Vec<ReplicaView>,
+}
+
+impl SystemView {
+    pub fn deliveries_per_second(&self) -> f64 {
+        self.delivered_last_minute as f64 / 60.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaView {
+    pub replica_id: String,
+    pub host: String,
+    pub started_at_ms: i64,
+    pub last_seen_at_ms: i64,
+    pub delivered_last_minute: i64,
+    /// Seen within the last few heartbeats.
+    pub live: bool,
+}

@@ -209,6 +209,8 @@ pub struct EndpointView {
     pub include_payload: bool,
     pub timeout_secs: i64,
     pub disabled_reason: Option<String>,
+    pub disabled_at_ms: Option<i64>,
+    pub health: super::delivery::EndpointHealth,
 }
 
 impl EndpointView {

@@ -4,8 +4,10 @@
 pub mod account;
 pub mod admin;
 pub mod app;
+pub mod delivery;
 pub mod error;
 pub mod registry;
+pub mod time;
 
 pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};
 pub use error::AppError;

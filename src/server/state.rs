@@ -4,9 +4,11 @@ use crate::server::admin::Admin;
 use crate::server::apps::Apps;
 use crate::server::auth::Auth;
 use crate::server::config::ServeConfig;
+use crate::server::deliveries::Deliveries;
 use crate::server::dispatch::TestSender;
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::store::Store;
+use crate::server::system::System;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
@@ -18,6 +20,8 @@ pub struct AppState {
     pub apps: Apps,
     pub admin: Admin,
     pub ingest: Ingest,
+    pub deliveries: Deliveries,
+    pub system: System,
     pub tester: TestSender,
     pub rate_limiter: Arc<RateLimiter>,
     pub config: Arc<ServeConfig>,

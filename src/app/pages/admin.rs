@@ -1,7 +1,8 @@
 //! `/admin`: the operator's view of accounts and application plans.
 
-use crate::api::admin::{operator_overview, SetAccountDisabled, SetAppPlan};
+use crate::api::admin::{operator_overview, system_overview, SetAccountDisabled, SetAppPlan};
 use crate::app::components::{form_error, FormAlert};
+use crate::app::format::utc_time;
 use crate::app::format::PlanBadge;
 use crate::app::pages::NotFound;
 use crate::model::admin::{AdminAccount, AdminApp};
@@ -58,7 +59,59 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <Title text="Operator"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>{content}</Suspense>
+        <SystemPanel/>
     }
+}
+
+/// Queue depth, throughput and the dispatcher replicas; the same figures as `/metrics`.
+#[component]
+fn SystemPanel() -> impl IntoView {
+    let system = Resource::new(|| (), |_| system_overview());
+    let content = move || {
+        Suspend::new(async move {
+            let system = system.await.ok()?;
+            let oldest = system
+                .oldest_pending_age_ms
+                .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+                .unwrap_or_else(|| "none waiting".to_owned());
+            let replicas = system
+                .replicas
+                .iter()
+                .map(|r| {
+                    view! {
+                        <tr>
+                            <td><code>{r.replica_id.clone()}</code></td>
+                            <td>{r.host.clone()}</td>
+                            <td>{utc_time(r.started_at_ms)}</td>
+                            <td>{utc_time(r.last_seen_at_ms)}</td>
+                            <td>{r.delivered_last_minute}</td>
+                            <td>{if r.live { "Live" } else { "Silent" }}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            Some(view! {
+                <section class="card" aria-labelledby="system-heading" data-testid="system-view">
+                    <h2 id="system-heading">"Delivery system"</h2>
+                    <dl class="counts">
+                        <div><dt>"Pending"</dt><dd>{system.pending}</dd></div>
+                        <div><dt>"Retrying"</dt><dd>{system.retrying}</dd></div>
+                        <div><dt>"Delivering"</dt><dd>{system.delivering}</dd></div>
+                        <div><dt>"Failed"</dt><dd>{system.failed}</dd></div>
+                        <div><dt>"Deliveries/s (1 min)"</dt><dd>{format!("{:.1}", system.deliveries_per_second())}</dd></div>
+                        <div><dt>"Oldest pending"</dt><dd>{oldest}</dd></div>
+                    </dl>
+                    <h3>"Dispatcher replicas"</h3>
+                    <table class="list">
+                        <thead><tr><th scope="col">"Replica"</th><th scope="col">"Host"</th><th scope="col">"Started"</th><th scope="col">"Last heartbeat"</th><th scope="col">"Delivered (1 min)"</th><th scope="col">"State"</th></tr></thead>
+                        <tbody>{replicas}</tbody>
+                    </table>
+                    <p class="hint">"Also at " <code>"GET /metrics"</code> " in Prometheus format."</p>
+                </section>
+            })
+        })
+    };
+    view! { <Suspense fallback=|| ()>{content}</Suspense> }
 }
 
 #[component]

@@ -72,13 +72,3 @@ pub fn AppFrame() -> impl IntoView {
         </Show>
     }
 }
-
-/// Tabs that arrive with later work.
-#[component]
-pub fn ComingSoonTab() -> impl IntoView {
-    view! {
-        <section class="card">
-            <p class="empty">"This tab fills in once events start arriving for this application."</p>
-        </section>
-    }
-}

@@ -8,6 +8,7 @@ use crate::api::apps::{
 use crate::app::components::{field_error, form_error, CopyButton, Field, FormAlert, SubmitButton};
 use crate::app::format::utc_time;
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
+use crate::app::pages::endpoint_health::{DisabledNotice, HealthBadge};
 use crate::app::pages::test_event::TestEventPanel;
 use crate::model::app::{
     EndpointView, EventKind, SigningSecrets, MAX_ENDPOINTS_PER_APP, PAYLOAD_PLAN_NOTICE,
@@ -138,11 +139,6 @@ fn EndpointCard(
         }
     });
     let endpoint_id = endpoint.id.clone();
-    let status = match (&endpoint.enabled, &endpoint.disabled_reason) {
-        (true, _) => "Enabled".to_owned(),
-        (false, Some(reason)) => format!("Disabled: {reason}"),
-        (false, None) => "Disabled".to_owned(),
-    };
     let label = format!("Endpoint {}", endpoint.url);
     let title = if endpoint.description.is_empty() {
         endpoint.url.clone()
@@ -153,8 +149,9 @@ fn EndpointCard(
         <article class="endpoint" aria-label=label>
             <header class="endpoint-head">
                 <h3>{title}</h3>
-                <span class="badge">{status}</span>
+                <HealthBadge endpoint=endpoint.clone()/>
             </header>
+            <DisabledNotice endpoint=endpoint.clone() list_version/>
             <EndpointForm endpoint=Some(endpoint) allows_payload list_version/>
             <TestEventPanel endpoint_id=endpoint_id.clone()/>
             <SigningSecretsPanel endpoint_id=endpoint_id.clone()/>

@@ -3,6 +3,9 @@
 //! IDs that do not exist. Knows nothing of HTTP or the UI.
 
 mod endpoint_url;
+mod health;
+
+pub use health::OwnedEndpoint;
 
 pub use endpoint_url::EndpointUrl;
 
@@ -10,6 +13,7 @@ use crate::model::app::{
     check_timeout_secs, normalise_subscription, AppDetail, AppName, AppSummary, EndpointView,
     EventKind, IssuedApiKey, Plan, SigningSecrets, MAX_ENDPOINTS_PER_APP, PAYLOAD_PLAN_NOTICE,
 };
+use crate::model::delivery::EndpointHealth;
 use crate::model::AppError;
 use crate::server::error::internal;
 use crate::server::secrets;
@@ -179,7 +183,12 @@ impl Apps {
     ) -> Result<Vec<EndpointView>, AppError> {
         let app = self.owned(owner_id, public_id).await?;
         let rows = self.store.endpoints_of_app(&app.id).await?;
-        rows.into_iter().map(endpoint_view).collect()
+        let mut views: Vec<EndpointView> = rows
+            .into_iter()
+            .map(endpoint_view)
+            .collect::<Result<_, _>>()?;
+        self.add_recent_health(&app.id, &mut views).await?;
+        Ok(views)
     }
 
     pub async fn add_endpoint(
@@ -386,6 +395,11 @@ fn endpoint_view(record: EndpointRecord) -> Result<EndpointView, AppError> {
         include_payload: record.include_payload,
         timeout_secs: record.timeout_secs,
         disabled_reason: record.disabled_reason,
+        disabled_at_ms: record.disabled_at,
+        health: EndpointHealth {
+            consecutive_failures: record.consecutive_failures,
+            ..EndpointHealth::default()
+        },
     })
 }
 

@@ -29,6 +29,9 @@ struct Details<'a> {
     age: Option<i64>,
 }
 
+/// Sent by the transport on every request.
+pub const USER_AGENT: &str = concat!("Facehook/", env!("CARGO_PKG_VERSION"));
+
 /// A request ready to send: body bytes and header pairs, signed for one attempt.
 #[derive(Debug, Clone)]
 pub struct Message {

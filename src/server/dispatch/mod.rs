@@ -3,14 +3,18 @@
 //! Runs without the console: it needs only a `Store`, its settings and the allow list.
 
 mod attempt;
+mod heartbeat;
 mod lanes;
 mod message;
+mod metrics;
 mod retention;
 mod schedule;
 mod signature;
 mod test_event;
 mod transport;
 
+pub use message::{build as build_message, Message, USER_AGENT};
+pub use metrics::{DispatchMetrics, MetricsSnapshot, LATENCY_BUCKETS_SECONDS, OUTCOMES};
 pub use schedule::RetrySchedule;
 pub use test_event::{TestOutcome, TestSender};
 pub use transport::{Transport, TransportError};
@@ -43,6 +47,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Dispatcher {
     stop: watch::Sender<bool>,
     worker: tokio::task::JoinHandle<()>,
+    metrics: Arc<DispatchMetrics>,
 }
 
 impl Dispatcher {
@@ -59,8 +64,10 @@ impl Dispatcher {
     /// Starts delivering over `transport`, whose connection pool the caller may share.
     pub fn with_transport(store: Store, config: &DispatchConfig, transport: Transport) -> Self {
         let (stop, stopped) = watch::channel(false);
+        let metrics = Arc::new(DispatchMetrics::default());
         let worker = Worker {
             store,
+            metrics: metrics.clone(),
             attempts: Attempts {
                 transport,
                 policy: AttemptPolicy::Scheduled {
@@ -73,7 +80,16 @@ impl Dispatcher {
             retention_days: config.retention_days,
         };
         let worker = tokio::spawn(worker.run(stopped));
-        Dispatcher { stop, worker }
+        Dispatcher {
+            stop,
+            worker,
+            metrics,
+        }
+    }
+
+    /// What this dispatcher has done since it started, for `/metrics`.
+    pub fn metrics(&self) -> Arc<DispatchMetrics> {
+        self.metrics.clone()
     }
 
     /// Stops claiming, lets attempts in flight finish for up to `SHUTDOWN_GRACE`, records
@@ -88,6 +104,7 @@ impl Dispatcher {
 
 struct Worker {
     store: Store,
+    metrics: Arc<DispatchMetrics>,
     attempts: Attempts,
     max_in_flight: usize,
     per_endpoint: i64,
@@ -106,7 +123,12 @@ impl Worker {
         // without waiting for its outcome to be recorded.
         let lanes = Arc::new(Lanes::new(worker.per_endpoint as usize));
         let recorded = Arc::new(Notify::new());
-        let (outcomes, recorder) = spawn_recorder(worker.store.clone(), recorded.clone());
+        let (outcomes, recorder) = spawn_recorder(
+            worker.store.clone(),
+            worker.metrics.clone(),
+            recorded.clone(),
+        );
+        let heartbeat = heartbeat::spawn(worker.store.clone(), worker.metrics.clone());
         let purger = retention::spawn(worker.store.clone(), worker.retention_days);
         let mut listener = match worker.store.delivery_listener().await {
             Ok(listener) => listener,
@@ -231,6 +253,7 @@ impl Worker {
         drop(outcomes);
         let _ = recorder.await;
         purger.abort();
+        heartbeat.stop(&worker.store).await;
         let unfinished: Vec<String> = lock(&leased).drain().collect();
         match worker.store.release_leases(&unfinished).await {
             Ok(released) if released > 0 => {
@@ -264,12 +287,17 @@ fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// claim loop, since a recorded retry may be due sooner than it planned to look.
 fn spawn_recorder(
     store: Store,
+    metrics: Arc<DispatchMetrics>,
     recorded: Arc<Notify>,
 ) -> (mpsc::Sender<AttemptOutcome>, tokio::task::JoinHandle<()>) {
     let (sender, mut receiver) = mpsc::channel::<AttemptOutcome>(1024);
     let task = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(256);
         while receiver.recv_many(&mut batch, 256).await > 0 {
+            let now = now_ms();
+            for outcome in &batch {
+                metrics.record(outcome, now);
+            }
             let mut tries = 0;
             loop {
                 match store.record_attempts(&batch).await {

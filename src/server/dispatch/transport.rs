@@ -103,7 +103,7 @@ impl Transport {
             .dns_resolver(Arc::new(GuardedResolver {
                 allow: allow.clone(),
             }))
-            .user_agent(concat!("Facehook/", env!("CARGO_PKG_VERSION")))
+            .user_agent(super::message::USER_AGENT)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true);
         if let Some(path) = extra_ca_file {

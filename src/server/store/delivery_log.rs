@@ -1,6 +1,7 @@
 //! The read side of deliveries: what was sent where, and every attempt, for the console and
 //! for operators. Queries only; the dispatcher's writes live in `deliveries`.
 
+use super::deliveries::{ClaimedDelivery, CLAIMED_COLUMNS};
 use super::{on_db, AttemptRecord, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -31,7 +32,149 @@ pub struct AttemptLogRecord {
 const DELIVERY_COLUMNS: &str = "id, event_id, endpoint_id, app_id, status, attempts, \
      next_attempt_at, last_status_code, last_error_class, last_latency_ms, created_at, completed_at";
 
+/// A delivery as the console lists it, with its event and endpoint.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryListing {
+    pub id: String,
+    pub event_id: String,
+    pub event_name: String,
+    pub facial_id: String,
+    pub endpoint_id: String,
+    pub endpoint_url: String,
+    pub endpoint_enabled: bool,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error_class: Option<String>,
+    pub last_latency_ms: Option<i64>,
+    pub created_at: i64,
+    pub completed_at: Option<i64>,
+}
+
+/// Which deliveries of an application to list; `None` matches anything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListingFilter<'a> {
+    pub status: Option<&'a str>,
+    pub event_name: Option<&'a str>,
+    pub endpoint_id: Option<&'a str>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+const LISTING_COLUMNS: &str = "d.id, d.event_id, ev.event_name, ev.facial_id, d.endpoint_id, \
+     e.url AS endpoint_url, e.enabled AS endpoint_enabled, d.status, d.attempts, \
+     d.next_attempt_at, d.last_status_code, d.last_error_class, d.last_latency_ms, \
+     d.created_at, d.completed_at";
+
+/// Deliveries are found through their events: `events_by_app` walks an application's events
+/// newest first, so listing needs no index on `deliveries` that intake would have to maintain.
+const LISTING_FROM: &str = "FROM events ev JOIN deliveries d ON d.event_id = ev.id \
+     JOIN endpoints e ON e.id = d.endpoint_id";
+
 impl Store {
+    /// One page of an application's deliveries, newest event first.
+    pub async fn list_deliveries(
+        &self,
+        app_id: &str,
+        filter: ListingFilter<'_>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<DeliveryListing>, StoreError> {
+        let sql = format!(
+            "SELECT {LISTING_COLUMNS} {LISTING_FROM} \
+             WHERE ev.app_id = $1 AND ev.occurred_at >= $2 AND ev.occurred_at < $3 \
+             AND (CAST($4 AS TEXT) IS NULL OR d.status = $4) \
+             AND (CAST($5 AS TEXT) IS NULL OR ev.event_name = $5) \
+             AND (CAST($6 AS TEXT) IS NULL OR d.endpoint_id = $6) \
+             ORDER BY ev.occurred_at DESC, d.id DESC LIMIT $7 OFFSET $8"
+        );
+        let rows = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, DeliveryListing>(&sql)
+                .bind(app_id)
+                .bind(filter.from_ms.unwrap_or(i64::MIN))
+                .bind(filter.to_ms.unwrap_or(i64::MAX))
+                .bind(filter.status)
+                .bind(filter.event_name)
+                .bind(filter.endpoint_id)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows)
+    }
+
+    /// One delivery of `app_id`; `None` for another application's delivery.
+    pub async fn delivery_of_app(
+        &self,
+        app_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<DeliveryListing>, StoreError> {
+        let sql =
+            format!("SELECT {LISTING_COLUMNS} {LISTING_FROM} WHERE d.id = $1 AND d.app_id = $2");
+        let row = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, DeliveryListing>(&sql)
+                .bind(delivery_id)
+                .bind(app_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row)
+    }
+
+    /// What the dispatcher would read to send this delivery now, for showing its request.
+    pub async fn delivery_as_sent(
+        &self,
+        app_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<ClaimedDelivery>, StoreError> {
+        let columns = CLAIMED_COLUMNS.replace(
+            "d.lease_token,",
+            "COALESCE(d.lease_token, '') AS lease_token,",
+        );
+        let sql = format!(
+            "SELECT {columns} FROM deliveries d JOIN events ev ON ev.id = d.event_id \
+             JOIN endpoints e ON e.id = d.endpoint_id JOIN applications a ON a.id = d.app_id \
+             WHERE d.id = $1 AND d.app_id = $2"
+        );
+        let row = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, ClaimedDelivery>(&sql)
+                .bind(delivery_id)
+                .bind(app_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row)
+    }
+
+    /// The newest deliveries' states and the application's waiting count: when any of it
+    /// changes, a live console has something new to show.
+    pub async fn recent_delivery_states(
+        &self,
+        app_id: &str,
+        limit: i64,
+    ) -> Result<(Vec<(String, String, i64)>, i64), StoreError> {
+        let recent = "SELECT d.id, d.status, d.attempts FROM events ev \
+             JOIN deliveries d ON d.event_id = ev.id WHERE ev.app_id = $1 \
+             ORDER BY ev.occurred_at DESC, d.id DESC LIMIT $2";
+        let waiting = "SELECT COUNT(*) FROM deliveries \
+             WHERE status IN ('pending', 'retrying') AND app_id = $1";
+        let states = on_db!(self.db(), |pool| {
+            let rows = sqlx::query_as::<_, (String, String, i64)>(recent)
+                .bind(app_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            let waiting: i64 = sqlx::query_scalar(waiting)
+                .bind(app_id)
+                .fetch_one(pool)
+                .await?;
+            Ok::<_, sqlx::Error>((rows, waiting))
+        })?;
+        Ok(states)
+    }
+
     pub async fn deliveries_of_event(
         &self,
         event_id: &str,

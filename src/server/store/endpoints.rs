@@ -17,6 +17,8 @@ pub struct EndpointRecord {
     pub previous_signing_secret: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
     pub disabled_reason: Option<String>,
+    pub disabled_at: Option<i64>,
+    pub consecutive_failures: i64,
     pub created_at: i64,
 }
 
@@ -33,7 +35,8 @@ pub struct EndpointSettings {
 }
 
 const COLUMNS: &str = "id, app_id, url, description, enabled, events, include_payload, timeout_secs, \
-     signing_secret, previous_signing_secret, previous_secret_expires_at, disabled_reason, created_at";
+     signing_secret, previous_signing_secret, previous_secret_expires_at, disabled_reason, disabled_at, \
+     consecutive_failures, created_at";
 
 impl Store {
     /// Adds an endpoint unless the application already has `max_per_app`; `None` then.
@@ -99,7 +102,8 @@ impl Store {
         Ok(row)
     }
 
-    /// Saving settings also clears an automatic disable reason when the owner re-enables.
+    /// Saving settings also clears an automatic disable reason when the owner re-enables,
+    /// and records when and why when the owner disables.
     pub async fn update_endpoint(
         &self,
         app_id: &str,
@@ -110,9 +114,12 @@ impl Store {
             sqlx::query(
                 "UPDATE endpoints SET url = $3, description = $4, enabled = $5, events = $6, \
                  include_payload = $7, timeout_secs = $8, \
-                 disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, \
-                 disabled_at = CASE WHEN $5 THEN NULL ELSE disabled_at END, \
-                 failing_since = CASE WHEN $5 THEN NULL ELSE failing_since END \
+                 disabled_reason = CASE WHEN $5 THEN NULL \
+                   ELSE COALESCE(disabled_reason, 'turned off by the owner') END, \
+                 disabled_at = CASE WHEN $5 THEN NULL ELSE COALESCE(disabled_at, $9) END, \
+                 failing_since = CASE WHEN $5 THEN NULL ELSE failing_since END, \
+                 consecutive_failures = CASE WHEN $5 AND NOT enabled THEN 0 \
+                   ELSE consecutive_failures END \
                  WHERE app_id = $1 AND id = $2",
             )
             .bind(app_id)
@@ -123,6 +130,7 @@ impl Store {
             .bind(&settings.events)
             .bind(settings.include_payload)
             .bind(settings.timeout_secs)
+            .bind(now_ms())
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

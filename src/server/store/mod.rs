@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod apps;
+mod console_stats;
 mod deliveries;
 mod delivery_log;
 mod endpoints;
@@ -12,13 +13,15 @@ mod facial_ids;
 mod login_failures;
 mod notices;
 mod outcomes;
+mod replays;
 mod test_events;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
+pub use console_stats::{EndpointCounts, Heartbeat, HourCounts, QueueDepth};
 pub use deliveries::{ClaimedDelivery, DeliveryListener};
-pub use delivery_log::{AttemptLogRecord, DeliveryRecord};
+pub use delivery_log::{AttemptLogRecord, DeliveryListing, DeliveryRecord, ListingFilter};
 pub use endpoints::{EndpointRecord, EndpointSettings};
 pub use events::{
     IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, ReplyRenderer,
@@ -27,6 +30,7 @@ pub use events::{
 pub use facial_ids::FacialIdRecord;
 pub use notices::NoticeKind;
 pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep};
+pub use replays::ReplayCounts;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -191,6 +195,13 @@ impl Store {
 
 impl Store {
     /// Tells the other replicas that deliveries were committed, off the request path.
+    /// Deliveries became due outside intake (a redelivery, a replay, a re-enabled endpoint):
+    /// wakes this process's dispatcher and the other replicas'.
+    pub(crate) fn wake_dispatchers(&self) {
+        self.new_deliveries.notify_one();
+        self.announce_to_replicas();
+    }
+
     pub(crate) fn announce_to_replicas(&self) {
         if let Some(announcements) = &self.announcements {
             announcements.notify_one();

@@ -144,7 +144,8 @@ macro_rules! apply_verdict {
                 reason,
             } => {
                 sqlx::query(
-                    "UPDATE endpoints SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+                    "UPDATE endpoints SET failing_since = COALESCE(failing_since, $2), \
+                     consecutive_failures = consecutive_failures + 1 WHERE id = $1",
                 )
                 .bind(&outcome.endpoint_id)
                 .bind(outcome.attempt.started_at)
@@ -163,8 +164,8 @@ macro_rules! apply_verdict {
             }
             EndpointVerdict::Disable { reason } => {
                 sqlx::query(
-                    "UPDATE endpoints SET enabled = FALSE, disabled_at = $2, disabled_reason = $3 \
-                     WHERE id = $1 AND enabled",
+                    "UPDATE endpoints SET enabled = FALSE, disabled_at = $2, disabled_reason = $3, \
+                     consecutive_failures = consecutive_failures + 1 WHERE id = $1 AND enabled",
                 )
                 .bind(&outcome.endpoint_id)
                 .bind(now)
@@ -214,11 +215,12 @@ impl Store {
         let healthy = serde_json::to_string(&healthy).unwrap_or_else(|_| "[]".to_owned());
         let clear_failing = match self.db() {
             Db::Sqlite(_) => {
-                "UPDATE endpoints SET failing_since = NULL WHERE failing_since IS NOT NULL \
-                 AND id IN (SELECT value FROM json_each($1))"
+                "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
+                 WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each($1))"
             }
             Db::Postgres(_) => {
-                "UPDATE endpoints SET failing_since = NULL WHERE failing_since IS NOT NULL \
+                "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
+                 WHERE failing_since IS NOT NULL \
                  AND id IN (SELECT jsonb_array_elements_text($1::jsonb))"
             }
         };

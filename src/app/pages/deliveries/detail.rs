@@ -1,0 +1,169 @@
+//! `/apps/{publicId}/deliveries/{deliveryId}`: the exact request (credentials masked), every
+//! attempt with what came back, and "Redeliver now". Follows the live feed while open.
+
+use super::live::{use_live_feed, LiveStatus};
+use crate::api::deliveries::{get_delivery, Redeliver};
+use crate::app::components::{form_error, FormAlert, SubmitButton};
+use crate::app::format::utc_time;
+use crate::app::pages::app_frame::use_public_id;
+use crate::model::delivery::{AttemptView, DeliveryDetail, DeliveryStatus, TEST_EVENT_NAME};
+use crate::model::AppError;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn DeliveryDetailPage() -> impl IntoView {
+    let public_id = use_public_id();
+    let params = use_params_map();
+    let delivery_id = Memo::new(move |_| params.read().get("delivery_id").unwrap_or_default());
+    let live = use_live_feed(public_id);
+    let redeliver = ServerAction::<Redeliver>::new();
+    let detail = Resource::new(
+        move || {
+            (
+                public_id.get(),
+                delivery_id.get(),
+                live.changes.get(),
+                redeliver.version().get(),
+            )
+        },
+        |(id, delivery, _, _)| get_delivery(id, delivery),
+    );
+    let redeliver_error: Signal<Option<AppError>> =
+        Signal::derive(move || redeliver.value().get().and_then(Result::err));
+    let refresh_href = Signal::derive(move || {
+        format!("/apps/{}/deliveries/{}", public_id.get(), delivery_id.get())
+    });
+
+    let content = move || {
+        Suspend::new(async move {
+            match detail.await {
+                Ok(detail) => view! { <DetailView detail redeliver redeliver_error/> }.into_any(),
+                Err(AppError::NotFound) => view! {
+                    <section class="card"><p class="empty">"This delivery does not exist (or was purged)."</p></section>
+                }
+                .into_any(),
+                Err(err) => view! { <p class="form-alert" role="alert">{err.to_string()}</p> }.into_any(),
+            }
+        })
+    };
+    view! {
+        <p><a href=move || format!("/apps/{}/deliveries", public_id.get())>"← All deliveries"</a></p>
+        <LiveStatus connected=live.connected refresh_href/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>{content}</Transition>
+    }
+}
+
+#[component]
+fn DetailView(
+    detail: DeliveryDetail,
+    redeliver: ServerAction<Redeliver>,
+    redeliver_error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let public_id = use_public_id();
+    let summary = detail.summary;
+    let can_redeliver =
+        summary.status != DeliveryStatus::Delivering && summary.event_name != TEST_EVENT_NAME;
+    let when = match (summary.completed_at_ms, summary.next_attempt_at_ms) {
+        (Some(done), _) => format!("finished {}", utc_time(done)),
+        (None, Some(next)) => format!("next attempt {}", utc_time(next)),
+        (None, None) => "not finished".to_owned(),
+    };
+    let headers = detail
+        .request
+        .headers
+        .into_iter()
+        .map(|(name, value)| view! { <tr><th scope="row">{name}</th><td><code>{value}</code></td></tr> })
+        .collect_view();
+    let attempts = if detail.attempts.is_empty() {
+        view! { <p class="empty">"No attempt yet."</p> }.into_any()
+    } else {
+        detail
+            .attempts
+            .into_iter()
+            .rev()
+            .map(|attempt| view! { <AttemptEntry attempt/> })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <section class="card" aria-labelledby="delivery-heading">
+            <header class="endpoint-head">
+                <h2 id="delivery-heading">{format!("{} → {}", summary.event_name, summary.endpoint_url)}</h2>
+                <span class=format!("badge status-{}", summary.status.as_str()) data-testid="delivery-status">{summary.status.label()}</span>
+            </header>
+            <dl class="facts">
+                <div><dt>"Delivery"</dt><dd><code>{summary.id.clone()}</code></dd></div>
+                <div><dt>"webhook-id"</dt><dd><code data-testid="webhook-id">{summary.event_id.clone()}</code></dd></div>
+                <div><dt>"Facial ID"</dt><dd><code>{summary.facial_id.clone()}</code></dd></div>
+                <div><dt>"Attempts"</dt><dd>{summary.attempts}</dd></div>
+                <div><dt>"Created"</dt><dd>{utc_time(summary.created_at_ms)}</dd></div>
+                <div><dt>"State"</dt><dd>{when}</dd></div>
+            </dl>
+            {can_redeliver.then(|| view! {
+                <ActionForm action=redeliver attr:class="inline-actions">
+                    <input type="hidden" name="public_id" value=public_id/>
+                    <input type="hidden" name="delivery_id" value=summary.id.clone()/>
+                    <SubmitButton label="Redeliver now" pending_label="Queuing…" pending=redeliver.pending()/>
+                    <span class="hint">"A new attempt with the same webhook-id."</span>
+                </ActionForm>
+            })}
+            <FormAlert message=form_error(redeliver_error)/>
+        </section>
+        <section class="card" aria-labelledby="request-heading">
+            <h2 id="request-heading">"Request"</h2>
+            <p><code>{format!("{} {}", detail.request.method, detail.request.url)}</code></p>
+            <table class="list headers" data-testid="request-headers"><tbody>{headers}</tbody></table>
+            <pre class="snippet" data-testid="request-body">{detail.request.body}</pre>
+            <p class="hint">"The bearer token and the signatures are masked; the signature covers the timestamp of each attempt."</p>
+        </section>
+        <section class="card" aria-labelledby="attempts-heading">
+            <h2 id="attempts-heading">"Attempts"</h2>
+            {attempts}
+        </section>
+    }
+}
+
+#[component]
+fn AttemptEntry(attempt: AttemptView) -> impl IntoView {
+    let outcome = match (&attempt.status_code, &attempt.error_class) {
+        (Some(code), None) => format!("HTTP {code}"),
+        (Some(code), Some(_)) => format!("HTTP {code} (failed)"),
+        (None, Some(class)) => format!(
+            "{class}: {}",
+            attempt.error_message.clone().unwrap_or_default()
+        ),
+        (None, None) => "no response".to_owned(),
+    };
+    let class = if attempt.error_class.is_none() {
+        "attempt delivered"
+    } else {
+        "attempt failed"
+    };
+    let facts = [
+        Some(utc_time(attempt.started_at_ms)),
+        Some(format!("{} ms", attempt.duration_ms)),
+        attempt.http_version.clone(),
+        attempt.remote_addr.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let headers = attempt
+        .response_headers
+        .into_iter()
+        .map(|(name, value)| view! { <tr><th scope="row">{name}</th><td><code>{value}</code></td></tr> })
+        .collect_view();
+    view! {
+        <article class=class data-testid="attempt">
+            <h3>{format!("Attempt {} · {outcome}", attempt.number)}</h3>
+            <p class="hint">{facts}</p>
+            <details>
+                <summary>"Response headers"</summary>
+                <table class="list headers"><tbody>{headers}</tbody></table>
+            </details>
+            {attempt.response_excerpt.filter(|b| !b.is_empty()).map(|body| view! { <pre class="excerpt">{body}</pre> })}
+        </article>
+    }
+}

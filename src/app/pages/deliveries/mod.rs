@@ -1,0 +1,223 @@
+//! The Deliveries tab: what was sent where and what came back. A filter kept in the URL,
+//! the 24-hour chart, the paged list with a live feed, and bulk replay of failures.
+
+mod chart;
+mod detail;
+mod live;
+mod replay;
+
+pub use detail::DeliveryDetailPage;
+
+use crate::api::apps::list_endpoints;
+use crate::api::deliveries::{get_delivery_chart, list_deliveries};
+use crate::app::format::utc_time;
+use crate::app::pages::app_frame::use_public_id;
+use crate::model::app::{EndpointView, EventKind};
+use crate::model::delivery::{DeliveryQuery, DeliveryStatus, DeliverySummary, TEST_EVENT_NAME};
+use crate::model::time::utc_input;
+use crate::model::AppError;
+use chart::DeliveryChartView;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use live::{use_live_feed, LiveStatus};
+use replay::ReplayPanel;
+
+#[component]
+pub fn DeliveriesTab() -> impl IntoView {
+    let public_id = use_public_id();
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let query = query.read();
+        let value = |name: &str| query.get(name).filter(|v| !v.is_empty());
+        DeliveryQuery {
+            status: value("status"),
+            event: value("event"),
+            endpoint: value("endpoint"),
+            from: value("from"),
+            to: value("to"),
+        }
+    });
+    let page = Memo::new(move |_| {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    let live = use_live_feed(public_id);
+    let changes = live.changes;
+    let listing = Resource::new(
+        move || (public_id.get(), filter.get(), page.get(), changes.get()),
+        |(id, f, page, _)| {
+            list_deliveries(id, f.status, f.event, f.endpoint, f.from, f.to, Some(page))
+        },
+    );
+    // Loaded once: the filter and replay forms must not be redrawn (and reset) by the feed.
+    let endpoints = Resource::new(move || public_id.get(), list_endpoints);
+    let chart = Resource::new(
+        move || (public_id.get(), changes.get()),
+        |(id, _)| get_delivery_chart(id),
+    );
+    let refresh_href = Signal::derive(move || {
+        let query = filter.get().to_url_query(page.get());
+        format!("/apps/{}/deliveries?{query}", public_id.get())
+    });
+
+    let chart_view = move || {
+        Suspend::new(async move {
+            match chart.await {
+                Ok(chart) => Some(view! { <DeliveryChartView chart/> }.into_any()),
+                Err(AppError::NotFound) => None,
+                Err(err) => Some(
+                    view! { <p class="form-alert" role="alert">{err.to_string()}</p> }.into_any(),
+                ),
+            }
+        })
+    };
+    let list_view = move || {
+        Suspend::new(async move {
+            let listing = match listing.await {
+                Ok(listing) => listing,
+                Err(AppError::NotFound) => return None,
+                Err(err) => {
+                    // A bad filter value: say which field and why; the form above stays usable.
+                    return Some(view! {
+                        <p class="form-alert" role="alert" data-testid="filter-error">{err.to_string()}</p>
+                    }.into_any());
+                }
+            };
+            let current = filter.get_untracked();
+            let href_for = move |page: u32| {
+                format!(
+                    "/apps/{}/deliveries?{}",
+                    public_id.get_untracked(),
+                    current.to_url_query(page)
+                )
+            };
+            let newer = (listing.page > 0).then(|| href_for(listing.page - 1));
+            let older = listing.has_more.then(|| href_for(listing.page + 1));
+            let rows = if listing.items.is_empty() {
+                view! { <p class="empty">"No deliveries match (yet). Events sent to this application appear here."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="list deliveries" data-testid="deliveries">
+                        <thead><tr>
+                            <th scope="col">"Event"</th><th scope="col">"Endpoint"</th><th scope="col">"Status"</th>
+                            <th scope="col">"Attempts"</th><th scope="col">"Last response"</th><th scope="col">"Latency"</th><th scope="col">"Created"</th>
+                        </tr></thead>
+                        <tbody>
+                            {listing.items.into_iter().map(|item| view! { <DeliveryRow item/> }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            };
+            Some(
+                view! {
+                    {rows}
+                    <nav class="pager" aria-label="Pages">
+                        {newer.map(|href| view! { <a href=href>"Newer"</a> })}
+                        {older.map(|href| view! { <a href=href>"Older"</a> })}
+                    </nav>
+                }
+                .into_any(),
+            )
+        })
+    };
+
+    let filter_form = move || {
+        Suspend::new(async move {
+            // Redrawn when the URL changes (Clear, a shared link), never by the live feed.
+            let current = filter.get();
+            let endpoints = endpoints.await.ok()?;
+            Some(view! { <FilterForm filter=current endpoints/> })
+        })
+    };
+    let replay_panel = move || {
+        Suspend::new(async move {
+            let endpoints = endpoints.await.ok()?;
+            (!endpoints.is_empty()).then(|| view! { <ReplayPanel endpoints changes/> })
+        })
+    };
+
+    view! {
+        <section class="card" aria-labelledby="chart-heading">
+            <h2 id="chart-heading">"Last 24 hours"</h2>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{chart_view}</Transition>
+        </section>
+        <section class="card" aria-labelledby="deliveries-heading">
+            <h2 id="deliveries-heading">"Deliveries"</h2>
+            <Suspense fallback=|| ()>{filter_form}</Suspense>
+            <LiveStatus connected=live.connected refresh_href/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>{list_view}</Transition>
+        </section>
+        <Suspense fallback=|| ()>{replay_panel}</Suspense>
+    }
+}
+
+#[component]
+fn FilterForm(filter: DeliveryQuery, endpoints: Vec<EndpointView>) -> impl IntoView {
+    let chosen = |value: &Option<String>, option: &str| value.as_deref() == Some(option);
+    let statuses = DeliveryStatus::ALL
+        .into_iter()
+        .map(|s| view! { <option value=s.as_str() selected=chosen(&filter.status, s.as_str())>{s.label()}</option> })
+        .collect_view();
+    let events = EventKind::ALL
+        .into_iter()
+        .map(|k| (k.as_str(), k.label()))
+        .chain([(TEST_EVENT_NAME, "Test event")])
+        .map(|(value, label)| view! { <option value=value selected=chosen(&filter.event, value)>{label}</option> })
+        .collect_view();
+    let endpoint_options = endpoints
+        .into_iter()
+        .map(|e| {
+            let selected = chosen(&filter.endpoint, &e.id);
+            view! { <option value=e.id selected=selected>{e.url}</option> }
+        })
+        .collect_view();
+    view! {
+        <form method="get" class="filters" role="search" aria-label="Filter deliveries">
+            <label>"Status"
+                <select name="status"><option value="">"Any"</option>{statuses}</select>
+            </label>
+            <label>"Event"
+                <select name="event"><option value="">"Any"</option>{events}</select>
+            </label>
+            <label>"Endpoint"
+                <select name="endpoint"><option value="">"Any"</option>{endpoint_options}</select>
+            </label>
+            <label>"From (UTC)"
+                <input type="datetime-local" name="from" value=filter.from.clone().unwrap_or_default()/>
+            </label>
+            <label>"To (UTC)"
+                <input type="datetime-local" name="to" value=filter.to.clone().unwrap_or_default()/>
+            </label>
+            <button type="submit" class="secondary">"Filter"</button>
+            <a href="?">"Clear"</a>
+        </form>
+    }
+}
+
+#[component]
+fn DeliveryRow(item: DeliverySummary) -> impl IntoView {
+    let public_id = use_public_id();
+    let href = format!("/apps/{}/deliveries/{}", public_id.get_untracked(), item.id);
+    let status = match item.next_attempt_at_ms {
+        Some(next) => format!("{} (next {})", item.status.label(), utc_time(next)),
+        None => item.status.label().to_owned(),
+    };
+    let latency = item
+        .last_latency_ms
+        .map(|ms| format!("{ms} ms"))
+        .unwrap_or_else(|| "—".to_owned());
+    view! {
+        <tr data-status=item.status.as_str()>
+            <td><a href=href>{item.event_name.clone()}</a> " " <code>{item.facial_id.clone()}</code></td>
+            <td class="url">{item.endpoint_url.clone()}</td>
+            <td><span class=format!("badge status-{}", item.status.as_str())>{status}</span></td>
+            <td>{item.attempts}</td>
+            <td>{item.last_outcome()}</td>
+            <td>{latency}</td>
+            <td title=utc_input(item.created_at_ms)>{utc_time(item.created_at_ms)}</td>
+        </tr>
+    }
+}
