@@ -455,11 +455,20 @@ async fn health_shows_a_disabled_endpoint_until_it_is_re_enabled(backend: Backen
         .all(|h| h["delivered"] == 0 && h["not_delivered"] == 0));
 }
 
-/// Reads the event stream until an event named `name` arrives.
+/// Reads the event stream until an event named `name` arrives with data (browsers drop
+/// events whose data is empty, so an empty one would never reach the page).
 async fn next_event(stream: &mut reqwest::Response, seen: &mut String, name: &str) {
-    let wanted = format!("event: {name}");
+    let wanted = format!("event: {name}\ndata: ");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !seen.contains(&wanted) {
+    loop {
+        if let Some(at) = seen.find(&wanted) {
+            let rest = &seen[at + wanted.len()..];
+            if let Some(end) = rest.find('\n') {
+                assert!(end > 0, "the {name} event carries no data: {seen:?}");
+                seen.clear();
+                return;
+            }
+        }
         let chunk = tokio::time::timeout_at(deadline, stream.chunk())
             .await
             .unwrap_or_else(|_| panic!("no {name} event; got {seen:?}"))
@@ -467,7 +476,6 @@ async fn next_event(stream: &mut reqwest::Response, seen: &mut String, name: &st
             .expect("the stream stays open");
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
-    seen.clear();
 }
 
 async fn the_live_feed_announces_new_deliveries(backend: Backend) {

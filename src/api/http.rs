@@ -89,13 +89,14 @@ async fn live_deliveries(
         Err(err) => return plain_error(&err),
     };
     let deliveries = state.deliveries.clone();
-    // The baseline is taken before `ready` is sent: whatever happens after `ready` is a change.
+    // Browsers drop events without data, hence the words. The baseline is taken before
+    // `ready` is sent: whatever happens after `ready` is a change.
     let baseline = match deliveries.live_fingerprint(&app.public_id).await {
         Ok(fingerprint) => fingerprint,
         Err(err) => return plain_error(&err),
     };
     let first = futures_util::stream::once(async {
-        Ok::<_, Infallible>(Event::default().event("ready").data(""))
+        Ok::<_, Infallible>(Event::default().event("ready").data("live"))
     });
     let changes = futures_util::stream::unfold(baseline, move |last: u64| {
         let (deliveries, app_id) = (deliveries.clone(), app.public_id.clone());
@@ -105,7 +106,7 @@ async fn live_deliveries(
                 // An error is logged with its reference inside; the feed keeps trying.
                 if let Ok(now) = deliveries.live_fingerprint(&app_id).await {
                     if now != last {
-                        return Some((Event::default().event("change").data(""), now));
+                        return Some((Event::default().event("change").data("changed"), now));
                     }
                 }
             }
