@@ -73,7 +73,7 @@ fn SystemPanel() -> impl IntoView {
             let oldest = system
                 .oldest_pending_age_ms
                 .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
-                .unwrap_or_else(|| "none waiting".to_owned());
+                .unwrap_or_else(|| "—".to_owned());
             let replicas = system
                 .replicas
                 .iter()

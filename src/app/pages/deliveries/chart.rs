@@ -94,16 +94,25 @@ pub fn DeliveryChartView(chart: DeliveryChart) -> impl IntoView {
             }
         })
         .collect_view();
-    let latency_points = chart
+    let latency_at: Vec<(f64, f64)> = chart
         .hours
         .iter()
         .enumerate()
         .filter_map(|(i, hour)| {
             hour.p50_latency_ms
-                .map(|ms| format!("{:.1},{:.1}", LEFT + slot * (i as f64 + 0.5), y_latency(ms)))
+                .map(|ms| (LEFT + slot * (i as f64 + 0.5), y_latency(ms)))
         })
+        .collect();
+    let latency_points = latency_at
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
         .collect::<Vec<_>>()
         .join(" ");
+    // A dot per hour, so a single hour with deliveries still shows its median.
+    let latency_dots = latency_at
+        .into_iter()
+        .map(|(x, y)| view! { <circle class="latency-dot" cx=format!("{x:.1}") cy=format!("{y:.1}") r="3"/> })
+        .collect_view();
 
     view! {
         <figure class="chart" data-testid="delivery-chart">
@@ -114,6 +123,7 @@ pub fn DeliveryChartView(chart: DeliveryChart) -> impl IntoView {
                 <text x=(WIDTH - RIGHT + 6.0).to_string() y=(TOP + 4.0).to_string() class="axis latency">{format!("{latency_max} ms")}</text>
                 {bars}
                 <polyline class="latency-line" points=latency_points fill="none"/>
+                {latency_dots}
             </svg>
             <figcaption>
                 <span class="key delivered">"Delivered"</span>

@@ -201,10 +201,9 @@ fn FilterForm(filter: DeliveryQuery, endpoints: Vec<EndpointView>) -> impl IntoV
 fn DeliveryRow(item: DeliverySummary) -> impl IntoView {
     let public_id = use_public_id();
     let href = format!("/apps/{}/deliveries/{}", public_id.get_untracked(), item.id);
-    let status = match item.next_attempt_at_ms {
-        Some(next) => format!("{} (next {})", item.status.label(), utc_time(next)),
-        None => item.status.label().to_owned(),
-    };
+    let next = item.next_attempt_at_ms.map(
+        |next| view! { <span class="status-next">{format!("next {}", utc_time(next))}</span> },
+    );
     let latency = item
         .last_latency_ms
         .map(|ms| format!("{ms} ms"))
@@ -213,7 +212,7 @@ fn DeliveryRow(item: DeliverySummary) -> impl IntoView {
         <tr data-status=item.status.as_str()>
             <td><a href=href>{item.event_name.clone()}</a> " " <code>{item.facial_id.clone()}</code></td>
             <td class="url">{item.endpoint_url.clone()}</td>
-            <td><span class=format!("badge status-{}", item.status.as_str())>{status}</span></td>
+            <td><span class=format!("badge status-{}", item.status.as_str())>{item.status.label()}</span>{next}</td>
             <td>{item.attempts}</td>
             <td>{item.last_outcome()}</td>
             <td>{latency}</td>
