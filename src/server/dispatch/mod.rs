@@ -31,13 +31,18 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 
 /// Most deliveries one claim leases.
-const CLAIM_BATCH: usize = 128;
+const CLAIM_BATCH: usize = 256;
 /// How often expired leases are looked for.
 const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 /// A lease lasts `LOOKAHEAD` endpoint timeouts (waiting behind one attempt, then its own) and
 /// this margin for the body read and the write of the outcome; only then may another worker
 /// take the delivery over.
 pub(crate) const LEASE_MARGIN_MS: i64 = 10_000;
+/// Most outcomes written in one transaction, and how long the recorder waits to fill one.
+const RECORD_BATCH: usize = 512;
+const RECORD_LINGER: Duration = Duration::from_millis(10);
+/// Longest wait for attempts in flight to free slots before claiming again.
+const REFILL_WAIT: Duration = Duration::from_millis(20);
 /// The safety-net poll when no wake-up arrives.
 const IDLE_POLL: Duration = Duration::from_secs(5);
 /// How long shutdown waits for attempts in flight before giving their leases back.
@@ -214,23 +219,34 @@ impl Worker {
                 }
                 continue;
             }
+            if !attempts.is_empty() {
+                // Nothing claimable while attempts are in flight: their endpoints are at
+                // their cap, or nothing else is due. Let a quarter of them finish first, so
+                // the next claim refills many slots at once instead of one per statement; new
+                // deliveries and a short deadline still end the wait at once.
+                let enough = (attempts.len() / 4).max(1);
+                let deadline = tokio::time::sleep(REFILL_WAIT);
+                tokio::pin!(deadline);
+                let mut finished = 0;
+                while finished < enough {
+                    tokio::select! {
+                        Some(_) = attempts.join_next() => finished += 1,
+                        _ = &mut deadline => break,
+                        _ = worker.store.deliveries_committed() => break,
+                        _ = announced(&mut listener) => break,
+                        _ = stopped.changed() => break,
+                    }
+                }
+                continue;
+            }
             let wait = match worker.store.next_due_at().await {
                 Ok(Some(at)) => Duration::from_millis((at - now_ms()).max(0) as u64).min(IDLE_POLL),
                 Ok(None) => IDLE_POLL,
                 Err(_) => Duration::from_secs(1),
             };
-            if wait.is_zero() && free > 0 {
-                // Due work exists but every candidate's endpoint is at its cap: wait for an
-                // attempt to finish, and a moment more so one claim refills several slots.
-                tokio::select! {
-                    _ = attempts.join_next(), if !attempts.is_empty() => {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-                    _ = stopped.changed() => {}
-                }
-                continue;
-            }
+            // Due but not claimable with nothing in flight: another replica holds the rows
+            // for a moment. Look again shortly rather than spinning.
+            let wait = wait.max(Duration::from_millis(5));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = worker.store.deliveries_committed() => {}
@@ -292,8 +308,24 @@ fn spawn_recorder(
 ) -> (mpsc::Sender<AttemptOutcome>, tokio::task::JoinHandle<()>) {
     let (sender, mut receiver) = mpsc::channel::<AttemptOutcome>(1024);
     let task = tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(256);
-        while receiver.recv_many(&mut batch, 256).await > 0 {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while receiver.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            // Let more outcomes join for a moment: a transaction costs several round trips
+            // (each a thread hop on SQLite), so one for many attempts beats one for each.
+            // Nothing waits on the record: slots and lanes were freed when the attempt ended.
+            let linger = tokio::time::sleep(RECORD_LINGER);
+            tokio::pin!(linger);
+            while batch.len() < RECORD_BATCH {
+                let room = RECORD_BATCH - batch.len();
+                tokio::select! {
+                    added = receiver.recv_many(&mut batch, room) => {
+                        if added == 0 {
+                            break;
+                        }
+                    }
+                    _ = &mut linger => break,
+                }
+            }
             let now = now_ms();
             for outcome in &batch {
                 metrics.record(outcome, now);

@@ -116,7 +116,7 @@ impl Store {
             serde_json::Value::Object(busy).to_string(),
             serde_json::to_string(&saturated).unwrap_or_else(|_| "[]".to_owned()),
         );
-        let lock = match self.db() {
+        let lock = match self.queue_db() {
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Db::Sqlite(_) => "",
         };
@@ -124,10 +124,10 @@ impl Store {
             "UPDATE deliveries SET status = 'delivering', lease_token = $6, \
              lease_until = $5 + $9 * 1000 * (SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id) \
              WHERE id IN (SELECT d.id FROM deliveries d WHERE d.id IN ({candidates}) AND {DUE}{lock})",
-            candidates = candidates_sql(self.db()),
+            candidates = candidates_sql(self.queue_db()),
         );
         let details = leased_sql();
-        let claimed = on_db!(self.db(), |pool| {
+        let claimed = on_db!(self.queue_db(), |pool| {
             let query = sqlx::query(&claim)
                 .bind(now)
                 .bind(per_endpoint)
@@ -155,7 +155,7 @@ impl Store {
     pub async fn release_leases(&self, lease_tokens: &[String]) -> Result<u64, StoreError> {
         let mut released = 0;
         for token in lease_tokens {
-            released += on_db!(self.db(), |pool| {
+            released += on_db!(self.queue_db(), |pool| {
                 sqlx::query(
                     "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, \
                      status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END \
@@ -173,7 +173,7 @@ impl Store {
     /// Puts deliveries whose lease ran out (their worker crashed or hung) back in the queue,
     /// due at once. Their late outcome, if it ever comes, no longer matches the lease.
     pub async fn reclaim_expired_leases(&self) -> Result<u64, StoreError> {
-        let reclaimed = on_db!(self.db(), |pool| {
+        let reclaimed = on_db!(self.queue_db(), |pool| {
             sqlx::query(
                 "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, \
                  status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END \

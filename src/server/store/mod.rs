@@ -77,6 +77,10 @@ pub(crate) use on_db;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// The dispatcher's claims and outcomes. On SQLite one connection of its own: claims and
+    /// outcome batches take turns on it instead of meeting on SQLite's write lock, where the
+    /// loser sleeps in the busy handler. On PostgreSQL the shared pool.
+    queue: Db,
     /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
     /// one writer at a time, and each commit costs an fsync.
     sqlite_batches: Option<tokio::sync::mpsc::Sender<events::EventJob>>,
@@ -108,6 +112,10 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
                 .await?;
+            let queue = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
+                .await?;
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(options)
@@ -115,6 +123,7 @@ impl Store {
             let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
             return Ok(Store {
                 db: Db::Sqlite(pool),
+                queue: Db::Sqlite(queue),
                 sqlite_batches: Some(events::spawn_sqlite_writer(writer, new_deliveries.clone())),
                 new_deliveries,
                 announcements: None,
@@ -135,6 +144,7 @@ impl Store {
             Db::Sqlite(_) => None,
         };
         Ok(Store {
+            queue: db.clone(),
             db,
             sqlite_batches: None,
             new_deliveries: Default::default(),
@@ -144,6 +154,11 @@ impl Store {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Where the dispatcher claims deliveries and records attempts.
+    pub(crate) fn queue_db(&self) -> &Db {
+        &self.queue
     }
 
     /// Completes when this process has committed deliveries since the last call returned.
@@ -189,6 +204,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        on_db!(&self.queue, |pool| pool.close().await);
         on_db!(&self.db, |pool| pool.close().await)
     }
 }

@@ -184,7 +184,7 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let rows = outcome_rows(self.db());
+        let rows = outcome_rows(self.queue_db());
         let json = outcomes_json(outcomes);
         // Attempts first: the update below clears the leases they are matched on.
         let insert_attempts = format!(
@@ -213,7 +213,7 @@ impl Store {
             .into_iter()
             .collect();
         let healthy = serde_json::to_string(&healthy).unwrap_or_else(|_| "[]".to_owned());
-        let clear_failing = match self.db() {
+        let clear_failing = match self.queue_db() {
             Db::Sqlite(_) => {
                 "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
                  WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each($1))"
@@ -224,7 +224,7 @@ impl Store {
                  AND id IN (SELECT jsonb_array_elements_text($1::jsonb))"
             }
         };
-        on_db!(self.db(), |pool| {
+        on_db!(self.queue_db(), |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(&insert_attempts)
                 .bind(&json)
