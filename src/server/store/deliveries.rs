@@ -120,32 +120,55 @@ impl Store {
             Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Db::Sqlite(_) => "",
         };
-        let claim = format!(
+        let update = format!(
             "UPDATE deliveries SET status = 'delivering', lease_token = $6, \
              lease_until = $5 + $9 * 1000 * (SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id) \
              WHERE id IN (SELECT d.id FROM deliveries d WHERE d.id IN ({candidates}) AND {DUE}{lock})",
             candidates = candidates_sql(self.queue_db()),
         );
+        // PostgreSQL leases and reads back in one round trip. The outer query sees the rows
+        // as they were before the update, so the leased values come from RETURNING.
+        let one_statement = matches!(self.queue_db(), Db::Postgres(_));
+        let claim_and_read = format!(
+            "WITH d AS ({update} RETURNING id, lease_token, event_id, attempts, endpoint_id, \
+             app_id, next_attempt_at) \
+             SELECT {CLAIMED_COLUMNS} FROM d JOIN events ev ON ev.id = d.event_id \
+             JOIN endpoints e ON e.id = d.endpoint_id JOIN applications a ON a.id = d.app_id \
+             ORDER BY d.next_attempt_at"
+        );
         let details = leased_sql();
-        let claimed = on_db!(self.queue_db(), |pool| {
-            let query = sqlx::query(&claim)
-                .bind(now)
-                .bind(per_endpoint)
-                .bind(claim_scan(limit))
-                .bind(limit)
-                .bind(now + lease_margin_ms)
-                .bind(&token)
-                .bind(&busy)
-                .bind(&saturated)
-                .bind(timeouts_per_lease);
-            let leased = query.execute(pool).await?.rows_affected();
-            if leased == 0 {
-                Ok(Vec::new())
-            } else {
-                sqlx::query_as::<_, ClaimedDelivery>(&details)
+        macro_rules! bind_claim {
+            ($query:expr) => {
+                $query
+                    .bind(now)
+                    .bind(per_endpoint)
+                    .bind(claim_scan(limit))
+                    .bind(limit)
+                    .bind(now + lease_margin_ms)
                     .bind(&token)
+                    .bind(&busy)
+                    .bind(&saturated)
+                    .bind(timeouts_per_lease)
+            };
+        }
+        let claimed = on_db!(self.queue_db(), |pool| {
+            if one_statement {
+                bind_claim!(sqlx::query_as::<_, ClaimedDelivery>(&claim_and_read))
                     .fetch_all(pool)
                     .await
+            } else {
+                let leased = bind_claim!(sqlx::query(&update))
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                if leased == 0 {
+                    Ok(Vec::new())
+                } else {
+                    sqlx::query_as::<_, ClaimedDelivery>(&details)
+                        .bind(&token)
+                        .fetch_all(pool)
+                        .await
+                }
             }
         })?;
         Ok(claimed)
