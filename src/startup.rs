@@ -49,6 +49,7 @@ pub struct Application {
     router: Router,
     store: Store,
     dispatcher: Option<Dispatcher>,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -77,6 +78,7 @@ impl Application {
         let dispatcher = (!config.no_dispatch).then(|| {
             Dispatcher::with_transport(store.clone(), &config.dispatch, transport.clone())
         });
+        let (stopping, stopping_seen) = tokio::sync::watch::channel(false);
         let auth = Auth::new(store.clone(), config.signup, ThrottlePolicy::default());
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
@@ -101,6 +103,7 @@ impl Application {
                 config.api_burst,
             )),
             config: Arc::new(config),
+            stopping: stopping_seen,
         };
         let router = router(state);
         Ok(Application {
@@ -108,6 +111,7 @@ impl Application {
             router,
             store,
             dispatcher,
+            stopping,
         })
     }
 
@@ -126,6 +130,13 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        // Graceful shutdown waits for every open response; the live feed never ends by
+        // itself, so it is told to.
+        let stopping = self.stopping;
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        };
         let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;

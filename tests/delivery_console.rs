@@ -500,6 +500,33 @@ async fn the_live_feed_announces_new_deliveries(backend: Backend) {
     next_event(&mut stream, &mut seen, "change").await;
 }
 
+async fn shutdown_ends_the_live_feed(backend: Backend) {
+    let hooked = dispatching_app(backend, "0s").await;
+    let Hooked {
+        app,
+        owner,
+        public_id,
+        ..
+    } = hooked;
+    let mut stream = owner
+        .get(app.url(&format!("/apps/{public_id}/live")))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    next_event(&mut stream, &mut seen, "ready").await;
+    // Graceful shutdown waits for open responses; an open console tab must not hold it.
+    tokio::time::timeout(Duration::from_secs(15), app.stop())
+        .await
+        .expect("the server stopped while a live feed was open");
+    let ended = tokio::time::timeout(Duration::from_secs(5), stream.chunk()).await;
+    assert!(
+        matches!(ended, Ok(Ok(None)) | Ok(Err(_))),
+        "the feed ended: {ended:?}"
+    );
+}
+
 fn metric(text: &str, line_start: &str) -> f64 {
     text.lines()
         .find_map(|line| {
@@ -688,6 +715,7 @@ on_both_backends!(
     replay_sends_exactly_the_failed_deliveries_in_range,
     health_shows_a_disabled_endpoint_until_it_is_re_enabled,
     the_live_feed_announces_new_deliveries,
+    shutdown_ends_the_live_feed,
     metrics_and_the_system_view_change_after_a_delivery,
     other_owners_get_not_found_on_every_route,
 );

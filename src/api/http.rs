@@ -113,9 +113,17 @@ async fn live_deliveries(
         }
     });
     use futures_util::StreamExt;
-    Sse::new(first.chain(changes.map(Ok::<_, Infallible>)))
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    let mut stopping = state.stopping.clone();
+    let stopped = async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    };
+    Sse::new(
+        first
+            .chain(changes.map(Ok::<_, Infallible>))
+            .take_until(stopped),
+    )
+    .keep_alive(KeepAlive::default())
+    .into_response()
 }
 
 fn plain_error(err: &AppError) -> Response {

@@ -25,6 +25,9 @@ pub struct AppState {
     pub tester: TestSender,
     pub rate_limiter: Arc<RateLimiter>,
     pub config: Arc<ServeConfig>,
+    /// Turns true when the server starts shutting down, so endless responses (the live
+    /// feed) end and graceful shutdown does not wait on them forever.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {
