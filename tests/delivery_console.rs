@@ -16,11 +16,16 @@ use std::time::Duration;
 
 const SETTLE: Duration = Duration::from_secs(15);
 
-/// A server function of the Deliveries tab, called by the owner of `hooked`.
-async fn call(hooked: &Hooked, function: &str, form: &[(&str, &str)]) -> Value {
+/// A server function called by the owner of `hooked`, for its application.
+async fn respond(hooked: &Hooked, function: &str, form: &[(&str, &str)]) -> reqwest::Response {
     let mut full = vec![("public_id", hooked.public_id.as_str())];
     full.extend_from_slice(form);
-    json(hooked.app.call_with(&hooked.owner, function, &full).await).await
+    hooked.app.call_with(&hooked.owner, function, &full).await
+}
+
+/// The same, answering JSON.
+async fn call(hooked: &Hooked, function: &str, form: &[(&str, &str)]) -> Value {
+    json(respond(hooked, function, form).await).await
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` in UTC, as the console's time fields accept.
@@ -155,15 +160,9 @@ async fn the_list_filters_and_pages(backend: Backend) {
         ("status", "lost", "status"),
         ("event", "login", "event"),
         ("from", "yesterday", "from"),
+        ("page", "abc", "page"),
     ] {
-        let response = hooked
-            .app
-            .call_with(
-                &hooked.owner,
-                "list_deliveries",
-                &[("public_id", &hooked.public_id), (field, value)],
-            )
-            .await;
+        let response = respond(&hooked, "list_deliveries", &[(field, value)]).await;
         let (status, named, message) = error_field(response).await;
         assert_eq!((status, named.as_str()), (422, expected), "{message}");
         assert!(!message.is_empty());
@@ -228,17 +227,7 @@ async fn the_detail_masks_secrets_and_redelivery_keeps_the_webhook_id(backend: B
 
     // The receiver is fixed: redeliver sends it again, signed, with the same webhook-id.
     receiver.otherwise(Reply::status(200));
-    let queued = hooked
-        .app
-        .call_with(
-            &hooked.owner,
-            "redeliver",
-            &[
-                ("public_id", &hooked.public_id),
-                ("delivery_id", &delivery_id),
-            ],
-        )
-        .await;
+    let queued = respond(&hooked, "redeliver", &[("delivery_id", &delivery_id)]).await;
     assert_eq!(queued.status(), 200);
     hooked.wait_for_status(&event, "delivered", SETTLE).await;
     let received = receiver.wait_for(2, SETTLE).await;
@@ -258,17 +247,12 @@ async fn the_detail_masks_secrets_and_redelivery_keeps_the_webhook_id(backend: B
 
     // A test event is not redelivered; a new test is the way.
     let test = json(hooked.send_test_event(&hooked.owner, &endpoint.id).await).await;
-    let refused = hooked
-        .app
-        .call_with(
-            &hooked.owner,
-            "redeliver",
-            &[
-                ("public_id", &hooked.public_id),
-                ("delivery_id", test["delivery_id"].as_str().unwrap()),
-            ],
-        )
-        .await;
+    let refused = respond(
+        &hooked,
+        "redeliver",
+        &[("delivery_id", test["delivery_id"].as_str().unwrap())],
+    )
+    .await;
     let (status, field, _) = error_field(refused).await;
     assert_eq!((status, field.as_str()), (422, "delivery_id"));
 }
@@ -325,31 +309,19 @@ async fn replay_sends_exactly_the_failed_deliveries_in_range(backend: Backend) {
     .await;
     assert_eq!(other_count, 2);
 
-    let unconfirmed = hooked
-        .app
-        .call_with(
-            &hooked.owner,
-            "replay_failed",
-            &[
-                ("public_id", &hooked.public_id),
-                ("endpoint_id", &endpoint.id),
-                ("since", &since),
-            ],
-        )
-        .await;
+    let unconfirmed = respond(
+        &hooked,
+        "replay_failed",
+        &[("endpoint_id", &endpoint.id), ("since", &since)],
+    )
+    .await;
     assert_eq!(error_field(unconfirmed).await.1, "confirm");
-    let bad_time = hooked
-        .app
-        .call_with(
-            &hooked.owner,
-            "count_replayable",
-            &[
-                ("public_id", &hooked.public_id),
-                ("endpoint_id", &endpoint.id),
-                ("since", "last week"),
-            ],
-        )
-        .await;
+    let bad_time = respond(
+        &hooked,
+        "count_replayable",
+        &[("endpoint_id", &endpoint.id), ("since", "last week")],
+    )
+    .await;
     assert_eq!(error_field(bad_time).await.1, "since");
 
     failing.otherwise(Reply::status(200));
@@ -414,22 +386,36 @@ async fn health_shows_a_disabled_endpoint_until_it_is_re_enabled(backend: Backen
     assert_eq!(view["health"]["recent_total"], 1);
     assert_eq!(view["health"]["recent_delivered"], 0);
 
+    // What a disabled endpoint holds is not sent again until it is re-enabled.
+    let gone = hooked.deliveries(&first).await[0].id.clone();
+    let refused = respond(&hooked, "redeliver", &[("delivery_id", &gone)]).await;
+    let (status, field, _) = error_field(refused).await;
+    assert_eq!((status, field.as_str()), (422, "delivery_id"));
+    let since = utc_seconds(now_ms() - 3_600_000);
+    let refused = respond(
+        &hooked,
+        "replay_failed",
+        &[
+            ("endpoint_id", &endpoint.id),
+            ("since", &since),
+            ("confirm", "on"),
+        ],
+    )
+    .await;
+    let (status, field, _) = error_field(refused).await;
+    assert_eq!((status, field.as_str()), (422, "endpoint_id"));
+
     let skipped = hooked.enroll("face-skipped").await;
     assert!(
         hooked.deliveries(&skipped).await.is_empty(),
         "a disabled endpoint is not subscribed"
     );
-    let response = hooked
-        .app
-        .call_with(
-            &hooked.owner,
-            "reenable_endpoint",
-            &[
-                ("public_id", &hooked.public_id),
-                ("endpoint_id", &endpoint.id),
-            ],
-        )
-        .await;
+    let response = respond(
+        &hooked,
+        "reenable_endpoint",
+        &[("endpoint_id", &endpoint.id)],
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let after = hooked.enroll("face-after").await;
     hooked.wait_for_status(&after, "delivered", SETTLE).await;
@@ -453,6 +439,20 @@ async fn health_shows_a_disabled_endpoint_until_it_is_re_enabled(backend: Backen
     assert!(hours[..23]
         .iter()
         .all(|h| h["delivered"] == 0 && h["not_delivered"] == 0));
+
+    // Turned off by its owner: the card says so and since when.
+    let url = receiver.url("/gone");
+    let saved = respond(
+        &hooked,
+        "save_endpoint",
+        &[("endpoint_id", &endpoint.id), ("url", &url)],
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let view = &hooked.endpoints().await[0];
+    assert_eq!(view["enabled"], false);
+    assert_eq!(view["disabled_reason"], "turned off by the owner");
+    assert!(view["disabled_at_ms"].as_i64().unwrap() > 0);
 }
 
 /// Reads the event stream until an event named `name` arrives with data (browsers drop
@@ -633,6 +633,11 @@ async fn metrics_and_the_system_view_change_after_a_delivery(backend: Backend) {
         .call_with(&stranger, "system_overview", &[])
         .await;
     assert_eq!(refused.status(), 404, "only operators see the system view");
+
+    // A replica that stops cleanly leaves the list; it is gone, not late.
+    let mut hooked = hooked;
+    hooked.app.stop_serving().await;
+    assert!(hooked.store.heartbeats().await.unwrap().is_empty());
 }
 
 async fn other_owners_get_not_found_on_every_route(backend: Backend) {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::console::{app_with_endpoint, json, owner};
+use common::console::{app_with_endpoint, error_field, json, owner};
 use common::{spawn_app, Backend, TestApp};
 use serde_json::{json as j, Value};
 
@@ -57,6 +57,15 @@ async fn registry_lists_searches_pages_counts_and_deletes(backend: Backend) {
     .await;
     assert_eq!(second["items"].as_array().unwrap().len(), 4);
     assert_eq!(second["has_more"], false);
+    let bad_page = app
+        .call_with(
+            &alice,
+            "list_facial_ids",
+            &[("public_id", &public_id), ("page", "-1")],
+        )
+        .await;
+    let (status, field, _) = error_field(bad_page).await;
+    assert_eq!((status, field.as_str()), (422, "page"));
 
     // `_` is a literal in the search, not LIKE's any-character wildcard.
     let found = json(

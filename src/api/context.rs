@@ -1,7 +1,8 @@
 //! What every server function needs from the request: the state, the session, the caller.
 
-use crate::model::app::IssuedApiKey;
+use crate::model::app::{AppDetail, IssuedApiKey};
 use crate::model::AppError;
+use crate::server::apps::OwnedEndpoint;
 use crate::server::auth::Account;
 use crate::server::error::internal;
 use crate::server::state::AppState;
@@ -102,6 +103,25 @@ impl RequestContext {
 
     pub async fn end_session(&self) -> Result<(), AppError> {
         self.session.flush().await.map_err(internal)
+    }
+
+    /// The signed-in owner's application `public_id`; another owner's is `NotFound`.
+    pub async fn owned_app(&self, public_id: &str) -> Result<AppDetail, AppError> {
+        let owner = self.account().await?;
+        self.state.apps.detail(&owner.id, public_id).await
+    }
+
+    /// The signed-in owner's endpoint; another owner's (or application's) is `NotFound`.
+    pub async fn owned_endpoint(
+        &self,
+        public_id: &str,
+        endpoint_id: &str,
+    ) -> Result<OwnedEndpoint, AppError> {
+        let owner = self.account().await?;
+        self.state
+            .apps
+            .owned_endpoint_state(&owner.id, public_id, endpoint_id)
+            .await
     }
 
     /// The signed-in account if it is an operator; anyone else is told the page does not exist.

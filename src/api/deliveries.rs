@@ -20,16 +20,11 @@ pub async fn send_test_event(
     endpoint_id: String,
 ) -> Result<TestDeliveryResult, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let (app_id, endpoint_id) = ctx
-        .state
-        .apps
-        .owned_endpoint_ids(&owner.id, &public_id, &endpoint_id)
-        .await?;
+    let endpoint = ctx.owned_endpoint(&public_id, &endpoint_id).await?;
     let outcome = ctx
         .state
         .tester
-        .send(&app_id, &endpoint_id, &ctx.client_ip())
+        .send(&endpoint.app_id, &endpoint.endpoint_id, &ctx.client_ip())
         .await?
         .ok_or(AppError::NotFound)?;
     let result = TestDeliveryResult {
@@ -59,12 +54,11 @@ pub async fn list_deliveries(
     endpoint: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    page: Option<u32>,
+    page: Option<String>,
 ) -> Result<DeliveryPage, AppError> {
     use crate::model::delivery::DeliveryQuery;
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let app = ctx.owned_app(&public_id).await?;
     let filter = DeliveryQuery {
         status,
         event,
@@ -75,7 +69,11 @@ pub async fn list_deliveries(
     .parse()?;
     ctx.state
         .deliveries
-        .page(&app.public_id, &filter, page.unwrap_or(0))
+        .page(
+            &app.public_id,
+            &filter,
+            crate::model::parse_page(page.as_deref())?,
+        )
         .await
 }
 
@@ -85,8 +83,7 @@ pub async fn get_delivery(
     delivery_id: String,
 ) -> Result<DeliveryDetail, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let app = ctx.owned_app(&public_id).await?;
     ctx.state
         .deliveries
         .detail(&app.public_id, &delivery_id)
@@ -97,8 +94,7 @@ pub async fn get_delivery(
 #[server(endpoint = "redeliver")]
 pub async fn redeliver(public_id: String, delivery_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let app = ctx.owned_app(&public_id).await?;
     ctx.state
         .deliveries
         .redeliver(&app.public_id, &delivery_id)
@@ -122,12 +118,7 @@ pub async fn count_replayable(
     since: String,
 ) -> Result<i64, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let endpoint = ctx
-        .state
-        .apps
-        .owned_endpoint_state(&owner.id, &public_id, &endpoint_id)
-        .await?;
+    let endpoint = ctx.owned_endpoint(&public_id, &endpoint_id).await?;
     let since = parse_since(&since)?;
     ctx.state
         .deliveries
@@ -144,12 +135,7 @@ pub async fn replay_failed(
     confirm: Option<String>,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let endpoint = ctx
-        .state
-        .apps
-        .owned_endpoint_state(&owner.id, &public_id, &endpoint_id)
-        .await?;
+    let endpoint = ctx.owned_endpoint(&public_id, &endpoint_id).await?;
     let since_ms = parse_since(&since)?;
     if confirm.is_none() {
         return Err(AppError::invalid(
@@ -160,7 +146,7 @@ pub async fn replay_failed(
     let progress = ctx
         .state
         .deliveries
-        .replay_failed(&endpoint.endpoint_id, endpoint.enabled, since_ms)
+        .replay_failed(&endpoint, since_ms)
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash(&format!("Replaying {} failed deliveries.", progress.total))
@@ -180,8 +166,7 @@ pub async fn get_replay_progress(
     replay_id: String,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let app = ctx.owned_app(&public_id).await?;
     ctx.state
         .deliveries
         .replay_progress(&app.public_id, &replay_id)
@@ -191,8 +176,7 @@ pub async fn get_replay_progress(
 #[server(endpoint = "delivery_chart")]
 pub async fn get_delivery_chart(public_id: String) -> Result<DeliveryChart, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let app = ctx.owned_app(&public_id).await?;
     ctx.state.deliveries.chart(&app.public_id).await
 }
 

@@ -12,14 +12,17 @@ use super::context::RequestContext;
 pub async fn list_facial_ids(
     public_id: String,
     search: Option<String>,
-    page: Option<u32>,
+    page: Option<String>,
 ) -> Result<FacialIdPage, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let app = ctx.owned_app(&public_id).await?;
     ctx.state
         .ingest
-        .facial_id_page(&app.public_id, search.as_deref(), page.unwrap_or(0))
+        .facial_id_page(
+            &app.public_id,
+            search.as_deref(),
+            crate::model::parse_page(page.as_deref())?,
+        )
         .await
 }
 
@@ -34,8 +37,7 @@ pub async fn delete_facial_id(
     use crate::server::ingest::EventInput;
 
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let app = ctx.owned_app(&public_id).await?;
     if confirm.is_none() {
         return Err(AppError::invalid(
             "confirm",

@@ -11,3 +11,16 @@ pub mod time;
 
 pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};
 pub use error::AppError;
+
+/// A list's page number from a form or URL (`page`); absent means the first page.
+pub fn parse_page(raw: Option<&str>) -> Result<u32, AppError> {
+    match raw.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(0),
+        Some(page) => page.parse().map_err(|_| {
+            AppError::invalid(
+                "page",
+                format!("Expected a page number (0, 1, 2, …), got {page:?}."),
+            )
+        }),
+    }
+}

@@ -5,7 +5,7 @@ use super::console::{create_app, json, owner, save_endpoint};
 use super::{spawn_app_with, Backend, TestApp};
 use facehook::server::config::ServeConfig;
 use facehook::server::dispatch::RetrySchedule;
-use facehook::server::store::{AttemptLogRecord, DeliveryRecord, Store};
+use facehook::server::store::{AttemptLogRecord, DeliveryListing, Store};
 use facehook::server::targets::parse_allow_entry;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -166,7 +166,7 @@ impl Hooked {
         assert!(self.store.set_plan(&self.public_id, plan).await.unwrap());
     }
 
-    pub async fn deliveries(&self, event_id: &str) -> Vec<DeliveryRecord> {
+    pub async fn deliveries(&self, event_id: &str) -> Vec<DeliveryListing> {
         self.store.deliveries_of_event(event_id).await.unwrap()
     }
 
@@ -180,7 +180,7 @@ impl Hooked {
         event_id: &str,
         status: &str,
         within: Duration,
-    ) -> Vec<DeliveryRecord> {
+    ) -> Vec<DeliveryListing> {
         let deadline = Instant::now() + within;
         loop {
             let deliveries = self.deliveries(event_id).await;

@@ -246,6 +246,11 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        self.stop_serving().await;
+    }
+
+    /// Shuts the server down gracefully but keeps its database for inspection.
+    pub async fn stop_serving(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

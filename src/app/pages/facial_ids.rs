@@ -25,7 +25,7 @@ pub fn FacialIdsTab() -> impl IntoView {
     let delete = ServerAction::<DeleteFacialId>::new();
     let listing = Resource::new(
         move || (public_id.get(), search(), page(), delete.version().get()),
-        |(id, search, page, _)| list_facial_ids(id, search, Some(page)),
+        |(id, search, page, _)| list_facial_ids(id, search, Some(page.to_string())),
     );
     let delete_error: Signal<Option<AppError>> =
         Signal::derive(move || delete.value().get().and_then(Result::err));

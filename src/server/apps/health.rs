@@ -1,19 +1,12 @@
 //! Endpoint health for the WEBHOOKS tab: the last day's delivered share, the current run of
 //! failures, and turning a disabled endpoint back on.
 
-use super::Apps;
+use super::{found, Apps};
 use crate::model::app::EndpointView;
 use crate::model::AppError;
 use crate::server::store::now_ms;
 
 const DAY_MS: i64 = 24 * 3_600_000;
-
-/// An owned endpoint, as replays need it.
-pub struct OwnedEndpoint {
-    pub app_id: String,
-    pub endpoint_id: String,
-    pub enabled: bool,
-}
 
 impl Apps {
     /// Fills in each endpoint's deliveries of the last 24 hours.
@@ -35,21 +28,6 @@ impl Apps {
         Ok(())
     }
 
-    pub async fn owned_endpoint_state(
-        &self,
-        owner_id: &str,
-        public_id: &str,
-        endpoint_id: &str,
-    ) -> Result<OwnedEndpoint, AppError> {
-        let app = self.owned(owner_id, public_id).await?;
-        let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
-        Ok(OwnedEndpoint {
-            app_id: app.id,
-            endpoint_id: endpoint.id,
-            enabled: endpoint.enabled,
-        })
-    }
-
     /// Turns a disabled endpoint back on; the deliveries it holds are sent at once.
     pub async fn reenable_endpoint(
         &self,
@@ -57,12 +35,13 @@ impl Apps {
         public_id: &str,
         endpoint_id: &str,
     ) -> Result<(), AppError> {
-        let app = self.owned(owner_id, public_id).await?;
-        let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
-        if self.store.reenable_endpoint(&app.id, &endpoint.id).await? {
-            Ok(())
-        } else {
-            Err(AppError::NotFound)
-        }
+        let endpoint = self
+            .owned_endpoint_state(owner_id, public_id, endpoint_id)
+            .await?;
+        found(
+            self.store
+                .reenable_endpoint(&endpoint.app_id, &endpoint.endpoint_id)
+                .await?,
+        )
     }
 }

@@ -5,8 +5,6 @@
 mod endpoint_url;
 mod health;
 
-pub use health::OwnedEndpoint;
-
 pub use endpoint_url::EndpointUrl;
 
 use crate::model::app::{
@@ -31,6 +29,13 @@ const MAX_DESCRIPTION_CHARS: usize = 200;
 pub struct Apps {
     store: Store,
     allow: Arc<AllowList>,
+}
+
+/// An owner's endpoint, as test events, replays and re-enabling need it.
+pub struct OwnedEndpoint {
+    pub app_id: String,
+    pub endpoint_id: String,
+    pub enabled: bool,
 }
 
 /// What an owner submits for an endpoint; checked by `Apps` before anything is stored.
@@ -287,17 +292,21 @@ impl Apps {
         Ok(signing_secrets(&endpoint, now_ms()))
     }
 
-    /// The application and endpoint ids behind an owner's endpoint, or `NotFound` for
-    /// anything that is not theirs.
-    pub async fn owned_endpoint_ids(
+    /// The application and endpoint behind an owner's endpoint, or `NotFound` for anything
+    /// that is not theirs.
+    pub async fn owned_endpoint_state(
         &self,
         owner_id: &str,
         public_id: &str,
         endpoint_id: &str,
-    ) -> Result<(String, String), AppError> {
+    ) -> Result<OwnedEndpoint, AppError> {
         let app = self.owned(owner_id, public_id).await?;
         let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
-        Ok((app.id, endpoint.id))
+        Ok(OwnedEndpoint {
+            app_id: app.id,
+            endpoint_id: endpoint.id,
+            enabled: endpoint.enabled,
+        })
     }
 
     /// Operator action: changes any application's plan.

@@ -10,6 +10,7 @@ use crate::model::delivery::{
     DeliverySummary, HourStats, ReplayProgress, DELIVERIES_PER_PAGE, TEST_EVENT_NAME,
 };
 use crate::model::AppError;
+use crate::server::apps::OwnedEndpoint;
 use crate::server::error::internal;
 use crate::server::store::{now_ms, DeliveryListing, ListingFilter, Store};
 use std::hash::{Hash, Hasher};
@@ -139,17 +140,19 @@ impl Deliveries {
 
     pub async fn replay_failed(
         &self,
-        endpoint_id: &str,
-        endpoint_enabled: bool,
+        endpoint: &OwnedEndpoint,
         since_ms: i64,
     ) -> Result<ReplayProgress, AppError> {
-        if !endpoint_enabled {
+        if !endpoint.enabled {
             return Err(AppError::invalid(
                 "endpoint_id",
                 "This endpoint is disabled; re-enable it on the WEBHOOKS tab first.",
             ));
         }
-        let (replay_id, total) = self.store.replay_failed(endpoint_id, since_ms).await?;
+        let (replay_id, total) = self
+            .store
+            .replay_failed(&endpoint.endpoint_id, since_ms)
+            .await?;
         Ok(ReplayProgress {
             replay_id,
             total,

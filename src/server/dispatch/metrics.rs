@@ -44,27 +44,33 @@ pub struct MetricsSnapshot {
 }
 
 impl DispatchMetrics {
-    pub fn record(&self, outcome: &AttemptOutcome, now_ms: i64) {
-        let attempt = &outcome.attempt;
-        let label = attempt.error_class.as_deref().unwrap_or("delivered");
-        let slot = OUTCOMES
-            .iter()
-            .position(|o| *o == label)
-            .unwrap_or(OUTCOMES.len() - 1);
-        self.attempts[slot].fetch_add(1, Ordering::Relaxed);
-        let duration_ms = u64::try_from(attempt.duration_ms).unwrap_or(0);
-        let seconds = duration_ms as f64 / 1000.0;
-        for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(&self.latency_buckets) {
-            if seconds <= *bound {
-                count.fetch_add(1, Ordering::Relaxed);
+    /// Counts one batch of outcomes, all at `now_ms`: the per-second tally is locked once.
+    pub fn record(&self, outcomes: &[AttemptOutcome], now_ms: i64) {
+        let mut delivered = 0;
+        for attempt in outcomes.iter().map(|o| &o.attempt) {
+            let label = attempt.error_class.as_deref().unwrap_or("delivered");
+            let slot = OUTCOMES
+                .iter()
+                .position(|o| *o == label)
+                .unwrap_or(OUTCOMES.len() - 1);
+            self.attempts[slot].fetch_add(1, Ordering::Relaxed);
+            let duration_ms = u64::try_from(attempt.duration_ms).unwrap_or(0);
+            let seconds = duration_ms as f64 / 1000.0;
+            for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(&self.latency_buckets) {
+                if seconds <= *bound {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            self.latency_sum_ms
+                .fetch_add(duration_ms, Ordering::Relaxed);
+            self.latency_count.fetch_add(1, Ordering::Relaxed);
+            delivered += u64::from(attempt.error_class.is_none());
         }
-        self.latency_sum_ms
-            .fetch_add(duration_ms, Ordering::Relaxed);
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-
+        if outcomes.is_empty() {
+            return;
+        }
         let second = now_ms.div_euclid(1000);
-        let delivered = u64::from(attempt.error_class.is_none());
+        let attempts = outcomes.len() as u64;
         let mut recent = self
             .recent
             .lock()
@@ -72,9 +78,9 @@ impl DispatchMetrics {
         match recent.back_mut() {
             Some((at, d, a)) if *at == second => {
                 *d += delivered;
-                *a += 1;
+                *a += attempts;
             }
-            _ => recent.push_back((second, delivered, 1)),
+            _ => recent.push_back((second, delivered, attempts)),
         }
         while recent.front().is_some_and(|(at, _, _)| *at <= second - 60) {
             recent.pop_front();
@@ -135,9 +141,11 @@ mod tests {
     #[test]
     fn counts_outcomes_latency_and_the_last_minute() {
         let metrics = DispatchMetrics::default();
-        metrics.record(&outcome(None, 3), 1_000_000);
-        metrics.record(&outcome(Some("timeout"), 6_000), 1_000_500);
-        metrics.record(&outcome(None, 40), 1_030_000);
+        metrics.record(
+            &[outcome(None, 3), outcome(Some("timeout"), 6_000)],
+            1_000_500,
+        );
+        metrics.record(&[outcome(None, 40)], 1_030_000);
         let snapshot = metrics.snapshot();
         assert_eq!(snapshot.attempts[0], ("delivered", 2));
         assert_eq!(snapshot.attempts[2], ("timeout", 1));

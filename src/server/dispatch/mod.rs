@@ -326,10 +326,7 @@ fn spawn_recorder(
                     _ = &mut linger => break,
                 }
             }
-            let now = now_ms();
-            for outcome in &batch {
-                metrics.record(outcome, now);
-            }
+            metrics.record(&batch, now_ms());
             let mut tries = 0;
             loop {
                 match store.record_attempts(&batch).await {

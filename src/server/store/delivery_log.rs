@@ -4,22 +4,6 @@
 use super::deliveries::{ClaimedDelivery, CLAIMED_COLUMNS};
 use super::{on_db, AttemptRecord, Store, StoreError};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DeliveryRecord {
-    pub id: String,
-    pub event_id: String,
-    pub endpoint_id: String,
-    pub app_id: String,
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: i64,
-    pub last_status_code: Option<i64>,
-    pub last_error_class: Option<String>,
-    pub last_latency_ms: Option<i64>,
-    pub created_at: i64,
-    pub completed_at: Option<i64>,
-}
-
 /// An attempt as the console lists it: its number, then what it observed.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptLogRecord {
@@ -28,9 +12,6 @@ pub struct AttemptLogRecord {
     #[sqlx(flatten)]
     pub attempt: AttemptRecord,
 }
-
-const DELIVERY_COLUMNS: &str = "id, event_id, endpoint_id, app_id, status, attempts, \
-     next_attempt_at, last_status_code, last_error_class, last_latency_ms, created_at, completed_at";
 
 /// A delivery as the console lists it, with its event and endpoint.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -178,12 +159,12 @@ impl Store {
     pub async fn deliveries_of_event(
         &self,
         event_id: &str,
-    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+    ) -> Result<Vec<DeliveryListing>, StoreError> {
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = $1 ORDER BY endpoint_id"
+            "SELECT {LISTING_COLUMNS} {LISTING_FROM} WHERE d.event_id = $1 ORDER BY d.endpoint_id"
         );
         let rows = on_db!(self.db(), |pool| {
-            sqlx::query_as::<_, DeliveryRecord>(&sql)
+            sqlx::query_as::<_, DeliveryListing>(&sql)
                 .bind(event_id)
                 .fetch_all(pool)
                 .await

@@ -21,7 +21,7 @@ pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
 pub use console_stats::{EndpointCounts, Heartbeat, HourCounts, QueueDepth};
 pub use deliveries::{ClaimedDelivery, DeliveryListener};
-pub use delivery_log::{AttemptLogRecord, DeliveryListing, DeliveryRecord, ListingFilter};
+pub use delivery_log::{AttemptLogRecord, DeliveryListing, ListingFilter};
 pub use endpoints::{EndpointRecord, EndpointSettings};
 pub use events::{
     IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, ReplyRenderer,

@@ -49,7 +49,15 @@ pub fn DeliveriesTab() -> impl IntoView {
     let listing = Resource::new(
         move || (public_id.get(), filter.get(), page.get(), changes.get()),
         |(id, f, page, _)| {
-            list_deliveries(id, f.status, f.event, f.endpoint, f.from, f.to, Some(page))
+            list_deliveries(
+                id,
+                f.status,
+                f.event,
+                f.endpoint,
+                f.from,
+                f.to,
+                Some(page.to_string()),
+            )
         },
     );
     // Loaded once: the filter and replay forms must not be redrawn (and reset) by the feed.
