@@ -60,6 +60,10 @@ impl Reply {
 
 #[derive(Default)]
 struct Shared {
+    /// Only counts requests instead of keeping them: a benchmark's receiver should cost what
+    /// a real one does, not grow by every request.
+    counting_only: bool,
+    counted: std::sync::atomic::AtomicUsize,
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Reply>>,
     /// Answer used once the script is empty.
@@ -79,11 +83,25 @@ pub struct Receiver {
 impl Receiver {
     /// A plain-HTTP receiver on `bind` (`127.0.0.1:0`, `[::1]:0`).
     pub async fn start(bind: &str) -> Receiver {
+        Self::start_with(bind, Shared::default()).await
+    }
+
+    /// A receiver that answers 200 and counts requests without keeping them (`count` and
+    /// `wait_for` work; `received` stays empty).
+    pub async fn start_counting(bind: &str) -> Receiver {
+        let shared = Shared {
+            counting_only: true,
+            ..Shared::default()
+        };
+        Self::start_with(bind, shared).await
+    }
+
+    async fn start_with(bind: &str, shared: Shared) -> Receiver {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .expect("bind the receiver");
         let addr = listener.local_addr().unwrap();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(shared);
         let router = router(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -166,6 +184,12 @@ impl Receiver {
     }
 
     pub fn count(&self) -> usize {
+        if self.shared.counting_only {
+            return self
+                .shared
+                .counted
+                .load(std::sync::atomic::Ordering::Relaxed);
+        }
         self.shared.received.lock().unwrap().len()
     }
 
@@ -200,6 +224,12 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
+    if shared.counting_only {
+        shared
+            .counted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return (StatusCode::OK, "ok").into_response();
+    }
     {
         let mut in_flight = shared.in_flight.lock().unwrap();
         in_flight.0 += 1;
@@ -218,7 +248,11 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         .pop_front()
         .or_else(|| shared.otherwise.lock().unwrap().clone())
         .unwrap_or_else(|| Reply::status(200));
-    tokio::time::sleep(reply.delay).await;
+    // A zero sleep still waits for the timer's next millisecond tick, which would cap every
+    // connection at about a thousand requests a second.
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
     shared.in_flight.lock().unwrap().0 -= 1;
     let mut response = (StatusCode::from_u16(reply.status).unwrap(), "ok").into_response();
     for (name, value) in reply.headers {
