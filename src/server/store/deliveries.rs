@@ -5,7 +5,7 @@
 use super::{new_id, now_ms, on_db, Db, Store, StoreError};
 
 /// A leased delivery with everything needed to send it, read when it was claimed (send time).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct ClaimedDelivery {
     pub delivery_id: String,
     pub lease_token: String,
@@ -66,20 +66,70 @@ fn candidates_sql(db: &Db) -> String {
     )
 }
 
-pub(super) const CLAIMED_COLUMNS: &str =
-    "d.id AS delivery_id, d.lease_token, d.event_id, d.attempts, \
-     ev.event_name, ev.facial_id, ev.client_ip, ev.gender, ev.age, ev.payload, ev.occurred_at, \
-     a.id AS app_id, a.plan, a.webhook_token, e.id AS endpoint_id, e.url, e.timeout_secs, \
-     e.include_payload, e.signing_secret, e.previous_signing_secret, e.previous_secret_expires_at";
+/// Each field of `ClaimedDelivery` and the column it is read from.
+const CLAIMED_FIELDS: [(&str, &str); 21] = [
+    ("delivery_id", "d.id"),
+    ("lease_token", "d.lease_token"),
+    ("event_id", "d.event_id"),
+    ("attempts", "d.attempts"),
+    ("event_name", "ev.event_name"),
+    ("facial_id", "ev.facial_id"),
+    ("client_ip", "ev.client_ip"),
+    ("gender", "ev.gender"),
+    ("age", "ev.age"),
+    ("payload", "ev.payload"),
+    ("occurred_at", "ev.occurred_at"),
+    ("app_id", "a.id"),
+    ("plan", "a.plan"),
+    ("webhook_token", "a.webhook_token"),
+    ("endpoint_id", "e.id"),
+    ("url", "e.url"),
+    ("timeout_secs", "e.timeout_secs"),
+    ("include_payload", "e.include_payload"),
+    ("signing_secret", "e.signing_secret"),
+    ("previous_signing_secret", "e.previous_signing_secret"),
+    ("previous_secret_expires_at", "e.previous_secret_expires_at"),
+];
+
+/// The select list of a `ClaimedDelivery` read from `deliveries d`, `events ev`,
+/// `endpoints e` and `applications a`.
+pub(super) fn claimed_columns() -> String {
+    CLAIMED_FIELDS
+        .iter()
+        .map(|(field, column)| format!("{column} AS {field}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) const CLAIMED_JOINS: &str = "JOIN events ev ON ev.id = d.event_id \
+     JOIN endpoints e ON e.id = d.endpoint_id JOIN applications a ON a.id = d.app_id";
 
 /// Everything needed to send the deliveries leased under one token ($1).
 pub(super) fn leased_sql() -> String {
     format!(
-        "SELECT {CLAIMED_COLUMNS} FROM deliveries d \
-         JOIN events ev ON ev.id = d.event_id \
-         JOIN endpoints e ON e.id = d.endpoint_id \
-         JOIN applications a ON a.id = d.app_id \
-         WHERE d.lease_token = $1 ORDER BY d.next_attempt_at"
+        "SELECT {} FROM deliveries d {CLAIMED_JOINS} \
+         WHERE d.lease_token = $1 ORDER BY d.next_attempt_at",
+        claimed_columns()
+    )
+}
+
+/// The same as `leased_sql`, as one JSON array in one row. SQLite hands each result row from
+/// its thread to the runtime separately, waking a task per row; one row costs one hand-over.
+fn leased_json_sql() -> String {
+    let pairs: Vec<String> = CLAIMED_FIELDS
+        .iter()
+        .map(|(field, _)| match *field {
+            // Stored as 0 or 1; the struct wants a JSON boolean.
+            "include_payload" => {
+                format!("'{field}', json(CASE WHEN l.{field} THEN 'true' ELSE 'false' END)")
+            }
+            _ => format!("'{field}', l.{field}"),
+        })
+        .collect();
+    format!(
+        "SELECT COALESCE(json_group_array(json_object({})), '[]') FROM ({}) l",
+        pairs.join(", "),
+        leased_sql()
     )
 }
 
@@ -132,11 +182,10 @@ impl Store {
         let claim_and_read = format!(
             "WITH d AS ({update} RETURNING id, lease_token, event_id, attempts, endpoint_id, \
              app_id, next_attempt_at) \
-             SELECT {CLAIMED_COLUMNS} FROM d JOIN events ev ON ev.id = d.event_id \
-             JOIN endpoints e ON e.id = d.endpoint_id JOIN applications a ON a.id = d.app_id \
-             ORDER BY d.next_attempt_at"
+             SELECT {} FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
+            claimed_columns()
         );
-        let details = leased_sql();
+        let details = leased_json_sql();
         macro_rules! bind_claim {
             ($query:expr) => {
                 $query
@@ -164,10 +213,11 @@ impl Store {
                 if leased == 0 {
                     Ok(Vec::new())
                 } else {
-                    sqlx::query_as::<_, ClaimedDelivery>(&details)
+                    let json: String = sqlx::query_scalar(&details)
                         .bind(&token)
-                        .fetch_all(pool)
-                        .await
+                        .fetch_one(pool)
+                        .await?;
+                    serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(err.into()))
                 }
             }
         })?;

@@ -1,7 +1,7 @@
 //! The read side of deliveries: what was sent where, and every attempt, for the console and
 //! for operators. Queries only; the dispatcher's writes live in `deliveries`.
 
-use super::deliveries::{ClaimedDelivery, CLAIMED_COLUMNS};
+use super::deliveries::{claimed_columns, ClaimedDelivery, CLAIMED_JOINS};
 use super::{on_db, AttemptRecord, Store, StoreError};
 
 /// An attempt as the console lists it: its number, then what it observed.
@@ -110,14 +110,10 @@ impl Store {
         app_id: &str,
         delivery_id: &str,
     ) -> Result<Option<ClaimedDelivery>, StoreError> {
-        let columns = CLAIMED_COLUMNS.replace(
-            "d.lease_token,",
-            "COALESCE(d.lease_token, '') AS lease_token,",
-        );
+        let columns =
+            claimed_columns().replace("d.lease_token AS", "COALESCE(d.lease_token, '') AS");
         let sql = format!(
-            "SELECT {columns} FROM deliveries d JOIN events ev ON ev.id = d.event_id \
-             JOIN endpoints e ON e.id = d.endpoint_id JOIN applications a ON a.id = d.app_id \
-             WHERE d.id = $1 AND d.app_id = $2"
+            "SELECT {columns} FROM deliveries d {CLAIMED_JOINS} WHERE d.id = $1 AND d.app_id = $2"
         );
         let row = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, ClaimedDelivery>(&sql)

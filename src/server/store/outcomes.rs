@@ -131,8 +131,9 @@ fn outcomes_json(outcomes: &[AttemptOutcome]) -> String {
     serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// What recorded outcomes mean for their endpoints, on `$tx`; a macro so it is type-checked
-/// once per backend, like `on_db!`.
+/// What a failed attempt means for its endpoint, on `$tx`, unless its lease was lost (then
+/// the attempt is not recorded either). Runs before the deliveries' update, which clears the
+/// leases. A macro so it is type-checked once per backend, like `on_db!`.
 macro_rules! apply_verdict {
     ($tx:ident, $outcome:expr) => {{
         let outcome: &AttemptOutcome = $outcome;
@@ -143,19 +144,24 @@ macro_rules! apply_verdict {
                 disable_if_failing_since,
                 reason,
             } => {
+                // SET sees the row as it was: `COALESCE(failing_since, $4)` is the new value,
+                // so one statement both counts the failure and disables an endpoint that has
+                // been failing since before the cut-off ($5).
                 sqlx::query(
-                    "UPDATE endpoints SET failing_since = COALESCE(failing_since, $2), \
-                     consecutive_failures = consecutive_failures + 1 WHERE id = $1",
+                    "UPDATE endpoints SET failing_since = COALESCE(failing_since, $4), \
+                     consecutive_failures = consecutive_failures + 1, \
+                     enabled = enabled AND COALESCE(failing_since, $4) > $5, \
+                     disabled_at = CASE WHEN enabled AND COALESCE(failing_since, $4) <= $5 \
+                                   THEN $6 ELSE disabled_at END, \
+                     disabled_reason = CASE WHEN enabled AND COALESCE(failing_since, $4) <= $5 \
+                                       THEN $7 ELSE disabled_reason END \
+                     WHERE id = $1 \
+                     AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = $2 AND d.lease_token = $3)",
                 )
                 .bind(&outcome.endpoint_id)
+                .bind(&outcome.delivery_id)
+                .bind(&outcome.lease_token)
                 .bind(outcome.attempt.started_at)
-                .execute(&mut *$tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE endpoints SET enabled = FALSE, disabled_at = $3, disabled_reason = $4 \
-                     WHERE id = $1 AND enabled AND failing_since <= $2",
-                )
-                .bind(&outcome.endpoint_id)
                 .bind(*disable_if_failing_since)
                 .bind(now)
                 .bind(reason)
@@ -164,10 +170,13 @@ macro_rules! apply_verdict {
             }
             EndpointVerdict::Disable { reason } => {
                 sqlx::query(
-                    "UPDATE endpoints SET enabled = FALSE, disabled_at = $2, disabled_reason = $3, \
-                     consecutive_failures = consecutive_failures + 1 WHERE id = $1 AND enabled",
+                    "UPDATE endpoints SET enabled = FALSE, disabled_at = $4, disabled_reason = $5, \
+                     consecutive_failures = consecutive_failures + 1 WHERE id = $1 AND enabled \
+                     AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = $2 AND d.lease_token = $3)",
                 )
                 .bind(&outcome.endpoint_id)
+                .bind(&outcome.delivery_id)
+                .bind(&outcome.lease_token)
                 .bind(now)
                 .bind(reason)
                 .execute(&mut *$tx)
@@ -186,7 +195,7 @@ impl Store {
         }
         let rows = outcome_rows(self.queue_db());
         let json = outcomes_json(outcomes);
-        // Attempts first: the update below clears the leases they are matched on.
+        // Attempts and verdicts first: the update below clears the leases they are matched on.
         let insert_attempts = format!(
             "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, \
              duration_ms, http_version, remote_addr, status_code, error_class, error_message, \
@@ -202,8 +211,7 @@ impl Store {
              completed_at = j.completed_at, lease_until = NULL, lease_token = NULL, \
              last_status_code = j.status_code, last_error_class = j.error_class, \
              last_latency_ms = j.duration_ms \
-             FROM ({rows}) j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token \
-             RETURNING deliveries.id"
+             FROM ({rows}) j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token"
         );
         let healthy: Vec<&str> = outcomes
             .iter()
@@ -224,29 +232,25 @@ impl Store {
                  AND id IN (SELECT jsonb_array_elements_text($1::jsonb))"
             }
         };
+        // Statements that return nothing: on SQLite every result row would be its own
+        // hand-over from the database thread.
         on_db!(self.queue_db(), |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(&insert_attempts)
                 .bind(&json)
                 .execute(&mut *tx)
                 .await?;
-            let recorded: std::collections::HashSet<String> =
-                sqlx::query_scalar(&update_deliveries)
-                    .bind(&json)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .collect();
             sqlx::query(clear_failing)
                 .bind(&healthy)
                 .execute(&mut *tx)
                 .await?;
-            for outcome in outcomes
-                .iter()
-                .filter(|o| recorded.contains(&o.delivery_id))
-            {
+            for outcome in outcomes {
                 apply_verdict!(tx, outcome);
             }
+            sqlx::query(&update_deliveries)
+                .bind(&json)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await
         })?;
         Ok(())
