@@ -14,6 +14,12 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod startup;
 
+/// Set here rather than in `main.rs` so benchmarks and tests measure the allocator the server
+/// ships with.
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Entry point of the wasm bundle: takes over the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
