@@ -4,6 +4,7 @@
 
 use super::message::Message;
 use crate::server::targets::{classify, AllowList};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
@@ -83,11 +84,16 @@ pub enum TransportError {
     Client(String),
 }
 
+/// Most endpoint URLs kept parsed; past it the cache starts over.
+const PARSED_URLS_KEPT: usize = 4096;
+
 /// The HTTP client shared by every attempt; clones share the connection pool.
 #[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
     allow: AllowList,
+    /// Endpoint URLs already parsed: parsing (IDNA included) cost more than signing.
+    parsed: Arc<std::sync::Mutex<HashMap<String, reqwest::Url>>>,
 }
 
 impl Transport {
@@ -131,7 +137,27 @@ impl Transport {
         let client = builder
             .build()
             .map_err(|err| TransportError::Client(err.to_string()))?;
-        Ok(Transport { client, allow })
+        Ok(Transport {
+            client,
+            allow,
+            parsed: Default::default(),
+        })
+    }
+
+    fn parse_url(&self, url: &str) -> Result<reqwest::Url, url::ParseError> {
+        let mut parsed = self
+            .parsed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(known) = parsed.get(url) {
+            return Ok(known.clone());
+        }
+        let fresh = reqwest::Url::parse(url)?;
+        if parsed.len() >= PARSED_URLS_KEPT {
+            parsed.clear();
+        }
+        parsed.insert(url.to_owned(), fresh.clone());
+        Ok(fresh)
     }
 
     /// POSTs `message` to `url`. `timeout` covers connecting, TLS, sending and the response
@@ -152,7 +178,7 @@ impl Transport {
         timeout: Duration,
         started: Instant,
     ) -> Result<Response, Failure> {
-        let parsed = reqwest::Url::parse(url).map_err(|err| Failure {
+        let parsed = self.parse_url(url).map_err(|err| Failure {
             class: ErrorClass::Policy,
             message: format!("the endpoint URL is invalid: {err}"),
         })?;

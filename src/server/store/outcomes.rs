@@ -1,7 +1,7 @@
 //! What attempts did: their records, where each delivery goes next, and what it means for
 //! its endpoint — written for a whole batch of outcomes in one transaction.
 
-use super::{new_id, now_ms, on_db, Db, Store, StoreError};
+use super::{new_id, now_ms, Db, Store, StoreError};
 
 /// What one attempt observed, as stored in `delivery_attempts`.
 #[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow)]
@@ -52,48 +52,57 @@ pub struct AttemptOutcome {
     pub endpoint: EndpointVerdict,
 }
 
-/// The outcomes of one batch as a table, from one JSON parameter ($1), so a batch costs a
-/// few statements however many attempts it holds.
-fn outcome_rows(db: &Db) -> String {
-    const FIELDS: [(&str, &str); 15] = [
-        ("id", "text"),
-        ("token", "text"),
-        ("status", "text"),
-        ("next_attempt_at", "bigint"),
-        ("completed_at", "bigint"),
-        ("status_code", "bigint"),
-        ("error_class", "text"),
-        ("duration_ms", "bigint"),
-        ("attempt_id", "text"),
-        ("started_at", "bigint"),
-        ("http_version", "text"),
-        ("remote_addr", "text"),
-        ("error_message", "text"),
-        ("response_headers", "text"),
-        ("response_excerpt", "text"),
-    ];
+/// The columns of a batch's outcome table `j`, with their PostgreSQL types.
+const OUTCOME_FIELDS: [(&str, &str); 15] = [
+    ("id", "text"),
+    ("token", "text"),
+    ("status", "text"),
+    ("next_attempt_at", "bigint"),
+    ("completed_at", "bigint"),
+    ("status_code", "bigint"),
+    ("error_class", "text"),
+    ("duration_ms", "bigint"),
+    ("attempt_id", "text"),
+    ("started_at", "bigint"),
+    ("http_version", "text"),
+    ("remote_addr", "text"),
+    ("error_message", "text"),
+    ("response_headers", "text"),
+    ("response_excerpt", "text"),
+];
+
+/// SQLite binds outcome rows as values, in chunks of these sizes: each chunk size is one
+/// statement text, prepared once per connection.
+const SQLITE_CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// `statement` reading `rows` outcome rows as the table `j`. PostgreSQL takes the whole
+/// batch as one JSON parameter ($1); SQLite takes bound values, since its JSON functions
+/// re-parsed every row's text once per column and cost more than the writes themselves.
+fn with_outcomes(db: &Db, rows: usize, statement: &str) -> String {
     match db {
         Db::Sqlite(_) => {
-            let columns: Vec<String> = FIELDS
-                .iter()
-                .map(|(name, _)| format!("json_extract(value, '$.{name}') AS {name}"))
-                .collect();
-            format!("SELECT {} FROM json_each($1)", columns.join(", "))
+            let names: Vec<&str> = OUTCOME_FIELDS.iter().map(|(name, _)| *name).collect();
+            let row = format!("({})", vec!["?"; OUTCOME_FIELDS.len()].join(", "));
+            format!(
+                "WITH j({}) AS (VALUES {}) {statement}",
+                names.join(", "),
+                vec![row; rows].join(", ")
+            )
         }
         Db::Postgres(_) => {
-            let columns: Vec<String> = FIELDS
+            let columns: Vec<String> = OUTCOME_FIELDS
                 .iter()
                 .map(|(name, kind)| format!("{name} {kind}"))
                 .collect();
             format!(
-                "SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({})",
+                "WITH j AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({})) {statement}",
                 columns.join(", ")
             )
         }
     }
 }
 
-/// One row of `outcome_rows`, as serialised into its JSON parameter.
+/// One row of the outcome table, in `OUTCOME_FIELDS` order.
 #[derive(serde::Serialize)]
 struct OutcomeRow<'a> {
     id: &'a str,
@@ -101,14 +110,21 @@ struct OutcomeRow<'a> {
     status: &'static str,
     next_attempt_at: Option<i64>,
     completed_at: Option<i64>,
+    status_code: Option<i64>,
+    error_class: Option<&'a str>,
+    duration_ms: i64,
     attempt_id: String,
-    #[serde(flatten)]
-    attempt: &'a AttemptRecord,
+    started_at: i64,
+    http_version: Option<&'a str>,
+    remote_addr: Option<&'a str>,
+    error_message: Option<&'a str>,
+    response_headers: Option<&'a str>,
+    response_excerpt: Option<&'a str>,
 }
 
-fn outcomes_json(outcomes: &[AttemptOutcome]) -> String {
+fn outcome_rows(outcomes: &[AttemptOutcome]) -> Vec<OutcomeRow<'_>> {
     let now = now_ms();
-    let rows: Vec<OutcomeRow> = outcomes
+    outcomes
         .iter()
         .map(|o| {
             let (status, next_attempt_at, completed_at) = match o.next {
@@ -116,24 +132,68 @@ fn outcomes_json(outcomes: &[AttemptOutcome]) -> String {
                 NextStep::RetryAt(at) => ("retrying", Some(at), None),
                 NextStep::Failed => ("failed", None, Some(now)),
             };
+            let attempt = &o.attempt;
             OutcomeRow {
                 id: &o.delivery_id,
                 token: &o.lease_token,
                 status,
                 next_attempt_at,
                 completed_at,
+                status_code: attempt.status_code,
+                error_class: attempt.error_class.as_deref(),
+                duration_ms: attempt.duration_ms,
                 attempt_id: new_id("att"),
-                attempt: &o.attempt,
+                started_at: attempt.started_at,
+                http_version: attempt.http_version.as_deref(),
+                remote_addr: attempt.remote_addr.as_deref(),
+                error_message: attempt.error_message.as_deref(),
+                response_headers: attempt.response_headers.as_deref(),
+                response_excerpt: attempt.response_excerpt.as_deref(),
             }
         })
-        .collect();
-    // Strings, numbers and options only: serialising cannot fail.
-    serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned())
+        .collect()
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+fn bind_rows<'q>(mut query: SqliteQuery<'q>, rows: &'q [OutcomeRow<'q>]) -> SqliteQuery<'q> {
+    for row in rows {
+        query = query
+            .bind(row.id)
+            .bind(row.token)
+            .bind(row.status)
+            .bind(row.next_attempt_at)
+            .bind(row.completed_at)
+            .bind(row.status_code)
+            .bind(row.error_class)
+            .bind(row.duration_ms)
+            .bind(row.attempt_id.as_str())
+            .bind(row.started_at)
+            .bind(row.http_version)
+            .bind(row.remote_addr)
+            .bind(row.error_message)
+            .bind(row.response_headers)
+            .bind(row.response_excerpt);
+    }
+    query
+}
+
+/// `rows` split into runs of `SQLITE_CHUNKS` sizes.
+fn sqlite_chunks<'r, 'a>(mut rows: &'r [OutcomeRow<'a>]) -> Vec<&'r [OutcomeRow<'a>]> {
+    let mut chunks = Vec::new();
+    for size in SQLITE_CHUNKS {
+        while rows.len() >= size {
+            let (chunk, rest) = rows.split_at(size);
+            chunks.push(chunk);
+            rows = rest;
+        }
+    }
+    chunks
 }
 
 /// What a failed attempt means for its endpoint, on `$tx`, unless its lease was lost (then
 /// the attempt is not recorded either). Runs before the deliveries' update, which clears the
-/// leases. A macro so it is type-checked once per backend, like `on_db!`.
+/// leases. A macro so it is type-checked against each backend's transaction.
 macro_rules! apply_verdict {
     ($tx:ident, $outcome:expr) => {{
         let outcome: &AttemptOutcome = $outcome;
@@ -186,33 +246,35 @@ macro_rules! apply_verdict {
     }};
 }
 
+/// Copies each attempt of the batch `j` whose lease still holds into `delivery_attempts`.
+const INSERT_ATTEMPTS: &str = "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, \
+     started_at, duration_ms, http_version, remote_addr, status_code, error_class, error_message, \
+     response_headers, response_excerpt) \
+     SELECT j.attempt_id, d.id, d.attempts + 1, j.started_at, j.duration_ms, j.http_version, \
+     j.remote_addr, j.status_code, j.error_class, j.error_message, j.response_headers, \
+     j.response_excerpt \
+     FROM j JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token";
+
+/// Moves each delivery of the batch `j` whose lease still holds to its next state.
+const UPDATE_DELIVERIES: &str = "UPDATE deliveries SET status = j.status, \
+     attempts = deliveries.attempts + 1, \
+     next_attempt_at = COALESCE(j.next_attempt_at, deliveries.next_attempt_at), \
+     completed_at = j.completed_at, lease_until = NULL, lease_token = NULL, \
+     last_status_code = j.status_code, last_error_class = j.error_class, \
+     last_latency_ms = j.duration_ms \
+     FROM j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token";
+
 impl Store {
     /// Writes attempts and their consequences in one transaction. An outcome whose lease was
     /// lost (expired and taken by another worker) is dropped: that worker now owns the row.
+    /// Attempts and verdicts come first: the deliveries' update clears the leases they are
+    /// matched on. No statement returns rows: on SQLite each row is a hand-over from the
+    /// database thread.
     pub async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<(), StoreError> {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let rows = outcome_rows(self.queue_db());
-        let json = outcomes_json(outcomes);
-        // Attempts and verdicts first: the update below clears the leases they are matched on.
-        let insert_attempts = format!(
-            "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, started_at, \
-             duration_ms, http_version, remote_addr, status_code, error_class, error_message, \
-             response_headers, response_excerpt) \
-             SELECT j.attempt_id, d.id, d.attempts + 1, j.started_at, j.duration_ms, \
-             j.http_version, j.remote_addr, j.status_code, j.error_class, j.error_message, \
-             j.response_headers, j.response_excerpt \
-             FROM ({rows}) j JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token"
-        );
-        let update_deliveries = format!(
-            "UPDATE deliveries SET status = j.status, attempts = deliveries.attempts + 1, \
-             next_attempt_at = COALESCE(j.next_attempt_at, deliveries.next_attempt_at), \
-             completed_at = j.completed_at, lease_until = NULL, lease_token = NULL, \
-             last_status_code = j.status_code, last_error_class = j.error_class, \
-             last_latency_ms = j.duration_ms \
-             FROM ({rows}) j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token"
-        );
+        let rows = outcome_rows(outcomes);
         let healthy: Vec<&str> = outcomes
             .iter()
             .filter(|o| o.endpoint == EndpointVerdict::Healthy)
@@ -221,38 +283,61 @@ impl Store {
             .into_iter()
             .collect();
         let healthy = serde_json::to_string(&healthy).unwrap_or_else(|_| "[]".to_owned());
-        let clear_failing = match self.queue_db() {
-            Db::Sqlite(_) => {
-                "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
-                 WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each($1))"
-            }
-            Db::Postgres(_) => {
-                "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
-                 WHERE failing_since IS NOT NULL \
-                 AND id IN (SELECT jsonb_array_elements_text($1::jsonb))"
-            }
-        };
-        // Statements that return nothing: on SQLite every result row would be its own
-        // hand-over from the database thread.
-        on_db!(self.queue_db(), |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(&insert_attempts)
-                .bind(&json)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(clear_failing)
+        let db = self.queue_db();
+        match db {
+            Db::Sqlite(pool) => {
+                let chunks = sqlite_chunks(&rows);
+                let mut tx = pool.begin().await?;
+                for chunk in &chunks {
+                    let sql = with_outcomes(db, chunk.len(), INSERT_ATTEMPTS);
+                    bind_rows(sqlx::query(&sql), chunk)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
+                     WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each($1))",
+                )
                 .bind(&healthy)
                 .execute(&mut *tx)
                 .await?;
-            for outcome in outcomes {
-                apply_verdict!(tx, outcome);
+                for outcome in outcomes {
+                    apply_verdict!(tx, outcome);
+                }
+                for chunk in &chunks {
+                    let sql = with_outcomes(db, chunk.len(), UPDATE_DELIVERIES);
+                    bind_rows(sqlx::query(&sql), chunk)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
             }
-            sqlx::query(&update_deliveries)
-                .bind(&json)
+            Db::Postgres(pool) => {
+                // Strings, numbers and options only: serialising cannot fail.
+                let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned());
+                let mut tx = pool.begin().await?;
+                sqlx::query(&with_outcomes(db, rows.len(), INSERT_ATTEMPTS))
+                    .bind(&json)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
+                     WHERE failing_since IS NOT NULL \
+                     AND id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                )
+                .bind(&healthy)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await
-        })?;
+                for outcome in outcomes {
+                    apply_verdict!(tx, outcome);
+                }
+                sqlx::query(&with_outcomes(db, rows.len(), UPDATE_DELIVERIES))
+                    .bind(&json)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 }
