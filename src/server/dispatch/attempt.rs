@@ -94,6 +94,7 @@ impl Attempts {
             }
         };
         AttemptOutcome {
+            duration: report.duration,
             delivery_id: delivery.delivery_id,
             lease_token: delivery.lease_token,
             endpoint_id: delivery.endpoint_id,

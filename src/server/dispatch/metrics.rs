@@ -28,7 +28,7 @@ pub struct DispatchMetrics {
     attempts: [AtomicU64; OUTCOMES.len()],
     /// Cumulative: attempts at or under each bound.
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_SECONDS.len()],
-    latency_sum_ms: AtomicU64,
+    latency_sum_micros: AtomicU64,
     latency_count: AtomicU64,
     /// (second, delivered, attempts) for the seconds of the last minute that saw attempts.
     recent: Mutex<VecDeque<(i64, u64, u64)>>,
@@ -47,22 +47,22 @@ impl DispatchMetrics {
     /// Counts one batch of outcomes, all at `now_ms`: the per-second tally is locked once.
     pub fn record(&self, outcomes: &[AttemptOutcome], now_ms: i64) {
         let mut delivered = 0;
-        for attempt in outcomes.iter().map(|o| &o.attempt) {
+        for outcome in outcomes {
+            let attempt = &outcome.attempt;
             let label = attempt.error_class.as_deref().unwrap_or("delivered");
             let slot = OUTCOMES
                 .iter()
                 .position(|o| *o == label)
                 .unwrap_or(OUTCOMES.len() - 1);
             self.attempts[slot].fetch_add(1, Ordering::Relaxed);
-            let duration_ms = u64::try_from(attempt.duration_ms).unwrap_or(0);
-            let seconds = duration_ms as f64 / 1000.0;
+            let seconds = outcome.duration.as_secs_f64();
             for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(&self.latency_buckets) {
                 if seconds <= *bound {
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            self.latency_sum_ms
-                .fetch_add(duration_ms, Ordering::Relaxed);
+            let micros = u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX);
+            self.latency_sum_micros.fetch_add(micros, Ordering::Relaxed);
             self.latency_count.fetch_add(1, Ordering::Relaxed);
             delivered += u64::from(attempt.error_class.is_none());
         }
@@ -112,7 +112,7 @@ impl DispatchMetrics {
                 .zip(&self.latency_buckets)
                 .map(|(bound, n)| (*bound, n.load(Ordering::Relaxed)))
                 .collect(),
-            latency_sum_seconds: self.latency_sum_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+            latency_sum_seconds: self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
             latency_count: self.latency_count.load(Ordering::Relaxed),
         }
     }
@@ -123,13 +123,13 @@ mod tests {
     use super::*;
     use crate::server::store::{AttemptRecord, EndpointVerdict, NextStep};
 
-    fn outcome(error_class: Option<&str>, duration_ms: i64) -> AttemptOutcome {
+    fn outcome(error_class: Option<&str>, duration_micros: u64) -> AttemptOutcome {
         AttemptOutcome {
+            duration: std::time::Duration::from_micros(duration_micros),
             delivery_id: "del_1".into(),
             lease_token: "lease_1".into(),
             endpoint_id: "ep_1".into(),
             attempt: AttemptRecord {
-                duration_ms,
                 error_class: error_class.map(str::to_owned),
                 ..AttemptRecord::default()
             },
@@ -142,10 +142,10 @@ mod tests {
     fn counts_outcomes_latency_and_the_last_minute() {
         let metrics = DispatchMetrics::default();
         metrics.record(
-            &[outcome(None, 3), outcome(Some("timeout"), 6_000)],
+            &[outcome(None, 3_000), outcome(Some("timeout"), 6_000_000)],
             1_000_500,
         );
-        metrics.record(&[outcome(None, 40)], 1_030_000);
+        metrics.record(&[outcome(None, 40_250)], 1_030_000);
         let snapshot = metrics.snapshot();
         assert_eq!(snapshot.attempts[0], ("delivered", 2));
         assert_eq!(snapshot.attempts[2], ("timeout", 1));
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(snapshot.latency_buckets[0], (0.005, 1));
         assert_eq!(snapshot.latency_buckets[3], (0.05, 2));
         assert_eq!(snapshot.latency_buckets[11], (30.0, 3));
-        assert!((snapshot.latency_sum_seconds - 6.043).abs() < 1e-9);
+        assert!((snapshot.latency_sum_seconds - 6.04325).abs() < 1e-9);
         assert_eq!(metrics.last_minute(1_030_000), (2, 3));
         // A minute on, the first second has left the window.
         assert_eq!(metrics.last_minute(1_060_500), (1, 1));

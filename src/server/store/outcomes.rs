@@ -48,6 +48,9 @@ pub struct AttemptOutcome {
     pub lease_token: String,
     pub endpoint_id: String,
     pub attempt: AttemptRecord,
+    /// The attempt's time unrounded, for the latency histogram: loopback and nearby
+    /// receivers answer within the millisecond `attempt.duration_ms` keeps.
+    pub duration: std::time::Duration,
     pub next: NextStep,
     pub endpoint: EndpointVerdict,
 }
