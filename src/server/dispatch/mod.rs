@@ -34,9 +34,9 @@ use tokio::task::JoinSet;
 const CLAIM_BATCH: usize = 256;
 /// How often expired leases are looked for.
 const RECLAIM_EVERY: Duration = Duration::from_secs(1);
-/// A lease lasts `LOOKAHEAD` endpoint timeouts (waiting behind one attempt, then its own) and
-/// this margin for the body read and the write of the outcome; only then may another worker
-/// take the delivery over.
+/// A lease lasts one endpoint timeout per round of attempts its delivery waits through (its
+/// own included) and this margin for the body read and the write of the outcome; only then
+/// may another worker take the delivery over.
 pub(crate) const LEASE_MARGIN_MS: i64 = 10_000;
 /// Most outcomes written in one transaction, and how long the recorder waits to fill one.
 const RECORD_BATCH: usize = 512;
@@ -168,7 +168,7 @@ impl Worker {
                         free as i64,
                         worker.per_endpoint * LOOKAHEAD,
                         &lanes.held(),
-                        LOOKAHEAD,
+                        worker.per_endpoint,
                         LEASE_MARGIN_MS,
                     )
                     .await;
@@ -184,6 +184,9 @@ impl Worker {
                     }
                 }
             };
+            // A claim that found fewer than it could take has taken everything claimable
+            // now: claiming again at once would only scan the same rows for nothing.
+            let took_all_it_could = claimed.len() == free;
             if !claimed.is_empty() {
                 for delivery in claimed {
                     // Never waits: the claim took no more than the free slots.
@@ -217,7 +220,9 @@ impl Worker {
                         drop(slot);
                     });
                 }
-                continue;
+                if took_all_it_could {
+                    continue;
+                }
             }
             if !attempts.is_empty() {
                 // Nothing claimable while attempts are in flight: their endpoints are at
