@@ -135,6 +135,10 @@ fn leased_json_sql() -> String {
     )
 }
 
+/// The timeout, in seconds, of the endpoint of the `deliveries` row being updated.
+const ENDPOINT_TIMEOUT: &str =
+    "(SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id)";
+
 /// How many due rows a claim of `limit` looks at: enough to skip over endpoints at their cap.
 fn claim_scan(limit: i64) -> i64 {
     (limit * 2).clamp(64, 1000)
@@ -170,41 +174,7 @@ impl Store {
             serde_json::Value::Object(busy).to_string(),
             serde_json::to_string(&saturated).unwrap_or_else(|_| "[]".to_owned()),
         );
-        let lock = match self.queue_db() {
-            Db::Postgres(_) => " FOR UPDATE OF d SKIP LOCKED",
-            Db::Sqlite(_) => "",
-        };
-        let claimable = format!(
-            "k AS ({candidates}), \
-             claimable AS (SELECT d.id, k.rounds FROM deliveries d JOIN k ON k.id = d.id \
-                           WHERE {DUE}{lock})",
-            candidates = candidates_sql(self.queue_db()),
-        );
-        let update = "UPDATE deliveries SET status = 'delivering', lease_token = $6, \
-             lease_until = $5 + c.rounds * 1000 * \
-               (SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id) \
-             FROM claimable c WHERE deliveries.id = c.id";
-        // PostgreSQL leases and reads back in one round trip. The outer query sees the rows
-        // as they were before the update, so the leased values come from RETURNING.
-        let one_statement = matches!(self.queue_db(), Db::Postgres(_));
-        let claim_and_read = format!(
-            "WITH {claimable}, d AS ({update} RETURNING deliveries.id, deliveries.lease_token, \
-             deliveries.event_id, deliveries.attempts, deliveries.endpoint_id, \
-             deliveries.app_id, deliveries.next_attempt_at) \
-             SELECT {} FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
-            claimed_columns()
-        );
-        // SQLite (one writer, so nothing to lock) updates the candidates in place: the same
-        // lease through a join of the candidates cost it a sixth of its claim rate.
-        let update = format!(
-            "WITH k AS ({candidates}) \
-             UPDATE deliveries SET status = 'delivering', lease_token = $6, \
-             lease_until = $5 + (SELECT k.rounds FROM k WHERE k.id = deliveries.id) * 1000 * \
-               (SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id) \
-             WHERE id IN (SELECT id FROM k)",
-            candidates = candidates_sql(self.queue_db()),
-        );
-        let details = leased_json_sql();
+        let candidates = candidates_sql(self.queue_db());
         macro_rules! bind_claim {
             ($query:expr) => {
                 $query
@@ -219,27 +189,53 @@ impl Store {
                     .bind(on_wire_per_endpoint)
             };
         }
-        let claimed = on_db!(self.queue_db(), |pool| {
-            if one_statement {
+        let claimed = match self.queue_db() {
+            Db::Postgres(pool) => {
+                // Skips rows another replica's claim has locked, and leases and reads back in
+                // one round trip. The outer query sees the rows as they were before the
+                // update, so the leased values come from RETURNING.
+                let claim_and_read = format!(
+                    "WITH k AS ({candidates}), \
+                     claimable AS (SELECT d.id, k.rounds FROM deliveries d JOIN k ON k.id = d.id \
+                                   WHERE {DUE} FOR UPDATE OF d SKIP LOCKED), \
+                     d AS (UPDATE deliveries SET status = 'delivering', lease_token = $6, \
+                           lease_until = $5 + c.rounds * 1000 * {ENDPOINT_TIMEOUT} \
+                           FROM claimable c WHERE deliveries.id = c.id \
+                           RETURNING deliveries.id, deliveries.lease_token, deliveries.event_id, \
+                           deliveries.attempts, deliveries.endpoint_id, deliveries.app_id, \
+                           deliveries.next_attempt_at) \
+                     SELECT {} FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
+                    claimed_columns()
+                );
                 bind_claim!(sqlx::query_as::<_, ClaimedDelivery>(&claim_and_read))
                     .fetch_all(pool)
-                    .await
-            } else {
+                    .await?
+            }
+            Db::Sqlite(pool) => {
+                // One writer, so nothing to lock: the candidates are updated in place (the
+                // same lease through a join with them cost a sixth of the claim rate), then
+                // read back in one row.
+                let update = format!(
+                    "WITH k AS ({candidates}) \
+                     UPDATE deliveries SET status = 'delivering', lease_token = $6, \
+                     lease_until = $5 + (SELECT k.rounds FROM k WHERE k.id = deliveries.id) \
+                                   * 1000 * {ENDPOINT_TIMEOUT} \
+                     WHERE id IN (SELECT id FROM k)"
+                );
                 let leased = bind_claim!(sqlx::query(&update))
                     .execute(pool)
                     .await?
                     .rows_affected();
                 if leased == 0 {
-                    Ok(Vec::new())
-                } else {
-                    let json: String = sqlx::query_scalar(&details)
-                        .bind(&token)
-                        .fetch_one(pool)
-                        .await?;
-                    serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(err.into()))
+                    return Ok(Vec::new());
                 }
+                let json: String = sqlx::query_scalar(&leased_json_sql())
+                    .bind(&token)
+                    .fetch_one(pool)
+                    .await?;
+                serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(err.into()))?
             }
-        })?;
+        };
         Ok(claimed)
     }
 
