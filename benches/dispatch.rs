@@ -22,8 +22,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BARE_REQUESTS: usize = 20_000;
-/// The bare client's requests in flight, and the per-endpoint cap a single endpoint gets.
+/// The bare client's requests in flight.
 const BARE_CONCURRENCY: usize = 64;
+/// The dispatcher's default cap per endpoint: (a) at this many in flight is a lone endpoint's
+/// ceiling.
 const PER_ENDPOINT_CONCURRENCY: usize = 8;
 const LATENCY_SAMPLES: usize = 300;
 const DELIVERIES: usize = 10_000;
