@@ -7,10 +7,17 @@ mod common;
 
 use common::dispatch::{dispatching_app_with, loopback_dispatch};
 use common::Backend;
-use facehook::server::store::{ClaimedDelivery, Db, Store};
+use facehook::server::store::{ClaimLimits, ClaimedDelivery, Db, Store};
 
 const TIMEOUT_MS: i64 = 3_000;
 const MARGIN_MS: i64 = 10_000;
+/// Up to 10 per claim, 4 held per endpoint, 2 of them on the wire at once.
+const LIMITS: ClaimLimits = ClaimLimits {
+    limit: 10,
+    per_endpoint: 4,
+    on_wire_per_endpoint: 2,
+    lease_margin_ms: MARGIN_MS,
+};
 
 async fn lease_until(store: &Store, delivery: &ClaimedDelivery) -> i64 {
     let sql = "SELECT lease_until FROM deliveries WHERE id = $1";
@@ -62,28 +69,19 @@ async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
 
     // Up to 4 held for the endpoint, 2 on the wire at once: two rounds of two.
     let claimed_at = now();
-    let first = store
-        .claim_deliveries(10, 4, &[], 2, MARGIN_MS)
-        .await
-        .unwrap();
+    let first = store.claim_deliveries(&[], LIMITS).await.unwrap();
     assert_eq!(first.len(), 4, "the endpoint's hold cap limits the claim");
     assert_eq!(lease_rounds(store, &first, claimed_at).await, [1, 1, 2, 2]);
 
     // Saturated: nothing more for this endpoint.
     let held = vec![(endpoint.id.clone(), 4)];
-    let saturated = store
-        .claim_deliveries(10, 4, &held, 2, MARGIN_MS)
-        .await
-        .unwrap();
+    let saturated = store.claim_deliveries(&held, LIMITS).await.unwrap();
     assert!(saturated.is_empty(), "a saturated endpoint gets nothing");
 
     // One finished: the next delivery waits behind the three still held, so two rounds.
     let held = vec![(endpoint.id.clone(), 3)];
     let claimed_at = now();
-    let refill = store
-        .claim_deliveries(10, 4, &held, 2, MARGIN_MS)
-        .await
-        .unwrap();
+    let refill = store.claim_deliveries(&held, LIMITS).await.unwrap();
     assert_eq!(refill.len(), 1, "only the freed place is refilled");
     assert_eq!(lease_rounds(store, &refill, claimed_at).await, [2]);
     let first_ids: Vec<&str> = first.iter().map(|d| d.delivery_id.as_str()).collect();

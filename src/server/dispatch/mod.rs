@@ -20,7 +20,7 @@ pub use test_event::{TestOutcome, TestSender};
 pub use transport::{Transport, TransportError};
 
 use crate::server::config::DispatchConfig;
-use crate::server::store::{now_ms, AttemptOutcome, Store};
+use crate::server::store::{now_ms, AttemptOutcome, ClaimLimits, Store};
 use crate::server::targets::AllowList;
 use attempt::{AttemptPolicy, Attempts, MS_PER_DAY};
 use lanes::{Lanes, LOOKAHEAD};
@@ -39,7 +39,9 @@ const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 /// may another worker take the delivery over.
 pub(crate) const LEASE_MARGIN_MS: i64 = 10_000;
 /// Most outcomes written in one transaction, and how long the recorder waits to fill one.
-const RECORD_BATCH: usize = 512;
+/// On SQLite a batch holds the queue's connection while it writes and the next claim waits
+/// behind it; at 512 a lone endpoint ran out of held deliveries during that wait.
+const RECORD_BATCH: usize = 256;
 const RECORD_LINGER: Duration = Duration::from_millis(10);
 /// Longest wait for attempts in flight to free slots before claiming again.
 const REFILL_WAIT: Duration = Duration::from_millis(20);
@@ -165,11 +167,13 @@ impl Worker {
                 let claimed = worker
                     .store
                     .claim_deliveries(
-                        free as i64,
-                        worker.per_endpoint * LOOKAHEAD,
                         &lanes.held(),
-                        worker.per_endpoint,
-                        LEASE_MARGIN_MS,
+                        ClaimLimits {
+                            limit: free as i64,
+                            per_endpoint: worker.per_endpoint * LOOKAHEAD,
+                            on_wire_per_endpoint: worker.per_endpoint,
+                            lease_margin_ms: LEASE_MARGIN_MS,
+                        },
                     )
                     .await;
                 match claimed {

@@ -1,7 +1,7 @@
 //! The read side of deliveries: what was sent where, and every attempt, for the console and
 //! for operators. Queries only; the dispatcher's writes live in `deliveries`.
 
-use super::deliveries::{claimed_columns, ClaimedDelivery, CLAIMED_JOINS};
+use super::claims::{claimed_columns, ClaimedDelivery, CLAIMED_JOINS};
 use super::{on_db, AttemptRecord, Store, StoreError};
 
 /// An attempt as the console lists it: its number, then what it observed.

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod apps;
+mod claims;
 mod console_stats;
 mod deliveries;
 mod delivery_log;
@@ -19,8 +20,9 @@ mod test_events;
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
+pub use claims::{ClaimLimits, ClaimedDelivery};
 pub use console_stats::{EndpointCounts, Heartbeat, HourCounts, QueueDepth};
-pub use deliveries::{ClaimedDelivery, DeliveryListener};
+pub use deliveries::DeliveryListener;
 pub use delivery_log::{AttemptLogRecord, DeliveryListing, ListingFilter};
 pub use endpoints::{EndpointRecord, EndpointSettings};
 pub use events::{

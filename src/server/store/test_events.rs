@@ -1,7 +1,7 @@
 //! Test events from the console: a `test` event and one delivery to the chosen endpoint,
 //! created already leased so the sender attempts it at once and the queue leaves it alone.
 
-use super::deliveries::{leased_sql, ClaimedDelivery};
+use super::claims::{leased_one_sql, ClaimedDelivery};
 use super::{new_id, now_ms, on_db, Store, StoreError};
 
 impl Store {
@@ -15,8 +15,8 @@ impl Store {
         lease_margin_ms: i64,
     ) -> Result<Option<ClaimedDelivery>, StoreError> {
         let now = now_ms();
-        let (event_id, token) = (new_id("evt"), new_id("lease"));
-        let details = leased_sql();
+        let (event_id, token, delivery_id) = (new_id("evt"), new_id("lease"), new_id("del"));
+        let details = leased_one_sql();
         let delivery = on_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
@@ -32,7 +32,7 @@ impl Store {
             let created = sqlx::query(
                 "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, status, \
                  next_attempt_at, created_at, lease_token, lease_until) \
-                 SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, \
+                 SELECT $7, $1, e.id, e.app_id, \
                  'delivering', $4, $4, $5, $4 + $6 + 1000 * e.timeout_secs \
                  FROM endpoints e WHERE e.app_id = $2 AND e.id = $3",
             )
@@ -42,6 +42,7 @@ impl Store {
             .bind(now)
             .bind(&token)
             .bind(lease_margin_ms)
+            .bind(&delivery_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -50,6 +51,7 @@ impl Store {
             }
             let delivery = sqlx::query_as::<_, ClaimedDelivery>(&details)
                 .bind(&token)
+                .bind(&delivery_id)
                 .fetch_optional(&mut *tx)
                 .await?;
             tx.commit().await?;

@@ -1,0 +1,346 @@
+//! Claims: lease the oldest due deliveries to one dispatcher, within its per-endpoint caps,
+//! and read back everything needed to send them. A claim commits at once; nothing here holds
+//! a transaction across an HTTP call.
+
+use super::{new_id, now_ms, Db, Store, StoreError};
+use std::collections::HashMap;
+
+/// A leased delivery with everything needed to send it, read when it was claimed (send time).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
+pub struct ClaimedDelivery {
+    pub delivery_id: String,
+    pub lease_token: String,
+    pub event_id: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub event_name: String,
+    pub facial_id: String,
+    pub client_ip: String,
+    pub gender: Option<String>,
+    pub age: Option<i64>,
+    /// The linked payload (JSON text) as it was when the event happened.
+    pub payload: Option<String>,
+    pub occurred_at: i64,
+    pub app_id: String,
+    pub plan: String,
+    pub webhook_token: String,
+    pub endpoint_id: String,
+    pub url: String,
+    pub timeout_secs: i64,
+    pub include_payload: bool,
+    pub signing_secret: String,
+    pub previous_signing_secret: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+}
+
+/// What a dispatcher asks of one claim.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimLimits {
+    /// Most deliveries leased.
+    pub limit: i64,
+    /// Most deliveries the dispatcher may hold per endpoint, counting those it holds already.
+    pub per_endpoint: i64,
+    /// Attempts on the wire at once per endpoint: a delivery held behind others waits one
+    /// round of that many attempts per place, and its lease covers one timeout per round.
+    pub on_wire_per_endpoint: i64,
+    /// Added to every lease, for the body read and the write of the outcome.
+    pub lease_margin_ms: i64,
+}
+
+/// Rows a claim may lease: new or retrying, and due. Matches the partial index
+/// `deliveries_waiting`, so the oldest due rows are read in index order.
+const DUE: &str = "d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1";
+
+/// PostgreSQL's candidates: the oldest due rows, skipping disabled endpoints and the
+/// claimer's saturated ones ($8, a JSON array), and taking from each endpoint only what fits
+/// under the cap ($2) next to what the claimer already holds there ($7, a JSON object of
+/// counts). Each comes with the rounds it waits through at $9 attempts on the wire per
+/// endpoint. The scan is bounded ($3) so a deep backlog costs the same as a short one.
+/// SQLite makes the same choice in `pick`.
+const POSTGRES_CANDIDATES: &str = "SELECT c.id, (c.place + COALESCE(b.busy, 0) + $9 - 1) / $9 AS rounds FROM ( \
+       SELECT s.id, s.endpoint_id, s.next_attempt_at, \
+              ROW_NUMBER() OVER (PARTITION BY s.endpoint_id ORDER BY s.next_attempt_at, s.id) AS place \
+       FROM (SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
+             JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
+             WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1 \
+             AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($8::jsonb)) \
+             ORDER BY d.next_attempt_at LIMIT $3) s \
+     ) c LEFT JOIN (SELECT key AS endpoint_id, value::bigint AS busy \
+                    FROM jsonb_each_text($7::jsonb)) b ON b.endpoint_id = c.endpoint_id \
+     WHERE c.place + COALESCE(b.busy, 0) <= $2 \
+     ORDER BY c.next_attempt_at LIMIT $4";
+
+/// SQLite's scan: the oldest due rows as one JSON array of `[id, endpoint_id]`, read from
+/// the covering index alone, skipping the claimer's saturated endpoints ($2) and disabled
+/// endpoints (few, so listed once rather than joined per row), at most $3 of them.
+const SQLITE_SCAN: &str = "SELECT json_group_array(json_array(id, endpoint_id)) FROM ( \
+     SELECT d.id, d.endpoint_id FROM deliveries d \
+     WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1 \
+     AND d.endpoint_id NOT IN (SELECT value FROM json_each($2)) \
+     AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
+     ORDER BY d.next_attempt_at, d.endpoint_id, d.id LIMIT $3)";
+
+/// The timeout, in seconds, of the endpoint of the `deliveries` row being updated.
+const ENDPOINT_TIMEOUT: &str =
+    "(SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id)";
+
+/// SQLite's lease of the picked rows ($3, a JSON array of `[id, rounds]`), each still due
+/// (a console action may have changed it since the scan).
+const SQLITE_LEASE: &str = "UPDATE deliveries SET status = 'delivering', lease_token = $1, \
+     lease_until = $2 + (p.value ->> 1) * 1000 * \
+     (SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id) \
+     FROM json_each($3) p \
+     WHERE deliveries.id = p.value ->> 0 AND deliveries.status IN ('pending', 'retrying')";
+
+/// Each field of `ClaimedDelivery` and the column it is read from.
+const CLAIMED_FIELDS: [(&str, &str); 21] = [
+    ("delivery_id", "d.id"),
+    ("lease_token", "d.lease_token"),
+    ("event_id", "d.event_id"),
+    ("attempts", "d.attempts"),
+    ("event_name", "ev.event_name"),
+    ("facial_id", "ev.facial_id"),
+    ("client_ip", "ev.client_ip"),
+    ("gender", "ev.gender"),
+    ("age", "ev.age"),
+    ("payload", "ev.payload"),
+    ("occurred_at", "ev.occurred_at"),
+    ("app_id", "a.id"),
+    ("plan", "a.plan"),
+    ("webhook_token", "a.webhook_token"),
+    ("endpoint_id", "e.id"),
+    ("url", "e.url"),
+    ("timeout_secs", "e.timeout_secs"),
+    ("include_payload", "e.include_payload"),
+    ("signing_secret", "e.signing_secret"),
+    ("previous_signing_secret", "e.previous_signing_secret"),
+    ("previous_secret_expires_at", "e.previous_secret_expires_at"),
+];
+
+/// The select list of a `ClaimedDelivery` read from `deliveries d`, `events ev`,
+/// `endpoints e` and `applications a`.
+pub(super) fn claimed_columns() -> String {
+    CLAIMED_FIELDS
+        .iter()
+        .map(|(field, column)| format!("{column} AS {field}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) const CLAIMED_JOINS: &str = "JOIN events ev ON ev.id = d.event_id \
+     JOIN endpoints e ON e.id = d.endpoint_id JOIN applications a ON a.id = d.app_id";
+
+/// The delivery $2, if it is leased under the token $1, with everything needed to send it.
+pub(super) fn leased_one_sql() -> String {
+    format!(
+        "SELECT {} FROM deliveries d {CLAIMED_JOINS} WHERE d.id = $2 AND d.lease_token = $1",
+        claimed_columns()
+    )
+}
+
+/// SQLite's read-back of the rows leased under $1 among the picks ($2), as one JSON array in
+/// one row: SQLite hands each result row from its thread to the runtime separately, waking a
+/// task per row. Found by primary key, so the lease token needs no index.
+fn sqlite_leased_sql() -> String {
+    let pairs: Vec<String> = CLAIMED_FIELDS
+        .iter()
+        .map(|(field, _)| match *field {
+            // Stored as 0 or 1; the struct wants a JSON boolean.
+            "include_payload" => {
+                format!("'{field}', json(CASE WHEN l.{field} THEN 'true' ELSE 'false' END)")
+            }
+            _ => format!("'{field}', l.{field}"),
+        })
+        .collect();
+    format!(
+        "SELECT json_group_array(json_object({})) FROM ( \
+           SELECT {} FROM json_each($2) p \
+           JOIN deliveries d ON d.id = p.value ->> 0 {CLAIMED_JOINS} \
+           WHERE d.lease_token = $1 ORDER BY p.key) l",
+        pairs.join(", "),
+        claimed_columns()
+    )
+}
+
+/// How many due rows a claim of `limit` looks at: enough to skip over endpoints at their cap.
+fn claim_scan(limit: i64) -> i64 {
+    (limit * 2).clamp(64, 1000)
+}
+
+/// The deliveries a claim takes from `scanned` (oldest first, as `(id, endpoint_id)`), with
+/// the rounds each waits through: from each endpoint only what fits under `per_endpoint` next
+/// to what the claimer holds there, and at most `limit` in all.
+fn pick(
+    scanned: Vec<(String, String)>,
+    held: &[(String, i64)],
+    limits: &ClaimLimits,
+) -> Vec<(String, i64)> {
+    let held: HashMap<&str, i64> = held.iter().map(|(id, n)| (id.as_str(), *n)).collect();
+    let mut places: HashMap<String, i64> = HashMap::new();
+    let mut picked = Vec::new();
+    let on_wire = limits.on_wire_per_endpoint.max(1);
+    for (id, endpoint_id) in scanned {
+        if picked.len() as i64 >= limits.limit {
+            break;
+        }
+        let busy = held.get(endpoint_id.as_str()).copied().unwrap_or(0);
+        let place = places.entry(endpoint_id).or_insert(0);
+        *place += 1;
+        let waits_behind = *place + busy;
+        if waits_behind <= limits.per_endpoint {
+            picked.push((id, (waits_behind + on_wire - 1) / on_wire));
+        }
+    }
+    picked
+}
+
+impl Store {
+    /// Leases up to `limits.limit` due deliveries, keeping the deliveries the caller holds
+    /// per endpoint (`held`: endpoint id and count) at most `limits.per_endpoint`. Each lease
+    /// lasts as many of its endpoint's timeouts as rounds of attempts it may wait through (a
+    /// delivery held deep behind others waits longer), plus the margin. On PostgreSQL,
+    /// replicas skip rows another claim has locked, so a delivery is never leased twice;
+    /// SQLite has one writer, which gives the same guarantee.
+    pub async fn claim_deliveries(
+        &self,
+        held: &[(String, i64)],
+        limits: ClaimLimits,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let now = now_ms();
+        let token = new_id("lease");
+        let saturated: Vec<&str> = held
+            .iter()
+            .filter(|(_, count)| *count >= limits.per_endpoint)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        // Strings only: serialising cannot fail.
+        let saturated = serde_json::to_string(&saturated).unwrap_or_else(|_| "[]".to_owned());
+        match self.queue_db() {
+            Db::Postgres(pool) => {
+                let busy: serde_json::Map<String, serde_json::Value> = held
+                    .iter()
+                    .map(|(id, count)| (id.clone(), (*count).into()))
+                    .collect();
+                // Skips rows another replica's claim has locked, and leases and reads back in
+                // one round trip. The outer query sees the rows as they were before the
+                // update, so the leased values come from RETURNING.
+                let claim_and_read = format!(
+                    "WITH k AS ({POSTGRES_CANDIDATES}), \
+                     claimable AS (SELECT d.id, k.rounds FROM deliveries d JOIN k ON k.id = d.id \
+                                   WHERE {DUE} FOR UPDATE OF d SKIP LOCKED), \
+                     d AS (UPDATE deliveries SET status = 'delivering', lease_token = $6, \
+                           lease_until = $5 + c.rounds * 1000 * {ENDPOINT_TIMEOUT} \
+                           FROM claimable c WHERE deliveries.id = c.id \
+                           RETURNING deliveries.id, deliveries.lease_token, deliveries.event_id, \
+                           deliveries.attempts, deliveries.endpoint_id, deliveries.app_id, \
+                           deliveries.next_attempt_at) \
+                     SELECT {} FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
+                    claimed_columns()
+                );
+                let claimed = sqlx::query_as::<_, ClaimedDelivery>(&claim_and_read)
+                    .bind(now)
+                    .bind(limits.per_endpoint)
+                    .bind(claim_scan(limits.limit))
+                    .bind(limits.limit)
+                    .bind(now + limits.lease_margin_ms)
+                    .bind(&token)
+                    .bind(serde_json::Value::Object(busy).to_string())
+                    .bind(&saturated)
+                    .bind(limits.on_wire_per_endpoint)
+                    .fetch_all(pool)
+                    .await?;
+                Ok(claimed)
+            }
+            Db::Sqlite(pool) => {
+                // One writer, so nothing to lock. Three small statements: a scan of the
+                // covering index, the choice made here (SQLite sorted the scan again for a
+                // window function, which cost more than the rest of the claim), the lease of
+                // the chosen rows by primary key, and their read-back.
+                let scanned: String = sqlx::query_scalar(SQLITE_SCAN)
+                    .bind(now)
+                    .bind(&saturated)
+                    .bind(claim_scan(limits.limit))
+                    .fetch_one(pool)
+                    .await?;
+                let scanned: Vec<(String, String)> = serde_json::from_str(&scanned)
+                    .map_err(|err| sqlx::Error::Decode(err.into()))?;
+                let picked = pick(scanned, held, &limits);
+                if picked.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let picked = serde_json::to_string(&picked).unwrap_or_else(|_| "[]".to_owned());
+                let leased = sqlx::query(SQLITE_LEASE)
+                    .bind(&token)
+                    .bind(now + limits.lease_margin_ms)
+                    .bind(&picked)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                if leased == 0 {
+                    return Ok(Vec::new());
+                }
+                let json: String = sqlx::query_scalar(&sqlite_leased_sql())
+                    .bind(&token)
+                    .bind(&picked)
+                    .fetch_one(pool)
+                    .await?;
+                let claimed =
+                    serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(err.into()))?;
+                Ok(claimed)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanned(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+        rows.iter()
+            .map(|(id, ep)| (id.to_string(), ep.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn pick_keeps_each_endpoint_under_its_cap_and_counts_rounds() {
+        let limits = ClaimLimits {
+            limit: 10,
+            per_endpoint: 4,
+            on_wire_per_endpoint: 2,
+            lease_margin_ms: 0,
+        };
+        let rows = scanned(&[
+            ("d1", "a"),
+            ("d2", "b"),
+            ("d3", "a"),
+            ("d4", "a"),
+            ("d5", "a"),
+            ("d6", "b"),
+        ]);
+        // `a` holds 1 already: 3 more fit, waiting 1, 2 and 2 rounds; `b` holds none.
+        let picked = pick(rows, &[("a".to_owned(), 1)], &limits);
+        let expected: Vec<(String, i64)> = [("d1", 1), ("d2", 1), ("d3", 2), ("d4", 2), ("d6", 1)]
+            .iter()
+            .map(|(id, rounds)| (id.to_string(), *rounds))
+            .collect();
+        assert_eq!(picked, expected);
+    }
+
+    #[test]
+    fn pick_stops_at_the_limit_in_scan_order() {
+        let limits = ClaimLimits {
+            limit: 2,
+            per_endpoint: 8,
+            on_wire_per_endpoint: 8,
+            lease_margin_ms: 0,
+        };
+        let picked = pick(
+            scanned(&[("d1", "a"), ("d2", "b"), ("d3", "c")]),
+            &[],
+            &limits,
+        );
+        let ids: Vec<&str> = picked.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["d1", "d2"]);
+    }
+}
