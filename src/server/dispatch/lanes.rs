@@ -1,18 +1,23 @@
 //! One lane per endpoint: how many deliveries this process holds for it (claimed, waiting or on
 //! the wire) and the permits that keep at most `cap` attempts on the wire at once. Claims may
-//! hold up to `LOOKAHEAD` times the cap, so the next attempts are ready the moment one
+//! hold up to `ENDPOINT_LOOKAHEAD` times the cap, so the next attempts are ready the moment one
 //! finishes and one claim refills many slots, even when a single endpoint has all the work.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Semaphore;
 
+/// Deliveries held in all, as a multiple of the global on-the-wire cap. At 16 the deliveries
+/// held across 100 endpoints outgrew the caches and cost more than they saved.
+pub const LOOKAHEAD: i64 = 8;
+
 /// Deliveries a claim may hold per endpoint, as a multiple of the endpoint's on-the-wire cap.
 /// Each lease covers the rounds of attempts its delivery waits through (the claim counts
-/// them), so holding deep does not lengthen the leases at the front. At 4 a lone endpoint's
-/// claims took 8 deliveries at a time and it got half the rate of 100 endpoints; at 16 the
-/// deliveries held across 100 endpoints outgrew the caches and cost more than they saved.
-pub const LOOKAHEAD: i64 = 8;
+/// them), so holding deep does not lengthen the leases at the front. A lone endpoint has to
+/// ride out the claims that wait behind an outcome batch on SQLite: at 4 it got half the rate
+/// of 100 endpoints, at 8 a fifth less than at 16. Deeper still, a few slow endpoints would
+/// hold every slot of `LOOKAHEAD` and starve the others.
+pub const ENDPOINT_LOOKAHEAD: i64 = 16;
 
 struct Lane {
     held: i64,

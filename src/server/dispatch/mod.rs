@@ -23,7 +23,7 @@ use crate::server::config::DispatchConfig;
 use crate::server::store::{now_ms, AttemptOutcome, ClaimLimits, Store};
 use crate::server::targets::AllowList;
 use attempt::{AttemptPolicy, Attempts, MS_PER_DAY};
-use lanes::{Lanes, LOOKAHEAD};
+use lanes::{Lanes, ENDPOINT_LOOKAHEAD, LOOKAHEAD};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -170,7 +170,7 @@ impl Worker {
                         &lanes.held(),
                         ClaimLimits {
                             limit: free as i64,
-                            per_endpoint: worker.per_endpoint * LOOKAHEAD,
+                            per_endpoint: worker.per_endpoint * ENDPOINT_LOOKAHEAD,
                             on_wire_per_endpoint: worker.per_endpoint,
                             lease_margin_ms: LEASE_MARGIN_MS,
                         },
