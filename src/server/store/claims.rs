@@ -4,6 +4,7 @@
 
 use super::{new_id, now_ms, Db, Store, StoreError};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// A leased delivery with everything needed to send it, read when it was claimed (send time).
 #[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
@@ -51,46 +52,69 @@ pub struct ClaimLimits {
 /// `deliveries_waiting`, so the oldest due rows are read in index order.
 const DUE: &str = "d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1";
 
-/// PostgreSQL's candidates: the oldest due rows, skipping disabled endpoints and the
-/// claimer's saturated ones ($8, a JSON array), and taking from each endpoint only what fits
-/// under the cap ($2) next to what the claimer already holds there ($7, a JSON object of
-/// counts). Each comes with the rounds it waits through at $9 attempts on the wire per
-/// endpoint. The scan is bounded ($3) so a deep backlog costs the same as a short one.
-/// SQLite makes the same choice in `pick`.
-const POSTGRES_CANDIDATES: &str = "SELECT c.id, (c.place + COALESCE(b.busy, 0) + $9 - 1) / $9 AS rounds FROM ( \
-       SELECT s.id, s.endpoint_id, s.next_attempt_at, \
-              ROW_NUMBER() OVER (PARTITION BY s.endpoint_id ORDER BY s.next_attempt_at, s.id) AS place \
-       FROM (SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
-             JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
-             WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1 \
-             AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($8::jsonb)) \
-             ORDER BY d.next_attempt_at LIMIT $3) s \
-     ) c LEFT JOIN (SELECT key AS endpoint_id, value::bigint AS busy \
-                    FROM jsonb_each_text($7::jsonb)) b ON b.endpoint_id = c.endpoint_id \
-     WHERE c.place + COALESCE(b.busy, 0) <= $2 \
-     ORDER BY c.next_attempt_at LIMIT $4";
-
-/// SQLite's scan: the oldest due rows as one JSON array of `[id, endpoint_id]`, read from
-/// the covering index alone, skipping the claimer's saturated endpoints ($2) and disabled
-/// endpoints (few, so listed once rather than joined per row), at most $3 of them.
-const SQLITE_SCAN: &str = "SELECT json_group_array(json_array(id, endpoint_id)) FROM ( \
-     SELECT d.id, d.endpoint_id FROM deliveries d \
-     WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1 \
-     AND d.endpoint_id NOT IN (SELECT value FROM json_each($2)) \
-     AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
-     ORDER BY d.next_attempt_at, d.endpoint_id, d.id LIMIT $3)";
-
 /// The timeout, in seconds, of the endpoint of the `deliveries` row being updated.
 const ENDPOINT_TIMEOUT: &str =
     "(SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id)";
 
-/// SQLite's lease of the picked rows ($3, a JSON array of `[id, rounds]`), each still due
-/// (a console action may have changed it since the scan).
-const SQLITE_LEASE: &str = "UPDATE deliveries SET status = 'delivering', lease_token = $1, \
-     lease_until = $2 + (p.value ->> 1) * 1000 * \
-     (SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id) \
-     FROM json_each($3) p \
-     WHERE deliveries.id = p.value ->> 0 AND deliveries.status IN ('pending', 'retrying')";
+/// PostgreSQL's claim in one round trip. Candidates: the oldest due rows, skipping disabled
+/// endpoints and the claimer's saturated ones ($8, a JSON array), and taking from each
+/// endpoint only what fits under the cap ($2) next to what the claimer already holds there
+/// ($7, a JSON object of counts), each with the rounds it waits through at $9 attempts on the
+/// wire per endpoint; the scan is bounded ($3) so a deep backlog costs the same as a short
+/// one. Rows another replica's claim has locked are skipped; the outer query sees the rows as
+/// they were before the update, so the leased values come from RETURNING. SQLite makes the
+/// same choice in `pick`. Built once: the text never changes with the inputs.
+static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH k AS ( \
+           SELECT c.id, (c.place + COALESCE(b.busy, 0) + $9 - 1) / $9 AS rounds FROM ( \
+             SELECT s.id, s.endpoint_id, s.next_attempt_at, \
+                    ROW_NUMBER() OVER (PARTITION BY s.endpoint_id ORDER BY s.next_attempt_at, s.id) AS place \
+             FROM (SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
+                   JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
+                   WHERE {DUE} \
+                   AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($8::jsonb)) \
+                   ORDER BY d.next_attempt_at LIMIT $3) s \
+           ) c LEFT JOIN (SELECT key AS endpoint_id, value::bigint AS busy \
+                          FROM jsonb_each_text($7::jsonb)) b ON b.endpoint_id = c.endpoint_id \
+           WHERE c.place + COALESCE(b.busy, 0) <= $2 \
+           ORDER BY c.next_attempt_at LIMIT $4), \
+         claimable AS (SELECT d.id, k.rounds FROM deliveries d JOIN k ON k.id = d.id \
+                       WHERE {DUE} FOR UPDATE OF d SKIP LOCKED), \
+         d AS (UPDATE deliveries SET status = 'delivering', lease_token = $6, \
+               lease_until = $5 + c.rounds * 1000 * {ENDPOINT_TIMEOUT} \
+               FROM claimable c WHERE deliveries.id = c.id \
+               RETURNING deliveries.id, deliveries.lease_token, deliveries.event_id, \
+               deliveries.attempts, deliveries.endpoint_id, deliveries.app_id, \
+               deliveries.next_attempt_at) \
+         SELECT {} FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
+        claimed_columns()
+    )
+});
+
+/// SQLite's scan: the oldest due rows as one JSON array of `[id, endpoint_id]`, read from
+/// the covering index alone, skipping the claimer's saturated endpoints ($2) and disabled
+/// endpoints (few, so listed once rather than joined per row), at most $3 of them.
+static SQLITE_SCAN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT json_group_array(json_array(id, endpoint_id)) FROM ( \
+           SELECT d.id, d.endpoint_id FROM deliveries d WHERE {DUE} \
+           AND d.endpoint_id NOT IN (SELECT value FROM json_each($2)) \
+           AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
+           ORDER BY d.next_attempt_at, d.endpoint_id, d.id LIMIT $3)"
+    )
+});
+
+/// SQLite's lease of the picked rows ($3, a JSON array of `[id, rounds]`), each still
+/// waiting (a console action may have changed it since the scan).
+static SQLITE_LEASE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries SET status = 'delivering', lease_token = $1, \
+         lease_until = $2 + (p.value ->> 1) * 1000 * {ENDPOINT_TIMEOUT} \
+         FROM json_each($3) p \
+         WHERE deliveries.id = p.value ->> 0 AND deliveries.status IN ('pending', 'retrying')"
+    )
+});
 
 /// Each field of `ClaimedDelivery` and the column it is read from.
 const CLAIMED_FIELDS: [(&str, &str); 21] = [
@@ -141,7 +165,7 @@ pub(super) fn leased_one_sql() -> String {
 /// SQLite's read-back of the rows leased under $1 among the picks ($2), as one JSON array in
 /// one row: SQLite hands each result row from its thread to the runtime separately, waking a
 /// task per row. Found by primary key, so the lease token needs no index.
-fn sqlite_leased_sql() -> String {
+static SQLITE_LEASED: LazyLock<String> = LazyLock::new(|| {
     let pairs: Vec<String> = CLAIMED_FIELDS
         .iter()
         .map(|(field, _)| match *field {
@@ -160,7 +184,7 @@ fn sqlite_leased_sql() -> String {
         pairs.join(", "),
         claimed_columns()
     )
-}
+});
 
 /// How many due rows a claim of `limit` looks at: enough to skip over endpoints at their cap.
 fn claim_scan(limit: i64) -> i64 {
@@ -221,23 +245,7 @@ impl Store {
                     .iter()
                     .map(|(id, count)| (id.clone(), (*count).into()))
                     .collect();
-                // Skips rows another replica's claim has locked, and leases and reads back in
-                // one round trip. The outer query sees the rows as they were before the
-                // update, so the leased values come from RETURNING.
-                let claim_and_read = format!(
-                    "WITH k AS ({POSTGRES_CANDIDATES}), \
-                     claimable AS (SELECT d.id, k.rounds FROM deliveries d JOIN k ON k.id = d.id \
-                                   WHERE {DUE} FOR UPDATE OF d SKIP LOCKED), \
-                     d AS (UPDATE deliveries SET status = 'delivering', lease_token = $6, \
-                           lease_until = $5 + c.rounds * 1000 * {ENDPOINT_TIMEOUT} \
-                           FROM claimable c WHERE deliveries.id = c.id \
-                           RETURNING deliveries.id, deliveries.lease_token, deliveries.event_id, \
-                           deliveries.attempts, deliveries.endpoint_id, deliveries.app_id, \
-                           deliveries.next_attempt_at) \
-                     SELECT {} FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
-                    claimed_columns()
-                );
-                let claimed = sqlx::query_as::<_, ClaimedDelivery>(&claim_and_read)
+                let claimed = sqlx::query_as::<_, ClaimedDelivery>(POSTGRES_CLAIM.as_str())
                     .bind(now)
                     .bind(limits.per_endpoint)
                     .bind(claim_scan(limits.limit))
@@ -256,7 +264,7 @@ impl Store {
                 // covering index, the choice made here (SQLite sorted the scan again for a
                 // window function, which cost more than the rest of the claim), the lease of
                 // the chosen rows by primary key, and their read-back.
-                let scanned: String = sqlx::query_scalar(SQLITE_SCAN)
+                let scanned: String = sqlx::query_scalar(SQLITE_SCAN.as_str())
                     .bind(now)
                     .bind(&saturated)
                     .bind(claim_scan(limits.limit))
@@ -269,7 +277,7 @@ impl Store {
                     return Ok(Vec::new());
                 }
                 let picked = serde_json::to_string(&picked).unwrap_or_else(|_| "[]".to_owned());
-                let leased = sqlx::query(SQLITE_LEASE)
+                let leased = sqlx::query(SQLITE_LEASE.as_str())
                     .bind(&token)
                     .bind(now + limits.lease_margin_ms)
                     .bind(&picked)
@@ -279,7 +287,7 @@ impl Store {
                 if leased == 0 {
                     return Ok(Vec::new());
                 }
-                let json: String = sqlx::query_scalar(&sqlite_leased_sql())
+                let json: String = sqlx::query_scalar(SQLITE_LEASED.as_str())
                     .bind(&token)
                     .bind(&picked)
                     .fetch_one(pool)
