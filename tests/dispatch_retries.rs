@@ -1,6 +1,7 @@
 //! What the dispatcher does when delivery goes wrong: retries on the schedule, honours
-//! Retry-After, disables on 410, times out, refuses private targets, and keeps a slow
-//! endpoint from delaying a healthy one — on SQLite and PostgreSQL.
+//! Retry-After, disables on 410, times out, refuses private targets, keeps a slow endpoint
+//! from delaying a healthy one, and gives back what it could not finish at shutdown — on
+//! SQLite and PostgreSQL.
 
 mod common;
 
@@ -9,7 +10,7 @@ use common::receiver::{Receiver, Reply};
 use common::{spawn_app_with, Backend};
 use facehook::server::config::DispatchConfig;
 use facehook::server::dispatch::{Dispatcher, RetrySchedule};
-use facehook::server::targets::AllowList;
+use facehook::server::targets::{parse_allow_entry, AllowList};
 use std::time::{Duration, Instant};
 
 const WITHIN: Duration = Duration::from_secs(15);
@@ -218,6 +219,55 @@ async fn a_slow_endpoint_does_not_delay_a_healthy_one(backend: Backend) {
     slow.wait_for(8, Duration::from_secs(10)).await;
 }
 
+/// One claim leases both deliveries of an event under one token; the fast one finishes, the
+/// hung one outlives the shutdown grace, and its lease is given back rather than left to run
+/// out (the token is still held while any delivery leased under it is unfinished).
+async fn shutdown_gives_back_the_lease_of_an_unfinished_attempt(backend: Backend) {
+    let fast = Receiver::start("127.0.0.1:0").await;
+    let hung = Receiver::start("127.0.0.1:0").await;
+    hung.otherwise(Reply::status(200).delayed(Duration::from_secs(60)));
+    let app = spawn_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+    })
+    .await;
+    let hooked = common::dispatch::hooked(app).await;
+    let fast_endpoint = hooked.add_endpoint(&fast.url("/fast"), &[]).await;
+    let hung_endpoint = hooked
+        .add_endpoint(&hung.url("/hung"), &[("timeout_secs", "30")])
+        .await;
+    let event_id = hooked.enroll("face-shutdown").await;
+
+    let settings = DispatchConfig {
+        retry_schedule: RetrySchedule::parse("0s").unwrap(),
+        ..Default::default()
+    };
+    let loopback = AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
+    let dispatcher = Dispatcher::start(hooked.store.clone(), &settings, loopback).unwrap();
+    hung.wait_for(1, WITHIN).await;
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let deliveries = hooked.deliveries(&event_id).await;
+        let fast_done = deliveries
+            .iter()
+            .any(|d| d.endpoint_id == fast_endpoint.id && d.status == "delivered");
+        if fast_done {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not delivered: {deliveries:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    dispatcher.shutdown().await;
+
+    let deliveries = hooked.deliveries(&event_id).await;
+    let unfinished = deliveries
+        .iter()
+        .find(|d| d.endpoint_id == hung_endpoint.id)
+        .expect("the hung endpoint's delivery");
+    assert_eq!(unfinished.status, "pending", "{unfinished:?}");
+    assert_eq!(unfinished.attempts, 0);
+}
+
 on_both_backends!(
     retries_on_the_schedule_until_delivered,
     fails_when_the_schedule_runs_out,
@@ -227,4 +277,5 @@ on_both_backends!(
     an_endpoint_failing_for_too_long_is_disabled,
     private_targets_are_refused_unless_allowed,
     a_slow_endpoint_does_not_delay_a_healthy_one,
+    shutdown_gives_back_the_lease_of_an_unfinished_attempt,
 );

@@ -24,7 +24,7 @@ use crate::server::store::{now_ms, AttemptOutcome, ClaimLimits, Store};
 use crate::server::targets::AllowList;
 use attempt::{AttemptPolicy, Attempts, MS_PER_DAY};
 use lanes::{Lanes, ENDPOINT_LOOKAHEAD, LOOKAHEAD};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
@@ -125,7 +125,10 @@ impl Worker {
         // the wire: holding ahead only pays if it never takes the wire from other endpoints.
         let slots = Arc::new(Semaphore::new(worker.max_in_flight * LOOKAHEAD as usize));
         let wire = Arc::new(Semaphore::new(worker.max_in_flight));
-        let leased: Arc<Mutex<HashSet<String>>> = Default::default();
+        // Lease tokens of deliveries not yet handed to the recorder, with how many: one claim
+        // leases many deliveries under one token, which is given back at shutdown while any
+        // of them is unfinished.
+        let leased: Arc<Mutex<HashMap<String, usize>>> = Default::default();
         // Counted in memory, so a claim can refill an endpoint the moment an attempt ends,
         // without waiting for its outcome to be recorded.
         let lanes = Arc::new(Lanes::new(worker.per_endpoint as usize));
@@ -197,7 +200,9 @@ impl Worker {
                     let Ok(slot) = slots.clone().acquire_owned().await else {
                         break;
                     };
-                    lock(&leased).insert(delivery.lease_token.clone());
+                    *lock(&leased)
+                        .entry(delivery.lease_token.clone())
+                        .or_default() += 1;
                     let on_wire = lanes.hold(&delivery.endpoint_id);
                     let (worker, outcomes, leased, lanes, wire) = (
                         worker.clone(),
@@ -219,7 +224,7 @@ impl Worker {
                         // Forgotten only once the recorder has it: a lease still listed at
                         // shutdown is given back.
                         if outcomes.send(outcome).await.is_ok() {
-                            lock(&leased).remove(&token);
+                            forget_lease(&leased, &token);
                         }
                         drop(slot);
                     });
@@ -279,7 +284,7 @@ impl Worker {
         let _ = recorder.await;
         purger.abort();
         heartbeat.stop(&worker.store).await;
-        let unfinished: Vec<String> = lock(&leased).drain().collect();
+        let unfinished: Vec<String> = lock(&leased).drain().map(|(token, _)| token).collect();
         match worker.store.release_leases(&unfinished).await {
             Ok(released) if released > 0 => {
                 tracing::info!(released, "gave back the leases of unfinished attempts")
@@ -299,6 +304,17 @@ async fn announced(listener: &mut Option<crate::server::store::DeliveryListener>
             }
         }
         None => std::future::pending().await,
+    }
+}
+
+/// One delivery leased under `token` is with the recorder; the token goes with its last.
+fn forget_lease(leased: &Mutex<HashMap<String, usize>>, token: &str) {
+    let mut leased = lock(leased);
+    if let Some(count) = leased.get_mut(token) {
+        *count -= 1;
+        if *count == 0 {
+            leased.remove(token);
+        }
     }
 }
 
