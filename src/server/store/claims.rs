@@ -274,6 +274,7 @@ impl Store {
                 // read-back starts after the lease committed, so it sees it.
                 let readers = match self.db() {
                     Db::Sqlite(readers) => readers,
+                    // Never: both pools are on the one backend.
                     Db::Postgres(_) => pool,
                 };
                 let scanned: String = sqlx::query_scalar(SQLITE_SCAN.as_str())
