@@ -95,9 +95,10 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// SQLite's scan: the oldest due rows as one JSON array of `[id, endpoint_id]`, read from
-/// the covering index alone in creation order among equals (ids are time-ordered, so the
-/// rows leased next share pages with each other rather than one endpoint's rows, scattered), skipping the claimer's saturated endpoints ($2) and disabled
-/// endpoints (few, so listed once rather than joined per row), at most $3 of them.
+/// the covering index alone in creation order among equals (ids are time-ordered, so rows
+/// leased together share pages instead of being one endpoint's rows, scattered), skipping
+/// the claimer's saturated endpoints ($2) and disabled endpoints (few, so listed once rather
+/// than joined per row), at most $3 of them.
 static SQLITE_SCAN: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT json_group_array(json_array(id, endpoint_id)) FROM ( \
