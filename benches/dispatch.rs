@@ -5,7 +5,9 @@
 //!
 //! The ceiling moves with whatever else the machine is doing, so each sustained run is paired
 //! with a measurement of (a) taken just before it, and the figures are the median of `ROUNDS`
-//! pairs. `cargo bench --features ssr --bench dispatch -- sqlite` runs one backend;
+//! pairs. Both rates are steady-state rates: arrivals are counted between the 10th and the
+//! 90th percentile of the run, so neither side's start-up (connecting, the dispatcher's first
+//! claim) nor its tail (the last few connections finishing) is mistaken for its pace. `cargo bench --features ssr --bench dispatch -- sqlite` runs one backend;
 //! `FACEHOOK_BENCH_DELIVERIES` queues more deliveries per run (for profiling).
 
 #[path = "../tests/common/mod.rs"]
@@ -28,8 +30,8 @@ const BARE_CONCURRENCY: usize = 64;
 /// ceiling.
 const PER_ENDPOINT_CONCURRENCY: usize = 8;
 const LATENCY_SAMPLES: usize = 300;
-const DELIVERIES: usize = 10_000;
-const ROUNDS: usize = 3;
+const DELIVERIES: usize = 20_000;
+const ROUNDS: usize = 5;
 
 /// A sustained rate and its ratio to the ceiling measured just before it, as medians.
 struct Sustained {
@@ -118,7 +120,7 @@ async fn bare_rate(concurrency: usize) -> f64 {
     let body = bytes::Bytes::from_static(
         br#"{"eventName":"enroll","facialId":"bare","appId":"fioabcdefgh","clientIp":"203.0.113.1","details":{"timestamp":"2026-11-25T20:00:00Z"}}"#,
     );
-    let started = Instant::now();
+    let sent = (BARE_REQUESTS / concurrency) * concurrency;
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
         let (client, uri, body) = (client.clone(), uri.clone(), body.clone());
@@ -136,10 +138,31 @@ async fn bare_rate(concurrency: usize) -> f64 {
             }
         });
     }
+    let rate = steady_rate(&receiver, sent).await;
     while workers.join_next().await.is_some() {}
-    let sent = (BARE_REQUESTS / concurrency) * concurrency;
     receiver.stop();
-    sent as f64 / started.elapsed().as_secs_f64()
+    rate
+}
+
+/// Requests per second `receiver` takes while the middle 80% of `total` arrive, from its
+/// count sampled every millisecond (a run lasts hundreds of them).
+async fn steady_rate(receiver: &Receiver, total: usize) -> f64 {
+    let (from, to) = (total / 10, total - total / 10);
+    let mut from_at = None;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let arrived = receiver.count();
+        let now = Instant::now();
+        if from_at.is_none() && arrived >= from {
+            from_at = Some((now, arrived));
+        }
+        if arrived >= to {
+            let (at, counted) = from_at.unwrap_or((now, arrived));
+            return (arrived - counted) as f64 / (now - at).as_secs_f64().max(1e-3);
+        }
+        assert!(now < deadline, "only {arrived} of {total} requests arrived");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// Ingest→receiver latency: one event at a time, from sending the API request to the
@@ -170,7 +193,7 @@ async fn latency(backend: Backend) -> (f64, f64) {
 }
 
 /// Sustained rate: `DELIVERIES` queued with the dispatcher off (spread over `endpoints`),
-/// then a dispatcher started and timed until the receiver has them all.
+/// then a dispatcher started, and its steady rate taken while the receiver gets them.
 async fn sustained(backend: Backend, endpoints: usize) -> f64 {
     let receiver = Receiver::start_counting("127.0.0.1:0").await;
     let hooked = setup(backend, true).await;
@@ -220,12 +243,11 @@ async fn sustained(backend: Backend, endpoints: usize) -> f64 {
     let allow =
         facehook::server::targets::AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
     eprintln!("queued {} deliveries", events * endpoints);
-    let started = Instant::now();
     let dispatcher = Dispatcher::start(hooked.store.clone(), &config, allow).unwrap();
+    let rate = steady_rate(&receiver, events * endpoints).await;
     receiver
         .wait_for(events * endpoints, Duration::from_secs(300))
         .await;
-    let rate = (events * endpoints) as f64 / started.elapsed().as_secs_f64();
     dispatcher.shutdown().await;
     if let Ok(hooked) = Arc::try_unwrap(hooked) {
         hooked.app.stop().await;

@@ -1,13 +1,17 @@
 //! Claims as the dispatcher makes them, on both backends: how many deliveries an endpoint may
 //! have held, and how long each lease lasts — one endpoint timeout per round of attempts the
 //! delivery waits through, plus the margin — so a crashed worker's front deliveries come back
-//! soon even when it held many.
+//! soon even when it held many. And outcomes as the recorder writes them: only under the lease
+//! the delivery was claimed with.
 
 mod common;
 
 use common::dispatch::{dispatching_app_with, loopback_dispatch};
 use common::Backend;
-use facehook::server::store::{ClaimLimits, ClaimedDelivery, Db, Store};
+use facehook::server::store::{
+    AttemptOutcome, AttemptRecord, ClaimLimits, ClaimedDelivery, Db, EndpointVerdict, NextStep,
+    Store,
+};
 
 const TIMEOUT_MS: i64 = 3_000;
 const MARGIN_MS: i64 = 10_000;
@@ -92,3 +96,75 @@ async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
 }
 
 on_both_backends!(leases_cover_the_rounds_each_delivery_waits);
+
+/// A delivered outcome for `delivery`, reported under `lease_token`.
+fn delivered(delivery: &ClaimedDelivery, lease_token: &str) -> AttemptOutcome {
+    AttemptOutcome {
+        delivery_id: delivery.delivery_id.clone(),
+        lease_token: lease_token.to_owned(),
+        endpoint_id: delivery.endpoint_id.clone(),
+        attempt: AttemptRecord {
+            started_at: facehook::server::store::now_ms(),
+            duration_ms: 3,
+            http_version: Some("HTTP/1.1".to_owned()),
+            remote_addr: Some("127.0.0.1:9".to_owned()),
+            status_code: Some(200),
+            ..AttemptRecord::default()
+        },
+        duration: std::time::Duration::from_millis(3),
+        next: NextStep::Delivered,
+        endpoint: EndpointVerdict::Healthy,
+    }
+}
+
+/// A worker whose lease ran out (another now holds the delivery) must not record over it, and
+/// an outcome recorded twice counts once.
+async fn an_outcome_counts_only_under_the_lease_it_was_claimed_with(backend: Backend) {
+    let hooked = dispatching_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+    })
+    .await;
+    hooked.add_endpoint("http://127.0.0.1:9/hook", &[]).await;
+    let event_id = hooked.enroll("outcome").await;
+    let store = &hooked.store;
+    let claimed = store.claim_deliveries(&[], LIMITS).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let delivery = &claimed[0];
+
+    store
+        .record_attempts(&[delivered(delivery, "lease_someone_else")])
+        .await
+        .unwrap();
+    let listed = hooked.deliveries(&event_id).await;
+    assert_eq!(
+        (listed[0].status.as_str(), listed[0].attempts),
+        ("delivering", 0),
+        "an outcome under another lease changes nothing"
+    );
+    assert!(hooked.attempts(&delivery.delivery_id).await.is_empty());
+
+    let outcome = delivered(delivery, &delivery.lease_token);
+    let twice = [outcome.clone(), outcome];
+    store.record_attempts(&twice[..1]).await.unwrap();
+    store.record_attempts(&twice[1..]).await.unwrap();
+    let listed = hooked.deliveries(&event_id).await;
+    assert_eq!(
+        (listed[0].status.as_str(), listed[0].attempts),
+        ("delivered", 1)
+    );
+    let attempts = hooked.attempts(&delivery.delivery_id).await;
+    assert_eq!(
+        attempts.len(),
+        1,
+        "recorded once: the first record ended the lease"
+    );
+    assert_eq!(attempts[0].attempt_number, 1);
+    assert_eq!(attempts[0].attempt.status_code, Some(200));
+    assert_eq!(
+        attempts[0].attempt.http_version.as_deref(),
+        Some("HTTP/1.1")
+    );
+}
+
+on_both_backends!(an_outcome_counts_only_under_the_lease_it_was_claimed_with);

@@ -2,6 +2,7 @@
 //! its endpoint — written for a whole batch of outcomes in one transaction.
 
 use super::{new_id, now_ms, Db, Store, StoreError};
+use std::sync::LazyLock;
 
 /// What one attempt observed, as stored in `delivery_attempts`.
 #[derive(Debug, Clone, Default, serde::Serialize, sqlx::FromRow)]
@@ -78,32 +79,39 @@ const OUTCOME_FIELDS: [(&str, &str); 15] = [
 /// statement text, prepared once per connection.
 const SQLITE_CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
 
-/// `statement` reading `rows` outcome rows as the table `j`. PostgreSQL takes the whole
-/// batch as one JSON parameter ($1); SQLite takes bound values, since its JSON functions
-/// re-parsed every row's text once per column and cost more than the writes themselves.
-fn with_outcomes(db: &Db, rows: usize, statement: &str) -> String {
-    match db {
-        Db::Sqlite(_) => {
-            let names: Vec<&str> = OUTCOME_FIELDS.iter().map(|(name, _)| *name).collect();
-            let row = format!("({})", vec!["?"; OUTCOME_FIELDS.len()].join(", "));
-            format!(
-                "WITH j({}) AS (VALUES {}) {statement}",
-                names.join(", "),
-                vec![row; rows].join(", ")
-            )
-        }
-        Db::Postgres(_) => {
-            let columns: Vec<String> = OUTCOME_FIELDS
-                .iter()
-                .map(|(name, kind)| format!("{name} {kind}"))
-                .collect();
-            format!(
-                "WITH j AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({})) {statement}",
-                columns.join(", ")
-            )
-        }
-    }
+/// `statement` reading `rows` outcome rows as SQLite's table `j`, from bound values: its JSON
+/// functions re-parsed every row's text once per column and cost more than the writes
+/// themselves.
+fn sqlite_with_outcomes(rows: usize, statement: &str) -> String {
+    let names: Vec<&str> = OUTCOME_FIELDS.iter().map(|(name, _)| *name).collect();
+    let row = format!("({})", vec!["?"; OUTCOME_FIELDS.len()].join(", "));
+    format!(
+        "WITH j({}) AS (VALUES {}) {statement}",
+        names.join(", "),
+        vec![row; rows].join(", ")
+    )
 }
+
+/// PostgreSQL records a whole batch ($1, one JSON array) in one statement: the batch is
+/// parsed and matched to its leased rows once, then feeds both the attempts' insert and the
+/// deliveries' update. Every part sees the rows as they were before the statement, so an
+/// attempt's number is counted from the old `attempts`; the update re-checks the lease.
+static POSTGRES_RECORD: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<String> = OUTCOME_FIELDS
+        .iter()
+        .map(|(name, kind)| format!("{name} {kind}"))
+        .collect();
+    format!(
+        "WITH j AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({})), \
+         held AS (SELECT j.*, d.attempts FROM j \
+                  JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token), \
+         written AS (INSERT INTO delivery_attempts ({ATTEMPT_COLUMNS}) \
+                     SELECT {ATTEMPT_VALUES} FROM held j) \
+         UPDATE deliveries SET {DELIVERY_CHANGES} \
+         FROM held j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token",
+        columns.join(", ")
+    )
+});
 
 /// One row of the outcome table, in `OUTCOME_FIELDS` order.
 #[derive(serde::Serialize)]
@@ -249,29 +257,46 @@ macro_rules! apply_verdict {
     }};
 }
 
-/// Copies each attempt of the batch `j` whose lease still holds into `delivery_attempts`.
-const INSERT_ATTEMPTS: &str = "INSERT INTO delivery_attempts (id, delivery_id, attempt_number, \
-     started_at, duration_ms, http_version, remote_addr, status_code, error_class, error_message, \
-     response_headers, response_excerpt) \
-     SELECT j.attempt_id, d.id, d.attempts + 1, j.started_at, j.duration_ms, j.http_version, \
-     j.remote_addr, j.status_code, j.error_class, j.error_message, j.response_headers, \
-     j.response_excerpt \
-     FROM j JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token";
+/// The columns of an attempt's row, and their values from the outcome row `j` of a delivery
+/// `d` whose lease still holds.
+const ATTEMPT_COLUMNS: &str = "id, delivery_id, attempt_number, started_at, duration_ms, \
+     http_version, remote_addr, status_code, error_class, error_message, response_headers, \
+     response_excerpt";
+const ATTEMPT_VALUES: &str = "j.attempt_id, j.id, j.attempts + 1, j.started_at, j.duration_ms, \
+     j.http_version, j.remote_addr, j.status_code, j.error_class, j.error_message, \
+     j.response_headers, j.response_excerpt";
 
-/// Moves each delivery of the batch `j` whose lease still holds to its next state.
-const UPDATE_DELIVERIES: &str = "UPDATE deliveries SET status = j.status, \
-     attempts = deliveries.attempts + 1, \
+/// A delivery's move to its next state, from its outcome row `j`.
+const DELIVERY_CHANGES: &str = "status = j.status, attempts = deliveries.attempts + 1, \
      next_attempt_at = COALESCE(j.next_attempt_at, deliveries.next_attempt_at), \
      completed_at = j.completed_at, lease_until = NULL, lease_token = NULL, \
      last_status_code = j.status_code, last_error_class = j.error_class, \
-     last_latency_ms = j.duration_ms \
-     FROM j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token";
+     last_latency_ms = j.duration_ms";
+
+/// SQLite: copies each attempt of the batch `j` whose lease still holds into
+/// `delivery_attempts`.
+static SQLITE_INSERT_ATTEMPTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO delivery_attempts ({ATTEMPT_COLUMNS}) \
+         SELECT {} FROM j JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token",
+        ATTEMPT_VALUES.replace("j.attempts", "d.attempts")
+    )
+});
+
+/// SQLite: moves each delivery of the batch `j` whose lease still holds to its next state.
+static SQLITE_UPDATE_DELIVERIES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE deliveries SET {DELIVERY_CHANGES} \
+         FROM j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token"
+    )
+});
 
 impl Store {
     /// Writes attempts and their consequences in one transaction. An outcome whose lease was
     /// lost (expired and taken by another worker) is dropped: that worker now owns the row.
-    /// Attempts and verdicts come first: the deliveries' update clears the leases they are
-    /// matched on. No statement returns rows: on SQLite each row is a hand-over from the
+    /// Verdicts (and on SQLite the attempts) come first: the deliveries' update clears the
+    /// leases they are matched on; PostgreSQL's one statement matches every row before it
+    /// changes any. No statement returns rows: on SQLite each row is a hand-over from the
     /// database thread.
     pub async fn record_attempts(&self, outcomes: &[AttemptOutcome]) -> Result<(), StoreError> {
         if outcomes.is_empty() {
@@ -286,13 +311,12 @@ impl Store {
             .into_iter()
             .collect();
         let healthy = serde_json::to_string(&healthy).unwrap_or_else(|_| "[]".to_owned());
-        let db = self.queue_db();
-        match db {
+        match self.queue_db() {
             Db::Sqlite(pool) => {
                 let chunks = sqlite_chunks(&rows);
                 let mut tx = pool.begin().await?;
                 for chunk in &chunks {
-                    let sql = with_outcomes(db, chunk.len(), INSERT_ATTEMPTS);
+                    let sql = sqlite_with_outcomes(chunk.len(), &SQLITE_INSERT_ATTEMPTS);
                     bind_rows(sqlx::query(&sql), chunk)
                         .execute(&mut *tx)
                         .await?;
@@ -308,7 +332,7 @@ impl Store {
                     apply_verdict!(tx, outcome);
                 }
                 for chunk in &chunks {
-                    let sql = with_outcomes(db, chunk.len(), UPDATE_DELIVERIES);
+                    let sql = sqlite_with_outcomes(chunk.len(), &SQLITE_UPDATE_DELIVERIES);
                     bind_rows(sqlx::query(&sql), chunk)
                         .execute(&mut *tx)
                         .await?;
@@ -319,8 +343,11 @@ impl Store {
                 // Strings, numbers and options only: serialising cannot fail.
                 let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned());
                 let mut tx = pool.begin().await?;
-                sqlx::query(&with_outcomes(db, rows.len(), INSERT_ATTEMPTS))
-                    .bind(&json)
+                // Like SQLite's NORMAL sync on its queue: an outcome lost to a database crash
+                // leaves its lease to expire and the delivery to be sent again (at least
+                // once), so the commit need not wait for the log's flush. Leases and events
+                // are still committed durably.
+                sqlx::query("SET LOCAL synchronous_commit = off")
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
@@ -334,7 +361,7 @@ impl Store {
                 for outcome in outcomes {
                     apply_verdict!(tx, outcome);
                 }
-                sqlx::query(&with_outcomes(db, rows.len(), UPDATE_DELIVERIES))
+                sqlx::query(POSTGRES_RECORD.as_str())
                     .bind(&json)
                     .execute(&mut *tx)
                     .await?;
