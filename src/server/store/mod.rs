@@ -81,7 +81,7 @@ pub struct Store {
     db: Db,
     /// The dispatcher's claims and outcomes. On SQLite one connection of its own: claims and
     /// outcome batches take turns on it instead of meeting on SQLite's write lock, where the
-    /// loser sleeps in the busy handler. On PostgreSQL the shared pool.
+    /// loser sleeps in the busy handler. On PostgreSQL two connections of its own.
     queue: Db,
     /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
     /// one writer at a time, and each commit costs an fsync.
@@ -98,7 +98,7 @@ pub const DELIVERY_CHANNEL: &str = "facehook_deliveries";
 
 impl Store {
     pub async fn connect(database_url: &str) -> Result<Self, StoreError> {
-        let db = if database_url.starts_with("sqlite:") {
+        let (db, queue) = if database_url.starts_with("sqlite:") {
             // WAL lets readers proceed during a write; the busy timeout turns lock
             // contention between pooled connections into waiting instead of errors.
             let options = SqliteConnectOptions::from_str(database_url)?
@@ -110,18 +110,20 @@ impl Store {
             // console, the dispatcher's claims and outcomes) uses NORMAL, which in WAL mode
             // survives a process crash and can only lose the last commits on power loss: a
             // lost outcome means the delivery is sent again, which at-least-once allows.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+            // A connection to a local file cannot go stale, and the check before each use is
+            // a round trip to the connection's thread: one for every statement.
+            let sqlite_pool = |connections| {
+                SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .test_before_acquire(false)
+            };
+            let pool = sqlite_pool(8)
                 .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
                 .await?;
-            let queue = SqlitePoolOptions::new()
-                .max_connections(1)
+            let queue = sqlite_pool(1)
                 .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
                 .await?;
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-                .await?;
+            let writer = sqlite_pool(1).connect_with(options).await?;
             let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
             return Ok(Store {
                 db: Db::Sqlite(pool),
@@ -135,9 +137,19 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+                .await?;
+            // The dispatcher's own connections: its claims and outcome batches do not queue
+            // behind console and API work, and skip the check before each use (a round trip),
+            // since a failed claim or record is retried anyway. The claim loop and the
+            // recorder each use one at a time.
+            let queue = PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
-            Db::Postgres(pool)
+            (Db::Postgres(pool), Db::Postgres(queue))
         } else {
             return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
         };
@@ -146,8 +158,8 @@ impl Store {
             Db::Sqlite(_) => None,
         };
         Ok(Store {
-            queue: db.clone(),
             db,
+            queue,
             sqlite_batches: None,
             new_deliveries: Default::default(),
             announcements,
