@@ -103,10 +103,9 @@ static POSTGRES_RECORD: LazyLock<String> = LazyLock::new(|| {
         .collect();
     format!(
         "WITH j AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r({})), \
-         held AS (SELECT j.*, d.attempts FROM j \
-                  JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token), \
+         held AS ({HELD}), \
          written AS (INSERT INTO delivery_attempts ({ATTEMPT_COLUMNS}) \
-                     SELECT {ATTEMPT_VALUES} FROM held j) \
+                     SELECT {ATTEMPT_VALUES} FROM held) \
          UPDATE deliveries SET {DELIVERY_CHANGES} \
          FROM held j WHERE deliveries.id = j.id AND deliveries.lease_token = j.token",
         columns.join(", ")
@@ -257,14 +256,18 @@ macro_rules! apply_verdict {
     }};
 }
 
-/// The columns of an attempt's row, and their values from the outcome row `j` of a delivery
-/// `d` whose lease still holds.
+/// The outcome rows of the batch `j` whose lease still holds, each with its delivery's
+/// attempts so far.
+const HELD: &str = "SELECT j.*, d.attempts FROM j \
+     JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token";
+
+/// The columns of an attempt's row, and their values from a row of `HELD`.
 const ATTEMPT_COLUMNS: &str = "id, delivery_id, attempt_number, started_at, duration_ms, \
      http_version, remote_addr, status_code, error_class, error_message, response_headers, \
      response_excerpt";
-const ATTEMPT_VALUES: &str = "j.attempt_id, j.id, j.attempts + 1, j.started_at, j.duration_ms, \
-     j.http_version, j.remote_addr, j.status_code, j.error_class, j.error_message, \
-     j.response_headers, j.response_excerpt";
+const ATTEMPT_VALUES: &str = "held.attempt_id, held.id, held.attempts + 1, held.started_at, \
+     held.duration_ms, held.http_version, held.remote_addr, held.status_code, held.error_class, \
+     held.error_message, held.response_headers, held.response_excerpt";
 
 /// A delivery's move to its next state, from its outcome row `j`.
 const DELIVERY_CHANGES: &str = "status = j.status, attempts = deliveries.attempts + 1, \
@@ -278,8 +281,7 @@ const DELIVERY_CHANGES: &str = "status = j.status, attempts = deliveries.attempt
 static SQLITE_INSERT_ATTEMPTS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO delivery_attempts ({ATTEMPT_COLUMNS}) \
-         SELECT {} FROM j JOIN deliveries d ON d.id = j.id AND d.lease_token = j.token",
-        ATTEMPT_VALUES.replace("j.attempts", "d.attempts")
+         SELECT {ATTEMPT_VALUES} FROM ({HELD}) held"
     )
 });
 
