@@ -7,7 +7,8 @@
 //! with a measurement of (a) taken just before it, and the figures are the median of `ROUNDS`
 //! pairs. Both rates are steady-state rates: arrivals are counted between the 10th and the
 //! 90th percentile of the run, so neither side's start-up (connecting, the dispatcher's first
-//! claim) nor its tail (the last few connections finishing) is mistaken for its pace. `cargo bench --features ssr --bench dispatch -- sqlite` runs one backend;
+//! claim) nor its tail (the last few connections finishing) is mistaken for its pace.
+//! `cargo bench --features ssr --bench dispatch -- sqlite` runs one backend;
 //! `FACEHOOK_BENCH_DELIVERIES` queues more deliveries per run (for profiling).
 
 #[path = "../tests/common/mod.rs"]
@@ -147,18 +148,24 @@ async fn bare_rate(concurrency: usize) -> f64 {
 /// Requests per second `receiver` takes while the middle 80% of `total` arrive, from its
 /// count sampled every millisecond (a run lasts hundreds of them).
 async fn steady_rate(receiver: &Receiver, total: usize) -> f64 {
-    let (from, to) = (total / 10, total - total / 10);
-    let mut from_at = None;
     let deadline = Instant::now() + Duration::from_secs(300);
+    let (from_at, from_count) = count_reaches(receiver, total / 10, total, deadline).await;
+    let (to_at, to_count) = count_reaches(receiver, total - total / 10, total, deadline).await;
+    (to_count - from_count) as f64 / (to_at - from_at).as_secs_f64().max(1e-3)
+}
+
+/// When `receiver` has counted at least `count` of `total` requests, and its count then.
+async fn count_reaches(
+    receiver: &Receiver,
+    count: usize,
+    total: usize,
+    deadline: Instant,
+) -> (Instant, usize) {
     loop {
         let arrived = receiver.count();
         let now = Instant::now();
-        if from_at.is_none() && arrived >= from {
-            from_at = Some((now, arrived));
-        }
-        if arrived >= to {
-            let (at, counted) = from_at.unwrap_or((now, arrived));
-            return (arrived - counted) as f64 / (now - at).as_secs_f64().max(1e-3);
+        if arrived >= count {
+            return (now, arrived);
         }
         assert!(now < deadline, "only {arrived} of {total} requests arrived");
         tokio::time::sleep(Duration::from_millis(1)).await;
