@@ -40,8 +40,9 @@ const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 pub(crate) const LEASE_MARGIN_MS: i64 = 10_000;
 /// Most outcomes written in one transaction, and how long the recorder waits to fill one.
 /// On SQLite a batch holds the queue's connection while it writes and the next claim waits
-/// behind it; at 512 a lone endpoint ran out of held deliveries during that wait.
-const RECORD_BATCH: usize = 256;
+/// behind it: a lone endpoint's held deliveries ran low during a 256-outcome write (3–4 ms
+/// under load), so batches stay at half that.
+const RECORD_BATCH: usize = 128;
 const RECORD_LINGER: Duration = Duration::from_millis(10);
 /// Longest wait for attempts in flight to free slots before claiming again.
 const REFILL_WAIT: Duration = Duration::from_millis(20);
