@@ -33,10 +33,10 @@ unit:
 e2e: build
 	cd end2end && npx playwright test
 
-## bench: intake and delivery throughput and latency on SQLite and PostgreSQL (release build)
+## bench: intake and delivery throughput and latency, and endpoint isolation, on SQLite and PostgreSQL (release build)
 bench:
 	.ci/bootstrap --test
-	cargo bench --features ssr --bench intake --bench dispatch
+	cargo bench --features ssr --bench intake --bench dispatch --bench isolation
 
 clean:
 	cargo clean

@@ -13,13 +13,12 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/mod.rs"]
+mod support;
 
-use common::dispatch::{hooked, loopback_dispatch, Hooked};
 use common::receiver::Receiver;
-use common::{spawn_app_with, Backend};
-use facehook::server::dispatch::{Dispatcher, RetrySchedule};
+use common::Backend;
 use facehook::server::store::EndpointSettings;
-use facehook::server::targets::parse_allow_entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,10 +41,6 @@ struct Sustained {
 
 #[tokio::main]
 async fn main() {
-    let chosen: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with("--"))
-        .collect();
     println!(
         "dispatch benchmark (loopback; receiver, server and clients share the machine's cores; \
          medians of {ROUNDS} runs, each against (a) measured just before it)"
@@ -62,11 +57,8 @@ async fn main() {
         "{:<10} {:>8} {:>8} {:>14} {:>8} {:>16} {:>8}",
         "backend", "p50 ms", "p99 ms", "1 endpoint/s", "vs (a)", "100 endpoints/s", "vs (a)"
     );
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        let name = format!("{backend:?}").to_lowercase();
-        if !chosen.is_empty() && !chosen.contains(&name) {
-            continue;
-        }
+    for backend in support::chosen_backends() {
+        let name = support::backend_name(backend);
         let (p50, p99) = latency(backend).await;
         let one = sustained_against_bare(backend, 1).await;
         let hundred = sustained_against_bare(backend, 100).await;
@@ -176,7 +168,7 @@ async fn count_reaches(
 /// webhook's arrival, with the dispatcher running in the server.
 async fn latency(backend: Backend) -> (f64, f64) {
     let receiver = Receiver::start("127.0.0.1:0").await;
-    let hooked = setup(backend, false).await;
+    let hooked = support::setup(backend, false).await;
     hooked.add_endpoint(&receiver.url("/latency"), &[]).await;
     let mut sent = HashMap::new();
     for n in 0..LATENCY_SAMPLES {
@@ -203,7 +195,7 @@ async fn latency(backend: Backend) -> (f64, f64) {
 /// then a dispatcher started, and its steady rate taken while the receiver gets them.
 async fn sustained(backend: Backend, endpoints: usize) -> f64 {
     let receiver = Receiver::start_counting("127.0.0.1:0").await;
-    let hooked = setup(backend, true).await;
+    let hooked = support::setup(backend, true).await;
     let app_id = hooked.public_id.clone();
     for n in 0..endpoints {
         let settings = EndpointSettings {
@@ -232,25 +224,9 @@ async fn sustained(backend: Backend, endpoints: usize) -> f64 {
         .unwrap_or(DELIVERIES);
     let events = deliveries / endpoints;
     let hooked = Arc::new(hooked);
-    let mut senders = tokio::task::JoinSet::new();
-    for worker in 0..16 {
-        let hooked = hooked.clone();
-        senders.spawn(async move {
-            for n in (worker..events).step_by(16) {
-                hooked.enroll(&format!("sustained-{n}")).await;
-            }
-        });
-    }
-    while senders.join_next().await.is_some() {}
-
-    let config = facehook::server::config::DispatchConfig {
-        retry_schedule: RetrySchedule::parse("0s").unwrap(),
-        ..Default::default()
-    };
-    let allow =
-        facehook::server::targets::AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
+    support::enroll_range(&hooked, "sustained", 0, events).await;
     eprintln!("queued {} deliveries", events * endpoints);
-    let dispatcher = Dispatcher::start(hooked.store.clone(), &config, allow).unwrap();
+    let dispatcher = support::loopback_dispatcher(&hooked.store);
     let rate = steady_rate(&receiver, events * endpoints).await;
     receiver
         .wait_for(events * endpoints, Duration::from_secs(300))
@@ -260,15 +236,4 @@ async fn sustained(backend: Backend, endpoints: usize) -> f64 {
         hooked.app.stop().await;
     }
     rate
-}
-
-async fn setup(backend: Backend, queue_only: bool) -> Hooked {
-    let app = spawn_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = queue_only;
-        config.api_rate_per_second = 1_000_000;
-        config.api_burst = 1_000_000;
-    })
-    .await;
-    hooked(app).await
 }

@@ -1,0 +1,64 @@
+//! What the delivery benchmarks share: the backends chosen on the command line, an app that
+//! only queues (no dispatcher, no rate limit), enrolling a range of facial IDs, and a
+//! dispatcher that may deliver to loopback.
+
+use crate::common::dispatch::{hooked, loopback_dispatch, Hooked};
+use crate::common::{spawn_app_with, Backend};
+use facehook::server::config::DispatchConfig;
+use facehook::server::dispatch::{Dispatcher, RetrySchedule};
+use facehook::server::store::Store;
+use facehook::server::targets::{parse_allow_entry, AllowList};
+use std::sync::Arc;
+
+/// The backends named on the command line (`sqlite`, `postgres`), or both.
+pub fn chosen_backends() -> Vec<Backend> {
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    [Backend::Sqlite, Backend::Postgres]
+        .into_iter()
+        .filter(|backend| chosen.is_empty() || chosen.contains(&backend_name(*backend)))
+        .collect()
+}
+
+pub fn backend_name(backend: Backend) -> String {
+    format!("{backend:?}").to_lowercase()
+}
+
+/// A fresh app on `backend` whose API is not rate limited; with `queue_only`, events are only
+/// queued, for a dispatcher the benchmark starts itself.
+pub async fn setup(backend: Backend, queue_only: bool) -> Hooked {
+    let app = spawn_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = queue_only;
+        config.api_rate_per_second = 1_000_000;
+        config.api_burst = 1_000_000;
+    })
+    .await;
+    hooked(app).await
+}
+
+/// Enrolls facial IDs `{prefix}-{from}` to `{prefix}-{to - 1}`, 16 requests in flight.
+pub async fn enroll_range(hooked: &Arc<Hooked>, prefix: &str, from: usize, to: usize) {
+    let mut senders = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let (hooked, prefix) = (hooked.clone(), prefix.to_owned());
+        senders.spawn(async move {
+            for n in (from + worker..to).step_by(16) {
+                hooked.enroll(&format!("{prefix}-{n}")).await;
+            }
+        });
+    }
+    while senders.join_next().await.is_some() {}
+}
+
+/// A dispatcher on `store` that retries at once and may deliver to 127.0.0.0/8.
+pub fn loopback_dispatcher(store: &Store) -> Dispatcher {
+    let config = DispatchConfig {
+        retry_schedule: RetrySchedule::parse("0s").unwrap(),
+        ..Default::default()
+    };
+    let allow = AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
+    Dispatcher::start(store.clone(), &config, allow).unwrap()
+}
