@@ -20,7 +20,7 @@ pub use test_event::{TestOutcome, TestSender};
 pub use transport::{Transport, TransportError};
 
 use crate::server::config::DispatchConfig;
-use crate::server::store::{now_ms, AttemptOutcome, ClaimLimits, Store};
+use crate::server::store::{now_ms, AttemptOutcome, ClaimLimits, Store, RECORD_BATCH};
 use crate::server::targets::AllowList;
 use attempt::{AttemptPolicy, Attempts, MS_PER_DAY};
 use lanes::{Lanes, ENDPOINT_LOOKAHEAD, LOOKAHEAD};
@@ -38,11 +38,7 @@ const RECLAIM_EVERY: Duration = Duration::from_secs(1);
 /// own included) and this margin for the body read and the write of the outcome; only then
 /// may another worker take the delivery over.
 pub(crate) const LEASE_MARGIN_MS: i64 = 10_000;
-/// Most outcomes written in one transaction, and how long the recorder waits to fill one.
-/// On SQLite a batch holds the queue's connection while it writes and the next claim waits
-/// behind it: a lone endpoint's held deliveries ran low during a 256-outcome write (3–4 ms
-/// under load), so batches stay at half that.
-const RECORD_BATCH: usize = 128;
+/// How long the recorder waits to fill a batch of `RECORD_BATCH` outcomes.
 const RECORD_LINGER: Duration = Duration::from_millis(10);
 /// Longest wait for attempts in flight to free slots before claiming again.
 const REFILL_WAIT: Duration = Duration::from_millis(20);

@@ -95,7 +95,7 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// SQLite's scan: the oldest due rows as one text of space-separated `id endpoint_id` pairs
-/// (ids never hold spaces; JSON cost twice as much to build and to parse), read from the
+/// (ids never hold spaces; JSON cost more to build, and to parse into owned strings), read from the
 /// covering index alone in creation order among equals (ids are time-ordered, so rows leased
 /// together share pages instead of being one endpoint's rows, scattered), skipping the
 /// claimer's saturated endpoints ($2) and disabled endpoints (few, so listed once rather than

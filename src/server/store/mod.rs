@@ -31,7 +31,7 @@ pub use events::{
 };
 pub use facial_ids::FacialIdRecord;
 pub use notices::NoticeKind;
-pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep};
+pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
 pub use replays::ReplayCounts;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
