@@ -2,15 +2,16 @@
 //! have held, and how long each lease lasts — one endpoint timeout per round of attempts the
 //! delivery waits through, plus the margin — so a crashed worker's front deliveries come back
 //! soon even when it held many. And outcomes as the recorder writes them: only under the lease
-//! the delivery was claimed with.
+//! the delivery was claimed with. And the claimer's cursor: how claims skip the due rows of
+//! saturated endpoints, and start over when those endpoints have room.
 
 mod common;
 
 use common::dispatch::{dispatching_app_with, loopback_dispatch};
 use common::Backend;
 use facehook::server::store::{
-    AttemptOutcome, AttemptRecord, ClaimLimits, ClaimedDelivery, Db, EndpointVerdict, NextStep,
-    Store,
+    AttemptOutcome, AttemptRecord, ClaimCursor, ClaimLimits, ClaimedDelivery, Db, EndpointVerdict,
+    NextStep, Store,
 };
 
 const TIMEOUT_MS: i64 = 3_000;
@@ -73,19 +74,28 @@ async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
 
     // Up to 4 held for the endpoint, 2 on the wire at once: two rounds of two.
     let claimed_at = now();
-    let first = store.claim_deliveries(&[], LIMITS).await.unwrap();
+    let first = store
+        .claim_deliveries(&[], LIMITS, &mut ClaimCursor::default())
+        .await
+        .unwrap();
     assert_eq!(first.len(), 4, "the endpoint's hold cap limits the claim");
     assert_eq!(lease_rounds(store, &first, claimed_at).await, [1, 1, 2, 2]);
 
     // Saturated: nothing more for this endpoint.
     let held = vec![(endpoint.id.clone(), 4)];
-    let saturated = store.claim_deliveries(&held, LIMITS).await.unwrap();
+    let saturated = store
+        .claim_deliveries(&held, LIMITS, &mut ClaimCursor::default())
+        .await
+        .unwrap();
     assert!(saturated.is_empty(), "a saturated endpoint gets nothing");
 
     // One finished: the next delivery waits behind the three still held, so two rounds.
     let held = vec![(endpoint.id.clone(), 3)];
     let claimed_at = now();
-    let refill = store.claim_deliveries(&held, LIMITS).await.unwrap();
+    let refill = store
+        .claim_deliveries(&held, LIMITS, &mut ClaimCursor::default())
+        .await
+        .unwrap();
     assert_eq!(refill.len(), 1, "only the freed place is refilled");
     assert_eq!(lease_rounds(store, &refill, claimed_at).await, [2]);
     let first_ids: Vec<&str> = first.iter().map(|d| d.delivery_id.as_str()).collect();
@@ -128,7 +138,10 @@ async fn an_outcome_counts_only_under_the_lease_it_was_claimed_with(backend: Bac
     hooked.add_endpoint("http://127.0.0.1:9/hook", &[]).await;
     let event_id = hooked.enroll("outcome").await;
     let store = &hooked.store;
-    let claimed = store.claim_deliveries(&[], LIMITS).await.unwrap();
+    let claimed = store
+        .claim_deliveries(&[], LIMITS, &mut ClaimCursor::default())
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     let delivery = &claimed[0];
 
@@ -167,3 +180,116 @@ async fn an_outcome_counts_only_under_the_lease_it_was_claimed_with(backend: Bac
 }
 
 on_both_backends!(an_outcome_counts_only_under_the_lease_it_was_claimed_with);
+
+/// Runs one statement that changes deliveries; returns how many it changed.
+async fn change_deliveries(store: &Store, sql: &str) -> u64 {
+    match store.db() {
+        Db::Sqlite(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Db::Postgres(pool) => sqlx::query(sql)
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected(),
+    }
+}
+
+/// Sets the due time of the delivery of `event_id` to `endpoint_id` to `due` (SQL, which may
+/// use the old `next_attempt_at`).
+async fn set_due(store: &Store, event_id: &str, endpoint_id: &str, due: &str) {
+    let sql = format!(
+        "UPDATE deliveries SET next_attempt_at = {due} \
+         WHERE event_id = '{event_id}' AND endpoint_id = '{endpoint_id}'"
+    );
+    assert_eq!(change_deliveries(store, &sql).await, 1);
+}
+
+/// What one claim takes, as `(endpoint, event)` pairs in claim order.
+async fn claim_pairs(
+    store: &Store,
+    held: &[(String, i64)],
+    cursor: &mut ClaimCursor,
+) -> Vec<(String, String)> {
+    let claimed = store.claim_deliveries(held, LIMITS, cursor).await.unwrap();
+    claimed
+        .into_iter()
+        .map(|d| (d.endpoint_id, d.event_id))
+        .collect()
+}
+
+/// An event enrolled a few milliseconds after the one before, so due times differ.
+async fn enroll_later(hooked: &common::dispatch::Hooked, facial_id: &str) -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    hooked.enroll(facial_id).await
+}
+
+async fn claims_skip_a_saturated_endpoints_backlog_until_it_has_room(backend: Backend) {
+    let hooked = dispatching_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+    })
+    .await;
+    let slow = hooked.add_endpoint("http://127.0.0.1:9/slow", &[]).await;
+    let oldest = enroll_later(&hooked, "backlog-0").await;
+    for n in 1..3 {
+        enroll_later(&hooked, &format!("backlog-{n}")).await;
+    }
+    let healthy = hooked.add_endpoint("http://127.0.0.1:9/healthy", &[]).await;
+    let first_healthy = enroll_later(&hooked, "both-0").await;
+    let store = &hooked.store;
+    // A minute old, in order: a claim's cursor stays a second behind now.
+    let all = "UPDATE deliveries SET next_attempt_at = next_attempt_at - 60000";
+    assert_eq!(change_deliveries(store, all).await, 5);
+    let mut cursor = ClaimCursor::default();
+    let to_healthy = |event: &str| (healthy.id.clone(), event.to_owned());
+    let slow_full = (slow.id.clone(), LIMITS.per_endpoint);
+
+    let held = [slow_full.clone()];
+    let taken = claim_pairs(store, &held, &mut cursor).await;
+    assert_eq!(
+        taken,
+        [to_healthy(&first_healthy)],
+        "the row behind the backlog"
+    );
+
+    // One place free at the slow endpoint: its oldest row lies behind the cursor, which must
+    // start over rather than hand it a newer one.
+    let held = [
+        (slow.id.clone(), LIMITS.per_endpoint - 1),
+        (healthy.id.clone(), 1),
+    ];
+    let taken = claim_pairs(store, &held, &mut cursor).await;
+    assert_eq!(taken, [(slow.id.clone(), oldest)]);
+
+    // Saturated again: the cursor passes the backlog.
+    let held = [slow_full.clone(), (healthy.id.clone(), 1)];
+    assert!(claim_pairs(store, &held, &mut cursor).await.is_empty());
+    // A delivery whose due time was read just before that claim, committed just after it.
+    let late = enroll_later(&hooked, "both-1").await;
+    set_due(store, &late, &healthy.id, "next_attempt_at - 200").await;
+    let taken = claim_pairs(store, &held, &mut cursor).await;
+    assert_eq!(
+        taken,
+        [to_healthy(&late)],
+        "the cursor stays behind recent due times"
+    );
+
+    // A row that lands far behind it (a lease given back keeps its due time) waits for the
+    // restart the dispatcher makes every second.
+    let held = [slow_full, (healthy.id.clone(), 2)];
+    let behind = enroll_later(&hooked, "both-2").await;
+    set_due(store, &behind, &healthy.id, "1").await;
+    let skipped = claim_pairs(store, &held, &mut cursor).await;
+    assert!(
+        skipped.is_empty(),
+        "the cursor skips rows behind it: {skipped:?}"
+    );
+    cursor.restart();
+    let taken = claim_pairs(store, &held, &mut cursor).await;
+    assert_eq!(taken, [to_healthy(&behind)]);
+}
+
+on_both_backends!(claims_skip_a_saturated_endpoints_backlog_until_it_has_room);

@@ -20,7 +20,7 @@ pub use test_event::{TestOutcome, TestSender};
 pub use transport::{Transport, TransportError};
 
 use crate::server::config::DispatchConfig;
-use crate::server::store::{now_ms, AttemptOutcome, ClaimLimits, Store, RECORD_BATCH};
+use crate::server::store::{now_ms, AttemptOutcome, ClaimCursor, ClaimLimits, Store, RECORD_BATCH};
 use crate::server::targets::AllowList;
 use attempt::{AttemptPolicy, Attempts, MS_PER_DAY};
 use lanes::{Lanes, ENDPOINT_LOOKAHEAD, LOOKAHEAD};
@@ -148,10 +148,14 @@ impl Worker {
         tracing::info!(backend = worker.store.backend_name(), "dispatcher started");
 
         let mut last_reclaim: Option<std::time::Instant> = None;
+        let mut cursor = ClaimCursor::default();
         while !*stopped.borrow() {
             while attempts.try_join_next().is_some() {}
             if last_reclaim.is_none_or(|at| at.elapsed() >= RECLAIM_EVERY) {
                 last_reclaim = Some(std::time::Instant::now());
+                // Reclaimed leases, and another replica's given back, keep their old due
+                // times, which may lie behind the cursor.
+                cursor.restart();
                 match worker.store.reclaim_expired_leases().await {
                     Ok(0) => {}
                     Ok(reclaimed) => {
@@ -174,6 +178,7 @@ impl Worker {
                             on_wire_per_endpoint: worker.per_endpoint,
                             lease_margin_ms: LEASE_MARGIN_MS,
                         },
+                        &mut cursor,
                     )
                     .await;
                 match claimed {

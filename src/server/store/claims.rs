@@ -2,7 +2,8 @@
 //! and read back everything needed to send them. A claim commits at once; nothing here holds
 //! a transaction across an HTTP call.
 
-use super::{new_id, now_ms, Db, Store, StoreError};
+use super::claim_cursor::{advance_on_postgres, SQLITE_PASSED};
+use super::{new_id, now_ms, ClaimCursor, Db, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -62,8 +63,8 @@ const ENDPOINT_TIMEOUT: &str =
 /// endpoints and the claimer's saturated ones ($8, a JSON array), and taking from each
 /// endpoint only what fits under the cap ($2) next to what the claimer already holds there
 /// ($7, a JSON object of counts), each with the rounds it waits through at $9 attempts on the
-/// wire per endpoint; the scan is bounded ($3) so a deep backlog costs the same as a short
-/// one. Rows another replica's claim has locked are skipped; the outer query sees the rows as
+/// wire per endpoint; the scan starts at the claimer's cursor ($10) and is bounded ($3), so
+/// a deep backlog costs the same as a short one. Rows another replica's claim has locked are skipped; the outer query sees the rows as
 /// they were before the update, so the leased values come from RETURNING. SQLite makes the
 /// same choice in `pick`. Built once: the text never changes with the inputs.
 static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
@@ -74,7 +75,7 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
                     ROW_NUMBER() OVER (PARTITION BY s.endpoint_id ORDER BY s.next_attempt_at, s.id) AS place \
              FROM (SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
                    JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
-                   WHERE {DUE} \
+                   WHERE {DUE} AND d.next_attempt_at >= $10 \
                    AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($8::jsonb)) \
                    ORDER BY d.next_attempt_at LIMIT $3) s \
            ) c LEFT JOIN (SELECT key AS endpoint_id, value::bigint AS busy \
@@ -99,14 +100,19 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
 /// covering index alone in creation order among equals (ids are time-ordered, so rows leased
 /// together share pages instead of being one endpoint's rows, scattered), skipping the
 /// claimer's saturated endpoints ($2) and disabled endpoints (few, so listed once rather than
-/// joined per row), at most $3 of them.
+/// joined per row), at most $3 of them, from the claimer's cursor ($4) on. Then, for the
+/// cursor, the due time of the first of them (or now, $1) and the saturated endpoints passed
+/// on the way there.
 static SQLITE_SCAN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT group_concat(id || ' ' || endpoint_id, ' ') FROM ( \
-           SELECT d.id, d.endpoint_id FROM deliveries d WHERE {DUE} \
-           AND d.endpoint_id NOT IN (SELECT value FROM json_each($2)) \
-           AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
-           ORDER BY d.next_attempt_at, d.id LIMIT $3)"
+        "SELECT pairs, first_at, {SQLITE_PASSED} FROM ( \
+           SELECT group_concat(id || ' ' || endpoint_id, ' ') AS pairs, \
+                  coalesce(min(next_attempt_at), $1) AS first_at FROM ( \
+             SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
+             WHERE {DUE} AND d.next_attempt_at >= $4 \
+             AND d.endpoint_id NOT IN (SELECT value FROM json_each($2)) \
+             AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
+             ORDER BY d.next_attempt_at, d.id LIMIT $3))"
     )
 });
 
@@ -239,11 +245,13 @@ impl Store {
     /// lasts as many of its endpoint's timeouts as rounds of attempts it may wait through (a
     /// delivery held deep behind others waits longer), plus the margin. On PostgreSQL,
     /// replicas skip rows another claim has locked, so a delivery is never leased twice;
-    /// SQLite has one writer, which gives the same guarantee.
+    /// SQLite has one writer, which gives the same guarantee. The walk of the due order starts
+    /// at `cursor`, which the claim moves past the rows of the caller's saturated endpoints.
     pub async fn claim_deliveries(
         &self,
         held: &[(String, i64)],
         limits: ClaimLimits,
+        cursor: &mut ClaimCursor,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let now = now_ms();
         let token = new_id("lease");
@@ -253,9 +261,11 @@ impl Store {
             .map(|(id, _)| id.as_str())
             .collect();
         // Strings only: serialising cannot fail.
-        let saturated = serde_json::to_string(&saturated).unwrap_or_else(|_| "[]".to_owned());
+        let saturated_json = serde_json::to_string(&saturated).unwrap_or_else(|_| "[]".to_owned());
         match self.queue_db() {
             Db::Postgres(pool) => {
+                let from =
+                    advance_on_postgres(pool, cursor, &saturated, &saturated_json, now).await?;
                 let busy: serde_json::Map<String, serde_json::Value> = held
                     .iter()
                     .map(|(id, count)| (id.clone(), (*count).into()))
@@ -268,8 +278,9 @@ impl Store {
                     .bind(now + limits.lease_margin_ms)
                     .bind(&token)
                     .bind(serde_json::Value::Object(busy).to_string())
-                    .bind(&saturated)
+                    .bind(&saturated_json)
                     .bind(limits.on_wire_per_endpoint)
+                    .bind(from)
                     .fetch_all(pool)
                     .await?;
                 Ok(claimed)
@@ -288,12 +299,19 @@ impl Store {
                     // Never: both pools are on the one backend.
                     Db::Postgres(_) => pool,
                 };
-                let scanned: Option<String> = sqlx::query_scalar(SQLITE_SCAN.as_str())
-                    .bind(now)
-                    .bind(&saturated)
-                    .bind(claim_scan(limits.limit))
-                    .fetch_one(readers)
-                    .await?;
+                let from = cursor.start(&saturated);
+                let (scanned, first_at, passed): (Option<String>, i64, Option<String>) =
+                    sqlx::query_as(SQLITE_SCAN.as_str())
+                        .bind(now)
+                        .bind(&saturated_json)
+                        .bind(claim_scan(limits.limit))
+                        .bind(from)
+                        .fetch_one(readers)
+                        .await?;
+                if !saturated.is_empty() {
+                    // Otherwise only disabled endpoints' rows were passed: few, not worth it.
+                    cursor.advance(first_at, passed.as_deref(), now);
+                }
                 let scanned = scanned.unwrap_or_default();
                 let picked = pick(scanned_pairs(&scanned), held, &limits);
                 if picked.is_empty() {

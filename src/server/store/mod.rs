@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod apps;
+mod claim_cursor;
 mod claims;
 mod console_stats;
 mod deliveries;
@@ -20,6 +21,7 @@ mod test_events;
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
+pub use claim_cursor::ClaimCursor;
 pub use claims::{ClaimLimits, ClaimedDelivery};
 pub use console_stats::{EndpointCounts, Heartbeat, HourCounts, QueueDepth};
 pub use deliveries::DeliveryListener;
