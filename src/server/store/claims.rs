@@ -63,8 +63,9 @@ const ENDPOINT_TIMEOUT: &str =
 /// endpoints and the claimer's saturated ones ($8, a JSON array), and taking from each
 /// endpoint only what fits under the cap ($2) next to what the claimer already holds there
 /// ($7, a JSON object of counts), each with the rounds it waits through at $9 attempts on the
-/// wire per endpoint; the scan starts at the claimer's cursor ($10) and is bounded ($3), so
-/// a deep backlog costs the same as a short one. Rows another replica's claim has locked are skipped; the outer query sees the rows as
+/// wire per endpoint; the scan starts at the claimer's cursor ($10) and returns at most $3
+/// rows (the rows of left-out endpoints it walks past are not bounded: the cursor keeps them
+/// few). Rows another replica's claim has locked are skipped; the outer query sees the rows as
 /// they were before the update, so the leased values come from RETURNING. SQLite makes the
 /// same choice in `pick`. Built once: the text never changes with the inputs.
 static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
@@ -105,14 +106,15 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
 /// on the way there.
 static SQLITE_SCAN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT pairs, first_at, {SQLITE_PASSED} FROM ( \
+        "SELECT pairs, first_at, {} FROM ( \
            SELECT group_concat(id || ' ' || endpoint_id, ' ') AS pairs, \
                   coalesce(min(next_attempt_at), $1) AS first_at FROM ( \
              SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
              WHERE {DUE} AND d.next_attempt_at >= $4 \
              AND d.endpoint_id NOT IN (SELECT value FROM json_each($2)) \
              AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
-             ORDER BY d.next_attempt_at, d.id LIMIT $3))"
+             ORDER BY d.next_attempt_at, d.id LIMIT $3))",
+        SQLITE_PASSED.as_str()
     )
 });
 
