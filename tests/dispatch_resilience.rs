@@ -178,11 +178,26 @@ async fn a_killed_server_loses_no_accepted_event(backend: Backend) {
     let mut server = serve(&database.url, port).await;
     let mut accepted = HashSet::new();
     let mut sends = tokio::task::JoinSet::new();
+    // Counted as they are accepted: the kill waits for a load in flight both ways, however
+    // the machine splits its time between intake and delivery.
+    let accepted_so_far = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for n in 0..400 {
-        let key = key.clone();
-        sends.spawn(async move { post_enroll(port, &key, &format!("face-{n}")).await });
+        let (key, counter) = (key.clone(), accepted_so_far.clone());
+        sends.spawn(async move {
+            let sent = post_enroll(port, &key, &format!("face-{n}")).await;
+            if sent.is_some() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            sent
+        });
         if n == 200 {
             receiver.wait_for(20, Duration::from_secs(10)).await;
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while accepted_so_far.load(std::sync::atomic::Ordering::SeqCst) < 40
+                && std::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             server.kill().expect("SIGKILL the server");
             let _ = server.wait();
         }
