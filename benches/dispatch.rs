@@ -168,7 +168,7 @@ async fn count_reaches(
 /// webhook's arrival, with the dispatcher running in the server.
 async fn latency(backend: Backend) -> (f64, f64) {
     let receiver = Receiver::start("127.0.0.1:0").await;
-    let hooked = support::setup(backend, false).await;
+    let hooked = common::dispatch::unthrottled_app(backend, false).await;
     hooked.add_endpoint(&receiver.url("/latency"), &[]).await;
     let mut sent = HashMap::new();
     for n in 0..LATENCY_SAMPLES {
@@ -195,7 +195,7 @@ async fn latency(backend: Backend) -> (f64, f64) {
 /// then a dispatcher started, and its steady rate taken while the receiver gets them.
 async fn sustained(backend: Backend, endpoints: usize) -> f64 {
     let receiver = Receiver::start_counting("127.0.0.1:0").await;
-    let hooked = support::setup(backend, true).await;
+    let hooked = common::dispatch::unthrottled_app(backend, true).await;
     let app_id = hooked.public_id.clone();
     for n in 0..endpoints {
         let settings = EndpointSettings {

@@ -51,7 +51,7 @@ async fn healthy_rate(backend: Backend, backlog: usize) -> f64 {
     let slow = Receiver::start("127.0.0.1:0").await;
     slow.otherwise(Reply::status(200).delayed(SLOW_ANSWER));
     let healthy = Receiver::start_counting("127.0.0.1:0").await;
-    let hooked = Arc::new(support::setup(backend, true).await);
+    let hooked = Arc::new(common::dispatch::unthrottled_app(backend, true).await);
     hooked.add_endpoint(&slow.url("/slow"), &[]).await;
     support::enroll_range(&hooked, "isolation", 0, backlog).await;
     hooked.add_endpoint(&healthy.url("/healthy"), &[]).await;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::dispatch::{hooked, loopback_dispatch};
+use common::dispatch::{hooked, loopback_dispatch, unthrottled_app};
 use common::receiver::{Receiver, Reply};
 use common::{spawn_app_with, Backend, TestDatabase};
 use facehook::server::config::DispatchConfig;
@@ -336,14 +336,7 @@ async fn retention_purges_old_events_with_their_history(backend: Backend) {
 async fn replicas_share_the_queue_without_double_sending(backend: Backend) {
     let receiver = Receiver::start("127.0.0.1:0").await;
     receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(30)));
-    let app = spawn_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = true;
-        config.api_rate_per_second = 100_000;
-        config.api_burst = 100_000;
-    })
-    .await;
-    let hooked = hooked(app).await;
+    let hooked = unthrottled_app(backend, true).await;
     hooked.add_endpoint(&receiver.url("/replicas"), &[]).await;
     let settings = DispatchConfig {
         retry_schedule: RetrySchedule::parse("0s").unwrap(),

@@ -1,9 +1,8 @@
-//! What the delivery benchmarks share: the backends chosen on the command line, an app that
-//! only queues (no dispatcher, no rate limit), enrolling a range of facial IDs, and a
-//! dispatcher that may deliver to loopback.
+//! What the delivery benchmarks share: the backends chosen on the command line, enrolling a
+//! range of facial IDs, and a dispatcher that may deliver to loopback.
 
-use crate::common::dispatch::{hooked, loopback_dispatch, Hooked};
-use crate::common::{spawn_app_with, Backend};
+use crate::common::dispatch::Hooked;
+use crate::common::Backend;
 use facehook::server::config::DispatchConfig;
 use facehook::server::dispatch::{Dispatcher, RetrySchedule};
 use facehook::server::store::Store;
@@ -24,19 +23,6 @@ pub fn chosen_backends() -> Vec<Backend> {
 
 pub fn backend_name(backend: Backend) -> String {
     format!("{backend:?}").to_lowercase()
-}
-
-/// A fresh app on `backend` whose API is not rate limited; with `queue_only`, events are only
-/// queued, for a dispatcher the benchmark starts itself.
-pub async fn setup(backend: Backend, queue_only: bool) -> Hooked {
-    let app = spawn_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = queue_only;
-        config.api_rate_per_second = 1_000_000;
-        config.api_burst = 1_000_000;
-    })
-    .await;
-    hooked(app).await
 }
 
 /// Enrolls facial IDs `{prefix}-{from}` to `{prefix}-{to - 1}`, 16 requests in flight.

@@ -45,6 +45,19 @@ pub async fn dispatching_app_with(
     hooked(app).await
 }
 
+/// An app that delivers to loopback on the `0s` schedule, with its API rate limit lifted so
+/// load generators are never refused; with `queue_only` it only queues events, for a
+/// dispatcher the caller starts itself.
+pub async fn unthrottled_app(backend: Backend, queue_only: bool) -> Hooked {
+    dispatching_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = queue_only;
+        config.api_rate_per_second = 1_000_000;
+        config.api_burst = 1_000_000;
+    })
+    .await
+}
+
 /// An owner, an application and its API key on a running app.
 pub async fn hooked(app: TestApp) -> Hooked {
     let owner = owner(&app, "owner@example.com").await;
