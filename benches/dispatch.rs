@@ -131,37 +131,10 @@ async fn bare_rate(concurrency: usize) -> f64 {
             }
         });
     }
-    let rate = steady_rate(&receiver, sent).await;
+    let rate = support::steady_rate(&receiver, sent).await;
     while workers.join_next().await.is_some() {}
     receiver.stop();
     rate
-}
-
-/// Requests per second `receiver` takes while the middle 80% of `total` arrive, from its
-/// count sampled every millisecond (a run lasts hundreds of them).
-async fn steady_rate(receiver: &Receiver, total: usize) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let (from_at, from_count) = count_reaches(receiver, total / 10, total, deadline).await;
-    let (to_at, to_count) = count_reaches(receiver, total - total / 10, total, deadline).await;
-    (to_count - from_count) as f64 / (to_at - from_at).as_secs_f64().max(1e-3)
-}
-
-/// When `receiver` has counted at least `count` of `total` requests, and its count then.
-async fn count_reaches(
-    receiver: &Receiver,
-    count: usize,
-    total: usize,
-    deadline: Instant,
-) -> (Instant, usize) {
-    loop {
-        let arrived = receiver.count();
-        let now = Instant::now();
-        if arrived >= count {
-            return (now, arrived);
-        }
-        assert!(now < deadline, "only {arrived} of {total} requests arrived");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
 }
 
 /// Ingest→receiver latency: one event at a time, from sending the API request to the
@@ -227,7 +200,7 @@ async fn sustained(backend: Backend, endpoints: usize) -> f64 {
     support::enroll_range(&hooked, "sustained", 0, events).await;
     eprintln!("queued {} deliveries", events * endpoints);
     let dispatcher = support::loopback_dispatcher(&hooked.store);
-    let rate = steady_rate(&receiver, events * endpoints).await;
+    let rate = support::steady_rate(&receiver, events * endpoints).await;
     receiver
         .wait_for(events * endpoints, Duration::from_secs(300))
         .await;

@@ -3,7 +3,8 @@
 //! delivery waits through, plus the margin — so a crashed worker's front deliveries come back
 //! soon even when it held many. And outcomes as the recorder writes them: only under the lease
 //! the delivery was claimed with. And the claimer's cursor: how claims skip the due rows of
-//! saturated endpoints, and start over when those endpoints have room.
+//! saturated endpoints, probe those endpoints when they have room again, and say when a scan
+//! was full.
 
 mod common;
 
@@ -293,3 +294,95 @@ async fn claims_skip_a_saturated_endpoints_backlog_until_it_has_room(backend: Ba
 }
 
 on_both_backends!(claims_skip_a_saturated_endpoints_backlog_until_it_has_room);
+
+/// A passed endpoint with room again is probed behind the cursor, which keeps its place: a row
+/// of another endpoint moved behind it stays skipped. Once nothing is saturated, a claim that
+/// finds nothing starts over at once, and the next claim reaches that row.
+async fn a_passed_endpoint_is_probed_without_starting_over(backend: Backend) {
+    let hooked = dispatching_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+    })
+    .await;
+    let slow = hooked.add_endpoint("http://127.0.0.1:9/slow", &[]).await;
+    let mut backlog = Vec::new();
+    for n in 0..3 {
+        backlog.push(enroll_later(&hooked, &format!("backlog-{n}")).await);
+    }
+    let healthy = hooked.add_endpoint("http://127.0.0.1:9/healthy", &[]).await;
+    let first_healthy = enroll_later(&hooked, "both-0").await;
+    let store = &hooked.store;
+    let all = "UPDATE deliveries SET next_attempt_at = next_attempt_at - 60000";
+    assert_eq!(change_deliveries(store, all).await, 5);
+    let mut cursor = ClaimCursor::default();
+    let slow_full = (slow.id.clone(), LIMITS.per_endpoint);
+    let taken = claim_pairs(store, &[slow_full], &mut cursor).await;
+    assert_eq!(taken, [(healthy.id.clone(), first_healthy)]);
+
+    let behind = enroll_later(&hooked, "both-1").await;
+    set_due(store, &behind, &healthy.id, "1").await;
+    set_due(store, &behind, &slow.id, "next_attempt_at - 60000").await;
+    // Two places free at the slow endpoint: its two oldest, and nothing from behind.
+    let held = [
+        (slow.id.clone(), LIMITS.per_endpoint - 2),
+        (healthy.id.clone(), 1),
+    ];
+    let taken = claim_pairs(store, &held, &mut cursor).await;
+    let slow_rows = |events: &[String]| -> Vec<(String, String)> {
+        events
+            .iter()
+            .map(|e| (slow.id.clone(), e.clone()))
+            .collect()
+    };
+    assert_eq!(
+        taken,
+        slow_rows(&backlog[..2]),
+        "the probe takes the oldest"
+    );
+
+    // Every other waiting row is gone (delivered elsewhere, say): with nothing saturated and
+    // nothing found, the claim starts over, so the next one finds the row behind the cursor.
+    let gone = format!(
+        "UPDATE deliveries SET status = 'delivered' WHERE status = 'pending' \
+         AND NOT (event_id = '{behind}' AND endpoint_id = '{}')",
+        healthy.id
+    );
+    assert_eq!(change_deliveries(store, &gone).await, 3);
+    let held = [(slow.id.clone(), 2)];
+    assert!(claim_pairs(store, &held, &mut cursor).await.is_empty());
+    let taken = claim_pairs(store, &held, &mut cursor).await;
+    assert_eq!(taken, [(healthy.id.clone(), behind)]);
+}
+
+on_both_backends!(a_passed_endpoint_is_probed_without_starting_over);
+
+/// The dispatcher claims again at once after a claim that filled an endpoint's lane only when
+/// that claim's scan was full up to the cursor: more may be due behind the rows it left.
+async fn a_claim_says_when_its_scan_was_full(backend: Backend) {
+    let hooked = dispatching_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+    })
+    .await;
+    let endpoint = hooked.add_endpoint("http://127.0.0.1:9/hook", &[]).await;
+    // More than a claim of 10 scans (64 rows).
+    for n in 0..70 {
+        hooked.enroll(&format!("full-{n}")).await;
+    }
+    let store = &hooked.store;
+    let mut cursor = ClaimCursor::default();
+    let taken = claim_pairs(store, &[], &mut cursor).await;
+    assert_eq!(taken.len(), 4, "the endpoint's cap");
+    assert!(cursor.walk_was_full(), "70 due rows fill a scan of 64");
+    let held = [(endpoint.id.clone(), 2)];
+    let few = LIMITS.per_endpoint as usize - 2;
+    let settle = "UPDATE deliveries SET status = 'delivered' WHERE status = 'pending' \
+                  AND event_id NOT IN (SELECT event_id FROM deliveries \
+                                       WHERE status = 'pending' ORDER BY id LIMIT 2)";
+    assert_eq!(change_deliveries(store, settle).await, 64);
+    let taken = claim_pairs(store, &held, &mut cursor).await;
+    assert_eq!(taken.len(), few);
+    assert!(!cursor.walk_was_full(), "two due rows leave the scan short");
+}
+
+on_both_backends!(a_claim_says_when_its_scan_was_full);

@@ -2,12 +2,14 @@
 //! range of facial IDs, and a dispatcher that may deliver to loopback.
 
 use crate::common::dispatch::Hooked;
+use crate::common::receiver::Receiver;
 use crate::common::Backend;
 use facehook::server::config::DispatchConfig;
 use facehook::server::dispatch::{Dispatcher, RetrySchedule};
 use facehook::server::store::Store;
 use facehook::server::targets::{parse_allow_entry, AllowList};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The backends named on the command line (`sqlite`, `postgres`), or both.
 pub fn chosen_backends() -> Vec<Backend> {
@@ -47,4 +49,31 @@ pub fn loopback_dispatcher(store: &Store) -> Dispatcher {
     };
     let allow = AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
     Dispatcher::start(store.clone(), &config, allow).unwrap()
+}
+
+/// Requests per second `receiver` takes while the middle 80% of `total` arrive, from its
+/// count sampled every millisecond (a run lasts hundreds of them).
+pub async fn steady_rate(receiver: &Receiver, total: usize) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let (from_at, from_count) = count_reaches(receiver, total / 10, total, deadline).await;
+    let (to_at, to_count) = count_reaches(receiver, total - total / 10, total, deadline).await;
+    (to_count - from_count) as f64 / (to_at - from_at).as_secs_f64().max(1e-3)
+}
+
+/// When `receiver` has counted at least `count` of `total` requests, and its count then.
+pub async fn count_reaches(
+    receiver: &Receiver,
+    count: usize,
+    total: usize,
+    deadline: Instant,
+) -> (Instant, usize) {
+    loop {
+        let arrived = receiver.count();
+        let now = Instant::now();
+        if arrived >= count {
+            return (now, arrived);
+        }
+        assert!(now < deadline, "only {arrived} of {total} requests arrived");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }

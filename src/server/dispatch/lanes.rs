@@ -51,15 +51,16 @@ impl Lanes {
             .collect()
     }
 
-    /// Counts one more delivery held for `endpoint_id`; returns the lane's wire permits.
-    pub fn hold(&self, endpoint_id: &str) -> Arc<Semaphore> {
+    /// Counts one more delivery held for `endpoint_id`; returns the lane's wire permits and
+    /// how many deliveries it now holds.
+    pub fn hold(&self, endpoint_id: &str) -> (Arc<Semaphore>, i64) {
         let mut lanes = self.lock();
         let lane = lanes.entry(endpoint_id.to_owned()).or_insert_with(|| Lane {
             held: 0,
             on_wire: Arc::new(Semaphore::new(self.cap)),
         });
         lane.held += 1;
-        lane.on_wire.clone()
+        (lane.on_wire.clone(), lane.held)
     }
 
     /// The delivery's attempt is over; the lane disappears with its last delivery.
@@ -81,9 +82,10 @@ mod tests {
     #[test]
     fn lanes_count_held_deliveries_and_share_permits() {
         let lanes = Lanes::new(2);
-        let first = lanes.hold("ep_a");
-        let second = lanes.hold("ep_a");
+        let (first, _) = lanes.hold("ep_a");
+        let (second, held) = lanes.hold("ep_a");
         assert!(Arc::ptr_eq(&first, &second));
+        assert_eq!(held, 2);
         assert_eq!(first.available_permits(), 2);
         assert_eq!(lanes.held(), vec![("ep_a".to_owned(), 2)]);
         lanes.release("ep_a");

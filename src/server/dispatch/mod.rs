@@ -149,6 +149,7 @@ impl Worker {
 
         let mut last_reclaim: Option<std::time::Instant> = None;
         let mut cursor = ClaimCursor::default();
+        let per_endpoint_held = worker.per_endpoint * ENDPOINT_LOOKAHEAD;
         while !*stopped.borrow() {
             while attempts.try_join_next().is_some() {}
             if last_reclaim.is_none_or(|at| at.elapsed() >= RECLAIM_EVERY) {
@@ -174,7 +175,7 @@ impl Worker {
                         &lanes.held(),
                         ClaimLimits {
                             limit: free as i64,
-                            per_endpoint: worker.per_endpoint * ENDPOINT_LOOKAHEAD,
+                            per_endpoint: per_endpoint_held,
                             on_wire_per_endpoint: worker.per_endpoint,
                             lease_margin_ms: LEASE_MARGIN_MS,
                         },
@@ -193,9 +194,8 @@ impl Worker {
                     }
                 }
             };
-            // A claim that found fewer than it could take has taken everything claimable
-            // now: claiming again at once would only scan the same rows for nothing.
             let took_all_it_could = claimed.len() == free;
+            let mut filled_a_lane = false;
             if !claimed.is_empty() {
                 for delivery in claimed {
                     // Never waits: the claim took no more than the free slots.
@@ -205,7 +205,8 @@ impl Worker {
                     *lock(&leased)
                         .entry(delivery.lease_token.clone())
                         .or_default() += 1;
-                    let on_wire = lanes.hold(&delivery.endpoint_id);
+                    let (on_wire, held) = lanes.hold(&delivery.endpoint_id);
+                    filled_a_lane |= held >= per_endpoint_held;
                     let (worker, outcomes, leased, lanes, wire) = (
                         worker.clone(),
                         outcomes.clone(),
@@ -231,7 +232,14 @@ impl Worker {
                         drop(slot);
                     });
                 }
-                if took_all_it_could {
+                // A claim that took fewer than it could has taken everything claimable now,
+                // unless it filled an endpoint's lane and its walk was full: the walk may have
+                // ended in that endpoint's rows (a slow endpoint's backlog ahead of everyone
+                // else's), and the next claim, which leaves the endpoint out, reaches the rows
+                // behind them. Waiting for attempts to end held a healthy endpoint's first
+                // deliveries behind a slow endpoint's backlog for the whole refill wait; with
+                // nothing behind (a lone endpoint), claiming again only cost a scan.
+                if took_all_it_could || (filled_a_lane && cursor.walk_was_full()) {
                     continue;
                 }
             }

@@ -3,7 +3,7 @@
 //! which deliveries are leased.
 
 use super::StoreError;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// How far behind now a cursor stays: a delivery's due time is read before its transaction
@@ -18,82 +18,147 @@ const SETTLING_MS: i64 = 1_000;
 /// endpoint (20 000 rows behind a 2 s receiver halved a healthy endpoint's rate) before
 /// reaching anyone else's rows.
 ///
+/// A passed endpoint with room again is probed: its oldest rows behind the cursor are read from
+/// its first row passed on, beside the walk from the cursor. Starting over instead cost a walk
+/// of the whole backlog each time the slow endpoint freed a place.
+///
 /// A row can land behind the cursor without its endpoint being passed: a lease given back or
 /// taken over keeps its old due time, a re-enabled endpoint's rows were passed while disabled,
 /// and a due time may be read long before it commits (see `SETTLING_MS`). So the owner restarts
 /// the cursor now and then (the dispatcher does every second), which bounds how late such a row
-/// is claimed.
+/// is claimed, and a claim that finds nothing with nothing saturated starts over at once.
 #[derive(Debug, Default)]
 pub struct ClaimCursor {
     from_ms: i64,
-    passed: HashSet<String>,
+    /// Each passed endpoint, with the due time of its first row passed: a probe of its rows
+    /// behind the cursor starts there, not behind other endpoints' backlogs.
+    passed: HashMap<String, i64>,
+    /// Whether the last claim's scan returned as many rows as it could and reached the
+    /// cursor, so that more may be due beyond them.
+    pub(super) walk_was_full: bool,
+}
+
+/// Where one claim reads: the walk from `from_ms` on, and the rows of the `probed` endpoints
+/// from `probe_from_ms` up to `from_ms`.
+#[derive(Debug)]
+pub(super) struct ClaimStart {
+    pub from_ms: i64,
+    pub probe_from_ms: i64,
+    pub probed: Vec<String>,
+}
+
+impl ClaimStart {
+    /// The probed endpoints as a JSON array.
+    pub fn probed_json(&self) -> String {
+        // Strings only: serialising cannot fail.
+        serde_json::to_string(&self.probed).unwrap_or_else(|_| "[]".to_owned())
+    }
 }
 
 impl ClaimCursor {
+    /// Whether the last claim's scan returned as many rows as it could and reached the cursor:
+    /// those it did not take (an endpoint's lane filled) may have hidden others' rows behind
+    /// them. A scan filled by probed rows alone is not counted: the rows past the cursor wait
+    /// for the next claim rather than cost a lone endpoint a claim per refill.
+    pub fn walk_was_full(&self) -> bool {
+        self.walk_was_full
+    }
+
     /// The next claim walks the due order from its start.
     pub fn restart(&mut self) {
         self.from_ms = 0;
         self.passed.clear();
     }
 
-    /// Where the walk of a claim that leaves out the `saturated` endpoints starts. A passed
-    /// endpoint with room again has its oldest rows behind the cursor, so the walk starts over;
-    /// so it does with nothing saturated, when there is nothing worth skipping.
-    pub(super) fn start(&mut self, saturated: &[&str]) -> i64 {
-        if saturated.is_empty()
-            || !self
-                .passed
-                .iter()
-                .all(|id| saturated.contains(&id.as_str()))
-        {
-            self.restart();
+    /// Where a claim that leaves out the `saturated` endpoints reads: every passed endpoint
+    /// with room again is probed.
+    pub(super) fn start(&mut self, saturated: &[&str]) -> ClaimStart {
+        let probed: Vec<(&String, &i64)> = self
+            .passed
+            .iter()
+            .filter(|(id, _)| !saturated.contains(&id.as_str()))
+            .collect();
+        let probe_from_ms = probed
+            .iter()
+            .map(|(_, since)| **since)
+            .min()
+            .unwrap_or(self.from_ms);
+        ClaimStart {
+            from_ms: self.from_ms,
+            probe_from_ms,
+            probed: probed.into_iter().map(|(id, _)| id.clone()).collect(),
         }
-        self.from_ms
+    }
+
+    /// A claim read the oldest waiting rows of some endpoints (`fronts`: endpoint id and due
+    /// time). A passed endpoint has no rows behind its front, so its next probe starts there:
+    /// from where it was first passed, each probe walked again the rows of others left behind
+    /// since (a slow endpoint's, between every one of a healthy endpoint's).
+    pub(super) fn saw_fronts<'a>(&mut self, fronts: impl IntoIterator<Item = (&'a str, i64)>) {
+        for (id, due) in fronts {
+            if let Some(since) = self.passed.get_mut(id) {
+                *since = (*since).max(due);
+            }
+        }
     }
 
     /// A walk at `now` from the cursor left out every due row before `first_at`; those that
-    /// were not a disabled endpoint's were of the `passed` endpoints (comma-separated). The
-    /// cursor stays `SETTLING_MS` behind now: a delivery whose due time was read before the walk
-    /// may commit after it (an event batch, a retry, another replica's clock).
+    /// were not a disabled endpoint's were of the `passed` endpoints (space-separated pairs of
+    /// an id and the due time of its first row passed). The cursor stays `SETTLING_MS` behind
+    /// now: a delivery whose due time was read before the walk may commit after it (an event
+    /// batch, a retry, another replica's clock).
     pub(super) fn advance(&mut self, first_at: i64, passed: Option<&str>, now: i64) {
         self.from_ms = self.from_ms.max(first_at.min(now - SETTLING_MS));
-        self.passed.extend(
-            passed
-                .into_iter()
-                .flat_map(|ids| ids.split(','))
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned),
-        );
+        let mut words = passed.unwrap_or_default().split_whitespace();
+        while let (Some(id), Some(at)) = (words.next(), words.next()) {
+            // A due time the database wrote is a number; were it not, the earliest is safe.
+            let at = at.parse().unwrap_or(0);
+            let since = self.passed.entry(id.to_owned()).or_insert(at);
+            *since = (*since).min(at);
+        }
+    }
+
+    /// A claim that left nothing out and took nothing: whatever is due lies behind the
+    /// cursor without its endpoint having been passed (see above), so start over now rather
+    /// than at the next restart.
+    pub(super) fn took_nothing(&mut self, saturated: &[&str]) {
+        if saturated.is_empty() {
+            self.restart();
+        }
     }
 }
 
 /// Which of the saturated endpoints ($2, a JSON array) have due rows from the cursor ($4) up
-/// to where it moves (`first_at`, or a second before now ($1) if that is sooner): an index walk
-/// per saturated endpoint that stops at its first row there. A passed endpoint's rows come
-/// first, so that walk ends at once; one with no rows there reads the whole range, which is
-/// short unless the cursor has just started over. `DISTINCT` read every row twice instead.
+/// to where it moves (`first_at`, or a second before now ($1) if that is sooner), each with the
+/// due time of its first row there, as space-separated `id due_time` pairs: an index walk per
+/// saturated endpoint that stops at its first row (one without rows there makes a null pair,
+/// which `group_concat` skips). A passed endpoint's rows come first, so
+/// that walk ends at once; one with no rows there reads the whole range, which is short unless
+/// the cursor has just started over.
 pub(super) static SQLITE_PASSED: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "(SELECT group_concat(s.value) FROM json_each($2) s \
-         WHERE EXISTS (SELECT 1 FROM deliveries p WHERE p.status IN ('pending', 'retrying') \
-         AND p.next_attempt_at >= $4 AND p.next_attempt_at < min(first_at, $1 - {SETTLING_MS}) \
-         AND p.endpoint_id = s.value))"
+        "(SELECT group_concat(s.value || ' ' || (SELECT p.next_attempt_at FROM deliveries p \
+             WHERE p.status IN ('pending', 'retrying') AND p.next_attempt_at >= $4 \
+             AND p.next_attempt_at < min(first_at, $1 - {SETTLING_MS}) \
+             AND p.endpoint_id = s.value ORDER BY p.next_attempt_at LIMIT 1), ' ') \
+           FROM json_each($2) s)"
     )
 });
 
 /// PostgreSQL's claim has no place to return where its walk stopped, so the cursor moves first,
 /// in a statement of its own: the due time of the first due row from the cursor ($3) on that
 /// the claim could take (not a saturated ($2) or disabled endpoint's), or now ($1); and the
-/// saturated endpoints with due rows before where the cursor moves. Only made while an
-/// endpoint is saturated.
+/// saturated endpoints with due rows before where the cursor moves, each with its first (as
+/// `SQLITE_PASSED`). Only made while an endpoint is saturated.
 static POSTGRES_ADVANCE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT f.first_at, \
-           (SELECT string_agg(s.id, ',') FROM jsonb_array_elements_text($2::jsonb) s(id) \
-            WHERE EXISTS (SELECT 1 FROM deliveries p WHERE p.status IN ('pending', 'retrying') \
-            AND p.next_attempt_at >= $3 \
-            AND p.next_attempt_at < least(f.first_at, $1 - {SETTLING_MS}) \
-            AND p.endpoint_id = s.id)) \
+           (SELECT string_agg(s.id || ' ' || p.at, ' ') \
+            FROM jsonb_array_elements_text($2::jsonb) s(id) CROSS JOIN LATERAL ( \
+              SELECT p.next_attempt_at AS at FROM deliveries p \
+              WHERE p.status IN ('pending', 'retrying') AND p.next_attempt_at >= $3 \
+              AND p.next_attempt_at < least(f.first_at, $1 - {SETTLING_MS}) \
+              AND p.endpoint_id = s.id ORDER BY p.next_attempt_at LIMIT 1) p) \
          FROM (SELECT coalesce(( \
            SELECT d.next_attempt_at FROM deliveries d \
            JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
@@ -105,19 +170,20 @@ static POSTGRES_ADVANCE: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Moves `cursor` past the due rows of the `saturated` endpoints (also given as the JSON array
-/// `saturated_json`) before a PostgreSQL claim at `now`; returns where its walk starts.
+/// `saturated_json`) before a PostgreSQL claim at `now`; returns where the claim reads.
 pub(super) async fn advance_on_postgres(
     pool: &sqlx::PgPool,
     cursor: &mut ClaimCursor,
     saturated: &[&str],
     saturated_json: &str,
     now: i64,
-) -> Result<i64, StoreError> {
-    let from = cursor.start(saturated);
+) -> Result<ClaimStart, StoreError> {
+    let start = cursor.start(saturated);
     if saturated.is_empty() {
         // Nothing is left out but disabled endpoints, whose rows are few.
-        return Ok(from);
+        return Ok(start);
     }
+    let from = start.from_ms;
     let (first_at, passed): (i64, Option<String>) = sqlx::query_as(POSTGRES_ADVANCE.as_str())
         .bind(now)
         .bind(saturated_json)
@@ -125,5 +191,30 @@ pub(super) async fn advance_on_postgres(
         .fetch_one(pool)
         .await?;
     cursor.advance(first_at, passed.as_deref(), now);
-    Ok(cursor.from_ms)
+    Ok(ClaimStart {
+        from_ms: cursor.from_ms,
+        ..start
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_start_at_the_front_of_the_endpoints_with_room() {
+        let mut cursor = ClaimCursor::default();
+        cursor.advance(500, Some("slow 100 healthy 300"), 10_000);
+        let start = cursor.start(&["slow", "healthy"]);
+        assert_eq!((start.from_ms, start.probed.len()), (500, 0));
+        let start = cursor.start(&["slow"]);
+        assert_eq!(start.probed, ["healthy"]);
+        assert_eq!(start.probe_from_ms, 300);
+        // The healthy endpoint's oldest waiting row is now at 420; others are not passed.
+        cursor.saw_fronts([("healthy", 420), ("other", 1)]);
+        assert_eq!(cursor.start(&["slow"]).probe_from_ms, 420);
+        assert_eq!(cursor.start(&[]).probe_from_ms, 100);
+        cursor.restart();
+        assert_eq!(cursor.start(&[]).probed.len(), 0);
+    }
 }

@@ -3,7 +3,9 @@
 //! a transaction across an HTTP call.
 
 use super::claim_cursor::{advance_on_postgres, SQLITE_PASSED};
+use super::claim_pick::{claim_scan, pick, scanned_rows};
 use super::{new_id, now_ms, ClaimCursor, Db, Store, StoreError};
+use sqlx::{FromRow, Row};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -65,20 +67,26 @@ const ENDPOINT_TIMEOUT: &str =
 /// ($7, a JSON object of counts), each with the rounds it waits through at $9 attempts on the
 /// wire per endpoint; the scan starts at the claimer's cursor ($10) and returns at most $3
 /// rows (the rows of left-out endpoints it walks past are not bounded: the cursor keeps them
-/// few). Rows another replica's claim has locked are skipped; the outer query sees the rows as
-/// they were before the update, so the leased values come from RETURNING. SQLite makes the
+/// few); before the cursor it reads only the rows of the endpoints probed there ($12), from
+/// $11. Each row also says whether the scan was full and reached the cursor. Rows another
+/// replica's claim has locked are skipped; the outer query sees the rows as they were before
+/// the update, so the leased values come from RETURNING. SQLite makes the
 /// same choice in `pick`. Built once: the text never changes with the inputs.
 static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH k AS ( \
+        "WITH walk AS ( \
+           SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
+           JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
+           WHERE {DUE} AND d.next_attempt_at >= $11 \
+           AND (d.next_attempt_at >= $10 \
+                OR d.endpoint_id IN (SELECT jsonb_array_elements_text($12::jsonb))) \
+           AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($8::jsonb)) \
+           ORDER BY d.next_attempt_at LIMIT $3), \
+         k AS ( \
            SELECT c.id, (c.place + COALESCE(b.busy, 0) + $9 - 1) / $9 AS rounds FROM ( \
              SELECT s.id, s.endpoint_id, s.next_attempt_at, \
                     ROW_NUMBER() OVER (PARTITION BY s.endpoint_id ORDER BY s.next_attempt_at, s.id) AS place \
-             FROM (SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
-                   JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
-                   WHERE {DUE} AND d.next_attempt_at >= $10 \
-                   AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($8::jsonb)) \
-                   ORDER BY d.next_attempt_at LIMIT $3) s \
+             FROM walk s \
            ) c LEFT JOIN (SELECT key AS endpoint_id, value::bigint AS busy \
                           FROM jsonb_each_text($7::jsonb)) b ON b.endpoint_id = c.endpoint_id \
            WHERE c.place + COALESCE(b.busy, 0) <= $2 \
@@ -91,26 +99,33 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
                RETURNING deliveries.id, deliveries.lease_token, deliveries.event_id, \
                deliveries.attempts, deliveries.endpoint_id, deliveries.app_id, \
                deliveries.next_attempt_at) \
-         SELECT {} FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
+         SELECT {}, d.next_attempt_at AS due_at, (SELECT count(*) >= $3 AND coalesce(max(next_attempt_at) >= $10, false) \
+                     FROM walk) AS full_past_cursor \
+         FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
         claimed_columns()
     )
 });
 
-/// SQLite's scan: the oldest due rows as one text of space-separated `id endpoint_id` pairs
-/// (ids never hold spaces; JSON cost more to build, and to parse into owned strings), read from the
+/// SQLite's scan: the oldest due rows as one text of space-separated `id endpoint_id due_time`
+/// triples (ids never hold spaces; JSON cost more to build, and to parse into owned strings), read from the
 /// covering index alone in creation order among equals (ids are time-ordered, so rows leased
 /// together share pages instead of being one endpoint's rows, scattered), skipping the
 /// claimer's saturated endpoints ($2) and disabled endpoints (few, so listed once rather than
-/// joined per row), at most $3 of them, from the claimer's cursor ($4) on. Then, for the
-/// cursor, the due time of the first of them (or now, $1) and the saturated endpoints passed
-/// on the way there.
+/// joined per row), at most $3 of them: from the claimer's cursor ($4) on, and before it only
+/// the rows of the endpoints probed there ($6), from $5 (one walk: a union of the two cost a
+/// half more). Then, for the cursor: the due time of the first row from the cursor on (or the
+/// cursor, if the rows before it filled the scan; or now, $1, if nothing did), whether the
+/// scan was full and reached the cursor, and the saturated endpoints passed on the way.
 static SQLITE_SCAN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT pairs, first_at, {} FROM ( \
-           SELECT group_concat(id || ' ' || endpoint_id, ' ') AS pairs, \
-                  coalesce(min(next_attempt_at), $1) AS first_at FROM ( \
+        "SELECT pairs, first_at, full_past_cursor, {} FROM ( \
+           SELECT group_concat(id || ' ' || endpoint_id || ' ' || next_attempt_at, ' ') AS pairs, \
+                  coalesce(min(CASE WHEN next_attempt_at >= $4 THEN next_attempt_at END), \
+                           CASE WHEN count(*) >= $3 THEN $4 ELSE $1 END) AS first_at, \
+                  count(*) >= $3 AND max(next_attempt_at) >= $4 AS full_past_cursor FROM ( \
              SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
-             WHERE {DUE} AND d.next_attempt_at >= $4 \
+             WHERE {DUE} AND d.next_attempt_at >= $5 \
+             AND (d.next_attempt_at >= $4 OR d.endpoint_id IN (SELECT value FROM json_each($6))) \
              AND d.endpoint_id NOT IN (SELECT value FROM json_each($2)) \
              AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
              ORDER BY d.next_attempt_at, d.id LIMIT $3))",
@@ -200,47 +215,6 @@ static SQLITE_LEASED: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// How many due rows a claim of `limit` looks at. Saturated endpoints are left out by the
-/// scan itself, so only the rows of endpoints that fill up during this pick are passed over;
-/// once full, the next claim leaves them out too. Scanning twice the limit read, built and
-/// parsed hundreds of rows per claim that a lone endpoint could never take.
-fn claim_scan(limit: i64) -> i64 {
-    (limit + 32).clamp(64, 1000)
-}
-
-/// The `(id, endpoint_id)` pairs of `SQLITE_SCAN`'s text, in scan order.
-fn scanned_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
-    let mut words = text.split(' ').filter(|word| !word.is_empty());
-    std::iter::from_fn(move || Some((words.next()?, words.next()?)))
-}
-
-/// The deliveries a claim takes from `scanned` (oldest first, as `(id, endpoint_id)`), with
-/// the rounds each waits through: from each endpoint only what fits under `per_endpoint` next
-/// to what the claimer holds there, and at most `limit` in all.
-fn pick<'s>(
-    scanned: impl IntoIterator<Item = (&'s str, &'s str)>,
-    held: &[(String, i64)],
-    limits: &ClaimLimits,
-) -> Vec<(&'s str, i64)> {
-    let held: HashMap<&str, i64> = held.iter().map(|(id, n)| (id.as_str(), *n)).collect();
-    let mut places: HashMap<&str, i64> = HashMap::new();
-    let mut picked = Vec::new();
-    let on_wire = limits.on_wire_per_endpoint.max(1);
-    for (id, endpoint_id) in scanned {
-        if picked.len() as i64 >= limits.limit {
-            break;
-        }
-        let busy = held.get(endpoint_id).copied().unwrap_or(0);
-        let place = places.entry(endpoint_id).or_insert(0);
-        *place += 1;
-        let waits_behind = *place + busy;
-        if waits_behind <= limits.per_endpoint {
-            picked.push((id, (waits_behind + on_wire - 1) / on_wire));
-        }
-    }
-    picked
-}
-
 impl Store {
     /// Leases up to `limits.limit` due deliveries, keeping the deliveries the caller holds
     /// per endpoint (`held`: endpoint id and count) at most `limits.per_endpoint`. Each lease
@@ -257,6 +231,7 @@ impl Store {
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let now = now_ms();
         let token = new_id("lease");
+        let scan = claim_scan(limits.limit);
         let saturated: Vec<&str> = held
             .iter()
             .filter(|(_, count)| *count >= limits.per_endpoint)
@@ -266,31 +241,51 @@ impl Store {
         let saturated_json = serde_json::to_string(&saturated).unwrap_or_else(|_| "[]".to_owned());
         match self.queue_db() {
             Db::Postgres(pool) => {
-                let from =
+                let start =
                     advance_on_postgres(pool, cursor, &saturated, &saturated_json, now).await?;
                 let busy: serde_json::Map<String, serde_json::Value> = held
                     .iter()
                     .map(|(id, count)| (id.clone(), (*count).into()))
                     .collect();
-                let claimed = sqlx::query_as::<_, ClaimedDelivery>(POSTGRES_CLAIM.as_str())
+                let rows = sqlx::query(POSTGRES_CLAIM.as_str())
                     .bind(now)
                     .bind(limits.per_endpoint)
-                    .bind(claim_scan(limits.limit))
+                    .bind(scan)
                     .bind(limits.limit)
                     .bind(now + limits.lease_margin_ms)
                     .bind(&token)
                     .bind(serde_json::Value::Object(busy).to_string())
                     .bind(&saturated_json)
                     .bind(limits.on_wire_per_endpoint)
-                    .bind(from)
+                    .bind(start.from_ms)
+                    .bind(start.probe_from_ms)
+                    .bind(start.probed_json())
                     .fetch_all(pool)
                     .await?;
+                cursor.walk_was_full = match rows.first() {
+                    Some(row) => row.try_get("full_past_cursor")?,
+                    None => false,
+                };
+                let claimed = rows
+                    .iter()
+                    .map(ClaimedDelivery::from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                // Oldest first, and each endpoint's oldest is taken while it has room.
+                let mut fronts: HashMap<&str, i64> = HashMap::new();
+                for (row, delivery) in rows.iter().zip(&claimed) {
+                    fronts
+                        .entry(delivery.endpoint_id.as_str())
+                        .or_insert(row.try_get("due_at")?);
+                }
+                cursor.saw_fronts(fronts);
+                if claimed.is_empty() {
+                    cursor.took_nothing(&saturated);
+                }
                 Ok(claimed)
             }
             Db::Sqlite(pool) => {
                 // One writer, so nothing to lock. Three small statements: a scan of the
-                // covering index, the choice made here (SQLite sorted the scan again for a
-                // window function, which cost more than the rest of the claim), the lease of
+                // covering index, the choice made in Rust (`claim_pick`), the lease of
                 // the chosen rows by primary key, and their read-back. Only the lease writes:
                 // the scan and the read-back run on the shared pool, beside an outcome batch
                 // rather than queued behind it on the queue's one connection. A stale scan
@@ -301,22 +296,37 @@ impl Store {
                     // Never: both pools are on the one backend.
                     Db::Postgres(_) => pool,
                 };
-                let from = cursor.start(&saturated);
-                let (scanned, first_at, passed): (Option<String>, i64, Option<String>) =
-                    sqlx::query_as(SQLITE_SCAN.as_str())
-                        .bind(now)
-                        .bind(&saturated_json)
-                        .bind(claim_scan(limits.limit))
-                        .bind(from)
-                        .fetch_one(readers)
-                        .await?;
+                let start = cursor.start(&saturated);
+                let (scanned, first_at, full_past_cursor, passed): (
+                    Option<String>,
+                    i64,
+                    bool,
+                    Option<String>,
+                ) = sqlx::query_as(SQLITE_SCAN.as_str())
+                    .bind(now)
+                    .bind(&saturated_json)
+                    .bind(scan)
+                    .bind(start.from_ms)
+                    .bind(start.probe_from_ms)
+                    .bind(start.probed_json())
+                    .fetch_one(readers)
+                    .await?;
                 if !saturated.is_empty() {
                     // Otherwise only disabled endpoints' rows were passed: few, not worth it.
                     cursor.advance(first_at, passed.as_deref(), now);
                 }
+                cursor.walk_was_full = full_past_cursor;
                 let scanned = scanned.unwrap_or_default();
-                let picked = pick(scanned_pairs(&scanned), held, &limits);
+                let mut fronts: HashMap<&str, i64> = HashMap::new();
+                for (_, endpoint_id, due) in scanned_rows(&scanned) {
+                    fronts.entry(endpoint_id).or_insert(due);
+                }
+                cursor.saw_fronts(fronts);
+                let scanned_pairs =
+                    scanned_rows(&scanned).map(|(id, endpoint_id, _)| (id, endpoint_id));
+                let picked = pick(scanned_pairs, held, &limits);
                 if picked.is_empty() {
+                    cursor.took_nothing(&saturated);
                     return Ok(Vec::new());
                 }
                 let picked = serde_json::to_string(&picked).unwrap_or_else(|_| "[]".to_owned());
@@ -340,62 +350,5 @@ impl Store {
                 Ok(claimed)
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scanned<'a>(rows: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-        rows.to_vec()
-    }
-
-    #[test]
-    fn pick_keeps_each_endpoint_under_its_cap_and_counts_rounds() {
-        let limits = ClaimLimits {
-            limit: 10,
-            per_endpoint: 4,
-            on_wire_per_endpoint: 2,
-            lease_margin_ms: 0,
-        };
-        let rows = scanned(&[
-            ("d1", "a"),
-            ("d2", "b"),
-            ("d3", "a"),
-            ("d4", "a"),
-            ("d5", "a"),
-            ("d6", "b"),
-        ]);
-        // `a` holds 1 already: 3 more fit, waiting 1, 2 and 2 rounds; `b` holds none.
-        let picked = pick(rows, &[("a".to_owned(), 1)], &limits);
-        assert_eq!(
-            picked,
-            [("d1", 1), ("d2", 1), ("d3", 2), ("d4", 2), ("d6", 1)]
-        );
-    }
-
-    #[test]
-    fn scanned_text_splits_into_pairs_in_order() {
-        let pairs: Vec<_> = scanned_pairs("del_1 ep_a del_2 ep_b").collect();
-        assert_eq!(pairs, [("del_1", "ep_a"), ("del_2", "ep_b")]);
-        assert_eq!(scanned_pairs("").count(), 0);
-    }
-
-    #[test]
-    fn pick_stops_at_the_limit_in_scan_order() {
-        let limits = ClaimLimits {
-            limit: 2,
-            per_endpoint: 8,
-            on_wire_per_endpoint: 8,
-            lease_margin_ms: 0,
-        };
-        let picked = pick(
-            scanned(&[("d1", "a"), ("d2", "b"), ("d3", "c")]),
-            &[],
-            &limits,
-        );
-        let ids: Vec<&str> = picked.iter().map(|(id, _)| *id).collect();
-        assert_eq!(ids, ["d1", "d2"]);
     }
 }

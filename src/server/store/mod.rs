@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod apps;
 mod claim_cursor;
+mod claim_pick;
 mod claims;
 mod console_stats;
 mod deliveries;
