@@ -5,10 +5,20 @@ use super::console::{create_app, json, owner, save_endpoint};
 use super::{spawn_app_with, Backend, TestApp};
 use facehook::server::config::ServeConfig;
 use facehook::server::dispatch::RetrySchedule;
-use facehook::server::store::{AttemptLogRecord, DeliveryListing, Store};
+use facehook::server::store::{AttemptLogRecord, ClaimLimits, DeliveryListing, Store};
 use facehook::server::targets::parse_allow_entry;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+/// The lease margin of `CLAIM_LIMITS`.
+pub const CLAIM_MARGIN_MS: i64 = 10_000;
+/// Up to 10 per claim, 4 held per endpoint, 2 of them on the wire at once.
+pub const CLAIM_LIMITS: ClaimLimits = ClaimLimits {
+    limit: 10,
+    per_endpoint: 4,
+    on_wire_per_endpoint: 2,
+    lease_margin_ms: CLAIM_MARGIN_MS,
+};
 
 pub struct Hooked {
     pub app: TestApp,

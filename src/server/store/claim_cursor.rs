@@ -78,11 +78,13 @@ impl ClaimCursor {
             .iter()
             .filter(|(id, _)| !saturated.contains(&id.as_str()))
             .collect();
+        // Never past the cursor: the scan starts at the sooner of the two.
         let probe_from_ms = probed
             .iter()
             .map(|(_, since)| **since)
             .min()
-            .unwrap_or(self.from_ms);
+            .unwrap_or(self.from_ms)
+            .min(self.from_ms);
         ClaimStart {
             from_ms: self.from_ms,
             probe_from_ms,
@@ -214,6 +216,9 @@ mod tests {
         cursor.saw_fronts([("healthy", 420), ("other", 1)]);
         assert_eq!(cursor.start(&["slow"]).probe_from_ms, 420);
         assert_eq!(cursor.start(&[]).probe_from_ms, 100);
+        // Its oldest row is past the cursor: the scan still starts at the cursor.
+        cursor.saw_fronts([("healthy", 900)]);
+        assert_eq!(cursor.start(&["slow"]).probe_from_ms, 500);
         cursor.restart();
         assert_eq!(cursor.start(&[]).probed.len(), 0);
     }
