@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::dispatch::{dispatching_app_with, loopback_dispatch, CLAIM_LIMITS as LIMITS};
+use common::dispatch::{unthrottled_app, EndpointCreated, Hooked, CLAIM_LIMITS as LIMITS};
 use common::Backend;
 use facehook::server::store::{ClaimCursor, Db, Store};
 
@@ -48,28 +48,34 @@ async fn claim_pairs(
 }
 
 /// An event enrolled a few milliseconds after the one before, so due times differ.
-async fn enroll_later(hooked: &common::dispatch::Hooked, facial_id: &str) -> String {
+async fn enroll_later(hooked: &Hooked, facial_id: &str) -> String {
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     hooked.enroll(facial_id).await
 }
 
-async fn claims_skip_a_saturated_endpoints_backlog_until_it_has_room(backend: Backend) {
-    let hooked = dispatching_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = true;
-    })
-    .await;
+/// A slow endpoint with a backlog of three events, then a healthy endpoint and one event to
+/// both, all a minute old and in that order (a claim's cursor stays a second behind now): the
+/// slow endpoint, its backlog's events, the healthy endpoint and the event to both.
+async fn slow_backlog_then_healthy(
+    hooked: &Hooked,
+) -> (EndpointCreated, Vec<String>, EndpointCreated, String) {
     let slow = hooked.add_endpoint("http://127.0.0.1:9/slow", &[]).await;
-    let oldest = enroll_later(&hooked, "backlog-0").await;
-    for n in 1..3 {
-        enroll_later(&hooked, &format!("backlog-{n}")).await;
+    let mut backlog = Vec::new();
+    for n in 0..3 {
+        backlog.push(enroll_later(hooked, &format!("backlog-{n}")).await);
     }
     let healthy = hooked.add_endpoint("http://127.0.0.1:9/healthy", &[]).await;
-    let first_healthy = enroll_later(&hooked, "both-0").await;
-    let store = &hooked.store;
-    // A minute old, in order: a claim's cursor stays a second behind now.
+    let first_healthy = enroll_later(hooked, "both-0").await;
     let all = "UPDATE deliveries SET next_attempt_at = next_attempt_at - 60000";
-    assert_eq!(change_deliveries(store, all).await, 5);
+    assert_eq!(change_deliveries(&hooked.store, all).await, 5);
+    (slow, backlog, healthy, first_healthy)
+}
+
+async fn claims_skip_a_saturated_endpoints_backlog_until_it_has_room(backend: Backend) {
+    let hooked = unthrottled_app(backend, true).await;
+    let (slow, backlog, healthy, first_healthy) = slow_backlog_then_healthy(&hooked).await;
+    let oldest = backlog[0].clone();
+    let store = &hooked.store;
     let mut cursor = ClaimCursor::default();
     let to_healthy = |event: &str| (healthy.id.clone(), event.to_owned());
     let slow_full = (slow.id.clone(), LIMITS.per_endpoint);
@@ -125,21 +131,9 @@ on_both_backends!(claims_skip_a_saturated_endpoints_backlog_until_it_has_room);
 /// of another endpoint moved behind it stays skipped. Once nothing is saturated, a claim that
 /// finds nothing starts over at once, and the next claim reaches that row.
 async fn a_passed_endpoint_is_probed_without_starting_over(backend: Backend) {
-    let hooked = dispatching_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = true;
-    })
-    .await;
-    let slow = hooked.add_endpoint("http://127.0.0.1:9/slow", &[]).await;
-    let mut backlog = Vec::new();
-    for n in 0..3 {
-        backlog.push(enroll_later(&hooked, &format!("backlog-{n}")).await);
-    }
-    let healthy = hooked.add_endpoint("http://127.0.0.1:9/healthy", &[]).await;
-    let first_healthy = enroll_later(&hooked, "both-0").await;
+    let hooked = unthrottled_app(backend, true).await;
+    let (slow, backlog, healthy, first_healthy) = slow_backlog_then_healthy(&hooked).await;
     let store = &hooked.store;
-    let all = "UPDATE deliveries SET next_attempt_at = next_attempt_at - 60000";
-    assert_eq!(change_deliveries(store, all).await, 5);
     let mut cursor = ClaimCursor::default();
     let slow_full = (slow.id.clone(), LIMITS.per_endpoint);
     let taken = claim_pairs(store, &[slow_full], &mut cursor).await;
@@ -185,11 +179,7 @@ on_both_backends!(a_passed_endpoint_is_probed_without_starting_over);
 /// The dispatcher claims again at once after a claim that filled an endpoint's lane only when
 /// that claim's scan was full up to the cursor: more may be due behind the rows it left.
 async fn a_claim_says_when_its_scan_was_full(backend: Backend) {
-    let hooked = dispatching_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = true;
-    })
-    .await;
+    let hooked = unthrottled_app(backend, true).await;
     let endpoint = hooked.add_endpoint("http://127.0.0.1:9/hook", &[]).await;
     // More than a claim of 10 scans (64 rows).
     for n in 0..70 {
@@ -216,11 +206,7 @@ on_both_backends!(a_claim_says_when_its_scan_was_full);
 /// A probed endpoint whose oldest row lies past the cursor (the cursor stays a second behind
 /// now) does not move the scan's start: a row that commits between the two is still read.
 async fn a_probe_never_starts_past_the_cursor(backend: Backend) {
-    let hooked = dispatching_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = true;
-    })
-    .await;
+    let hooked = unthrottled_app(backend, true).await;
     let a = hooked.add_endpoint("http://127.0.0.1:9/a", &[]).await;
     let x = hooked.add_endpoint("http://127.0.0.1:9/x", &[]).await;
     let b = hooked.add_endpoint("http://127.0.0.1:9/b", &[]).await;
