@@ -134,9 +134,9 @@ impl ClaimCursor {
 /// to where it moves (`first_at`, or a second before now ($1) if that is sooner), each with the
 /// due time of its first row there, as space-separated `id due_time` pairs: an index walk per
 /// saturated endpoint that stops at its first row (one without rows there makes a null pair,
-/// which `group_concat` skips). A passed endpoint's rows come first, so
-/// that walk ends at once; one with no rows there reads the whole range, which is short unless
-/// the cursor has just started over.
+/// which `group_concat` skips). A passed endpoint's rows come first, so that walk ends at once;
+/// one with no rows there reads the whole range, which is short unless the cursor has just
+/// started over.
 pub(super) static SQLITE_PASSED: LazyLock<String> = LazyLock::new(|| {
     format!(
         "(SELECT group_concat(s.value || ' ' || (SELECT p.next_attempt_at FROM deliveries p \

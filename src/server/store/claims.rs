@@ -68,10 +68,10 @@ const ENDPOINT_TIMEOUT: &str =
 /// wire per endpoint; the scan starts at the claimer's cursor ($10) and returns at most $3
 /// rows (the rows of left-out endpoints it walks past are not bounded: the cursor keeps them
 /// few); before the cursor it reads only the rows of the endpoints probed there ($12), from
-/// $11. Each row also says whether the scan was full and reached the cursor. Rows another
-/// replica's claim has locked are skipped; the outer query sees the rows as they were before
-/// the update, so the leased values come from RETURNING. SQLite makes the
-/// same choice in `pick`. Built once: the text never changes with the inputs.
+/// $11. Each row also says its due time and whether the scan was full and reached the cursor.
+/// Rows another replica's claim has locked are skipped; the outer query sees the rows as they
+/// were before the update, so the leased values come from RETURNING. SQLite makes the same
+/// choice in `pick`. Built once: the text never changes with the inputs.
 static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
     format!(
         "WITH walk AS ( \
@@ -99,23 +99,25 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
                RETURNING deliveries.id, deliveries.lease_token, deliveries.event_id, \
                deliveries.attempts, deliveries.endpoint_id, deliveries.app_id, \
                deliveries.next_attempt_at) \
-         SELECT {}, d.next_attempt_at AS due_at, (SELECT count(*) >= $3 AND coalesce(max(next_attempt_at) >= $10, false) \
-                     FROM walk) AS full_past_cursor \
+         SELECT {}, d.next_attempt_at AS due_at, \
+                (SELECT count(*) >= $3 AND coalesce(max(next_attempt_at) >= $10, false) \
+                 FROM walk) AS full_past_cursor \
          FROM d {CLAIMED_JOINS} ORDER BY d.next_attempt_at",
         claimed_columns()
     )
 });
 
 /// SQLite's scan: the oldest due rows as one text of space-separated `id endpoint_id due_time`
-/// triples (ids never hold spaces; JSON cost more to build, and to parse into owned strings), read from the
-/// covering index alone in creation order among equals (ids are time-ordered, so rows leased
-/// together share pages instead of being one endpoint's rows, scattered), skipping the
-/// claimer's saturated endpoints ($2) and disabled endpoints (few, so listed once rather than
-/// joined per row), at most $3 of them: from the claimer's cursor ($4) on, and before it only
-/// the rows of the endpoints probed there ($6), from $5 (one walk: a union of the two cost a
-/// half more). Then, for the cursor: the due time of the first row from the cursor on (or the
-/// cursor, if the rows before it filled the scan; or now, $1, if nothing did), whether the
-/// scan was full and reached the cursor, and the saturated endpoints passed on the way.
+/// triples (ids never hold spaces; JSON cost more to build, and to parse into owned strings),
+/// read from the covering index alone in creation order among equals (ids are time-ordered,
+/// so rows leased together share pages instead of being one endpoint's rows, scattered),
+/// skipping the claimer's saturated endpoints ($2) and disabled endpoints (few, so listed once
+/// rather than joined per row), at most $3 of them: from the claimer's cursor ($4) on, and
+/// before it only the rows of the endpoints probed there ($6), from $5 (one walk: a union of
+/// the two cost a half more). Then, for the cursor: the due time of the first row from the
+/// cursor on (or the cursor, if the rows before it filled the scan; or now, $1, if nothing
+/// did), whether the scan was full and reached the cursor, and the saturated endpoints passed
+/// on the way.
 static SQLITE_SCAN: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT pairs, first_at, full_past_cursor, {} FROM ( \
