@@ -1,6 +1,7 @@
 //! The claimer's cursor, on both backends: how claims skip the due rows of saturated endpoints,
 //! probe those endpoints when they have room again (never starting past the cursor), start
-//! over when a claim with nothing saturated finds nothing, and say when a scan was full.
+//! over when a claim with nothing saturated finds nothing, and say when a scan was full; and a
+//! new delivery's due time, read when its event is written.
 
 mod common;
 
@@ -256,3 +257,68 @@ async fn a_probe_never_starts_past_the_cursor(backend: Backend) {
 }
 
 on_both_backends!(a_probe_never_starts_past_the_cursor);
+
+/// A lock on what an event writes, held by another connection.
+enum WriteBlocker {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+async fn block_writes(store: &Store) -> WriteBlocker {
+    match store.db() {
+        Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await.unwrap();
+            let lock = sqlx::query("BEGIN IMMEDIATE");
+            lock.execute(&mut *conn).await.unwrap();
+            WriteBlocker::Sqlite(conn)
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            let lock = sqlx::query("LOCK TABLE events IN EXCLUSIVE MODE");
+            lock.execute(&mut *tx).await.unwrap();
+            WriteBlocker::Postgres(tx)
+        }
+    }
+}
+
+impl WriteBlocker {
+    async fn release(self) {
+        match self {
+            WriteBlocker::Sqlite(mut conn) => {
+                let undo = sqlx::query("ROLLBACK");
+                undo.execute(&mut *conn).await.unwrap();
+            }
+            WriteBlocker::Postgres(tx) => tx.rollback().await.unwrap(),
+        }
+    }
+}
+
+/// A delivery is due from when its event is written, not from when the request arrived: an
+/// event that waited for the database (the SQLite writer's queue, a lock) would otherwise land
+/// behind the dispatcher's cursor, which stays only a second behind now.
+async fn a_delivery_is_due_from_its_write_not_its_request(backend: Backend) {
+    let hooked = std::sync::Arc::new(unthrottled_app(backend, true).await);
+    hooked.add_endpoint("http://127.0.0.1:9/hook", &[]).await;
+    let started = facehook::server::store::now_ms();
+    let wait = std::time::Duration::from_millis(400);
+    let blocker = block_writes(&hooked.store).await;
+    let sent = tokio::spawn({
+        let hooked = hooked.clone();
+        async move { hooked.enroll("waited").await }
+    });
+    tokio::time::sleep(wait).await;
+    blocker.release().await;
+    let event_id = sent.await.unwrap();
+    let due = format!("SELECT next_attempt_at FROM deliveries WHERE event_id = '{event_id}'");
+    let due: i64 = match hooked.store.db() {
+        Db::Sqlite(pool) => sqlx::query_scalar(&due).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(&due).fetch_one(pool).await.unwrap(),
+    };
+    assert!(
+        due - started >= wait.as_millis() as i64 - 50,
+        "due {} ms after the request, which waited {wait:?} for the write",
+        due - started
+    );
+}
+
+on_both_backends!(a_delivery_is_due_from_its_write_not_its_request);

@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// How far behind now a cursor stays: a delivery's due time is read before its transaction
-/// commits, and an event waits in the SQLite writer's queue, a retry in the recorder's batch.
-/// Longer waits than this (a burst of events, a stall) land behind the cursor, and so do
-/// deliveries from a replica whose clock runs ahead; the periodic restart bounds their delay.
+/// commits (a new event's as it is written, after any wait in the SQLite writer's queue; a
+/// retry's before the recorder's batch). Longer waits than this (a stall mid-write) land behind
+/// the cursor, and so do deliveries from a replica whose clock runs ahead; the periodic restart
+/// bounds their delay.
 const SETTLING_MS: i64 = 1_000;
 
 /// A claimer's place in the due order. Every due row before `from_ms` is a disabled or a `passed`

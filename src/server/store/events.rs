@@ -152,7 +152,11 @@ macro_rules! apply_event {
             .execute(&mut *$tx)
             .await?;
 
-            // One pending delivery per enabled endpoint subscribed to this kind ("all" is NULL).
+            // One pending delivery per enabled endpoint subscribed to this kind ("all" is NULL),
+            // due from now rather than from the request's arrival: an event can wait in the
+            // SQLite writer's queue or for a lock, and a due time read long before its commit
+            // lands behind the dispatcher's claim cursor, which stays only a second behind.
+            let due = now_ms().max($now);
             let deliveries = sqlx::query(
                 "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, next_attempt_at, created_at) \
                  SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3 FROM endpoints e \
@@ -161,7 +165,7 @@ macro_rules! apply_event {
             )
             .bind(&$event_id)
             .bind($event.app_id)
-            .bind($now)
+            .bind(due)
             .bind($event.event_name)
             .execute(&mut *$tx)
             .await?
