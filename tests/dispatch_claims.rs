@@ -6,9 +6,7 @@
 
 mod common;
 
-use common::dispatch::{
-    dispatching_app_with, loopback_dispatch, CLAIM_LIMITS as LIMITS, CLAIM_MARGIN_MS as MARGIN_MS,
-};
+use common::dispatch::{unthrottled_app, CLAIM_LIMITS as LIMITS, CLAIM_MARGIN_MS as MARGIN_MS};
 use common::Backend;
 use facehook::server::store::{
     AttemptOutcome, AttemptRecord, ClaimCursor, ClaimedDelivery, Db, EndpointVerdict, NextStep,
@@ -51,11 +49,7 @@ async fn lease_rounds(store: &Store, claimed: &[ClaimedDelivery], claimed_at: i6
 }
 
 async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
-    let hooked = dispatching_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = true;
-    })
-    .await;
+    let hooked = unthrottled_app(backend, true).await;
     let endpoint = hooked
         .add_endpoint("http://127.0.0.1:9/hook", &[("timeout_secs", "3")])
         .await;
@@ -123,11 +117,7 @@ fn delivered(delivery: &ClaimedDelivery, lease_token: &str) -> AttemptOutcome {
 /// A worker whose lease ran out (another now holds the delivery) must not record over it, and
 /// an outcome recorded twice counts once.
 async fn an_outcome_counts_only_under_the_lease_it_was_claimed_with(backend: Backend) {
-    let hooked = dispatching_app_with(backend, |config| {
-        loopback_dispatch(config, "0s");
-        config.no_dispatch = true;
-    })
-    .await;
+    let hooked = unthrottled_app(backend, true).await;
     hooked.add_endpoint("http://127.0.0.1:9/hook", &[]).await;
     let event_id = hooked.enroll("outcome").await;
     let store = &hooked.store;

@@ -1,6 +1,6 @@
-//! Where a dispatcher's claims start their walk of the due order: past the rows of endpoints
-//! it has saturated, for as long as they stay saturated. It only skips work; it never decides
-//! which deliveries are leased.
+//! Where a dispatcher's claims read the due order: past the rows of endpoints it has
+//! saturated, for as long as they stay saturated, and each such endpoint's own rows once it has
+//! room again. It only skips work; it never decides which deliveries are leased.
 
 use super::StoreError;
 use std::collections::HashMap;
@@ -73,7 +73,7 @@ impl ClaimCursor {
 
     /// Where a claim that leaves out the `saturated` endpoints reads: every passed endpoint
     /// with room again is probed.
-    pub(super) fn start(&mut self, saturated: &[&str]) -> ClaimStart {
+    pub(super) fn start(&self, saturated: &[&str]) -> ClaimStart {
         let probed: Vec<(&String, &i64)> = self
             .passed
             .iter()

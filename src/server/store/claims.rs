@@ -120,8 +120,8 @@ static POSTGRES_CLAIM: LazyLock<String> = LazyLock::new(|| {
 /// on the way.
 static SQLITE_SCAN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT pairs, first_at, full_past_cursor, {} FROM ( \
-           SELECT group_concat(id || ' ' || endpoint_id || ' ' || next_attempt_at, ' ') AS pairs, \
+        "SELECT scanned, first_at, full_past_cursor, {} FROM ( \
+           SELECT group_concat(id || ' ' || endpoint_id || ' ' || next_attempt_at, ' ') AS scanned, \
                   coalesce(min(CASE WHEN next_attempt_at >= $4 THEN next_attempt_at END), \
                            CASE WHEN count(*) >= $3 THEN $4 ELSE $1 END) AS first_at, \
                   count(*) >= $3 AND max(next_attempt_at) >= $4 AS full_past_cursor FROM ( \
@@ -319,14 +319,14 @@ impl Store {
                 }
                 cursor.walk_was_full = full_past_cursor;
                 let scanned = scanned.unwrap_or_default();
+                let rows: Vec<(&str, &str, i64)> = scanned_rows(&scanned).collect();
                 let mut fronts: HashMap<&str, i64> = HashMap::new();
-                for (_, endpoint_id, due) in scanned_rows(&scanned) {
-                    fronts.entry(endpoint_id).or_insert(due);
+                for (_, endpoint_id, due) in &rows {
+                    fronts.entry(endpoint_id).or_insert(*due);
                 }
                 cursor.saw_fronts(fronts);
-                let scanned_pairs =
-                    scanned_rows(&scanned).map(|(id, endpoint_id, _)| (id, endpoint_id));
-                let picked = pick(scanned_pairs, held, &limits);
+                let pairs = rows.iter().map(|(id, endpoint_id, _)| (*id, *endpoint_id));
+                let picked = pick(pairs, held, &limits);
                 if picked.is_empty() {
                     cursor.took_nothing(&saturated);
                     return Ok(Vec::new());

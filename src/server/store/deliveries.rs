@@ -25,7 +25,8 @@ impl Store {
     }
 
     /// Puts deliveries whose lease ran out (their worker crashed or hung) back in the queue,
-    /// keeping their due time, so they are due at once. Their late outcome, if it ever comes, no longer matches the lease.
+    /// keeping their due time, so they are due at once. Their late outcome, if it ever comes,
+    /// no longer matches the lease.
     pub async fn reclaim_expired_leases(&self) -> Result<u64, StoreError> {
         let reclaimed = on_db!(self.queue_db(), |pool| {
             sqlx::query(
