@@ -53,6 +53,14 @@ async fn main() {
          requests/s ({:.2}x of (a))",
         bare_lane / bare
     );
+    for concurrency in [BARE_CONCURRENCY, PER_ENDPOINT_CONCURRENCY] {
+        let alone = median(ROUNDS, || transport_rate(concurrency)).await;
+        println!(
+            "    Facehook's signed message and transport alone, {concurrency} in flight, no \
+             database: {alone:.0} requests/s ({:.2}x of (a))",
+            alone / bare
+        );
+    }
     println!(
         "{:<10} {:>8} {:>8} {:>14} {:>8} {:>16} {:>8}",
         "backend", "p50 ms", "p99 ms", "1 endpoint/s", "vs (a)", "100 endpoints/s", "vs (a)"
@@ -128,6 +136,60 @@ async fn bare_rate(concurrency: usize) -> f64 {
                 http_body_util::BodyExt::collect(response.into_body())
                     .await
                     .unwrap();
+            }
+        });
+    }
+    let rate = support::steady_rate(&receiver, sent).await;
+    while workers.join_next().await.is_some() {}
+    receiver.stop();
+    rate
+}
+
+/// What the database costs, by leaving it out: Facehook's own message building, signing and
+/// transport (the dispatcher's client, with its guard and body excerpt) on one delivery read
+/// once, sent over and over.
+async fn transport_rate(concurrency: usize) -> f64 {
+    use facehook::server::dispatch::{build_message, Transport};
+    use facehook::server::store::ClaimedDelivery;
+    let receiver = Receiver::start_counting("127.0.0.1:0").await;
+    let allow = facehook::server::targets::AllowList::new(vec![
+        facehook::server::targets::parse_allow_entry("127.0.0.0/8").unwrap(),
+    ]);
+    let transport = Transport::new(allow, None).unwrap();
+    let delivery = Arc::new(ClaimedDelivery {
+        delivery_id: "del_bench".into(),
+        lease_token: "lease_bench".into(),
+        event_id: "evt_bench".into(),
+        attempts: 0,
+        event_name: "enroll".into(),
+        facial_id: "bare".into(),
+        client_ip: "203.0.113.1".into(),
+        gender: None,
+        age: None,
+        payload: None,
+        occurred_at: 1_764_100_800_000,
+        app_id: "fioabcdefgh".into(),
+        plan: "free".into(),
+        webhook_token: "fhw_bench".into(),
+        endpoint_id: "ep_bench".into(),
+        url: receiver.url("/transport"),
+        timeout_secs: 6,
+        include_payload: false,
+        signing_secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into(),
+        previous_signing_secret: None,
+        previous_secret_expires_at: None,
+    });
+    let sent = (BARE_REQUESTS / concurrency) * concurrency;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (transport, delivery) = (transport.clone(), delivery.clone());
+        workers.spawn(async move {
+            for _ in 0..BARE_REQUESTS / concurrency {
+                let message = build_message(&delivery, facehook::server::store::now_ms());
+                let report = transport
+                    .send(&delivery.url, message, Duration::from_secs(6))
+                    .await;
+                assert_eq!(report.result.expect("transport request").status, 200);
             }
         });
     }

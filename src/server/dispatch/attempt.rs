@@ -134,7 +134,7 @@ impl Attempts {
 }
 
 fn status_message(status: u16) -> String {
-    let reason = reqwest::StatusCode::from_u16(status)
+    let reason = hyper::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("");
