@@ -33,8 +33,8 @@ const LATENCY_SAMPLES: usize = 300;
 const DELIVERIES: usize = 20_000;
 const ROUNDS: usize = 5;
 
-/// A sustained rate and its ratio to the ceiling measured just before it, as medians.
-struct Sustained {
+/// A rate and its ratio to the ceiling measured just before it, as medians.
+struct Paired {
     per_second: f64,
     ratio: f64,
 }
@@ -54,11 +54,11 @@ async fn main() {
         bare_lane / bare
     );
     for concurrency in [BARE_CONCURRENCY, PER_ENDPOINT_CONCURRENCY] {
-        let alone = median(ROUNDS, || transport_rate(concurrency)).await;
+        let alone = against_bare(|| transport_rate(concurrency)).await;
         println!(
             "    Facehook's signed message and transport alone, {concurrency} in flight, no \
-             database: {alone:.0} requests/s ({:.2}x of (a))",
-            alone / bare
+             database: {:.0} requests/s ({:.2}x of (a))",
+            alone.per_second, alone.ratio
         );
     }
     println!(
@@ -95,15 +95,24 @@ fn middle(mut figures: Vec<f64>) -> f64 {
     figures[figures.len() / 2]
 }
 
-async fn sustained_against_bare(backend: Backend, endpoints: usize) -> Sustained {
+async fn sustained_against_bare(backend: Backend, endpoints: usize) -> Paired {
+    against_bare(|| sustained(backend, endpoints)).await
+}
+
+/// `run`'s rate, and its ratio to (a) measured just before each run, as medians of `ROUNDS`.
+async fn against_bare<F, Fut>(mut run: F) -> Paired
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = f64>,
+{
     let (mut rates, mut ratios) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         let ceiling = bare_rate(BARE_CONCURRENCY).await;
-        let rate = sustained(backend, endpoints).await;
+        let rate = run().await;
         rates.push(rate);
         ratios.push(rate / ceiling);
     }
-    Sustained {
+    Paired {
         per_second: middle(rates),
         ratio: middle(ratios),
     }

@@ -116,13 +116,14 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     None
 }
 
-/// The operator's exceptions (`FACEHOOK_ALLOW_TARGETS`): CIDRs or single addresses.
+/// The operator's exceptions (`FACEHOOK_ALLOW_TARGETS`): CIDRs or single addresses. Shared,
+/// not copied: the HTTP client clones its resolver, and with it this list, for every request.
 #[derive(Debug, Clone, Default)]
-pub struct AllowList(Vec<IpNet>);
+pub struct AllowList(std::sync::Arc<[IpNet]>);
 
 impl AllowList {
     pub fn new(nets: Vec<IpNet>) -> Self {
-        AllowList(nets)
+        AllowList(nets.into())
     }
 
     pub fn covers(&self, ip: IpAddr) -> bool {
