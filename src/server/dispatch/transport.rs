@@ -269,12 +269,13 @@ impl Transport {
         let headers = request.headers_mut();
         headers.insert(hyper::header::USER_AGENT, self.user_agent.clone());
         for (name, value) in message.headers {
-            // Our own names and values; a secret or token with a control character is the
-            // only way to get here.
-            let value = HeaderValue::try_from(value).map_err(|_| {
-                Failure::policy(format!("the {name} header holds a character HTTP forbids"))
-            })?;
-            headers.append(HeaderName::from_static(name), value);
+            // Our own names and values: a token with a control character is the only way a
+            // value gets here, and checking the name (not `from_static`) keeps a typo from
+            // panicking.
+            let forbidden = || Failure::policy(format!("the {name} header is not valid HTTP"));
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| forbidden())?;
+            let value = HeaderValue::try_from(value).map_err(|_| forbidden())?;
+            headers.append(name, value);
         }
         Ok(request)
     }

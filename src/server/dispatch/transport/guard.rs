@@ -90,6 +90,7 @@ impl tower_service::Service<Name> for GuardedResolver {
         })
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
