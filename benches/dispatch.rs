@@ -161,10 +161,7 @@ async fn transport_rate(concurrency: usize) -> f64 {
     use facehook::server::dispatch::{build_message, Transport};
     use facehook::server::store::ClaimedDelivery;
     let receiver = Receiver::start_counting("127.0.0.1:0").await;
-    let allow = facehook::server::targets::AllowList::new(vec![
-        facehook::server::targets::parse_allow_entry("127.0.0.0/8").unwrap(),
-    ]);
-    let transport = Transport::new(allow, None).unwrap();
+    let transport = Transport::new(support::loopback_allowed(), None).unwrap();
     let delivery = Arc::new(ClaimedDelivery {
         delivery_id: "del_bench".into(),
         lease_token: "lease_bench".into(),

@@ -47,8 +47,12 @@ pub fn loopback_dispatcher(store: &Store) -> Dispatcher {
         retry_schedule: RetrySchedule::parse("0s").unwrap(),
         ..Default::default()
     };
-    let allow = AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
-    Dispatcher::start(store.clone(), &config, allow).unwrap()
+    Dispatcher::start(store.clone(), &config, loopback_allowed()).unwrap()
+}
+
+/// An allow list that lets deliveries reach 127.0.0.0/8, where the receivers listen.
+pub fn loopback_allowed() -> AllowList {
+    AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()])
 }
 
 /// Requests per second `receiver` takes while the middle 80% of `total` arrive, from its

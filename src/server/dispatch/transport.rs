@@ -340,3 +340,30 @@ fn classify_error(err: &hyper_util::client::legacy::Error) -> Failure {
         message: deepest,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls_become_request_targets_as_a_browser_would_send_them() {
+        let transport = Transport::new(AllowList::default(), None).unwrap();
+        // International names go out in their ASCII form, and fragments stay local.
+        let named = transport
+            .target("https://bücher.example/hook?x=1#top")
+            .unwrap();
+        assert_eq!(named.uri, "https://xn--bcher-kva.example/hook?x=1");
+        assert_eq!(named.literal, None);
+        // Addresses written in the URL are kept for the guard, which the resolver never sees.
+        let literal = transport.target("http://[::1]:8080/hook").unwrap();
+        assert_eq!(literal.literal, Some("::1".parse().unwrap()));
+        assert_eq!(literal.uri.port_u16(), Some(8080));
+        let refused = transport.target("not a url").err().unwrap();
+        assert_eq!(refused.class, ErrorClass::Policy);
+        assert!(
+            refused.message.starts_with("the endpoint URL is invalid"),
+            "{}",
+            refused.message
+        );
+    }
+}
