@@ -2,6 +2,8 @@
 //! the machine's ceiling — then (b) Facehook delivering to the same receiver: ingest→receiver
 //! latency at low load, and sustained deliveries/s with 1 and with 100 endpoints, on SQLite
 //! and PostgreSQL, each rate printed as a ratio of (a). Everything shares the machine's 2 cores.
+//! Two more lines split Facehook's cost: its signed message and transport with no database,
+//! and each backend's queue (claims and records) with no request sent.
 //!
 //! The ceiling moves with whatever else the machine is doing, so each sustained run is paired
 //! with a measurement of (a) taken just before it, and the figures are the median of `ROUNDS`
@@ -73,6 +75,13 @@ async fn main() {
         println!(
             "{:<10} {:>8.2} {:>8.2} {:>14.0} {:>7.2}x {:>16.0} {:>7.2}x",
             name, p50, p99, one.per_second, one.ratio, hundred.per_second, hundred.ratio
+        );
+        let one = against_bare(|| queue_rate(backend, 1)).await;
+        let hundred = against_bare(|| queue_rate(backend, 100)).await;
+        println!(
+            "{:<10} its queue alone, no request sent: {:.0}/s ({:.2}x of (a)) with 1 endpoint, \
+             {:.0}/s ({:.2}x) with 100",
+            "", one.per_second, one.ratio, hundred.per_second, hundred.ratio
         );
     }
     println!("targets: p50 <= 3 ms, p99 <= 15 ms; SQLite >= 0.5x and PostgreSQL >= 0.3x of (a)");
@@ -232,15 +241,18 @@ async fn latency(backend: Backend) -> (f64, f64) {
     (at(0.50), at(0.99))
 }
 
-/// Sustained rate: `DELIVERIES` queued with the dispatcher off (spread over `endpoints`),
-/// then a dispatcher started, and its steady rate taken while the receiver gets them.
-async fn sustained(backend: Backend, endpoints: usize) -> f64 {
-    let receiver = Receiver::start_counting("127.0.0.1:0").await;
+/// `DELIVERIES` queued with the dispatcher off, spread over `endpoints` at `url(n)`; returns
+/// the app and how many were queued.
+async fn queued(
+    backend: Backend,
+    endpoints: usize,
+    url: impl Fn(usize) -> String,
+) -> (Arc<common::dispatch::Hooked>, usize) {
     let hooked = common::dispatch::unthrottled_app(backend, true).await;
     let app_id = hooked.public_id.clone();
     for n in 0..endpoints {
         let settings = EndpointSettings {
-            url: receiver.url(&format!("/sustained/{n}")),
+            url: url(n),
             description: String::new(),
             enabled: true,
             events: None,
@@ -267,14 +279,98 @@ async fn sustained(backend: Backend, endpoints: usize) -> f64 {
     let hooked = Arc::new(hooked);
     support::enroll_range(&hooked, "sustained", 0, events).await;
     eprintln!("queued {} deliveries", events * endpoints);
-    let dispatcher = support::loopback_dispatcher(&hooked.store);
-    let rate = support::steady_rate(&receiver, events * endpoints).await;
-    receiver
-        .wait_for(events * endpoints, Duration::from_secs(300))
-        .await;
-    dispatcher.shutdown().await;
+    (hooked, events * endpoints)
+}
+
+async fn stop(hooked: Arc<common::dispatch::Hooked>) {
     if let Ok(hooked) = Arc::try_unwrap(hooked) {
         hooked.app.stop().await;
     }
+}
+
+/// Sustained rate: deliveries queued with the dispatcher off (spread over `endpoints`), then a
+/// dispatcher started, and its steady rate taken while the receiver gets them.
+async fn sustained(backend: Backend, endpoints: usize) -> f64 {
+    let receiver = Receiver::start_counting("127.0.0.1:0").await;
+    let (hooked, total) = queued(backend, endpoints, |n| {
+        receiver.url(&format!("/sustained/{n}"))
+    })
+    .await;
+    let dispatcher = support::loopback_dispatcher(&hooked.store);
+    let rate = support::steady_rate(&receiver, total).await;
+    receiver.wait_for(total, Duration::from_secs(300)).await;
+    dispatcher.shutdown().await;
+    stop(hooked).await;
+    rate
+}
+
+/// What the network costs, by leaving it out: the queue's own work for each delivery (claimed
+/// with everything needed to send it, then recorded as delivered with a receiver's answer),
+/// claims and records overlapping on their own tasks as in the dispatcher, with no request
+/// sent. With the transport alone, it bounds what the two can reach sharing the cores.
+async fn queue_rate(backend: Backend, endpoints: usize) -> f64 {
+    use facehook::server::store::{
+        AttemptOutcome, AttemptRecord, ClaimCursor, ClaimLimits, EndpointVerdict, NextStep,
+        RECORD_BATCH,
+    };
+    let (hooked, total) = queued(backend, endpoints, |n| format!("http://127.0.0.1:9/{n}")).await;
+    let limits = ClaimLimits {
+        limit: 256,
+        per_endpoint: i64::MAX / 2,
+        on_wire_per_endpoint: PER_ENDPOINT_CONCURRENCY as i64,
+        lease_margin_ms: 10_000,
+    };
+    let (outcomes, mut to_record) = tokio::sync::mpsc::channel::<AttemptOutcome>(4096);
+    let store = hooked.store.clone();
+    let recorder = tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while to_record.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            store.record_attempts(&batch).await.unwrap();
+            batch.clear();
+        }
+    });
+    let mut cursor = ClaimCursor::default();
+    let mut claimed_so_far = 0;
+    let started = Instant::now();
+    while claimed_so_far < total {
+        let claimed = hooked
+            .store
+            .claim_deliveries(&[], limits, &mut cursor)
+            .await
+            .unwrap();
+        assert!(
+            !claimed.is_empty(),
+            "{claimed_so_far} of {total} claimed, none left"
+        );
+        claimed_so_far += claimed.len();
+        for delivery in claimed {
+            let outcome = AttemptOutcome {
+                delivery_id: delivery.delivery_id,
+                lease_token: delivery.lease_token,
+                endpoint_id: delivery.endpoint_id,
+                attempt: AttemptRecord {
+                    started_at: facehook::server::store::now_ms(),
+                    duration_ms: 1,
+                    http_version: Some("HTTP/1.1".to_owned()),
+                    remote_addr: Some("127.0.0.1:41000".to_owned()),
+                    status_code: Some(200),
+                    response_headers: Some(
+                        r#"[["content-length","0"],["date","Fri, 27 Nov 2026 12:00:00 GMT"]]"#
+                            .to_owned(),
+                    ),
+                    response_excerpt: Some(String::new()),
+                    ..AttemptRecord::default()
+                },
+                duration: Duration::from_millis(1),
+                next: NextStep::Delivered,
+                endpoint: EndpointVerdict::Healthy,
+            };
+            outcomes.send(outcome).await.unwrap();
+        }
+    }
+    drop(outcomes);
+    recorder.await.unwrap();
+    let rate = total as f64 / started.elapsed().as_secs_f64();
+    stop(hooked).await;
     rate
 }

@@ -4,7 +4,7 @@
 
 use super::claim_cursor::{advance_on_postgres, SQLITE_PASSED};
 use super::claim_pick::{claim_scan, pick, scanned_rows};
-use super::{new_id, now_ms, ClaimCursor, Db, Store, StoreError};
+use super::{new_id, now_ms, ClaimCursor, QueueDb, Store, StoreError};
 use sqlx::{FromRow, Row};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -242,7 +242,7 @@ impl Store {
         // Strings only: serialising cannot fail.
         let saturated_json = serde_json::to_string(&saturated).unwrap_or_else(|_| "[]".to_owned());
         match self.queue_db() {
-            Db::Postgres(pool) => {
+            QueueDb::Postgres(pool) => {
                 let start =
                     advance_on_postgres(pool, cursor, &saturated, &saturated_json, now).await?;
                 let busy: serde_json::Map<String, serde_json::Value> = held
@@ -285,7 +285,10 @@ impl Store {
                 }
                 Ok(claimed)
             }
-            Db::Sqlite(pool) => {
+            QueueDb::Sqlite {
+                writer: pool,
+                readers,
+            } => {
                 // One writer, so nothing to lock. Three small statements: a scan of the
                 // covering index, the choice made in Rust (`claim_pick`), the lease of
                 // the chosen rows by primary key, and their read-back. Only the lease writes:
@@ -293,11 +296,6 @@ impl Store {
                 // rather than queued behind it on the queue's one connection. A stale scan
                 // only leases fewer rows (the lease checks each is still waiting), and the
                 // read-back starts after the lease committed, so it sees it.
-                let readers = match self.db() {
-                    Db::Sqlite(readers) => readers,
-                    // Never: both pools are on the one backend.
-                    Db::Postgres(_) => pool,
-                };
                 let start = cursor.start(&saturated);
                 let (scanned, first_at, full_past_cursor, passed): (
                     Option<String>,

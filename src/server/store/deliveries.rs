@@ -2,14 +2,14 @@
 //! time, purge old history, and hear other replicas' news. Claims live in `claims`; nothing
 //! here holds a transaction across an HTTP call.
 
-use super::{now_ms, on_db, Db, Store, StoreError};
+use super::{now_ms, on_db, on_queue_writer, Db, Store, StoreError};
 
 impl Store {
     /// Gives leased deliveries back untouched, e.g. when shutting down mid-attempt.
     pub async fn release_leases(&self, lease_tokens: &[String]) -> Result<u64, StoreError> {
         let mut released = 0;
         for token in lease_tokens {
-            released += on_db!(self.queue_db(), |pool| {
+            released += on_queue_writer!(self.queue_db(), |pool| {
                 sqlx::query(
                     "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, \
                      status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END \
@@ -28,7 +28,7 @@ impl Store {
     /// keeping their due time, so they are due at once. Their late outcome, if it ever comes,
     /// no longer matches the lease.
     pub async fn reclaim_expired_leases(&self) -> Result<u64, StoreError> {
-        let reclaimed = on_db!(self.queue_db(), |pool| {
+        let reclaimed = on_queue_writer!(self.queue_db(), |pool| {
             sqlx::query(
                 "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, \
                  status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END \

@@ -79,13 +79,37 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
+/// The dispatcher's connections, apart from the shared pool's.
+#[derive(Clone, Debug)]
+pub(crate) enum QueueDb {
+    /// Claims and outcome batches write in turn on one connection of their own (see
+    /// `Store::connect`); a claim's reads run on the shared pool beside them.
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    /// Two connections of its own: the claim loop's and the recorder's.
+    Postgres(PgPool),
+}
+
+/// `on_db!` for the queue's writes.
+macro_rules! on_queue_writer {
+    ($queue:expr, |$pool:ident| $body:expr) => {
+        match $queue {
+            $crate::server::store::QueueDb::Sqlite { writer: $pool, .. } => $body,
+            $crate::server::store::QueueDb::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_queue_writer;
+
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
-    /// The dispatcher's claims and outcomes. On SQLite one connection of its own: claims and
-    /// outcome batches take turns on it instead of meeting on SQLite's write lock, where the
-    /// loser sleeps in the busy handler. On PostgreSQL two connections of its own.
-    queue: Db,
+    /// The dispatcher's claims and outcomes. On SQLite one connection of its own for their
+    /// writes: claims and outcome batches take turns on it instead of meeting on SQLite's
+    /// write lock, where the loser sleeps in the busy handler. On PostgreSQL two of its own.
+    queue: QueueDb,
     /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
     /// one writer at a time, and each commit costs an fsync.
     sqlite_batches: Option<tokio::sync::mpsc::Sender<events::EventJob>>,
@@ -129,8 +153,11 @@ impl Store {
             let writer = sqlite_pool(1).connect_with(options).await?;
             let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
             return Ok(Store {
+                queue: QueueDb::Sqlite {
+                    writer: queue,
+                    readers: pool.clone(),
+                },
                 db: Db::Sqlite(pool),
-                queue: Db::Sqlite(queue),
                 sqlite_batches: Some(events::spawn_sqlite_writer(writer, new_deliveries.clone())),
                 new_deliveries,
                 announcements: None,
@@ -152,7 +179,7 @@ impl Store {
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
-            (Db::Postgres(pool), Db::Postgres(queue))
+            (Db::Postgres(pool), QueueDb::Postgres(queue))
         } else {
             return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
         };
@@ -174,7 +201,7 @@ impl Store {
     }
 
     /// Where the dispatcher claims deliveries and records attempts.
-    pub(crate) fn queue_db(&self) -> &Db {
+    pub(crate) fn queue_db(&self) -> &QueueDb {
         &self.queue
     }
 
@@ -221,7 +248,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        on_db!(&self.queue, |pool| pool.close().await);
+        on_queue_writer!(&self.queue, |pool| pool.close().await);
         on_db!(&self.db, |pool| pool.close().await)
     }
 }

@@ -1,7 +1,7 @@
 //! What attempts did: their records, where each delivery goes next, and what it means for
 //! its endpoint — written for a whole batch of outcomes in one transaction.
 
-use super::{new_id, now_ms, Db, Store, StoreError};
+use super::{new_id, now_ms, QueueDb, Store, StoreError};
 use std::sync::LazyLock;
 
 /// What one attempt observed, as stored in `delivery_attempts`.
@@ -326,7 +326,7 @@ impl Store {
             .collect();
         let healthy = serde_json::to_string(&healthy).unwrap_or_else(|_| "[]".to_owned());
         match self.queue_db() {
-            Db::Sqlite(pool) => {
+            QueueDb::Sqlite { writer: pool, .. } => {
                 let chunks = sqlite_chunks(&rows);
                 let mut tx = pool.begin().await?;
                 for chunk in &chunks {
@@ -353,7 +353,7 @@ impl Store {
                 }
                 tx.commit().await?;
             }
-            Db::Postgres(pool) => {
+            QueueDb::Postgres(pool) => {
                 // Strings, numbers and options only: serialising cannot fail.
                 let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned());
                 let mut tx = pool.begin().await?;
