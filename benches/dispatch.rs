@@ -371,6 +371,9 @@ async fn queue_rate(backend: Backend, endpoints: usize) -> f64 {
     drop(outcomes);
     recorder.await.unwrap();
     let rate = total as f64 / started.elapsed().as_secs_f64();
+    // Every outcome counted must have been written under its lease.
+    let depth = hooked.store.queue_depth().await.unwrap();
+    assert_eq!((depth.pending, depth.delivering), (0, 0), "all recorded");
     stop(hooked).await;
     rate
 }
