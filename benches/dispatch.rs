@@ -75,8 +75,8 @@ async fn main() {
     for backend in support::chosen_backends() {
         let name = support::backend_name(backend);
         let (p50, p99) = latency(backend).await;
-        let one = sustained_against_bare(backend, 1).await;
-        let hundred = sustained_against_bare(backend, 100).await;
+        let one = against_bare(|| sustained(backend, 1)).await;
+        let hundred = against_bare(|| sustained(backend, 100)).await;
         println!(
             "{:<10} {:>8.2} {:>8.2} {:>14.0} {:>7.2}x {:>16.0} {:>7.2}x",
             name, p50, p99, one.per_second, one.ratio, hundred.per_second, hundred.ratio
@@ -107,10 +107,6 @@ where
 fn middle(mut figures: Vec<f64>) -> f64 {
     figures.sort_by(f64::total_cmp);
     figures[figures.len() / 2]
-}
-
-async fn sustained_against_bare(backend: Backend, endpoints: usize) -> Paired {
-    against_bare(|| sustained(backend, endpoints)).await
 }
 
 /// `run`'s rate, and its ratio to (a) measured just before each run, as medians of `ROUNDS`.
@@ -312,14 +308,11 @@ async fn sustained(backend: Backend, endpoints: usize) -> f64 {
 }
 
 /// What the network costs, by leaving it out: the queue's own work for each delivery (claimed
-/// with everything needed to send it, then recorded as delivered with a receiver's answer),
-/// claims and records overlapping on their own tasks as in the dispatcher, with no request
-/// sent. With the transport alone, it bounds what the two can reach sharing the cores.
+/// with everything needed to send it, then recorded as delivered with a loopback receiver's
+/// answer), claims and records overlapping on their own tasks as in the dispatcher, with no
+/// request sent. With the transport alone, it bounds what the two can reach sharing the cores.
 async fn queue_rate(backend: Backend, endpoints: usize) -> f64 {
-    use facehook::server::store::{
-        AttemptOutcome, AttemptRecord, ClaimCursor, ClaimLimits, EndpointVerdict, NextStep,
-        RECORD_BATCH,
-    };
+    use facehook::server::store::{AttemptOutcome, ClaimCursor, ClaimLimits, RECORD_BATCH};
     let (hooked, total) = queued(backend, endpoints, |n| format!("http://127.0.0.1:9/{n}")).await;
     let limits = ClaimLimits {
         limit: 256,
@@ -351,27 +344,7 @@ async fn queue_rate(backend: Backend, endpoints: usize) -> f64 {
         );
         claimed_so_far += claimed.len();
         for delivery in claimed {
-            let outcome = AttemptOutcome {
-                delivery_id: delivery.delivery_id,
-                lease_token: delivery.lease_token,
-                endpoint_id: delivery.endpoint_id,
-                attempt: AttemptRecord {
-                    started_at: facehook::server::store::now_ms(),
-                    duration_ms: 1,
-                    http_version: Some("HTTP/1.1".to_owned()),
-                    remote_addr: Some("127.0.0.1:41000".to_owned()),
-                    status_code: Some(200),
-                    response_headers: Some(
-                        r#"[["content-length","0"],["date","Fri, 27 Nov 2026 12:00:00 GMT"]]"#
-                            .to_owned(),
-                    ),
-                    response_excerpt: Some(String::new()),
-                    ..AttemptRecord::default()
-                },
-                duration: Duration::from_millis(1),
-                next: NextStep::Delivered,
-                endpoint: EndpointVerdict::Healthy,
-            };
+            let outcome = common::dispatch::delivered(&delivery, &delivery.lease_token);
             outcomes.send(outcome).await.unwrap();
         }
     }

@@ -6,12 +6,11 @@
 
 mod common;
 
-use common::dispatch::{unthrottled_app, CLAIM_LIMITS as LIMITS, CLAIM_MARGIN_MS as MARGIN_MS};
-use common::Backend;
-use facehook::server::store::{
-    AttemptOutcome, AttemptRecord, ClaimCursor, ClaimedDelivery, Db, EndpointVerdict, NextStep,
-    Store,
+use common::dispatch::{
+    delivered, unthrottled_app, CLAIM_LIMITS as LIMITS, CLAIM_MARGIN_MS as MARGIN_MS,
 };
+use common::Backend;
+use facehook::server::store::{ClaimCursor, ClaimedDelivery, Db, Store};
 
 const TIMEOUT_MS: i64 = 3_000;
 
@@ -93,26 +92,6 @@ async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
 }
 
 on_both_backends!(leases_cover_the_rounds_each_delivery_waits);
-
-/// A delivered outcome for `delivery`, reported under `lease_token`.
-fn delivered(delivery: &ClaimedDelivery, lease_token: &str) -> AttemptOutcome {
-    AttemptOutcome {
-        delivery_id: delivery.delivery_id.clone(),
-        lease_token: lease_token.to_owned(),
-        endpoint_id: delivery.endpoint_id.clone(),
-        attempt: AttemptRecord {
-            started_at: facehook::server::store::now_ms(),
-            duration_ms: 3,
-            http_version: Some("HTTP/1.1".to_owned()),
-            remote_addr: Some("127.0.0.1:9".to_owned()),
-            status_code: Some(200),
-            ..AttemptRecord::default()
-        },
-        duration: std::time::Duration::from_millis(3),
-        next: NextStep::Delivered,
-        endpoint: EndpointVerdict::Healthy,
-    }
-}
 
 /// A worker whose lease ran out (another now holds the delivery) must not record over it, and
 /// an outcome recorded twice counts once.

@@ -5,7 +5,10 @@ use super::console::{create_app, json, owner, save_endpoint};
 use super::{spawn_app_with, Backend, TestApp};
 use facehook::server::config::ServeConfig;
 use facehook::server::dispatch::RetrySchedule;
-use facehook::server::store::{AttemptLogRecord, ClaimLimits, DeliveryListing, Store};
+use facehook::server::store::{
+    AttemptLogRecord, AttemptOutcome, AttemptRecord, ClaimLimits, ClaimedDelivery, DeliveryListing,
+    EndpointVerdict, NextStep, Store,
+};
 use facehook::server::targets::parse_allow_entry;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -216,5 +219,30 @@ impl Hooked {
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+}
+
+/// A delivered outcome for `delivery`, reported under `lease_token`, with what a loopback
+/// receiver answers (status, version, address, headers, an empty body).
+pub fn delivered(delivery: &ClaimedDelivery, lease_token: &str) -> AttemptOutcome {
+    AttemptOutcome {
+        delivery_id: delivery.delivery_id.clone(),
+        lease_token: lease_token.to_owned(),
+        endpoint_id: delivery.endpoint_id.clone(),
+        attempt: AttemptRecord {
+            started_at: facehook::server::store::now_ms(),
+            duration_ms: 1,
+            http_version: Some("HTTP/1.1".to_owned()),
+            remote_addr: Some("127.0.0.1:9".to_owned()),
+            status_code: Some(200),
+            response_headers: Some(
+                r#"[["content-length","0"],["date","Fri, 27 Nov 2026 12:00:00 GMT"]]"#.to_owned(),
+            ),
+            response_excerpt: Some(String::new()),
+            ..AttemptRecord::default()
+        },
+        duration: Duration::from_millis(1),
+        next: NextStep::Delivered,
+        endpoint: EndpointVerdict::Healthy,
     }
 }

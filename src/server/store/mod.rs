@@ -79,7 +79,7 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
-/// The dispatcher's connections, apart from the shared pool's.
+/// Where the dispatcher claims deliveries and records attempts.
 #[derive(Clone, Debug)]
 pub(crate) enum QueueDb {
     /// Claims and outcome batches write in turn on one connection of their own (see
