@@ -4,7 +4,7 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 FACEHOOK_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 export FACEHOOK_TEST_POSTGRES_URL
 
-.PHONY: run test build tools lint unit e2e bench clean
+.PHONY: run test build tools lint unit e2e api-fuzz bench clean
 
 ## run: build the release binary and serve the console on http://127.0.0.1:3000 (SQLite, ./facehook.db)
 run: build
@@ -17,7 +17,7 @@ build: tools
 ## test: formatting, lints, unit + integration tests on SQLite and PostgreSQL, then the browser suite
 test:
 	.ci/bootstrap --test
-	$(MAKE) lint unit e2e
+	$(MAKE) lint unit e2e api-fuzz
 
 tools:
 	.ci/bootstrap
@@ -32,6 +32,10 @@ unit:
 
 e2e: build
 	cd end2end && npx playwright test
+
+## api-fuzz: schemathesis (every check) over the REST API's OpenAPI document, on both backends
+api-fuzz: build
+	.ci/api-fuzz
 
 ## bench: intake and delivery throughput and latency, and endpoint isolation, on SQLite and PostgreSQL (release build)
 bench:

@@ -13,6 +13,7 @@ use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
 use crate::server::deliveries::Deliveries;
 use crate::server::dispatch::{Dispatcher, TestSender, Transport, TransportError};
 use crate::server::ingest::{Ingest, RateLimiter};
+use crate::server::listener::{self, ConnectionLimits};
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
 use crate::server::system::System;
@@ -50,6 +51,7 @@ pub struct Application {
     store: Store,
     dispatcher: Option<Dispatcher>,
     stopping: tokio::sync::watch::Sender<bool>,
+    limits: ConnectionLimits,
 }
 
 impl Application {
@@ -79,7 +81,11 @@ impl Application {
             Dispatcher::with_transport(store.clone(), &config.dispatch, transport.clone())
         });
         let (stopping, stopping_seen) = tokio::sync::watch::channel(false);
-        let auth = Auth::new(store.clone(), config.signup, ThrottlePolicy::default());
+        let throttle = ThrottlePolicy {
+            max_signups_per_ip: i64::from(config.signups_per_ip_hour),
+            ..ThrottlePolicy::default()
+        };
+        let auth = Auth::new(store.clone(), config.signup, throttle);
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
             leptos_options,
@@ -105,6 +111,9 @@ impl Application {
             config: Arc::new(config),
             stopping: stopping_seen,
         };
+        let limits = ConnectionLimits::new(listener::connections_within_file_limit(
+            usize::try_from(state.config.max_connections).unwrap_or(usize::MAX),
+        ));
         let router = router(state);
         Ok(Application {
             listener,
@@ -112,6 +121,7 @@ impl Application {
             store,
             dispatcher,
             stopping,
+            limits,
         })
     }
 
@@ -127,9 +137,6 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = spawn_session_sweeper(&self.store);
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
         // Graceful shutdown waits for every open response; the live feed never ends by
         // itself, so it is told to.
         let stopping = self.stopping;
@@ -137,9 +144,7 @@ impl Application {
             shutdown.await;
             let _ = stopping.send(true);
         };
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = listener::serve(self.listener, self.router, self.limits, shutdown).await;
         if let Some(dispatcher) = self.dispatcher {
             dispatcher.shutdown().await;
         }
@@ -177,6 +182,7 @@ fn router(state: AppState) -> Router {
             api::status::server_fn_error_status,
         ))
         .layer(axum::middleware::from_fn(api::guard::require_sign_in))
+        .layer(axum::middleware::from_fn(api::input::mark_nul_input))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

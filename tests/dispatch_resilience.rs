@@ -5,135 +5,15 @@ mod common;
 
 use common::dispatch::{hooked, loopback_dispatch, unthrottled_app};
 use common::receiver::{Receiver, Reply};
+use common::process::{facehook, facehook_command, free_port, post_enroll, provision, serve, serve_with};
 use common::{spawn_app_with, Backend, TestDatabase};
 use facehook::server::config::DispatchConfig;
 use facehook::server::dispatch::{Dispatcher, RetrySchedule};
 use facehook::server::store::Store;
 use facehook::server::targets::{parse_allow_entry, AllowList};
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// `facehook <args>` on `database_url`, allowed to deliver to loopback receivers.
-fn facehook_command(args: &[&str], database_url: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_facehook"));
-    command
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("FACEHOOK_ALLOW_TARGETS", "127.0.0.0/8");
-    command
-}
-
-fn facehook(args: &[&str], database_url: &str, stdin: &str) -> Value {
-    let mut child = facehook_command(args, database_url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start facehook");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("write stdin");
-    drop(input);
-    let output = child.wait_with_output().expect("facehook finishes");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
-}
-
-/// An operator, an application and one endpoint at `url`, made with the CLI; returns the API key.
-fn provision(database_url: &str, url: &str, timeout_secs: &str) -> String {
-    facehook(&["migrate"], database_url, "");
-    facehook(
-        &["create-account", "--email", "ops@example.com"],
-        database_url,
-        "a long operator password\n",
-    );
-    let created = facehook(
-        &[
-            "apps",
-            "create",
-            "--owner",
-            "ops@example.com",
-            "--name",
-            "Durable",
-        ],
-        database_url,
-        "",
-    );
-    let public_id = created["publicId"].as_str().unwrap();
-    facehook(
-        &[
-            "endpoints",
-            "add",
-            public_id,
-            url,
-            "--timeout-secs",
-            timeout_secs,
-        ],
-        database_url,
-        "",
-    );
-    created["apiKey"].as_str().unwrap().to_owned()
-}
-
-/// Enrolls `facial_id`; the event id if the server accepted it.
-async fn post_enroll(port: u16, key: &str, facial_id: &str) -> Option<String> {
-    let response = common::new_client()
-        .post(format!("http://127.0.0.1:{port}/api/v1/events"))
-        .bearer_auth(key)
-        .json(&serde_json::json!({
-            "eventName": "enroll", "facialId": facial_id, "clientIp": "203.0.113.1"
-        }))
-        .send()
-        .await
-        .ok()?;
-    if response.status() != 202 {
-        return None;
-    }
-    let reply: Value = response.json().await.ok()?;
-    reply["eventId"].as_str().map(str::to_owned)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn serve(database_url: &str, port: u16) -> Child {
-    serve_with(database_url, port, &[]).await
-}
-
-async fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> Child {
-    let child = facehook_command(&["serve"], database_url)
-        .envs(env.iter().copied())
-        .env("FACEHOOK_LISTEN", format!("127.0.0.1:{port}"))
-        .env("FACEHOOK_RETRY_SCHEDULE", "0s,200ms,200ms,200ms,200ms")
-        .env("FACEHOOK_API_RATE", "100000")
-        .env("FACEHOOK_API_BURST", "100000")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start facehook serve");
-    let client = common::new_client();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "facehook serve did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    child
-}
 
 async fn a_killed_server_loses_no_accepted_event(backend: Backend) {
     let database = TestDatabase::create(backend).await;

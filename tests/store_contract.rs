@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Backend, TestDatabase};
-use facehook::server::store::NewAccount;
+use facehook::server::store::{AttemptLimit, NewAccount};
 
 async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend) {
     let database = TestDatabase::create(backend).await;
@@ -57,10 +57,11 @@ async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend
         .unwrap()
         .is_none());
 
-    store
+    let epoch = store
         .set_password_hash(&second.id, "new-hash")
         .await
         .unwrap();
+    assert_eq!(epoch, 1, "a new password starts a new session epoch");
     let updated = store.account_by_id(&second.id).await.unwrap().unwrap();
     assert_eq!(updated.password_hash, "new-hash");
     let untouched = store.account_by_id(&first.id).await.unwrap().unwrap();
@@ -70,15 +71,30 @@ async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend
 async fn login_failures_answer_the_nth_most_recent(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let store = database.store().await;
-    let window_ms = 60_000;
+    let limit = |max| AttemptLimit {
+        since_ms: facehook::server::store::now_ms() - 60_000,
+        max,
+    };
     for _ in 0..3 {
-        store
-            .record_login_failure("a@example.com", "10.0.0.1", window_ms)
+        let reserved = store
+            .reserve_login_attempt("a@example.com", "10.0.0.1", limit(3), limit(20))
             .await
             .unwrap();
+        assert!(reserved.is_some());
     }
+    let refused = store
+        .reserve_login_attempt("a@example.com", "10.0.0.2", limit(3), limit(20))
+        .await
+        .unwrap();
+    assert!(refused.is_none(), "the email's allowance is spent");
+    let released = store
+        .reserve_login_attempt("b@example.com", "10.0.0.1", limit(3), limit(20))
+        .await
+        .unwrap()
+        .expect("another email has its own allowance");
+    store.release_login_attempt(released).await.unwrap();
     store
-        .record_login_failure("b@example.com", "10.0.0.1", window_ms)
+        .reserve_login_attempt("b@example.com", "10.0.0.1", limit(3), limit(20))
         .await
         .unwrap();
 

@@ -9,7 +9,11 @@ use super::context::{safe_next, RequestContext};
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let account = ctx.state.auth.sign_up(&email, password).await?;
+    let account = ctx
+        .state
+        .auth
+        .sign_up(&email, password, &ctx.client_ip())
+        .await?;
     ctx.begin_session(&account).await?;
     ctx.flash("Welcome to Facehook! Your account is ready.")
         .await?;
@@ -56,10 +60,13 @@ pub async fn change_password(
             "The two new passwords differ.",
         ));
     }
-    ctx.state
+    let epoch = ctx
+        .state
         .auth
         .change_password(&account.id, current_password, new_password)
         .await?;
+    // Every other session of the account is over; this one stays signed in.
+    ctx.keep_session_in_epoch(epoch).await?;
     // A JavaScript client shows the outcome inline; a plain form post reloads the page.
     if ctx.is_plain_form_post() {
         ctx.flash("Password changed.").await?;

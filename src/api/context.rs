@@ -15,6 +15,8 @@ use tower_sessions::Session;
 
 /// Session key holding the signed-in account's id.
 pub const ACCOUNT_ID_KEY: &str = "account_id";
+/// Session key holding the account's session epoch when the session began.
+const SESSION_EPOCH_KEY: &str = "session_epoch";
 /// Session key holding the last day (days since 1970) the session was used.
 const ACTIVE_DAY_KEY: &str = "active_day";
 
@@ -29,10 +31,17 @@ impl RequestContext {
         let state = use_context::<AppState>()
             .ok_or_else(|| internal("AppState missing from the server-function context"))?;
         let session = leptos_axum::extract::<Session>().await.map_err(internal)?;
+        let parts = use_context::<Parts>();
+        if let Some(nul) = parts
+            .as_ref()
+            .and_then(|p| p.extensions.get::<super::input::NulField>())
+        {
+            return Err(AppError::invalid(&nul.0, nul.message()));
+        }
         Ok(RequestContext {
             state,
             session,
-            parts: use_context::<Parts>(),
+            parts,
         })
     }
 
@@ -67,10 +76,22 @@ impl RequestContext {
             return Ok(None);
         };
         let account = self.state.auth.account(&id).await?;
-        if account.is_some() {
-            self.mark_active().await?;
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        let epoch = self
+            .session
+            .get::<i64>(SESSION_EPOCH_KEY)
+            .await
+            .map_err(internal)?
+            .unwrap_or(0);
+        if epoch != account.session_epoch {
+            // The password changed since this session began: it is over.
+            self.session.flush().await.map_err(internal)?;
+            return Ok(None);
         }
-        Ok(account)
+        self.mark_active().await?;
+        Ok(Some(account))
     }
 
     /// Sessions expire after 7 days without activity, but the store only learns of activity
@@ -97,6 +118,16 @@ impl RequestContext {
         self.session.cycle_id().await.map_err(internal)?;
         self.session
             .insert(ACCOUNT_ID_KEY, &account.id)
+            .await
+            .map_err(internal)?;
+        self.keep_session_in_epoch(account.session_epoch).await
+    }
+
+    /// Keeps this session valid in the account's session epoch `epoch` (after a password
+    /// change, which ended every other session).
+    pub async fn keep_session_in_epoch(&self, epoch: i64) -> Result<(), AppError> {
+        self.session
+            .insert(SESSION_EPOCH_KEY, epoch)
             .await
             .map_err(internal)
     }
@@ -191,7 +222,13 @@ fn accepts_html(parts: Option<&Parts>) -> bool {
 /// Only same-site paths are followed after sign-in, so `next` cannot send users elsewhere.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        // Visible ASCII only: a CR or LF would split the Location header it becomes.
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && path.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
             path
         }
         _ => "/apps",
@@ -210,5 +247,7 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/apps");
         assert_eq!(safe_next(Some("/\\evil.example")), "/apps");
         assert_eq!(safe_next(None), "/apps");
+        assert_eq!(safe_next(Some("/apps\r\nSet-Cookie: x=1")), "/apps");
+        assert_eq!(safe_next(Some("/apps x")), "/apps");
     }
 }

@@ -31,10 +31,11 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers; load balancers should route traffic only while this is 200.
+/// The database takes writes (a probe write commits within a second); load balancers should
+/// route traffic only while this is 200.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let backend = state.store.backend_name();
-    match state.store.ping().await {
+    match state.store.check_writable().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({ "status": "ready", "database": backend })),

@@ -20,6 +20,13 @@ pub enum AppError {
     SignupClosed,
     #[error("This account is disabled; contact the operator.")]
     AccountDisabled,
+    /// The database cannot store anything right now (full disk, read-only, unreachable):
+    /// nothing was saved, and the same request may be retried.
+    #[error("The server cannot save changes right now; nothing was saved. Retry in a few seconds.")]
+    Unavailable,
+    /// Too many requests of this kind are being handled at once (password hashing); retry.
+    #[error("The server is busy; retry in a few seconds.")]
+    Busy,
     #[error("Something went wrong on our side (reference {reference}).")]
     Internal { reference: String },
     /// The call never reached our code: unreadable arguments on the server, a network
@@ -37,6 +44,16 @@ impl AppError {
     }
 
     /// The form field this error belongs to, so the UI can show it inline.
+    /// Seconds a client should wait before retrying, for errors that say "retry".
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::Unavailable => Some(5),
+            AppError::Busy => Some(1),
+            AppError::TooManyAttempts { retry_in_minutes } => Some(retry_in_minutes * 60),
+            _ => None,
+        }
+    }
+
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid { field, .. } => Some(field),
@@ -52,6 +69,7 @@ impl AppError {
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
             AppError::SignupClosed | AppError::AccountDisabled => 403,
+            AppError::Unavailable | AppError::Busy => 503,
             AppError::Internal { .. } => 500,
             AppError::Transport(_) => 400,
         }

@@ -127,6 +127,15 @@ pub struct ServeConfig {
     #[arg(long, env = "FACEHOOK_SIGNUP", value_enum, default_value = "open")]
     pub signup: SignupPolicy,
 
+    /// Accounts one client IP may create from the sign-up page per hour.
+    #[arg(long, env = "FACEHOOK_SIGNUPS_PER_IP_HOUR", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub signups_per_ip_hour: u32,
+
+    /// Most connections served at once; more wait to be accepted (bounded below the
+    /// process's open-file limit, which is raised to its hard limit at start).
+    #[arg(long, env = "FACEHOOK_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub max_connections: u32,
+
     /// REST API requests per second allowed for each API key (token bucket, per process).
     #[arg(long, env = "FACEHOOK_API_RATE", default_value_t = 200)]
     pub api_rate_per_second: u32,
@@ -155,6 +164,8 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             signup: SignupPolicy::Open,
+            signups_per_ip_hour: 10,
+            max_connections: 4096,
             api_rate_per_second: 200,
             api_burst: 400,
             site_dir: None,

@@ -22,6 +22,11 @@ fn new_reference() -> String {
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
+        if err.is_unavailable() {
+            // Expected while a disk is full or the database restarts: a warning, not a fault.
+            tracing::warn!(error = %err, "database unavailable; answered 503");
+            return AppError::Unavailable;
+        }
         internal(err)
     }
 }

@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod dispatch;
 pub mod error;
 pub mod ingest;
+pub mod listener;
 pub mod secrets;
 pub mod state;
 pub mod store;

@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod dispatch;
+pub mod process;
 pub mod receiver;
 
 use facehook::server::config::ServeConfig;

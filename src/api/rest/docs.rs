@@ -14,9 +14,86 @@ use utoipa::OpenApi;
     ),
     paths(post_event, get_facial_id, put_payload, put_pincode, delete_facial_id),
     components(schemas(EventBody, DetailsBody, PayloadBody, PincodeBody, AcceptedReply, FacialIdReply, ErrorReply, ErrorDetail)),
-    modifiers(&BearerApiKey)
+    modifiers(&BearerApiKey, &CommonReplies, &EventNames)
 )]
 pub struct ApiDoc;
+
+/// Replies any operation can give, added to each once here instead of repeated per handler.
+struct CommonReplies;
+
+impl utoipa::Modify for CommonReplies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorReply")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        let common = [
+            ("400", "Malformed JSON (with its line and column)"),
+            ("401", "Missing or invalid API key"),
+            ("404", "Unknown facial ID"),
+            ("413", "Body over 64 KiB"),
+            ("415", "Body not sent as JSON"),
+            ("422", "Invalid field (named in `field`)"),
+            ("429", "Rate limited; see Retry-After"),
+            ("503", "The database cannot take writes now; nothing was stored. See Retry-After"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.put.as_mut(),
+                item.post.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                let takes_body = operation.request_body.is_some();
+                for (status, description) in common {
+                    if !takes_body && matches!(status, "400" | "413" | "415") {
+                        continue;
+                    }
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                }
+            }
+        }
+    }
+}
+
+/// `eventName`'s allowed values, from the one list of event kinds.
+struct EventNames;
+
+impl utoipa::Modify for EventNames {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::Schema;
+        use utoipa::openapi::RefOr;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("EventBody") else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(name))) = body.properties.get_mut("eventName") {
+            name.enum_values = Some(
+                crate::model::app::EventKind::ALL
+                    .iter()
+                    .map(|kind| serde_json::Value::from(kind.as_str()))
+                    .collect(),
+            );
+        }
+    }
+}
 
 struct BearerApiKey;
 

@@ -106,12 +106,16 @@ impl From<AppError> for ApiError {
             other => {
                 let status = StatusCode::from_u16(other.status_code())
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let code = if status.is_server_error() {
-                    "internal"
-                } else {
-                    "refused"
+                let code = match &other {
+                    AppError::Unavailable => "unavailable",
+                    AppError::Busy => "busy",
+                    _ if status.is_server_error() => "internal",
+                    _ => "refused",
                 };
-                ApiError::new(status, code, other.to_string())
+                ApiError {
+                    retry_after: other.retry_after_secs().map(Duration::from_secs),
+                    ..ApiError::new(status, code, other.to_string())
+                }
             }
         }
     }

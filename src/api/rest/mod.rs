@@ -46,22 +46,28 @@ pub struct EventBody {
     /// One of `enroll`, `auth`, `deletion`, `payload_update`, `pincode_update`.
     event_name: String,
     /// Required except for `enroll`, which generates one when absent.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     facial_id: Option<String>,
     /// The end user's IPv4 or IPv6 address.
+    #[schema(min_length = 2, max_length = 45)]
     client_ip: String,
     details: Option<DetailsBody>,
     /// Any JSON value up to 16 KiB: the linked payload (`enroll`, `payload_update`).
     #[schema(value_type = Option<Object>)]
     payload: Option<Value>,
     /// 4 to 16 digits (`pincode_update`); stored as a hash, never echoed.
+    #[schema(pattern = "^[0-9]{4,16}$")]
     pincode: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DetailsBody {
+    /// 1 to 32 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 32, pattern = "\\S")]
     gender: Option<String>,
     /// 0 to 150.
+    #[schema(minimum = 0, maximum = 150)]
     age: Option<i64>,
 }
 
@@ -72,6 +78,7 @@ pub struct PayloadBody {
     #[schema(value_type = Object)]
     payload: Value,
     /// Defaults to the caller's address.
+    #[schema(min_length = 2, max_length = 45)]
     client_ip: Option<String>,
 }
 
@@ -79,8 +86,10 @@ pub struct PayloadBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PincodeBody {
     /// 4 to 16 digits.
+    #[schema(pattern = "^[0-9]{4,16}$")]
     pincode: String,
     /// Defaults to the caller's address.
+    #[schema(min_length = 2, max_length = 45)]
     client_ip: Option<String>,
 }
 
@@ -114,6 +123,8 @@ struct ApiRequest {
     method: Method,
     path: String,
     idempotency_key: Option<String>,
+    /// `Content-Type` names JSON (`application/json`, or any `+json` type).
+    json_content: bool,
     body: Vec<u8>,
     peer_ip: IpAddr,
 }
@@ -149,10 +160,18 @@ impl axum::extract::FromRequest<AppState> for ApiRequest {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let json_content = parts
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|essence| essence.trim().to_ascii_lowercase())
+            .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"));
         Ok(ApiRequest {
             method: parts.method,
             path: parts.uri.path().to_owned(),
             idempotency_key,
+            json_content,
             body: body.to_vec(),
             peer_ip,
         })
@@ -161,7 +180,19 @@ impl axum::extract::FromRequest<AppState> for ApiRequest {
 
 impl ApiRequest {
     fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.body).map_err(ApiError::from_json)
+        if !self.json_content {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as JSON, with Content-Type: application/json.",
+            ));
+        }
+        let parsed = serde_json::from_slice(&self.body).map_err(ApiError::from_json)?;
+        if let Some(field) = crate::api::input::nul_in_json(&self.body) {
+            let message = crate::api::input::NulField(field.clone()).message();
+            return Err(ApiError::invalid(&field, message));
+        }
+        Ok(parsed)
     }
 
     /// Identifies "the same request" for an idempotency key: method, path and body.
@@ -186,7 +217,7 @@ fn parse_client_ip(raw: Option<&str>, fallback: IpAddr) -> Result<IpAddr, ApiErr
         Some(raw) => raw.trim().parse().map_err(|_| {
             ApiError::invalid(
                 "clientIp",
-                format!("clientIp {raw:?} is not an IPv4 or IPv6 address."),
+                format!("clientIp {} is not an IPv4 or IPv6 address.", echo(raw)),
             )
         }),
     }
@@ -196,9 +227,19 @@ fn parse_event_name(raw: &str) -> Result<EventKind, ApiError> {
     EventKind::parse(raw).map_err(|_| {
         ApiError::invalid(
             "eventName",
-            format!("Unknown eventName {raw:?}; expected one of enroll, auth, deletion, payload_update, pincode_update."),
+            format!("Unknown eventName {}; expected one of enroll, auth, deletion, payload_update, pincode_update.", echo(raw)),
         )
     })
+}
+
+/// A client's value quoted back in an error, cut to 40 characters so a huge input is not
+/// echoed whole.
+fn echo(raw: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    match raw.char_indices().nth(MAX_CHARS) {
+        None => format!("{raw:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &raw[..cut], raw.len()),
+    }
 }
 
 fn payload_text(payload: Option<Value>) -> Option<String> {

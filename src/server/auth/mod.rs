@@ -26,6 +26,8 @@ pub struct Account {
     pub id: String,
     pub email: String,
     pub is_operator: bool,
+    /// Sessions begun in an earlier epoch are over.
+    pub session_epoch: i64,
 }
 
 impl From<AccountRecord> for Account {
@@ -34,6 +36,7 @@ impl From<AccountRecord> for Account {
             id: record.id,
             email: record.email,
             is_operator: record.is_operator,
+            session_epoch: record.session_epoch,
         }
     }
 }
@@ -56,11 +59,18 @@ impl Auth {
         }
     }
 
-    /// Self-service sign-up from the console; refused when the operator closed it.
-    pub async fn sign_up(&self, email: &str, password: String) -> Result<Account, AppError> {
+    /// Self-service sign-up from the console; refused when the operator closed it, and
+    /// throttled per client IP.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: String,
+        client_ip: &str,
+    ) -> Result<Account, AppError> {
         if self.signup == SignupPolicy::Closed {
             return Err(AppError::SignupClosed);
         }
+        self.throttle.reserve_signup(&self.store, client_ip).await?;
         self.create_account(email, password, false).await
     }
 
@@ -99,25 +109,32 @@ impl Auth {
         let email = EmailAddress::parse(email)
             .map(|e| e.as_str().to_owned())
             .unwrap_or_else(|_| email.trim().to_lowercase());
-        self.throttle.check(&self.store, &email, client_ip).await?;
-
-        let account = self.store.account_by_email(&email).await?;
-        let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
-        let password_ok = password::verify(password, stored_hash).await?;
+        let reservation = self.throttle.reserve(&self.store, &email, client_ip).await?;
+        let judged = async {
+            let account = self.store.account_by_email(&email).await?;
+            let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
+            let password_ok = password::verify(password, stored_hash).await?;
+            Ok::<_, AppError>(account.filter(|_| password_ok))
+        };
+        let account = match judged.await {
+            Ok(account) => account,
+            Err(err) => {
+                // Not a wrong password: the attempt does not count against the caller.
+                self.throttle.release(&self.store, reservation).await;
+                return Err(err);
+            }
+        };
         match account {
-            Some(account) if password_ok => {
+            Some(account) => {
                 if account.disabled_at.is_some() {
                     return Err(AppError::AccountDisabled);
                 }
+                // Clears the reservation with the email's earlier failures.
                 self.store.clear_login_failures_for_email(&email).await?;
                 Ok(account.into())
             }
-            _ => {
-                self.throttle
-                    .record_failure(&self.store, &email, client_ip)
-                    .await?;
-                Err(AppError::BadCredentials)
-            }
+            // The reservation stays, as this failure.
+            None => Err(AppError::BadCredentials),
         }
     }
 
@@ -129,12 +146,14 @@ impl Auth {
             .map(Account::from))
     }
 
+    /// Changes the password and ends every session of the account; returns the new session
+    /// epoch, which the session that made the change moves to.
     pub async fn change_password(
         &self,
         account_id: &str,
         current_password: String,
         new_password: String,
-    ) -> Result<(), AppError> {
+    ) -> Result<i64, AppError> {
         let Some(account) = self.store.account_by_id(account_id).await? else {
             return Err(AppError::Unauthenticated);
         };
@@ -146,7 +165,6 @@ impl Auth {
             ));
         }
         let hash = password::hash(new_password).await?;
-        self.store.set_password_hash(account_id, &hash).await?;
-        Ok(())
+        Ok(self.store.set_password_hash(account_id, &hash).await?)
     }
 }

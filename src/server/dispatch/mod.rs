@@ -334,6 +334,32 @@ fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Records a batch, retrying while the database is away. A batch that still fails is written
+/// one outcome at a time, so one row the database refuses never costs the others their record;
+/// an outcome refused alone is written without the receiver's text as a last resort.
+async fn record_batch(store: &Store, batch: &[AttemptOutcome]) {
+    for tries in 1..=5u64 {
+        match store.record_attempts(batch).await {
+            Ok(()) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, tries, "recording attempts failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+        }
+    }
+    for outcome in batch {
+        let alone = std::slice::from_ref(outcome);
+        if store.record_attempts(alone).await.is_ok() {
+            continue;
+        }
+        let bare = outcome.without_receiver_text();
+        if let Err(err) = store.record_attempts(std::slice::from_ref(&bare)).await {
+            // The lease expires and the delivery is sent again: at least once.
+            tracing::error!(error = %err, delivery = %outcome.delivery_id, "recording an attempt failed");
+        }
+    }
+}
+
 /// Writes outcomes in batches (one transaction, one fsync for many attempts) and tells the
 /// claim loop, since a recorded retry may be due sooner than it planned to look.
 fn spawn_recorder(
@@ -362,22 +388,7 @@ fn spawn_recorder(
                 }
             }
             metrics.record(&batch, now_ms());
-            let mut tries = 0;
-            loop {
-                match store.record_attempts(&batch).await {
-                    Ok(()) => break,
-                    Err(err) if tries < 5 => {
-                        tries += 1;
-                        tracing::warn!(error = %err, tries, "recording attempts failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(200 * tries)).await;
-                    }
-                    Err(err) => {
-                        // The leases expire and the deliveries are sent again: at least once.
-                        tracing::error!(error = %err, lost = batch.len(), "recording attempts failed");
-                        break;
-                    }
-                }
-            }
+            record_batch(&store, &batch).await;
             batch.clear();
             recorded.notify_one();
         }

@@ -10,6 +10,8 @@ pub struct AccountRecord {
     pub is_operator: bool,
     pub disabled_at: Option<i64>,
     pub created_at: i64,
+    /// Sessions begun in an earlier epoch are over (see `set_password_hash`).
+    pub session_epoch: i64,
 }
 
 /// Result of trying to create an account.
@@ -19,7 +21,8 @@ pub enum NewAccount {
     EmailTaken,
 }
 
-const COLUMNS: &str = "id, email, password_hash, is_operator, disabled_at, created_at";
+const COLUMNS: &str =
+    "id, email, password_hash, is_operator, disabled_at, created_at, session_epoch";
 
 impl Store {
     /// Creates an account. It is an operator when asked, or when it is the first account
@@ -75,16 +78,20 @@ impl Store {
         Ok(found)
     }
 
-    pub async fn set_password_hash(&self, id: &str, password_hash: &str) -> Result<(), StoreError> {
-        on_db!(self.db(), |pool| {
-            sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-                .bind(password_hash)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|_| ())
+    /// Sets a new password and starts a new session epoch, which ends every session begun
+    /// before; returns the new epoch for the session that made the change.
+    pub async fn set_password_hash(&self, id: &str, password_hash: &str) -> Result<i64, StoreError> {
+        let epoch = on_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "UPDATE accounts SET password_hash = $1, session_epoch = session_epoch + 1 \
+                 WHERE id = $2 RETURNING session_epoch",
+            )
+            .bind(password_hash)
+            .bind(id)
+            .fetch_one(pool)
+            .await
         })?;
-        Ok(())
+        Ok(epoch)
     }
 
     pub async fn count_accounts(&self) -> Result<i64, StoreError> {

@@ -357,12 +357,22 @@ const MAX_BATCH: usize = 128;
 pub(super) fn spawn_sqlite_writer(
     pool: sqlx::SqlitePool,
     new_deliveries: std::sync::Arc<tokio::sync::Notify>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> tokio::sync::mpsc::Sender<EventJob> {
     let (sender, mut jobs) = tokio::sync::mpsc::channel::<EventJob>(MAX_BATCH * 4);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
             let outcomes = write_batch(&pool, &batch).await;
+            // Readiness reads this: unavailable until a write of a batch's size succeeds.
+            if outcomes
+                .iter()
+                .any(|o| matches!(o, Err(err) if err.is_unavailable()))
+            {
+                failing.store(true, std::sync::atomic::Ordering::Relaxed);
+            } else if outcomes.iter().any(|o| o.is_ok()) {
+                failing.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
             if outcomes
                 .iter()
                 .any(|o| matches!(o, Ok(RecordOutcome::Recorded(r)) if r.deliveries > 0))
@@ -403,11 +413,19 @@ fn apply_job<'a>(
     })
 }
 
-/// Every event of a batch fails when the batch's own transaction does.
+/// Every event of a batch fails when the batch's own transaction does: as unavailable when
+/// the database cannot take writes now (the client retries), else as a fault.
 fn failed_all(count: usize, err: &sqlx::Error) -> BatchOutcomes {
     let message = err.to_string();
+    let unavailable = super::health::is_unavailable(err);
     (0..count)
-        .map(|_| Err(StoreError::Batch(message.clone())))
+        .map(|_| {
+            Err(if unavailable {
+                StoreError::Unavailable(message.clone())
+            } else {
+                StoreError::Batch(message.clone())
+            })
+        })
         .collect()
 }
 
@@ -421,13 +439,38 @@ fn write_batch<'a>(
 }
 
 async fn write_batch_inner(pool: &sqlx::SqlitePool, batch: &[EventJob]) -> BatchOutcomes {
-    match write_batch_with(pool, batch, false).await {
+    let mut outcomes = match write_on_fresh_state(pool, batch, false).await {
         Some(outcomes) => outcomes,
         // With every event isolated, a failure is that event's answer: never `None`.
-        None => write_batch_with(pool, batch, true)
+        None => write_on_fresh_state(pool, batch, true)
             .await
             .unwrap_or_default(),
+    };
+    outcomes.resize_with(batch.len(), || Err(StoreError::WriterStopped));
+    outcomes
+}
+
+/// `write_batch_with` on the writer's connection. After any failure that connection is
+/// closed and the next batch opens a new one: a failed write (a full disk, an I/O error) can
+/// end SQLite's transaction behind the driver's back, and a connection reused in that state
+/// answered later "commits" inside a transaction that was never committed.
+async fn write_on_fresh_state(
+    pool: &sqlx::SqlitePool,
+    batch: &[EventJob],
+    isolate_all: bool,
+) -> Option<BatchOutcomes> {
+    let mut conn = match pool.acquire().await {
+        Ok(conn) => conn,
+        Err(err) => return Some(failed_all(batch.len(), &err)),
+    };
+    let outcomes = write_batch_with(&mut conn, batch, isolate_all).await;
+    let clean = outcomes
+        .as_ref()
+        .is_some_and(|all| all.iter().all(|o| o.is_ok()));
+    if !clean {
+        let _ = conn.close().await;
     }
+    outcomes
 }
 
 /// Writes a batch in one transaction. An event refused for an unknown or taken facial ID has
@@ -436,11 +479,12 @@ async fn write_batch_inner(pool: &sqlx::SqlitePool, batch: &[EventJob]) -> Batch
 /// failure never touches another's. Without `isolate_all`, a failed statement rolls the batch
 /// back and answers `None`: write it again isolated.
 async fn write_batch_with(
-    pool: &sqlx::SqlitePool,
+    conn: &mut sqlx::SqliteConnection,
     batch: &[EventJob],
     isolate_all: bool,
 ) -> Option<BatchOutcomes> {
-    let mut tx = match pool.begin().await {
+    use sqlx::Connection;
+    let mut tx = match conn.begin().await {
         Ok(tx) => tx,
         Err(err) => return Some(failed_all(batch.len(), &err)),
     };

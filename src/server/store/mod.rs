@@ -13,6 +13,7 @@ mod delivery_log;
 mod endpoints;
 mod events;
 mod facial_ids;
+mod health;
 mod login_failures;
 mod notices;
 mod outcomes;
@@ -33,6 +34,7 @@ pub use events::{
     StoredReply,
 };
 pub use facial_ids::FacialIdRecord;
+pub use login_failures::AttemptLimit;
 pub use notices::NoticeKind;
 pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
 pub use replays::ReplayCounts;
@@ -58,6 +60,9 @@ pub enum StoreError {
     WriterStopped,
     #[error("event batch failed: {0}")]
     Batch(String),
+    /// The database cannot take writes now (see `is_unavailable`); the cause, for the log.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A connection pool to one of the two supported backends.
@@ -113,6 +118,12 @@ pub struct Store {
     /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
     /// one writer at a time, and each commit costs an fsync.
     sqlite_batches: Option<tokio::sync::mpsc::Sender<events::EventJob>>,
+    /// On SQLite, the event writer's connection (a pool of one), which readiness probes too.
+    sqlite_writer: Option<SqlitePool>,
+    /// On SQLite, the event writer's last batch failed as unavailable (a full disk): set by
+    /// the writer, cleared by its next commit or a readiness probe's ballast write.
+    sqlite_writes_failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    probe_cache: std::sync::Arc<health::ProbeCache>,
     /// Woken when this process commits new deliveries, so a local dispatcher starts at once.
     /// Replicas sharing PostgreSQL hear the same news through `NOTIFY` on `DELIVERY_CHANNEL`.
     new_deliveries: std::sync::Arc<tokio::sync::Notify>,
@@ -152,13 +163,21 @@ impl Store {
                 .await?;
             let writer = sqlite_pool(1).connect_with(options).await?;
             let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
+            let sqlite_writes_failing = std::sync::Arc::<std::sync::atomic::AtomicBool>::default();
             return Ok(Store {
                 queue: QueueDb::Sqlite {
                     writer: queue,
                     readers: pool.clone(),
                 },
                 db: Db::Sqlite(pool),
-                sqlite_batches: Some(events::spawn_sqlite_writer(writer, new_deliveries.clone())),
+                sqlite_batches: Some(events::spawn_sqlite_writer(
+                    writer.clone(),
+                    new_deliveries.clone(),
+                    sqlite_writes_failing.clone(),
+                )),
+                sqlite_writer: Some(writer),
+                sqlite_writes_failing,
+                probe_cache: Default::default(),
                 new_deliveries,
                 announcements: None,
             });
@@ -166,7 +185,7 @@ impl Store {
             let options = PgConnectOptions::from_str(database_url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(3))
                 .connect_with(options.clone())
                 .await?;
             // The dispatcher's own connections: its claims and outcome batches do not queue
@@ -191,6 +210,9 @@ impl Store {
             db,
             queue,
             sqlite_batches: None,
+            sqlite_writer: None,
+            sqlite_writes_failing: Default::default(),
+            probe_cache: Default::default(),
             new_deliveries: Default::default(),
             announcements,
         })

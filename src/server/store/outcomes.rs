@@ -2,6 +2,7 @@
 //! its endpoint — written for a whole batch of outcomes in one transaction.
 
 use super::{new_id, now_ms, QueueDb, Store, StoreError};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// What one attempt observed, as stored in `delivery_attempts`.
@@ -54,6 +55,18 @@ pub struct AttemptOutcome {
     pub duration: std::time::Duration,
     pub next: NextStep,
     pub endpoint: EndpointVerdict,
+}
+
+impl AttemptOutcome {
+    /// This outcome without what the receiver sent (headers, body excerpt, error text): what
+    /// is left is numbers and our own words, which any database stores.
+    pub fn without_receiver_text(&self) -> AttemptOutcome {
+        let mut bare = self.clone();
+        bare.attempt.response_headers = None;
+        bare.attempt.response_excerpt = None;
+        bare.attempt.error_message = None;
+        bare
+    }
 }
 
 /// The columns of a batch's outcome table `j`, with their PostgreSQL types.
@@ -139,9 +152,22 @@ struct OutcomeRow<'a> {
     started_at: i64,
     http_version: Option<&'a str>,
     remote_addr: Option<&'a str>,
-    error_message: Option<&'a str>,
-    response_headers: Option<&'a str>,
-    response_excerpt: Option<&'a str>,
+    error_message: Option<Cow<'a, str>>,
+    response_headers: Option<Cow<'a, str>>,
+    response_excerpt: Option<Cow<'a, str>>,
+}
+
+/// What a receiver sent is stored as text both backends accept: PostgreSQL refuses NUL in
+/// text, and one such reply once failed its whole batch. NUL becomes U+FFFD, as a lossy
+/// decoder shows any byte it cannot represent.
+fn storable(text: Option<&str>) -> Option<Cow<'_, str>> {
+    text.map(|text| {
+        if text.contains('\0') {
+            Cow::Owned(text.replace('\0', "\u{FFFD}"))
+        } else {
+            Cow::Borrowed(text)
+        }
+    })
 }
 
 fn outcome_rows(outcomes: &[AttemptOutcome]) -> Vec<OutcomeRow<'_>> {
@@ -168,9 +194,9 @@ fn outcome_rows(outcomes: &[AttemptOutcome]) -> Vec<OutcomeRow<'_>> {
                 started_at: attempt.started_at,
                 http_version: attempt.http_version.as_deref(),
                 remote_addr: attempt.remote_addr.as_deref(),
-                error_message: attempt.error_message.as_deref(),
-                response_headers: attempt.response_headers.as_deref(),
-                response_excerpt: attempt.response_excerpt.as_deref(),
+                error_message: storable(attempt.error_message.as_deref()),
+                response_headers: storable(attempt.response_headers.as_deref()),
+                response_excerpt: storable(attempt.response_excerpt.as_deref()),
             }
         })
         .collect()
@@ -193,9 +219,9 @@ fn bind_rows<'q>(mut query: SqliteQuery<'q>, rows: &'q [OutcomeRow<'q>]) -> Sqli
             .bind(row.started_at)
             .bind(row.http_version)
             .bind(row.remote_addr)
-            .bind(row.error_message)
-            .bind(row.response_headers)
-            .bind(row.response_excerpt);
+            .bind(row.error_message.as_deref())
+            .bind(row.response_headers.as_deref())
+            .bind(row.response_excerpt.as_deref());
     }
     query
 }
@@ -389,6 +415,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn receiver_text_is_stored_without_nul() {
+        assert_eq!(storable(Some("a\0b")).as_deref(), Some("a\u{FFFD}b"));
+        assert!(matches!(storable(Some("plain")), Some(Cow::Borrowed("plain"))));
+        assert_eq!(storable(None), None);
+    }
 
     #[test]
     fn a_full_batch_is_one_sqlite_statement_and_the_rest_split_largest_first() {
