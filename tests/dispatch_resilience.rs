@@ -4,8 +4,10 @@
 mod common;
 
 use common::dispatch::{hooked, loopback_dispatch, unthrottled_app};
+use common::process::{
+    facehook, facehook_command, free_port, post_enroll, provision, serve, serve_with,
+};
 use common::receiver::{Receiver, Reply};
-use common::process::{facehook, facehook_command, free_port, post_enroll, provision, serve, serve_with};
 use common::{spawn_app_with, Backend, TestDatabase};
 use facehook::server::config::DispatchConfig;
 use facehook::server::dispatch::{Dispatcher, RetrySchedule};

@@ -15,7 +15,11 @@ async fn concurrent_guesses_are_counted_before_they_are_checked(backend: Backend
     for n in 0..300 {
         let (url, origin) = (url.clone(), app.address.clone());
         // One of the 300 is the right password: it must not get through either.
-        let password = if n == 150 { PASSWORD.to_owned() } else { format!("guess {n}") };
+        let password = if n == 150 {
+            PASSWORD.to_owned()
+        } else {
+            format!("guess {n}")
+        };
         guesses.spawn(async move {
             new_client()
                 .post(url)
@@ -36,7 +40,10 @@ async fn concurrent_guesses_are_counted_before_they_are_checked(backend: Backend
             other => panic!("a guess was answered {other}"),
         }
     }
-    assert!(checked <= 5, "{checked} guesses were checked; the allowance is 5");
+    assert!(
+        checked <= 5,
+        "{checked} guesses were checked; the allowance is 5"
+    );
 }
 
 async fn sign_up_is_throttled_per_ip(backend: Backend) {
@@ -46,7 +53,10 @@ async fn sign_up_is_throttled_per_ip(backend: Backend) {
             .call_with(
                 &new_client(),
                 "sign_up",
-                &[("email", &format!("user{n}@example.com")), ("password", PASSWORD)],
+                &[
+                    ("email", &format!("user{n}@example.com")),
+                    ("password", PASSWORD),
+                ],
             )
             .await;
         assert_eq!(response.status(), 200, "sign-up {n}");
@@ -74,7 +84,9 @@ async fn a_password_change_ends_every_other_session(backend: Backend) {
         )
         .await;
     assert_eq!(signed_in.status(), 200);
-    assert!(json(app.call_with(&phone, "whoami", &[]).await).await.is_object());
+    assert!(json(app.call_with(&phone, "whoami", &[]).await)
+        .await
+        .is_object());
 
     let changed = app
         .call_with(
@@ -90,11 +102,16 @@ async fn a_password_change_ends_every_other_session(backend: Backend) {
     assert_eq!(changed.status(), 200);
 
     assert!(
-        json(app.call_with(&phone, "whoami", &[]).await).await.is_null(),
+        json(app.call_with(&phone, "whoami", &[]).await)
+            .await
+            .is_null(),
         "the other session is over"
     );
     let me = json(app.call_with(&laptop, "whoami", &[]).await).await;
-    assert_eq!(me["email"], "alice@example.com", "the changing session stays");
+    assert_eq!(
+        me["email"], "alice@example.com",
+        "the changing session stays"
+    );
 }
 
 on_both_backends!(

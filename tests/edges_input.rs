@@ -45,7 +45,10 @@ async fn nul_characters_are_refused_naming_the_field(backend: Backend) {
     assert_eq!((status, field.as_str()), (422, "name"), "{message}");
     let (status, field, _) = error_field(
         app.app
-            .call("sign_up", &[("email", "x\u{0}@example.com"), ("password", PASSWORD)])
+            .call(
+                "sign_up",
+                &[("email", "x\u{0}@example.com"), ("password", PASSWORD)],
+            )
             .await,
     )
     .await;
@@ -65,7 +68,10 @@ async fn nul_characters_are_refused_naming_the_field(backend: Backend) {
     // A page whose query holds a NUL renders (its data shows the error), never a 500.
     let page = app
         .owner
-        .get(app.app.url(&format!("/apps/{}/deliveries?event=%00", app.public_id)))
+        .get(
+            app.app
+                .url(&format!("/apps/{}/deliveries?event=%00", app.public_id)),
+        )
         .send()
         .await
         .unwrap();
@@ -87,10 +93,11 @@ async fn a_crlf_in_the_sign_in_target_is_not_followed(backend: Backend) {
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(location(&response), "/apps");
-    assert!(response.headers().get_all("set-cookie").iter().all(|c| !c
-        .to_str()
-        .unwrap_or_default()
-        .contains("planted")));
+    assert!(response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .all(|c| !c.to_str().unwrap_or_default().contains("planted")));
 }
 
 async fn intake_wants_json_and_echoes_little(backend: Backend) {

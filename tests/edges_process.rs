@@ -145,7 +145,10 @@ async fn a_crowd_of_password_hashes_stays_within_bounded_memory() {
                 .send()
                 .await
                 .expect("sign-up answers");
-            (response.status().as_u16(), response.headers().contains_key("retry-after"))
+            (
+                response.status().as_u16(),
+                response.headers().contains_key("retry-after"),
+            )
         });
         let (base, key) = (base.clone(), key.clone());
         crowd.spawn(async move {
@@ -156,7 +159,10 @@ async fn a_crowd_of_password_hashes_stays_within_bounded_memory() {
                 .send()
                 .await
                 .expect("intake answers");
-            (response.status().as_u16(), response.headers().contains_key("retry-after"))
+            (
+                response.status().as_u16(),
+                response.headers().contains_key("retry-after"),
+            )
         });
     }
     let (mut done, mut busy) = (0, 0);

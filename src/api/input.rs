@@ -122,7 +122,9 @@ fn nul_path(value: &Value, path: &mut String) -> bool {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -131,7 +133,10 @@ mod tests {
 
     #[test]
     fn form_fields_with_nul_are_named() {
-        assert_eq!(nul_in_form(b"email=a%40b.c&description=x%00y"), Some("description".into()));
+        assert_eq!(
+            nul_in_form(b"email=a%40b.c&description=x%00y"),
+            Some("description".into())
+        );
         assert_eq!(nul_in_form(b"email=a%40b.c&description=x"), None);
         assert_eq!(nul_in_form(b"search=%00"), Some("search".into()));
     }

@@ -22,7 +22,9 @@ pub enum AppError {
     AccountDisabled,
     /// The database cannot store anything right now (full disk, read-only, unreachable):
     /// nothing was saved, and the same request may be retried.
-    #[error("The server cannot save changes right now; nothing was saved. Retry in a few seconds.")]
+    #[error(
+        "The server cannot save changes right now; nothing was saved. Retry in a few seconds."
+    )]
     Unavailable,
     /// Too many requests of this kind are being handled at once (password hashing); retry.
     #[error("The server is busy; retry in a few seconds.")]

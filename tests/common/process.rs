@@ -124,4 +124,3 @@ pub async fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> 
     }
     child
 }
-

@@ -45,7 +45,10 @@ impl utoipa::Modify for CommonReplies {
             ("415", "Body not sent as JSON"),
             ("422", "Invalid field (named in `field`)"),
             ("429", "Rate limited; see Retry-After"),
-            ("503", "The database cannot take writes now; nothing was stored. See Retry-After"),
+            (
+                "503",
+                "The database cannot take writes now; nothing was stored. See Retry-After",
+            ),
         ];
         for item in openapi.paths.paths.values_mut() {
             let operations = [

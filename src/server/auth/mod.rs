@@ -109,7 +109,10 @@ impl Auth {
         let email = EmailAddress::parse(email)
             .map(|e| e.as_str().to_owned())
             .unwrap_or_else(|_| email.trim().to_lowercase());
-        let reservation = self.throttle.reserve(&self.store, &email, client_ip).await?;
+        let reservation = self
+            .throttle
+            .reserve(&self.store, &email, client_ip)
+            .await?;
         let judged = async {
             let account = self.store.account_by_email(&email).await?;
             let stored_hash = account.as_ref().map(|a| a.password_hash.clone());

@@ -80,7 +80,11 @@ impl Store {
 
     /// Sets a new password and starts a new session epoch, which ends every session begun
     /// before; returns the new epoch for the session that made the change.
-    pub async fn set_password_hash(&self, id: &str, password_hash: &str) -> Result<i64, StoreError> {
+    pub async fn set_password_hash(
+        &self,
+        id: &str,
+        password_hash: &str,
+    ) -> Result<i64, StoreError> {
         let epoch = on_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "UPDATE accounts SET password_hash = $1, session_epoch = session_epoch + 1 \

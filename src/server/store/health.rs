@@ -41,7 +41,9 @@ pub(super) fn is_unavailable(err: &sqlx::Error) -> bool {
                 // SQLSTATE classes: connection exception, insufficient resources (disk full,
                 // out of memory, too many connections), operator intervention (shutdown),
                 // system error; and a read-only transaction (a standby).
-                ["08", "53", "57", "58"].iter().any(|class| code.starts_with(class))
+                ["08", "53", "57", "58"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
                     || code == "25006"
             }
         }

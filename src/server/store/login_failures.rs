@@ -46,8 +46,12 @@ impl Store {
         ];
         let reserved = self.serialized(&keys, RESERVE, &params).await?;
         if reserved.is_some() {
-            self.forget_attempts_before("login_failures", "failed_at", by_email.since_ms.min(by_ip.since_ms))
-                .await?;
+            self.forget_attempts_before(
+                "login_failures",
+                "failed_at",
+                by_email.since_ms.min(by_ip.since_ms),
+            )
+            .await?;
         }
         Ok(reserved)
     }
@@ -190,7 +194,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = format!("DELETE FROM {table} WHERE {column} < $1");
         on_db!(self.db(), |pool| {
-            sqlx::query(&sql).bind(before_ms).execute(pool).await.map(|_| ())
+            sqlx::query(&sql)
+                .bind(before_ms)
+                .execute(pool)
+                .await
+                .map(|_| ())
         })?;
         Ok(())
     }

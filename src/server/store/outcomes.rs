@@ -419,7 +419,10 @@ mod tests {
     #[test]
     fn receiver_text_is_stored_without_nul() {
         assert_eq!(storable(Some("a\0b")).as_deref(), Some("a\u{FFFD}b"));
-        assert!(matches!(storable(Some("plain")), Some(Cow::Borrowed("plain"))));
+        assert!(matches!(
+            storable(Some("plain")),
+            Some(Cow::Borrowed("plain"))
+        ));
         assert_eq!(storable(None), None);
     }
 
