@@ -40,23 +40,68 @@ async fn signup_signs_in_and_shows_the_account(backend: Backend) {
     );
 }
 
-async fn duplicate_signup_is_refused_with_a_clear_error(backend: Backend) {
+async fn sign_up_does_not_reveal_who_has_an_account(backend: Backend) {
     let app = spawn_app(backend).await;
     app.sign_up("alice@example.com", PASSWORD).await;
 
-    let response = app
-        .call_with(
+    let answer = |response: reqwest::Response| async move {
+        let status = response.status();
+        let location = location(&response);
+        let sets_cookie = response.headers().contains_key("set-cookie");
+        (
+            status,
+            location,
+            sets_cookie,
+            response.text().await.unwrap(),
+        )
+    };
+    let taken = answer(
+        app.call_with(
             &new_client(),
             "sign_up",
-            &[("email", "ALICE@example.com"), ("password", PASSWORD)],
+            &[
+                ("email", "ALICE@example.com"),
+                ("password", "someone else's guess"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    let fresh = answer(
+        app.call_with(
+            &new_client(),
+            "sign_up",
+            &[
+                ("email", "bob@example.com"),
+                ("password", "someone else's guess"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(taken, fresh, "a taken email is answered like a new one");
+    assert_eq!(taken.1, "/login");
+
+    // Nothing changed for alice: her own password still signs her in, the guess does not.
+    let guess = app
+        .call_with(
+            &new_client(),
+            "sign_in",
+            &[
+                ("email", "alice@example.com"),
+                ("password", "someone else's guess"),
+            ],
         )
         .await;
-    assert_eq!(response.status(), 422);
-    let body = response.text().await.unwrap();
-    assert!(
-        body.contains("\"field\":\"email\"") && body.contains("already exists"),
-        "{body}"
-    );
+    assert_eq!(guess.status(), 401);
+    let own = app
+        .call_with(
+            &new_client(),
+            "sign_in",
+            &[("email", "alice@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(own.status(), 200);
 }
 
 async fn bad_signup_input_names_the_field(backend: Backend) {
@@ -189,8 +234,9 @@ async fn twenty_failures_throttle_the_ip(backend: Backend) {
 
 async fn sign_out_invalidates_the_session_server_side(backend: Backend) {
     let app = spawn_app(backend).await;
-    let response = app.sign_up("alice@example.com", PASSWORD).await;
-    let cookie = session_cookie(&response).expect("sign-up sets the session cookie");
+    app.sign_up("alice@example.com", PASSWORD).await;
+    let response = app.sign_in("alice@example.com", PASSWORD).await;
+    let cookie = session_cookie(&response).expect("sign-in sets the session cookie");
 
     let replay = |cookie: String| {
         let url = app.url("/account");
@@ -290,10 +336,10 @@ async fn cross_site_posts_are_refused(backend: Backend) {
         .unwrap();
     assert_eq!(fetch_metadata.status(), 403);
 
-    // Nothing was created: the real sign-up still works for that email.
+    // Nothing was created: that email and password sign nobody in.
     assert_eq!(
-        app.sign_up("alice@example.com", PASSWORD).await.status(),
-        200
+        app.sign_in("alice@example.com", PASSWORD).await.status(),
+        401
     );
 }
 
@@ -307,14 +353,14 @@ async fn plain_form_posts_redirect_with_or_without_errors(backend: Backend) {
         )
         .await;
     assert_eq!(ok.status(), 302);
-    assert_eq!(location(&ok), "/apps");
+    assert_eq!(location(&ok), "/login");
     assert!(app
-        .get("/apps")
+        .get("/login")
         .await
         .text()
         .await
         .unwrap()
-        .contains("Welcome to Facehook"));
+        .contains("Your account is ready. Sign in to continue."));
 
     app.post_plain_form("sign_out", "/apps", &[]).await;
     let wrong = app
@@ -462,7 +508,7 @@ async fn health_and_readiness(backend: Backend) {
 
 on_both_backends!(
     signup_signs_in_and_shows_the_account,
-    duplicate_signup_is_refused_with_a_clear_error,
+    sign_up_does_not_reveal_who_has_an_account,
     bad_signup_input_names_the_field,
     wrong_password_is_refused,
     five_failures_throttle_the_email,

@@ -6,18 +6,18 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::context::{safe_next, RequestContext};
 
+/// Creates the account, then sends the visitor to sign in: an email that already had an
+/// account gets the very same answer, so sign-up does not reveal who has one.
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let account = ctx
-        .state
+    ctx.state
         .auth
         .sign_up(&email, password, &ctx.client_ip())
         .await?;
-    ctx.begin_session(&account).await?;
-    ctx.flash("Welcome to Facehook! Your account is ready.")
+    ctx.flash_signed_out("Your account is ready. Sign in to continue.")
         .await?;
-    leptos_axum::redirect("/apps");
+    leptos_axum::redirect("/login");
     Ok(())
 }
 

@@ -15,6 +15,8 @@ use tower_sessions::Session;
 
 /// Session key holding the signed-in account's id.
 pub const ACCOUNT_ID_KEY: &str = "account_id";
+/// Session key holding a notice for a visitor who is not signed in.
+const SIGNED_OUT_FLASH_KEY: &str = "flash";
 /// Session key holding the account's session epoch when the session began.
 const SESSION_EPOCH_KEY: &str = "session_epoch";
 /// Session key holding the last day (days since 1970) the session was used.
@@ -175,9 +177,22 @@ impl RequestContext {
         Ok(())
     }
 
+    /// A one-time notice for a visitor who is not signed in (the sign-in page after sign-up),
+    /// kept in the session: there is no account to keep it for.
+    pub async fn flash_signed_out(&self, message: &str) -> Result<(), AppError> {
+        self.session
+            .insert(SIGNED_OUT_FLASH_KEY, message)
+            .await
+            .map_err(internal)
+    }
+
     pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
         let Some(account) = self.optional_account().await? else {
-            return Ok(None);
+            return self
+                .session
+                .remove::<String>(SIGNED_OUT_FLASH_KEY)
+                .await
+                .map_err(internal);
         };
         Ok(self
             .state

@@ -5,16 +5,13 @@ use serde_json::Value;
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Signs a new client up as `email`; the app's first account is the operator.
+/// Signs a new client up as `email`, then in; the app's first account is the operator.
 pub async fn owner(app: &TestApp, email: &str) -> reqwest::Client {
     let client = new_client();
-    let response = app
-        .call_with(
-            &client,
-            "sign_up",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
+    let credentials = [("email", email), ("password", PASSWORD)];
+    let response = app.call_with(&client, "sign_up", &credentials).await;
+    assert_eq!(response.status(), 200);
+    let response = app.call_with(&client, "sign_in", &credentials).await;
     assert_eq!(response.status(), 200);
     client
 }

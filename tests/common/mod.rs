@@ -236,9 +236,18 @@ impl TestApp {
             .expect("GET request")
     }
 
+    /// Signs up as the console does and, when that succeeds, signs in with the same client:
+    /// sign-up itself starts no session, so that it answers alike whether or not the email
+    /// already had an account. Returns the sign-up's response.
     pub async fn sign_up(&self, email: &str, password: &str) -> reqwest::Response {
-        self.call("sign_up", &[("email", email), ("password", password)])
-            .await
+        let response = self
+            .call("sign_up", &[("email", email), ("password", password)])
+            .await;
+        if response.status() == 200 {
+            let signed_in = self.sign_in(email, password).await;
+            assert_eq!(signed_in.status(), 200, "signing in after signing up");
+        }
+        response
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {

@@ -10,7 +10,7 @@ pub use throttle::ThrottlePolicy;
 
 use crate::model::{AppError, CurrentUser, EmailAddress, NewPassword};
 use crate::server::config::SignupPolicy;
-use crate::server::store::{AccountRecord, Store};
+use crate::server::store::{AccountRecord, NewAccount, Store};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -60,18 +60,22 @@ impl Auth {
     }
 
     /// Self-service sign-up from the console; refused when the operator closed it, and
-    /// throttled per client IP.
+    /// throttled per client IP. An email that already has an account is answered exactly like
+    /// a new one (same hashing work, same result) and changes nothing, so sign-up does not
+    /// reveal who has an account; the caller then signs in as usual.
     pub async fn sign_up(
         &self,
         email: &str,
         password: String,
         client_ip: &str,
-    ) -> Result<Account, AppError> {
+    ) -> Result<(), AppError> {
         if self.signup == SignupPolicy::Closed {
             return Err(AppError::SignupClosed);
         }
         self.throttle.reserve_signup(&self.store, client_ip).await?;
-        self.create_account(email, password, false).await
+        match self.create(email, password, false).await? {
+            NewAccount::Created(_) | NewAccount::EmailTaken => Ok(()),
+        }
     }
 
     /// Creates an account regardless of the sign-up policy (the operator's CLI).
@@ -81,20 +85,29 @@ impl Auth {
         password: String,
         operator: bool,
     ) -> Result<Account, AppError> {
-        let email = EmailAddress::parse(email)?;
-        let password = NewPassword::parse("password", password)?;
-        let hash = password::hash(password).await?;
-        match self
-            .store
-            .insert_account(email.as_str(), &hash, operator)
-            .await?
-        {
-            crate::server::store::NewAccount::Created(record) => Ok(record.into()),
-            crate::server::store::NewAccount::EmailTaken => Err(AppError::invalid(
+        match self.create(email, password, operator).await? {
+            NewAccount::Created(record) => Ok(record.into()),
+            NewAccount::EmailTaken => Err(AppError::invalid(
                 "email",
                 "An account with this email already exists; sign in instead.",
             )),
         }
+    }
+
+    /// Validates, hashes (always, so a taken email costs the same) and inserts.
+    async fn create(
+        &self,
+        email: &str,
+        password: String,
+        operator: bool,
+    ) -> Result<NewAccount, AppError> {
+        let email = EmailAddress::parse(email)?;
+        let password = NewPassword::parse("password", password)?;
+        let hash = password::hash(password).await?;
+        Ok(self
+            .store
+            .insert_account(email.as_str(), &hash, operator)
+            .await?)
     }
 
     /// Checks the credentials, throttling by email and by client IP. Unknown emails cost
