@@ -27,13 +27,29 @@ async fn nul_characters_are_refused_naming_the_field(backend: Backend) {
     let body: Value = reply.json().await.unwrap();
     assert_eq!(body["error"]["field"], "details.gender", "{body}");
 
+    // The linked payload is any JSON, kept as JSON text: a NUL there is stored as its escape.
     let reply = post(json!({
-        "eventName": "enroll", "clientIp": "203.0.113.1", "payload": {"tags": ["a", "\u{0}"]}
+        "eventName": "enroll", "facialId": "nul-payload", "clientIp": "203.0.113.1",
+        "payload": {"tags": ["a", "\u{0}"], "k\u{0}": 1}
     }))
     .await
     .unwrap();
-    let body: Value = reply.json().await.unwrap();
-    assert_eq!(body["error"]["field"], "payload.tags[1]", "{body}");
+    assert_eq!(
+        reply.status(),
+        202,
+        "{}",
+        reply.text().await.unwrap_or_default()
+    );
+    let stored = app
+        .app
+        .client
+        .get(app.app.url("/api/v1/facial-ids/nul-payload"))
+        .bearer_auth(&app.key)
+        .send()
+        .await
+        .unwrap();
+    let stored: Value = stored.json().await.unwrap();
+    assert_eq!(stored["payload"]["tags"][1], "\u{0}", "{stored}");
 
     // The console's server functions: the field is named, nothing is stored.
     let (status, field, message) = error_field(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::process::{free_port, provision};
+use common::process::{free_port, provision, wait_until_serving};
 use common::{new_client, Backend, TestDatabase};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
@@ -25,17 +25,7 @@ async fn serve_with_1024_files(database_url: &str, port: u16, env: &[(&str, &str
         .stderr(Stdio::null())
         .spawn()
         .expect("start facehook serve");
-    let client = new_client();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "facehook serve did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_serving(port).await;
     child
 }
 

@@ -159,8 +159,10 @@ async fn enroll_and_auth_create_events_and_outbox_rows(backend: Backend) {
     .await;
     assert_eq!(
         (status, body["error"]["field"].as_str()),
-        (422, Some("facialId"))
+        (409, Some("facialId")),
+        "enrolling an enrolled facial ID is a conflict"
     );
+    assert_eq!(body["error"]["code"], "conflict");
 }
 
 async fn registry_routes_update_and_delete_with_events(backend: Backend) {
@@ -376,7 +378,7 @@ async fn idempotency_keys_replay_the_first_reply(backend: Backend) {
         json!({"eventName": "enroll", "clientIp": "203.0.113.10"}),
     )
     .await;
-    assert_eq!(reused, 422);
+    assert_eq!(reused, 409);
     assert_eq!(error["error"]["code"], "idempotency_key_reused");
 
     let store = app.database.store().await;
@@ -516,11 +518,49 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
     assert!(
         error["code"].is_object() && error["message"].is_object() && error["field"].is_object()
     );
-    let event = &doc["components"]["schemas"]["EventBody"];
-    assert!(event["required"]
+    // One variant per event kind, each naming what that kind requires.
+    let variants = doc["components"]["schemas"]["EventBody"]["oneOf"]
         .as_array()
-        .unwrap()
-        .contains(&json!("eventName")));
+        .expect("EventBody is one variant per event kind");
+    let kinds: Vec<&str> = variants
+        .iter()
+        .map(|v| v["properties"]["eventName"]["enum"][0].as_str().unwrap())
+        .collect();
+    let all: Vec<&str> = facehook::model::app::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(kinds, all);
+    for variant in variants {
+        let required = variant["required"].as_array().unwrap();
+        assert!(required.contains(&json!("eventName")) && required.contains(&json!("clientIp")));
+        let needs_pincode = variant["properties"]["eventName"]["enum"][0] == "pincode_update";
+        assert_eq!(
+            required.contains(&json!("pincode")),
+            needs_pincode,
+            "{variant}"
+        );
+    }
+    for (path, method, statuses) in [
+        (
+            "/api/v1/facial-ids/{facialId}/payload",
+            "put",
+            &["400", "401", "415", "422", "503"][..],
+        ),
+        (
+            "/api/v1/facial-ids/{facialId}",
+            "delete",
+            &["401", "422", "429", "503"][..],
+        ),
+    ] {
+        let replies = &doc["paths"][path][method]["responses"];
+        for status in statuses {
+            assert!(
+                replies[*status].is_object(),
+                "{method} {path}: {status} documented"
+            );
+        }
+    }
 
     let page = app.get("/api/v1/docs").await.text().await.unwrap();
     assert!(page.contains("<code>POST /api/v1/events</code>"), "{page}");
@@ -563,7 +603,7 @@ async fn concurrent_events_succeed_or_fail_alone(backend: Backend) {
         "{statuses:?}"
     );
     assert_eq!(
-        statuses.iter().filter(|s| **s == 422).count(),
+        statuses.iter().filter(|s| **s == 409).count(),
         11,
         "{statuses:?}"
     );

@@ -28,6 +28,34 @@ pub struct RequestContext {
     parts: Option<Parts>,
 }
 
+/// The enabled account a session belongs to, if the session is still current: one begun
+/// before the account's password last changed is over, and is emptied.
+pub async fn session_account(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<Account>, AppError> {
+    let Some(id) = session
+        .get::<String>(ACCOUNT_ID_KEY)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(None);
+    };
+    let Some(account) = state.auth.account(&id).await? else {
+        return Ok(None);
+    };
+    let epoch = session
+        .get::<i64>(SESSION_EPOCH_KEY)
+        .await
+        .map_err(internal)?
+        .unwrap_or(0);
+    if epoch != account.session_epoch {
+        session.flush().await.map_err(internal)?;
+        return Ok(None);
+    }
+    Ok(Some(account))
+}
+
 impl RequestContext {
     pub async fn load() -> Result<Self, AppError> {
         let state = use_context::<AppState>()
@@ -69,31 +97,11 @@ impl RequestContext {
     }
 
     pub async fn optional_account(&self) -> Result<Option<Account>, AppError> {
-        let Some(id) = self
-            .session
-            .get::<String>(ACCOUNT_ID_KEY)
-            .await
-            .map_err(internal)?
-        else {
-            return Ok(None);
-        };
-        let account = self.state.auth.account(&id).await?;
-        let Some(account) = account else {
-            return Ok(None);
-        };
-        let epoch = self
-            .session
-            .get::<i64>(SESSION_EPOCH_KEY)
-            .await
-            .map_err(internal)?
-            .unwrap_or(0);
-        if epoch != account.session_epoch {
-            // The password changed since this session began: it is over.
-            self.session.flush().await.map_err(internal)?;
-            return Ok(None);
+        let account = session_account(&self.state, &self.session).await?;
+        if account.is_some() {
+            self.mark_active().await?;
         }
-        self.mark_active().await?;
-        Ok(Some(account))
+        Ok(account)
     }
 
     /// Sessions expire after 7 days without activity, but the store only learns of activity

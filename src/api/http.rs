@@ -1,7 +1,7 @@
 //! Plain HTTP routes outside the console's pages: liveness and readiness probes, Prometheus
 //! metrics, and the Deliveries tab's live feed (server-sent events).
 
-use super::context::ACCOUNT_ID_KEY;
+use super::context::session_account;
 use crate::model::AppError;
 use crate::server::state::AppState;
 use axum::extract::{Path, State};
@@ -73,14 +73,7 @@ async fn live_deliveries(
     Path(public_id): Path<String>,
 ) -> Response {
     let owned = async {
-        let account_id = session
-            .get::<String>(ACCOUNT_ID_KEY)
-            .await
-            .map_err(crate::server::error::internal)?
-            .ok_or(AppError::Unauthenticated)?;
-        let owner = state
-            .auth
-            .account(&account_id)
+        let owner = session_account(&state, &session)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         state.apps.detail(&owner.id, &public_id).await

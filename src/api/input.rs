@@ -45,7 +45,7 @@ pub async fn mark_nul_input(request: Request, next: Next) -> Response {
             };
             found = found.or_else(|| match kind {
                 BodyKind::Form => nul_in_form(&bytes),
-                BodyKind::Json => nul_in_json(&bytes),
+                BodyKind::Json => nul_in_json(&bytes, &[]),
             });
             Body::from(bytes)
         }
@@ -83,12 +83,17 @@ pub fn nul_in_form(encoded: &[u8]) -> Option<String> {
         .map(|(name, _)| name.replace('\0', ""))
 }
 
-/// The path (`details.gender`, `items[2]`) of the first JSON string holding a NUL.
-pub fn nul_in_json(body: &[u8]) -> Option<String> {
+/// The path (`details.gender`, `items[2]`) of the first JSON string holding a NUL, outside
+/// the top-level fields named in `opaque` (JSON the server keeps as JSON text, where a NUL
+/// stays an escape and is stored like any other character).
+pub fn nul_in_json(body: &[u8], opaque: &[&str]) -> Option<String> {
     if !contains(body, b"\\u0000") {
         return None;
     }
-    let value: Value = serde_json::from_slice(body).ok()?;
+    let mut value: Value = serde_json::from_slice(body).ok()?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.retain(|name, _| !opaque.contains(&name.as_str()));
+    }
     let mut path = String::new();
     nul_path(&value, &mut path).then_some(path)
 }
@@ -144,10 +149,11 @@ mod tests {
     #[test]
     fn json_paths_with_nul_are_named() {
         let body = br#"{"eventName":"enroll","details":{"gender":"m\u0000"}}"#;
-        assert_eq!(nul_in_json(body), Some("details.gender".into()));
+        assert_eq!(nul_in_json(body, &[]), Some("details.gender".into()));
         let body = br#"{"payload":{"tags":["a","b\u0000"]}}"#;
-        assert_eq!(nul_in_json(body), Some("payload.tags[1]".into()));
-        assert_eq!(nul_in_json(br#"{"a":"\\u0000 is text"}"#), None);
-        assert_eq!(nul_in_json(br#"{"a":"b"}"#), None);
+        assert_eq!(nul_in_json(body, &[]), Some("payload.tags[1]".into()));
+        assert_eq!(nul_in_json(body, &["payload"]), None);
+        assert_eq!(nul_in_json(br#"{"a":"\\u0000 is text"}"#, &[]), None);
+        assert_eq!(nul_in_json(br#"{"a":"b"}"#, &[]), None);
     }
 }

@@ -8,6 +8,9 @@ pub enum AppError {
     /// A specific input field failed validation.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// The request is valid but clashes with what exists (a facial ID already enrolled).
+    #[error("{message}")]
+    Conflict { field: String, message: String },
     #[error("Email or password is incorrect.")]
     BadCredentials,
     #[error("Too many sign-in attempts; retry in {retry_in_minutes} minute{}.", if *.retry_in_minutes == 1 { "" } else { "s" })]
@@ -58,7 +61,7 @@ impl AppError {
 
     pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::Invalid { field, .. } => Some(field),
+            AppError::Invalid { field, .. } | AppError::Conflict { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -67,6 +70,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Invalid { .. } => 422,
+            AppError::Conflict { .. } => 409,
             AppError::BadCredentials | AppError::Unauthenticated => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,

@@ -111,6 +111,12 @@ pub async fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> 
         .stderr(Stdio::null())
         .spawn()
         .expect("start facehook serve");
+    wait_until_serving(port).await;
+    child
+}
+
+/// Waits (at most 30 s) until a server on `port` answers `/healthz`.
+pub async fn wait_until_serving(port: u16) {
     let client = super::new_client();
     let deadline = Instant::now() + Duration::from_secs(30);
     while client
@@ -122,5 +128,4 @@ pub async fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> 
         assert!(Instant::now() < deadline, "facehook serve did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    child
 }

@@ -14,7 +14,7 @@ use utoipa::OpenApi;
     ),
     paths(post_event, get_facial_id, put_payload, put_pincode, delete_facial_id),
     components(schemas(EventBody, DetailsBody, PayloadBody, PincodeBody, AcceptedReply, FacialIdReply, ErrorReply, ErrorDetail)),
-    modifiers(&BearerApiKey, &CommonReplies, &EventNames)
+    modifiers(&BearerApiKey, &CommonReplies)
 )]
 pub struct ApiDoc;
 
@@ -43,6 +43,7 @@ impl utoipa::Modify for CommonReplies {
             ("404", "Unknown facial ID"),
             ("413", "Body over 64 KiB"),
             ("415", "Body not sent as JSON"),
+            ("409", "The facial ID is already enrolled, or the Idempotency-Key was used with another request"),
             ("422", "Invalid field (named in `field`)"),
             ("429", "Rate limited; see Retry-After"),
             (
@@ -74,26 +75,90 @@ impl utoipa::Modify for CommonReplies {
     }
 }
 
-/// `eventName`'s allowed values, from the one list of event kinds.
-struct EventNames;
+/// The document as served: generated from the handlers and types, then `constrain`ed.
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    constrain(&mut doc);
+    doc
+}
 
-impl utoipa::Modify for EventNames {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::Schema;
-        use utoipa::openapi::RefOr;
-        let Some(components) = openapi.components.as_mut() else {
-            return;
+/// States what the server enforces beyond the body types, so clients and fuzzers see it: an
+/// event's required fields by kind (one variant per kind, from the one list of event kinds),
+/// IP addresses, text without NUL, the facial-ID and `Idempotency-Key` formats. Edited as
+/// JSON: the document model cannot hold every JSON Schema form used here.
+fn constrain(doc: &mut Value) {
+    let ip = json!({"anyOf": [
+        {"type": "string", "format": "ipv4"},
+        {"type": "string", "format": "ipv6"}
+    ], "description": "An IPv4 or IPv6 address."});
+    let facial_id = json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"});
+    let payload = json!({"description": "Any JSON value up to 16 KiB: the linked payload."});
+    let schemas = &mut doc["components"]["schemas"];
+    for body in ["PayloadBody", "PincodeBody"] {
+        if let Some(properties) = schemas[body]["properties"].as_object_mut() {
+            properties.insert("clientIp".into(), ip.clone());
+        }
+    }
+    schemas["PayloadBody"]["properties"]["payload"] = payload.clone();
+    schemas["FacialIdReply"]["properties"]["payload"] =
+        json!({"description": "The linked payload (any JSON value), or null."});
+    let base = schemas["EventBody"].clone();
+    let variants: Vec<Value> = crate::model::app::EventKind::ALL
+        .iter()
+        .map(|kind| {
+            let mut variant = base.clone();
+            variant["properties"]["eventName"] = json!({"type": "string", "enum": [kind.as_str()]});
+            variant["properties"]["clientIp"] = ip.clone();
+            variant["properties"]["payload"] = payload.clone();
+            // Text is stored as text: no NUL, and not only spaces.
+            variant["properties"]["details"] = json!({"oneOf": [{"type": "null"}, {
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "gender": {"type": ["string", "null"], "minLength": 1, "maxLength": 32,
+                               // Not only white space as Rust's `trim` sees it (which
+                               // keeps U+001C..U+001F, unlike Python's `\\s`).
+                               "pattern": "^[^\\u0000]*(?:\\S|[\\u001c-\\u001f])[^\\u0000]*$"},
+                    "age": {"type": ["integer", "null"], "minimum": 0, "maximum": 150}
+                }
+            }]});
+            let mut required = vec!["eventName", "clientIp"];
+            if *kind != crate::model::app::EventKind::Enroll {
+                required.push("facialId");
+                variant["properties"]["facialId"] = facial_id.clone();
+            }
+            if *kind == crate::model::app::EventKind::PincodeUpdate {
+                required.push("pincode");
+                variant["properties"]["pincode"] =
+                    json!({"type": "string", "pattern": "^[0-9]{4,16}$"});
+            }
+            variant["required"] = json!(required);
+            variant["title"] = json!(format!("{} event", kind.as_str()));
+            variant
+        })
+        .collect();
+    schemas["EventBody"] = json!({
+        "oneOf": variants,
+        "description": "An event reported by the application's back end: `facialId` is required except for `enroll`, `pincode` for `pincode_update`."
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut())
+    {
+        let Some(parameters) = operation["parameters"].as_array_mut() else {
+            continue;
         };
-        let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("EventBody") else {
-            return;
-        };
-        if let Some(RefOr::T(Schema::Object(name))) = body.properties.get_mut("eventName") {
-            name.enum_values = Some(
-                crate::model::app::EventKind::ALL
-                    .iter()
-                    .map(|kind| serde_json::Value::from(kind.as_str()))
-                    .collect(),
-            );
+        for parameter in parameters {
+            match parameter["name"].as_str() {
+                Some("facialId") => parameter["schema"] = facial_id.clone(),
+                Some("Idempotency-Key") => {
+                    parameter["schema"] = json!({"type": "string", "pattern": "^[!-~]{1,255}$"})
+                }
+                _ => {}
+            }
         }
     }
 }
@@ -110,13 +175,13 @@ impl utoipa::Modify for BearerApiKey {
     }
 }
 
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<Value> {
+    Json(document())
 }
 
 /// A plain HTML reference: every operation with its summary, parameters and replies.
 pub async fn reference_page() -> Html<String> {
-    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let doc = document();
     let mut html = String::from(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>API reference · Facehook</title><link rel=\"stylesheet\" href=\"/pkg/facehook.css\"></head><body><main id=\"main\">\

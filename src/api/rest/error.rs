@@ -101,6 +101,10 @@ impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
         match err {
             AppError::Invalid { field, message } => ApiError::invalid(&field, message),
+            AppError::Conflict { field, message } => ApiError {
+                field: Some(field),
+                ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            },
             AppError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
             AppError::Unauthenticated | AppError::BadCredentials => ApiError::unauthorized(),
             other => {

@@ -51,7 +51,8 @@ pub struct EventBody {
     /// The end user's IPv4 or IPv6 address.
     #[schema(min_length = 2, max_length = 45)]
     client_ip: String,
-    details: Option<DetailsBody>,
+    #[schema(value_type = Option<DetailsBody>)]
+    details: Option<Value>,
     /// Any JSON value up to 16 KiB: the linked payload (`enroll`, `payload_update`).
     #[schema(value_type = Option<Object>)]
     payload: Option<Value>,
@@ -188,7 +189,8 @@ impl ApiRequest {
             ));
         }
         let parsed = serde_json::from_slice(&self.body).map_err(ApiError::from_json)?;
-        if let Some(field) = crate::api::input::nul_in_json(&self.body) {
+        // The linked payload is kept as JSON text, where a NUL stays an escape.
+        if let Some(field) = crate::api::input::nul_in_json(&self.body, &["payload"]) {
             let message = crate::api::input::NulField(field.clone()).message();
             return Err(ApiError::invalid(&field, message));
         }
@@ -240,6 +242,24 @@ fn echo(raw: &str) -> String {
         None => format!("{raw:?}"),
         Some((cut, _)) => format!("{:?}… ({} bytes)", &raw[..cut], raw.len()),
     }
+}
+
+/// `details` as JSON Schema reads it: an object or null (serde alone would also take an
+/// array for a struct), and an `age` that is a whole number even when written `38.0`.
+fn parse_details(details: Option<Value>) -> Result<DetailsBody, ApiError> {
+    let mut fields = match details {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(fields)) => fields,
+        Some(_) => return Err(ApiError::invalid("details", "details must be an object.")),
+    };
+    if let Some(age) = fields.get_mut("age") {
+        if let Some(whole) = age.as_f64().filter(|a| a.fract() == 0.0 && a.abs() < 1e15) {
+            // Exact: a whole number below 2^53 converts without loss.
+            *age = Value::from(whole as i64);
+        }
+    }
+    serde_json::from_value(Value::Object(fields))
+        .map_err(|err| ApiError::invalid("details", format!("details are not valid: {err}")))
 }
 
 fn payload_text(payload: Option<Value>) -> Option<String> {
@@ -306,8 +326,9 @@ fn accepted_body(event_id: &str, facial_id: &str, deliveries: u64) -> Value {
 
 fn replay(stored: crate::server::store::StoredReply, fingerprint: &str) -> Response {
     if stored.request_hash != fingerprint {
+        // A conflict with the request the key already stands for, not a fault in this one.
         return ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::CONFLICT,
             "idempotency_key_reused",
             "This Idempotency-Key was already used with a different request in the last 24 hours.",
         )
@@ -343,10 +364,7 @@ fn replay(stored: crate::server::store::StoredReply, fingerprint: &str) -> Respo
     security(("api_key" = [])))]
 async fn post_event(State(state): State<AppState>, app: ApiApp, request: ApiRequest) -> Response {
     let input = request.json::<EventBody>().and_then(|body| {
-        let details = body.details.unwrap_or(DetailsBody {
-            gender: None,
-            age: None,
-        });
+        let details = parse_details(body.details)?;
         Ok(EventInput {
             gender: details.gender,
             age: details.age,

@@ -90,11 +90,17 @@ impl Ingest {
         if let Some(payload) = &input.payload {
             check_payload(payload)?;
         }
+        // Checked for every kind, though only an enrollment keeps them: bad input is refused.
+        let gender = check_gender(input.gender)?;
+        let age = check_age(input.age)?;
+        if input.pincode.is_some() {
+            check_pincode(input.pincode.clone())?;
+        }
         let change = match input.kind {
             EventKind::Enroll => RegistryChange::Enroll {
                 payload: input.payload,
-                gender: check_gender(input.gender)?,
-                age: check_age(input.age)?,
+                gender,
+                age,
             },
             EventKind::Auth => RegistryChange::Authenticate,
             EventKind::Deletion => RegistryChange::Delete,
@@ -131,10 +137,10 @@ impl Ingest {
             }),
             RecordOutcome::Replayed(reply) => Ok(Submitted::Replayed(reply)),
             RecordOutcome::FacialIdUnknown => Err(AppError::NotFound),
-            RecordOutcome::FacialIdTaken => Err(AppError::invalid(
-                "facialId",
-                "This facial ID is already enrolled in this application.",
-            )),
+            RecordOutcome::FacialIdTaken => Err(AppError::Conflict {
+                field: "facialId".to_owned(),
+                message: "This facial ID is already enrolled in this application.".to_owned(),
+            }),
         }
     }
 
