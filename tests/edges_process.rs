@@ -163,7 +163,9 @@ async fn a_crowd_of_password_hashes_stays_within_bounded_memory() {
             other => panic!("answered {other:?}"),
         }
     }
-    assert!(done >= 40, "only {done} of 400 hashed ({busy} busy)");
+    // The first 16 per core are always admitted; the rest are admitted as room frees or are
+    // told to retry at once.
+    assert!(done >= 20, "only {done} of 400 hashed ({busy} busy)");
     let peak = peak_rss(server.0.id());
     assert!(
         peak < 300 * 1024 * 1024,
