@@ -11,7 +11,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -163,24 +163,26 @@ pub async fn serve(
 /// When a connection last read or wrote a byte, and whether it ever read one.
 struct Activity {
     started: Instant,
-    /// Milliseconds after `started`, plus one once anything was read (bit 0).
+    /// Milliseconds after `started`.
     last_ms: AtomicU64,
+    read_anything: AtomicBool,
 }
 
 impl Activity {
     fn touch(&self, read: bool) {
-        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX >> 1);
-        let previous = self.last_ms.load(Ordering::Relaxed);
-        let read_bit = (previous & 1) | u64::from(read);
-        self.last_ms.store((ms << 1) | read_bit, Ordering::Relaxed);
+        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+        if read {
+            self.read_anything.store(true, Ordering::Relaxed);
+        }
     }
 
     fn last(&self) -> Instant {
-        self.started + Duration::from_millis(self.last_ms.load(Ordering::Relaxed) >> 1)
+        self.started + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
     }
 
     fn read_anything(&self) -> bool {
-        self.last_ms.load(Ordering::Relaxed) & 1 == 1
+        self.read_anything.load(Ordering::Relaxed)
     }
 }
 
@@ -197,6 +199,7 @@ impl ActivityIo {
             activity: Arc::new(Activity {
                 started: Instant::now(),
                 last_ms: AtomicU64::new(0),
+                read_anything: AtomicBool::new(false),
             }),
         }
     }

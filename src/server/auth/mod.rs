@@ -73,9 +73,8 @@ impl Auth {
             return Err(AppError::SignupClosed);
         }
         self.throttle.reserve_signup(&self.store, client_ip).await?;
-        match self.create(email, password, false).await? {
-            NewAccount::Created(_) | NewAccount::EmailTaken => Ok(()),
-        }
+        self.create(email, password, false).await?;
+        Ok(())
     }
 
     /// Creates an account regardless of the sign-up policy (the operator's CLI).
