@@ -4,15 +4,17 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 FACEHOOK_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 export FACEHOOK_TEST_POSTGRES_URL
 
-.PHONY: run test build tools lint unit e2e api-fuzz bench clean
+.PHONY: run test build tools lint unit e2e api-fuzz bench size clean
 
 ## run: build the release binary and serve the console on http://127.0.0.1:3000 (SQLite, ./facehook.db)
 run: build
 	./target/release/facehook serve
 
-## build: release binary at target/release/facehook, site assets at target/site
+## build: release binary at target/release/facehook, site assets at target/site (hashed names,
+## with brotli and gzip copies; hash.txt tells the server the names)
 build: tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
+	cp target/release/hash.txt target/site/hash.txt
 
 ## test: formatting, lints, unit + integration tests on SQLite and PostgreSQL, then the browser suite
 test:
@@ -37,10 +39,17 @@ e2e: build
 api-fuzz: build
 	.ci/api-fuzz
 
-## bench: intake and delivery throughput and latency, and endpoint isolation, on SQLite and PostgreSQL (release build)
+## bench: intake and delivery throughput and latency, and endpoint isolation, on SQLite and
+## PostgreSQL (release build), then the console's page weights and time to hydrated
 bench:
 	.ci/bootstrap --test
 	cargo bench --features ssr --bench intake --bench dispatch --bench isolation
+	$(MAKE) size
+
+## size: compressed bytes each console page loads, and its time to hydrated, in chromium
+size: build
+	.ci/bootstrap --test
+	cd end2end && npx playwright test size.spec.ts
 
 clean:
 	cargo clean

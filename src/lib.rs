@@ -20,10 +20,10 @@ pub mod startup;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Entry point of the wasm bundle: takes over the server-rendered page.
+/// Entry point of the wasm bundle: brings the page's islands to life (the rest stays HTML).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -7,6 +7,7 @@ use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand};
 use crate::commands;
 use crate::server::admin::Admin;
 use crate::server::apps::Apps;
+use crate::server::assets::{self, SiteAssets};
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
@@ -28,6 +29,9 @@ use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// The name cargo-leptos gives the site's CSS, JS and wasm (`[package.metadata.leptos]`).
+const OUTPUT_NAME: &str = "facehook";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -66,11 +70,20 @@ impl Application {
                     source,
                 })?;
         let site_root = config.resolve_site_dir();
+        let assets = SiteAssets::discover(&site_root, OUTPUT_NAME);
         let leptos_options = LeptosOptions::builder()
-            .output_name("facehook")
+            .output_name(OUTPUT_NAME)
             .site_root(site_root.to_string_lossy().as_ref())
             .site_pkg_dir("pkg")
             .site_addr(config.listen)
+            .hash_files(assets.hashed())
+            .hash_file(
+                assets
+                    .hash_file
+                    .as_deref()
+                    .map(|path| path.to_string_lossy().into())
+                    .unwrap_or_else(|| "hash.txt".into()),
+            )
             .build();
         // One HTTP client for queued deliveries and console test events: one connection pool.
         let transport = Transport::new(
@@ -89,6 +102,7 @@ impl Application {
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
             leptos_options,
+            assets,
             store: store.clone(),
             auth,
             apps,
@@ -168,19 +182,31 @@ fn router(state: AppState) -> Router {
     let routes = console_routes();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
+    let stylesheet = state.assets.stylesheet_href.clone();
+    let fallback_shell = {
+        let stylesheet = stylesheet.clone();
+        move |options| shell(options, stylesheet.clone())
+    };
     Router::new()
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
-            move || shell(shell_options.clone()),
+            move || {
+                provide_context(context_state.clone());
+                api::forms::provide_retained_form();
+            },
+            move || shell(shell_options.clone(), stylesheet.clone()),
         )
         .merge(api::http::router())
         .nest("/api/v1", api::rest::router())
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .nest_service("/pkg", pkg_service(&state))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            fallback_shell,
+        ))
         .layer(axum::middleware::from_fn(
             api::status::server_fn_error_status,
         ))
+        .layer(axum::middleware::from_fn(api::forms::post_redirect_get))
         .layer(axum::middleware::from_fn(api::guard::require_sign_in))
         .layer(axum::middleware::from_fn(api::input::mark_nul_input))
         .layer(session_layer)
@@ -188,8 +214,52 @@ fn router(state: AppState) -> Router {
             state.clone(),
             api::guard::refuse_cross_site,
         ))
+        // Pages, JSON and the API document are compressed as they are sent; the live feed
+        // (text/event-stream) and files already precompressed are left alone.
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(revalidate_pages))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `/pkg/…`: the built CSS, JS and wasm, sent as the brotli or gzip copy the build wrote when
+/// the browser accepts it. Hashed names are cached for a year.
+fn pkg_service(
+    state: &AppState,
+) -> tower_http::set_header::SetResponseHeader<
+    tower_http::services::ServeDir,
+    axum::http::HeaderValue,
+> {
+    use tower::Layer;
+    let dir = std::path::Path::new(state.leptos_options.site_root.as_ref()).join("pkg");
+    let files = tower_http::services::ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip();
+    let cache = tower_http::set_header::SetResponseHeaderLayer::overriding(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static(state.assets.pkg_cache_control()),
+    );
+    cache.layer(files)
+}
+
+/// Pages are rendered per request: a browser may keep one but must ask before reusing it.
+async fn revalidate_pages(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let is_html = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_html && !headers.contains_key(axum::http::header::CACHE_CONTROL) {
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static(assets::REVALIDATE),
+        );
+    }
+    response
 }
 
 /// The console's route list, generated once per process. Generating it renders the app with

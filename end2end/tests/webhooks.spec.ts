@@ -52,7 +52,7 @@ test('create an app, save endpoints, unlock payloads with a plan change, rotate 
   await expect(payloadToggle).toBeEnabled();
   await payloadToggle.check();
   await endpoint.getByRole('button', { name: 'Save endpoint' }).click();
-  await expect(endpoint.getByRole('status')).toHaveText('Saved.');
+  await expect(page.getByRole('status').filter({ hasText: 'Endpoint saved.' })).toBeVisible();
   await page.reload();
   await expect(payloadToggle).toBeChecked();
 

@@ -1,6 +1,6 @@
 //! What every server function needs from the request: the state, the session, the caller.
 
-use crate::model::app::{AppDetail, IssuedApiKey};
+use crate::model::app::{AppDetail, IssuedApiKey, TestDeliveryResult};
 use crate::model::AppError;
 use crate::server::apps::OwnedEndpoint;
 use crate::server::auth::Account;
@@ -225,6 +225,34 @@ impl RequestContext {
     }
 
     /// The held key for `public_id`, removed as it is read so it is shown only once.
+    /// Keeps a test event's outcome for the endpoint's card on the next page (plain forms).
+    pub async fn remember_test_result(
+        &self,
+        endpoint_id: &str,
+        result: &TestDeliveryResult,
+    ) -> Result<(), AppError> {
+        let account = self.account().await?;
+        let body = serde_json::to_string(result).map_err(internal)?;
+        self.state
+            .store
+            .put_notice(&account.id, NoticeKind::TestResult, Some(endpoint_id), &body)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn take_test_result(
+        &self,
+        endpoint_id: &str,
+    ) -> Result<Option<TestDeliveryResult>, AppError> {
+        let account = self.account().await?;
+        let body = self
+            .state
+            .store
+            .take_notice(&account.id, NoticeKind::TestResult, Some(endpoint_id))
+            .await?;
+        Ok(body.and_then(|body| serde_json::from_str(&body).ok()))
+    }
+
     pub async fn take_issued_key(&self, public_id: &str) -> Result<Option<String>, AppError> {
         let account = self.account().await?;
         Ok(self

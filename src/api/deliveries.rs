@@ -38,11 +38,28 @@ pub async fn send_test_event(
         error_message: outcome.error_message,
     };
     if ctx.is_plain_form_post() {
-        // Without JavaScript the page reloads: the outcome comes back as a notice.
-        ctx.flash(&format!("Test event: {}", result.summary()))
-            .await?;
+        // A plain form reloads the page: the endpoint's card shows the outcome from there.
+        ctx.remember_test_result(&endpoint_id, &result).await?;
     }
     Ok(result)
+}
+
+/// The outcomes of test events sent from plain forms to this application's endpoints since
+/// the page was last shown, by endpoint ID; each is given once.
+#[server(endpoint = "take_test_results")]
+pub async fn take_test_results(
+    public_id: String,
+) -> Result<Vec<(String, TestDeliveryResult)>, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let endpoints = ctx.state.apps.endpoints(&owner.id, &public_id).await?;
+    let mut results = Vec::new();
+    for endpoint in endpoints {
+        if let Some(result) = ctx.take_test_result(&endpoint.id).await? {
+            results.push((endpoint.id, result));
+        }
+    }
+    Ok(results)
 }
 
 /// One page of the application's deliveries, newest first, filtered as the URL says.

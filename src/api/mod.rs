@@ -10,6 +10,8 @@ pub mod registry;
 #[cfg(feature = "ssr")]
 mod context;
 #[cfg(feature = "ssr")]
+pub mod forms;
+#[cfg(feature = "ssr")]
 pub mod guard;
 #[cfg(feature = "ssr")]
 pub mod http;

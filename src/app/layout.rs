@@ -1,10 +1,9 @@
 //! The frame around every page: navigation, the signed-in user, one-time notices.
 
 use crate::api::auth::{take_flash, whoami, SignOut};
-use crate::model::requires_sign_in;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::hooks::use_location;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -17,26 +16,6 @@ pub fn Layout(children: Children) -> impl IntoView {
     );
     let flash = Resource::new(move || location.pathname.get(), |_| take_flash());
     let sign_out = ServerAction::<SignOut>::new();
-
-    // The server guard covers full page loads; this covers client-side navigation.
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        let path = location.pathname.get();
-        if let Some((fetched_for, Ok(None))) = user.get() {
-            if fetched_for == path && requires_sign_in(&path) {
-                let next = format!("{path}{}", location.search.get_untracked());
-                let encoded: String = js_escape(&next);
-                navigate(&format!("/login?next={encoded}"), Default::default());
-            }
-        }
-    });
-
-    // Marks the page as interactive; browser tests wait for it before testing no-reload flows.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     let nav = move || {
         Suspend::new(async move {
@@ -80,6 +59,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
+        <HydrationMarker/>
         <header class="site-header">
             <nav aria-label="Main">
                 <A href="/" attr:class="brand">"Facehook"</A>
@@ -97,14 +77,12 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-/// Percent-encodes a path for use as a query value (the browser side has no `url` crate).
-fn js_escape(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// Marks the page once its islands are live; browser tests wait for it before clicking one.
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }

@@ -1,4 +1,6 @@
-//! The console UI (isomorphic: rendered on the server, hydrated in the browser).
+//! The console UI, rendered on the server. Only islands (`#[island]`: copy buttons, the live
+//! feed) are compiled to wasm and hydrated; everything else is HTML with plain links and forms,
+//! so every flow works without JavaScript and the browser downloads little.
 //! Talks to the server only through `api` server functions; never touches storage.
 
 mod components;
@@ -8,7 +10,7 @@ mod pages;
 
 use layout::Layout;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
@@ -16,8 +18,9 @@ use pages::{
     FacialIdsTab, HomePage, LoginPage, NotFound, SignupPage, WebhooksTab,
 };
 
-/// The HTML document around the app, rendered on the server only.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document around the app, rendered on the server only. `stylesheet` is the
+/// built CSS's address (hashed in release builds).
+pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -25,8 +28,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <link rel="stylesheet" id="facehook" href=stylesheet/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -42,7 +46,6 @@ pub fn App() -> impl IntoView {
     // Async SSR: pages wait for their data so redirects, statuses and session changes
     // are settled before the first byte is sent.
     view! {
-        <Stylesheet id="facehook" href="/pkg/facehook.css"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Title formatter=|page: String| format!("{page} · Facehook")/>
         <Router>

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod app;
 pub mod delivery;
 pub mod error;
+pub mod form;
 pub mod registry;
 pub mod time;
 

@@ -2,6 +2,7 @@
 //! Never imports `app` (UI) or `api` (the boundary); `startup` wires these to them.
 
 pub mod admin;
+pub mod assets;
 pub mod apps;
 pub mod auth;
 pub mod clock;

@@ -2,6 +2,7 @@
 
 use crate::server::admin::Admin;
 use crate::server::apps::Apps;
+use crate::server::assets::SiteAssets;
 use crate::server::auth::Auth;
 use crate::server::config::ServeConfig;
 use crate::server::deliveries::Deliveries;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    pub assets: SiteAssets,
     pub store: Store,
     pub auth: Auth,
     pub apps: Apps,

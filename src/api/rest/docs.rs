@@ -180,16 +180,17 @@ pub async fn openapi_json() -> Json<Value> {
 }
 
 /// A plain HTML reference: every operation with its summary, parameters and replies.
-pub async fn reference_page() -> Html<String> {
+pub async fn reference_page(State(state): State<AppState>) -> Html<String> {
     let doc = document();
-    let mut html = String::from(
+    let mut html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>API reference · Facehook</title><link rel=\"stylesheet\" href=\"/pkg/facehook.css\"></head><body><main id=\"main\">\
+         <title>API reference · Facehook</title><link rel=\"stylesheet\" href=\"{}\"></head><body><main id=\"main\">\
          <section class=\"card\"><h1>Facehook event intake API</h1>\
          <p>Send <code>Authorization: Bearer &lt;application API key&gt;</code> with every request. \
-         Errors are <code>{\"error\": {\"code\", \"message\", \"field\"?}}</code>. \
+         Errors are <code>{{\"error\": {{\"code\", \"message\", \"field\"?}}}}</code>. \
          Machine-readable: <a href=\"/api/v1/openapi.json\">openapi.json</a> (OpenAPI 3.1). \
          <a href=\"/apps\">Back to the console</a>.</p></section>",
+        state.assets.stylesheet_href
     );
     if let Some(paths) = doc["paths"].as_object() {
         for (path, operations) in paths {

@@ -1,6 +1,7 @@
 //! Accessible form parts: a visible label for every input, errors tied to their field
 //! with `aria-describedby`, and buttons that show when a submission is pending.
 
+use crate::model::form::RetainedForm;
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -36,8 +37,15 @@ pub fn Field(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional, into)] value: Option<String>,
+    /// The form's `form_id`, when several forms on the page post to the same action.
+    #[prop(optional, into)]
+    form: Option<String>,
     error: Signal<Option<String>>,
 ) -> impl IntoView {
+    // After a failed post the page shows what the user typed, not what was stored.
+    let value = use_context::<RetainedForm>()
+        .and_then(|retained| retained.value(form.as_deref(), name))
+        .or(value);
     let id = id.unwrap_or_else(|| name.to_owned());
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -98,15 +106,20 @@ pub fn SubmitButton(
     }
 }
 
-/// Copies `text` to the clipboard; without JavaScript the value stays selectable on screen.
-#[component]
-pub fn CopyButton(#[prop(into)] text: String, label: &'static str) -> impl IntoView {
+/// Copies `text` to the clipboard and says so (announced to screen readers), then goes back
+/// to "Copy" after a few seconds. An island: hydrated on its own. Without JavaScript the value
+/// stays selectable on screen.
+#[island]
+pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] label: String) -> impl IntoView {
     let copied = RwSignal::new(false);
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&text);
+            let _ = window().navigator().clipboard().write_text(&text);
+            set_timeout(
+                move || copied.set(false),
+                std::time::Duration::from_secs(3),
+            );
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = &text;
@@ -116,5 +129,6 @@ pub fn CopyButton(#[prop(into)] text: String, label: &'static str) -> impl IntoV
         <button type="button" class="secondary" on:click=copy aria-label=label>
             {move || if copied.get() { "Copied" } else { "Copy" }}
         </button>
+        <span class="visually-hidden" role="status">{move || copied.get().then_some("Copied")}</span>
     }
 }

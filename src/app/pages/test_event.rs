@@ -1,43 +1,24 @@
 //! "Send test event" on an endpoint card: sends a signed `test` event now and shows what came
-//! back (status, protocol, time, response excerpt, or the error) right under the button.
+//! back (status, protocol, time, response excerpt, or the error) right under the button, after
+//! the form's post and redirect.
 
 use crate::api::deliveries::SendTestEvent;
 use crate::app::components::SubmitButton;
 use crate::app::pages::app_frame::use_public_id;
+use crate::model::app::TestDeliveryResult;
+use crate::model::AppError;
 use leptos::prelude::*;
 
+/// `last` is the outcome of the test event this endpoint's form just sent, if any.
 #[component]
-pub fn TestEventPanel(endpoint_id: String) -> impl IntoView {
+pub fn TestEventPanel(endpoint_id: String, last: Option<TestDeliveryResult>) -> impl IntoView {
     let public_id = use_public_id();
     let send = ServerAction::<SendTestEvent>::new();
     let outcome = move || {
-        send.value().get().map(|sent| match sent {
-            Ok(result) => {
-                let class = if result.delivered {
-                    "test-result delivered"
-                } else {
-                    "test-result failed"
-                };
-                let excerpt = result
-                    .response_excerpt
-                    .clone()
-                    .filter(|body| !body.is_empty())
-                    .map(|body| view! { <pre class="excerpt">{body}</pre> });
-                view! {
-                    <div class=class role="status" data-testid="test-result">
-                        <p>{result.summary()}</p>
-                        {excerpt}
-                    </div>
-                }
-                .into_any()
-            }
-            Err(err) => view! {
-                <div class="test-result failed" role="alert" data-testid="test-result">
-                    <p>{err.to_string()}</p>
-                </div>
-            }
-            .into_any(),
-        })
+        last.clone()
+            .map(Ok)
+            .or_else(|| send.value().get())
+            .map(outcome_view)
     };
     view! {
         <div class="test-event">
@@ -48,5 +29,35 @@ pub fn TestEventPanel(endpoint_id: String) -> impl IntoView {
             </ActionForm>
             {outcome}
         </div>
+    }
+}
+
+fn outcome_view(sent: Result<TestDeliveryResult, AppError>) -> AnyView {
+    match sent {
+        Ok(result) => {
+            let class = if result.delivered {
+                "test-result delivered"
+            } else {
+                "test-result failed"
+            };
+            let excerpt = result
+                .response_excerpt
+                .clone()
+                .filter(|body| !body.is_empty())
+                .map(|body| view! { <pre class="excerpt">{body}</pre> });
+            view! {
+                <div class=class role="status" data-testid="test-result">
+                    <p>{result.summary()}</p>
+                    {excerpt}
+                </div>
+            }
+            .into_any()
+        }
+        Err(err) => view! {
+            <div class="test-result failed" role="alert" data-testid="test-result">
+                <p>{err.to_string()}</p>
+            </div>
+        }
+        .into_any(),
     }
 }

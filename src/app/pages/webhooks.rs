@@ -5,14 +5,17 @@ use crate::api::apps::{
     list_endpoints, reveal_signing_secrets, reveal_webhook_token, DeleteEndpoint,
     RotateSigningSecret, RotateWebhookToken, SaveEndpoint,
 };
+use crate::api::deliveries::take_test_results;
 use crate::app::components::{field_error, form_error, CopyButton, Field, FormAlert, SubmitButton};
 use crate::app::format::utc_time;
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::app::pages::endpoint_health::{DisabledNotice, HealthBadge};
 use crate::app::pages::test_event::TestEventPanel;
 use crate::model::app::{
-    EndpointView, EventKind, SigningSecrets, MAX_ENDPOINTS_PER_APP, PAYLOAD_PLAN_NOTICE,
+    EndpointView, EventKind, SigningSecrets, TestDeliveryResult, MAX_ENDPOINTS_PER_APP,
+    PAYLOAD_PLAN_NOTICE,
 };
+use crate::model::form::{RetainedForm, FORM_ID_FIELD};
 use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -26,6 +29,7 @@ pub fn WebhooksTab() -> impl IntoView {
         move || (public_id.get(), list_version.get()),
         |(id, _)| list_endpoints(id),
     );
+    let test_results = Resource::new(move || public_id.get(), take_test_results);
 
     let body = move || {
         Suspend::new(async move {
@@ -43,6 +47,7 @@ pub fn WebhooksTab() -> impl IntoView {
                     )
                 }
             };
+            let mut test_results = test_results.await.unwrap_or_default();
             let count = endpoints.len();
             Some(view! {
                 <section class="card" aria-labelledby="endpoints-heading">
@@ -54,7 +59,13 @@ pub fn WebhooksTab() -> impl IntoView {
                     }}
                     {endpoints
                         .into_iter()
-                        .map(|endpoint| view! { <EndpointCard endpoint allows_payload list_version/> })
+                        .map(|endpoint| {
+                            let last_test = test_results
+                                .iter()
+                                .position(|(id, _)| *id == endpoint.id)
+                                .map(|at| test_results.swap_remove(at).1);
+                            view! { <EndpointCard endpoint allows_payload list_version last_test/> }
+                        })
                         .collect_view()}
                 </section>
                 <section class="card" aria-labelledby="add-endpoint-heading">
@@ -130,6 +141,7 @@ fn EndpointCard(
     endpoint: EndpointView,
     allows_payload: bool,
     list_version: RwSignal<usize>,
+    last_test: Option<TestDeliveryResult>,
 ) -> impl IntoView {
     let public_id = use_public_id();
     let delete = ServerAction::<DeleteEndpoint>::new();
@@ -153,7 +165,7 @@ fn EndpointCard(
             </header>
             <DisabledNotice endpoint=endpoint.clone() list_version/>
             <EndpointForm endpoint=Some(endpoint) allows_payload list_version/>
-            <TestEventPanel endpoint_id=endpoint_id.clone()/>
+            <TestEventPanel endpoint_id=endpoint_id.clone() last=last_test/>
             <SigningSecretsPanel endpoint_id=endpoint_id.clone()/>
             <ActionForm action=delete attr:class="inline-actions">
                 <input type="hidden" name="public_id" value=public_id/>
@@ -182,12 +194,18 @@ fn EndpointForm(
             list_version.update(|n| *n += 1);
         }
     });
-    let error: Signal<Option<AppError>> =
-        Signal::derive(move || save.value().get().and_then(Result::err));
     let prefix = endpoint
         .as_ref()
         .map(|e| e.id.clone())
         .unwrap_or_else(|| "new".into());
+    // Every endpoint form posts to the same action: a failure belongs to the one that was sent.
+    let sent_here = use_context::<RetainedForm>().is_none_or(|f| f.is_form(Some(&prefix)));
+    let error: Signal<Option<AppError>> = Signal::derive(move || {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .filter(|_| sent_here)
+    });
     let id = {
         let prefix = prefix.clone();
         move |field: &str| format!("{prefix}-{field}")
@@ -235,13 +253,14 @@ fn EndpointForm(
         <FormAlert message=form_error(error)/>
         <ActionForm action=save node_ref=form attr:class="stack endpoint-form" attr:novalidate=true>
             <input type="hidden" name="public_id" value=public_id/>
+            <input type="hidden" name=FORM_ID_FIELD value=prefix.clone()/>
             {hidden_endpoint_id.map(|value| view! { <input type="hidden" name="endpoint_id" value=value/> })}
             <Field label="Endpoint URL" name="url" id=id("url") input_type="url"
-                value=url_value
+                value=url_value form=prefix.clone()
                 hint="http or https, e.g. https://example.com/webhooks/faceio"
                 error=field_error(error, "url")/>
             <Field label="Description" name="description" id=id("description") required=false
-                value=description_value
+                value=description_value form=prefix.clone()
                 error=field_error(error, "description")/>
             <div class="check">
                 <input type="checkbox" id=id("enabled") name="enabled" checked=enabled/>
@@ -284,7 +303,7 @@ fn EndpointForm(
             {(!allows_payload).then(|| view! { <p class="hint" id=payload_hint_id>{PAYLOAD_PLAN_NOTICE}</p> })}
             <p class="field-error" id=payload_error_id hidden=move || payload_error.get().is_none()>{move || payload_error.get()}</p>
             <Field label="Timeout (seconds)" name="timeout_secs" id=id("timeout_secs") input_type="number"
-                value=timeout_value
+                value=timeout_value form=prefix.clone()
                 hint="1 to 30 seconds; the default is 6."
                 error=field_error(error, "timeout_secs")/>
             <div class="inline-actions">

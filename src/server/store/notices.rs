@@ -10,6 +10,8 @@ const NOTICE_TTL_MS: i64 = 10 * 60 * 1000;
 pub enum NoticeKind {
     Flash,
     IssuedApiKey,
+    /// The outcome of a test event sent from a plain form, kept per endpoint for its card.
+    TestResult,
 }
 
 impl NoticeKind {
@@ -17,6 +19,7 @@ impl NoticeKind {
         match self {
             NoticeKind::Flash => "flash",
             NoticeKind::IssuedApiKey => "api_key",
+            NoticeKind::TestResult => "test_result",
         }
     }
 }

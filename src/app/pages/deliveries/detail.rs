@@ -1,7 +1,7 @@
 //! `/apps/{publicId}/deliveries/{deliveryId}`: the exact request (credentials masked), every
-//! attempt with what came back, and "Redeliver now". Follows the live feed while open.
+//! attempt with what came back, and "Redeliver now"; the detail is a live region.
 
-use super::live::{use_live_feed, LiveStatus};
+use super::live::LiveUpdates;
 use crate::api::deliveries::{get_delivery, Redeliver};
 use crate::app::components::{form_error, FormAlert, SubmitButton};
 use crate::app::format::utc_time;
@@ -16,24 +16,24 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     let public_id = use_public_id();
     let params = use_params_map();
     let delivery_id = Memo::new(move |_| params.read().get("delivery_id").unwrap_or_default());
-    let live = use_live_feed(public_id);
     let redeliver = ServerAction::<Redeliver>::new();
     let detail = Resource::new(
         move || {
             (
                 public_id.get(),
                 delivery_id.get(),
-                live.changes.get(),
                 redeliver.version().get(),
             )
         },
-        |(id, delivery, _, _)| get_delivery(id, delivery),
+        |(id, delivery, _)| get_delivery(id, delivery),
     );
     let redeliver_error: Signal<Option<AppError>> =
         Signal::derive(move || redeliver.value().get().and_then(Result::err));
-    let refresh_href = Signal::derive(move || {
-        format!("/apps/{}/deliveries/{}", public_id.get(), delivery_id.get())
-    });
+    let refresh_href = format!(
+        "/apps/{}/deliveries/{}",
+        public_id.get_untracked(),
+        delivery_id.get_untracked()
+    );
 
     let content = move || {
         Suspend::new(async move {
@@ -49,8 +49,10 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     };
     view! {
         <p><a href=move || format!("/apps/{}/deliveries", public_id.get())>"← All deliveries"</a></p>
-        <LiveStatus connected=live.connected refresh_href/>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>{content}</Transition>
+        <LiveUpdates public_id=public_id.get_untracked() refresh_href/>
+        <div id="live-delivery" data-live-region="">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>{content}</Suspense>
+        </div>
     }
 }
 

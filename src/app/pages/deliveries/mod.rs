@@ -19,7 +19,7 @@ use crate::model::AppError;
 use chart::DeliveryChartView;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use live::{use_live_feed, LiveStatus};
+use live::LiveUpdates;
 use replay::ReplayPanel;
 
 #[component]
@@ -44,11 +44,9 @@ pub fn DeliveriesTab() -> impl IntoView {
             .and_then(|p| p.parse::<u32>().ok())
             .unwrap_or(0)
     });
-    let live = use_live_feed(public_id);
-    let changes = live.changes;
     let listing = Resource::new(
-        move || (public_id.get(), filter.get(), page.get(), changes.get()),
-        |(id, f, page, _)| {
+        move || (public_id.get(), filter.get(), page.get()),
+        |(id, f, page)| {
             list_deliveries(
                 id,
                 f.status,
@@ -60,16 +58,13 @@ pub fn DeliveriesTab() -> impl IntoView {
             )
         },
     );
-    // Loaded once: the filter and replay forms must not be redrawn (and reset) by the feed.
     let endpoints = Resource::new(move || public_id.get(), list_endpoints);
-    let chart = Resource::new(
-        move || (public_id.get(), changes.get()),
-        |(id, _)| get_delivery_chart(id),
+    let chart = Resource::new(move || public_id.get(), get_delivery_chart);
+    let refresh_href = format!(
+        "/apps/{}/deliveries?{}",
+        public_id.get_untracked(),
+        filter.get_untracked().to_url_query(page.get_untracked())
     );
-    let refresh_href = Signal::derive(move || {
-        let query = filter.get().to_url_query(page.get());
-        format!("/apps/{}/deliveries?{query}", public_id.get())
-    });
 
     let chart_view = move || {
         Suspend::new(async move {
@@ -134,7 +129,6 @@ pub fn DeliveriesTab() -> impl IntoView {
 
     let filter_form = move || {
         Suspend::new(async move {
-            // Redrawn when the URL changes (Clear, a shared link), never by the live feed.
             let current = filter.get();
             let endpoints = endpoints.await.ok()?;
             Some(view! { <FilterForm filter=current endpoints/> })
@@ -143,20 +137,25 @@ pub fn DeliveriesTab() -> impl IntoView {
     let replay_panel = move || {
         Suspend::new(async move {
             let endpoints = endpoints.await.ok()?;
-            (!endpoints.is_empty()).then(|| view! { <ReplayPanel endpoints changes/> })
+            (!endpoints.is_empty()).then(|| view! { <ReplayPanel endpoints/> })
         })
     };
 
+    // The chart and the list are live regions: the feed redraws them, never the forms.
     view! {
         <section class="card" aria-labelledby="chart-heading">
             <h2 id="chart-heading">"Last 24 hours"</h2>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>{chart_view}</Transition>
+            <div id="live-chart" data-live-region="">
+                <Suspense fallback=|| view! { <p>"Loading…"</p> }>{chart_view}</Suspense>
+            </div>
         </section>
         <section class="card" aria-labelledby="deliveries-heading">
             <h2 id="deliveries-heading">"Deliveries"</h2>
             <Suspense fallback=|| ()>{filter_form}</Suspense>
-            <LiveStatus connected=live.connected refresh_href/>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>{list_view}</Transition>
+            <LiveUpdates public_id=public_id.get_untracked() refresh_href/>
+            <div id="live-deliveries" data-live-region="">
+                <Suspense fallback=|| view! { <p>"Loading…"</p> }>{list_view}</Suspense>
+            </div>
         </section>
         <Suspense fallback=|| ()>{replay_panel}</Suspense>
     }

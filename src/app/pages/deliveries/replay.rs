@@ -1,6 +1,6 @@
 //! "Replay failed" for one endpoint since a time: a GET form counts what would be sent (so the
 //! count is in the URL and works without JavaScript), a confirmed POST queues them, and the
-//! replay's progress follows the live feed.
+//! replay's progress is a live region.
 
 use crate::api::deliveries::{count_replayable, get_replay_progress, ReplayFailed};
 use crate::app::components::{field_error, form_error, FormAlert};
@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 #[component]
-pub fn ReplayPanel(endpoints: Vec<EndpointView>, changes: RwSignal<usize>) -> impl IntoView {
+pub fn ReplayPanel(endpoints: Vec<EndpointView>) -> impl IntoView {
     let public_id = use_public_id();
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).filter(|v| !v.is_empty());
@@ -38,8 +38,8 @@ pub fn ReplayPanel(endpoints: Vec<EndpointView>, changes: RwSignal<usize>) -> im
             .or_else(|| param("replay"))
     };
     let progress = Resource::new(
-        move || (public_id.get(), replay_id(), changes.get()),
-        |(id, replay, _)| async move {
+        move || (public_id.get(), replay_id()),
+        |(id, replay)| async move {
             match replay {
                 Some(replay) => Some(get_replay_progress(id, replay).await),
                 None => None,
@@ -111,7 +111,9 @@ pub fn ReplayPanel(endpoints: Vec<EndpointView>, changes: RwSignal<usize>) -> im
             </form>
             <FormAlert message=form_error(replay_error)/>
             <Transition fallback=|| ()>{confirm_step}</Transition>
-            <Transition fallback=|| ()>{progress_view}</Transition>
+            <div id="live-replay-progress" data-live-region="">
+                <Suspense fallback=|| ()>{progress_view}</Suspense>
+            </div>
         </section>
     }
 }
