@@ -13,8 +13,7 @@ run: build
 ## build: release binary at target/release/facehook, site assets at target/site (hashed names,
 ## with brotli and gzip copies; hash.txt tells the server the names)
 build: tools
-	cargo leptos build --release --precompress
-	cp target/release/hash.txt target/site/hash.txt
+	.ci/build
 
 ## test: formatting, lints, unit + integration tests on SQLite and PostgreSQL, then the browser suite
 test:

@@ -227,7 +227,10 @@ fn router(state: AppState) -> Router {
 fn pkg_service(
     state: &AppState,
 ) -> tower_http::set_header::SetResponseHeader<
-    tower_http::services::ServeDir,
+    tower_http::set_header::SetResponseHeader<
+        tower_http::services::ServeDir,
+        axum::http::HeaderValue,
+    >,
     axum::http::HeaderValue,
 > {
     use tower::Layer;
@@ -239,7 +242,12 @@ fn pkg_service(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static(state.assets.pkg_cache_control()),
     );
-    cache.layer(files)
+    // Shared caches must keep the brotli, gzip and plain answers apart.
+    let vary = tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("accept-encoding"),
+    );
+    cache.layer(vary.layer(files))
 }
 
 /// Pages are rendered per request: a browser may keep one but must ask before reusing it.

@@ -17,7 +17,10 @@ fn write_site(root: &Path) {
     let pkg = root.join("pkg");
     std::fs::create_dir_all(&pkg).expect("create pkg");
     for (name, content) in [
-        ("facehook.Jh4s.js", "export function hydrate() {}\n".repeat(40)),
+        (
+            "facehook.Jh4s.js",
+            "export function hydrate() {}\n".repeat(40),
+        ),
         ("facehook.Wq9z.wasm", "\0asm".repeat(200)),
         ("facehook.Cs5e.css", "body { margin: 0 }\n".repeat(40)),
     ] {
@@ -59,7 +62,10 @@ async fn hashed_files_are_negotiated_and_immutable(backend: Backend) {
     assert_eq!(br.status(), 200);
     assert_eq!(header(&br, "content-encoding").as_deref(), Some("br"));
     assert_eq!(header(&br, "cache-control").as_deref(), Some(IMMUTABLE));
-    assert_eq!(header(&br, "content-type").as_deref(), Some("application/wasm"));
+    assert_eq!(
+        header(&br, "content-type").as_deref(),
+        Some("application/wasm")
+    );
     assert!(header(&br, "vary").is_some_and(|v| v.to_lowercase().contains("accept-encoding")));
     assert_eq!(br.text().await.unwrap(), "br:facehook.Wq9z.wasm");
 
@@ -70,7 +76,10 @@ async fn hashed_files_are_negotiated_and_immutable(backend: Backend) {
 
     let identity = get(&app, wasm, None).await;
     assert_eq!(header(&identity, "content-encoding"), None);
-    assert_eq!(header(&identity, "cache-control").as_deref(), Some(IMMUTABLE));
+    assert_eq!(
+        header(&identity, "cache-control").as_deref(),
+        Some(IMMUTABLE)
+    );
     assert_eq!(identity.bytes().await.unwrap().len(), 800);
 
     let css = get(&app, "/pkg/facehook.Cs5e.css", Some("br")).await;
@@ -89,8 +98,15 @@ async fn pages_name_the_hashed_files_and_are_compressed(backend: Backend) {
     assert_eq!(header(&plain, "cache-control").as_deref(), Some("no-cache"));
     assert_eq!(header(&plain, "content-encoding"), None);
     let html = plain.text().await.unwrap();
-    for name in ["facehook.Jh4s.js", "facehook.Wq9z.wasm", "facehook.Cs5e.css"] {
-        assert!(html.contains(&format!("/pkg/{name}")), "{name} missing from {html}");
+    for name in [
+        "facehook.Jh4s.js",
+        "facehook.Wq9z.wasm",
+        "facehook.Cs5e.css",
+    ] {
+        assert!(
+            html.contains(&format!("/pkg/{name}")),
+            "{name} missing from {html}"
+        );
     }
 
     for encoding in ["br", "gzip"] {
@@ -98,7 +114,12 @@ async fn pages_name_the_hashed_files_and_are_compressed(backend: Backend) {
         assert_eq!(header(&page, "content-encoding").as_deref(), Some(encoding));
         assert_eq!(header(&page, "cache-control").as_deref(), Some("no-cache"));
         let body = page.bytes().await.unwrap();
-        assert!(body.len() < html.len() / 2, "{encoding}: {} of {}", body.len(), html.len());
+        assert!(
+            body.len() < html.len() / 2,
+            "{encoding}: {} of {}",
+            body.len(),
+            html.len()
+        );
     }
 
     // The API reference page and the OpenAPI document are compressed too.

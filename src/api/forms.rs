@@ -52,7 +52,9 @@ async fn settle_form_post(session: Session, request: Request, next: Next) -> Res
             .into_response();
     };
     let fields = retained_fields(&bytes);
-    let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let mut response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let Some(location) = response
         .headers()
         .get(header::LOCATION)
@@ -90,8 +92,8 @@ async fn settle_form_post(session: Session, request: Request, next: Next) -> Res
 /// Called while a page renders: a failed form's error reaches its `ServerAction` as if it were
 /// in the address, and the form's fields reach the inputs.
 pub fn provide_retained_form() {
-    let retained = use_context::<Parts>()
-        .and_then(|parts| parts.extensions.get::<RetainedForm>().cloned());
+    let retained =
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<RetainedForm>().cloned());
     if let Some(retained) = retained {
         provide_context(ServerActionError::new(&retained.action, &retained.error));
         provide_context(retained);

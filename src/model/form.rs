@@ -48,7 +48,10 @@ mod tests {
             fields: vec![("url".into(), "ftp://x".into())],
             ..RetainedForm::default()
         };
-        assert_eq!(retained.value(Some("new"), "url").as_deref(), Some("ftp://x"));
+        assert_eq!(
+            retained.value(Some("new"), "url").as_deref(),
+            Some("ftp://x")
+        );
         assert_eq!(retained.value(Some("ep_1"), "url"), None);
         assert_eq!(retained.value(None, "url"), None);
         assert_eq!(retained.value(Some("new"), "description"), None);

@@ -2,8 +2,8 @@
 //! Never imports `app` (UI) or `api` (the boundary); `startup` wires these to them.
 
 pub mod admin;
-pub mod assets;
 pub mod apps;
+pub mod assets;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -206,6 +206,17 @@ impl TestApp {
         page: &str,
         form: &[(&str, &str)],
     ) -> reqwest::Response {
+        self.post_plain_form_with(&self.client, function, page, form)
+            .await
+    }
+
+    pub async fn post_plain_form_with(
+        &self,
+        client: &reqwest::Client,
+        function: &str,
+        page: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut headers = HeaderMap::new();
         headers.insert(
             "Accept",
@@ -219,7 +230,7 @@ impl TestApp {
             "Referer",
             HeaderValue::from_str(&self.url(page)).expect("referer header"),
         );
-        self.client
+        client
             .post(self.url(&format!("/api/{function}")))
             .headers(headers)
             .form(form)

@@ -116,10 +116,7 @@ pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] label: String) -> im
         #[cfg(feature = "hydrate")]
         {
             let _ = window().navigator().clipboard().write_text(&text);
-            set_timeout(
-                move || copied.set(false),
-                std::time::Duration::from_secs(3),
-            );
+            set_timeout(move || copied.set(false), std::time::Duration::from_secs(3));
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = &text;
