@@ -7,7 +7,7 @@ use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand};
 use crate::commands;
 use crate::server::admin::Admin;
 use crate::server::apps::Apps;
-use crate::server::assets::{self, SiteAssets};
+use crate::server::assets::SiteAssets;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
@@ -199,7 +199,7 @@ fn router(state: AppState) -> Router {
         )
         .merge(api::http::router())
         .nest("/api/v1", api::rest::router())
-        .nest_service("/pkg", pkg_service(&state))
+        .nest_service("/pkg", api::assets::pkg_service(&state))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             fallback_shell,
         ))
@@ -217,57 +217,9 @@ fn router(state: AppState) -> Router {
         // Pages, JSON and the API document are compressed as they are sent; the live feed
         // (text/event-stream) and files already precompressed are left alone.
         .layer(tower_http::compression::CompressionLayer::new())
-        .layer(axum::middleware::from_fn(revalidate_pages))
+        .layer(axum::middleware::from_fn(api::assets::revalidate_pages))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// `/pkg/…`: the built CSS, JS and wasm, sent as the brotli or gzip copy the build wrote when
-/// the browser accepts it. Hashed names are cached for a year.
-fn pkg_service(
-    state: &AppState,
-) -> tower_http::set_header::SetResponseHeader<
-    tower_http::set_header::SetResponseHeader<
-        tower_http::services::ServeDir,
-        axum::http::HeaderValue,
-    >,
-    axum::http::HeaderValue,
-> {
-    use tower::Layer;
-    let dir = std::path::Path::new(state.leptos_options.site_root.as_ref()).join("pkg");
-    let files = tower_http::services::ServeDir::new(dir)
-        .precompressed_br()
-        .precompressed_gzip();
-    let cache = tower_http::set_header::SetResponseHeaderLayer::overriding(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static(state.assets.pkg_cache_control()),
-    );
-    // Shared caches must keep the brotli, gzip and plain answers apart.
-    let vary = tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-        axum::http::header::VARY,
-        axum::http::HeaderValue::from_static("accept-encoding"),
-    );
-    cache.layer(vary.layer(files))
-}
-
-/// Pages are rendered per request: a browser may keep one but must ask before reusing it.
-async fn revalidate_pages(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let is_html = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/html"));
-    if is_html && !headers.contains_key(axum::http::header::CACHE_CONTROL) {
-        headers.insert(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static(assets::REVALIDATE),
-        );
-    }
-    response
 }
 
 /// The console's route list, generated once per process. Generating it renders the app with

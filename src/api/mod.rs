@@ -8,6 +8,8 @@ pub mod deliveries;
 pub mod registry;
 
 #[cfg(feature = "ssr")]
+pub mod assets;
+#[cfg(feature = "ssr")]
 mod context;
 #[cfg(feature = "ssr")]
 pub mod forms;
