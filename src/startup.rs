@@ -174,7 +174,7 @@ impl Application {
 
 fn router(state: AppState) -> Router {
     let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.store.db()))
-        .with_name("facehook_session")
+        .with_name(api::assets::SESSION_COOKIE)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
         .with_same_site(SameSite::Lax)
         .with_http_only(true)

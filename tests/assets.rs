@@ -86,8 +86,10 @@ async fn hashed_files_are_negotiated_and_immutable(backend: Backend) {
     assert_eq!(header(&css, "content-encoding").as_deref(), Some("br"));
     assert!(header(&css, "content-type").is_some_and(|t| t.starts_with("text/css")));
 
+    // A missing file is not cached: it may exist after the next deploy.
     let missing = get(&app, "/pkg/facehook.nope.js", Some("br")).await;
     assert_eq!(missing.status(), 404);
+    assert_eq!(header(&missing, "cache-control"), None);
 }
 
 async fn pages_name_the_hashed_files_and_are_compressed(backend: Backend) {

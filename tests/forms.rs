@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::console::{app_with_endpoint, owner, PASSWORD};
+use common::console::{app_with_endpoint, owner, save_endpoint, PASSWORD};
 use common::{location, spawn_app, Backend, TestApp};
 
 async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
@@ -80,7 +80,8 @@ async fn an_endpoint_error_stays_with_the_form_that_was_sent(backend: Backend) {
                 ("form_id", "new"),
                 ("url", "ftp://example.com/typed-by-hand"),
                 ("description", "Typed by hand"),
-                ("events_mode", "all"),
+                ("events_mode", "selected"),
+                ("event_auth", "on"),
                 ("timeout_secs", "6"),
             ],
         )
@@ -91,6 +92,21 @@ async fn an_endpoint_error_stays_with_the_form_that_was_sent(backend: Backend) {
     let html = page(&app, &alice, &webhooks).await;
     assert!(html.contains(r#"value="ftp://example.com/typed-by-hand""#));
     assert!(html.contains(r#"value="Typed by hand""#));
+    // The boxes too: only "auth" of the five, "Only these", and no longer enabled.
+    let add_form = html
+        .split(r#"name="form_id" value="new""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</form>").next())
+        .expect("the add form");
+    assert_eq!(add_form.matches("checked").count(), 2, "{add_form}");
+    assert!(
+        add_form.contains(r#"name="event_auth" checked"#),
+        "{add_form}"
+    );
+    assert!(
+        add_form.contains(r#"value="selected" checked"#),
+        "{add_form}"
+    );
     // The error is shown once, in the add form, and the saved endpoint keeps its own URL.
     assert_eq!(
         html.matches("Only http and https URLs are accepted")
@@ -105,6 +121,102 @@ async fn an_endpoint_error_stays_with_the_form_that_was_sent(backend: Backend) {
         .expect("the saved endpoint's form");
     assert!(saved_form.contains(r#"value="https://example.com/hook""#));
     assert!(!saved_form.contains("ftp://"));
+}
+
+async fn a_failed_test_event_shows_on_its_own_card_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = owner(&app, "cards@example.com").await;
+    let (public_id, first) = app_with_endpoint(&app, &alice, "Cards").await;
+    let second = save_endpoint(
+        &app,
+        &alice,
+        &public_id,
+        &[("url", "https://example.org/other")],
+    )
+    .await;
+    assert_eq!(second.status(), 200);
+    let webhooks = format!("/apps/{public_id}/webhooks");
+
+    // Sent from the first card, refused (the endpoint is not this application's).
+    let refused = app
+        .post_plain_form_with(
+            &alice,
+            "send_test_event",
+            &webhooks,
+            &[
+                ("public_id", "fio00000000"),
+                ("endpoint_id", &first),
+                ("form_id", &format!("test-{first}")),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 303);
+    let html = page(&app, &alice, &webhooks).await;
+    assert_eq!(
+        html.matches(r#"data-testid="test-result""#).count(),
+        1,
+        "{html}"
+    );
+    let first_card = html
+        .split(&format!(r#"value="test-{first}""#))
+        .nth(1)
+        .and_then(|rest| rest.split("</article>").next())
+        .expect("the first endpoint's card");
+    assert!(first_card.contains("Not found."));
+}
+
+async fn a_live_redraw_takes_no_one_time_notice(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = owner(&app, "redraw@example.com").await;
+    let (public_id, _) = app_with_endpoint(&app, &alice, "Redraw").await;
+    let webhooks = format!("/apps/{public_id}/webhooks");
+    let saved = app
+        .post_plain_form_with(
+            &alice,
+            "save_endpoint",
+            &webhooks,
+            &[
+                ("public_id", &public_id),
+                ("url", "https://example.net/added"),
+                ("events_mode", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+
+    // The deliveries page's live feed redraws it: the notice waits for the next real page.
+    let redraw = alice
+        .get(app.url(&format!("/apps/{public_id}/deliveries")))
+        .header("Accept", "text/html")
+        .header("facehook-live-redraw", "1")
+        .send()
+        .await
+        .expect("redraw");
+    assert!(!redraw.text().await.unwrap().contains("Endpoint saved."));
+    assert!(page(&app, &alice, &webhooks)
+        .await
+        .contains("Endpoint saved."));
+}
+
+async fn pages_with_secrets_are_never_stored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = owner(&app, "nostore@example.com").await;
+    let (public_id, _) = app_with_endpoint(&app, &alice, "No store").await;
+    let revealed = alice
+        .get(app.url(&format!("/apps/{public_id}/webhooks?reveal=token")))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(revealed.status(), 200);
+    assert_eq!(revealed.headers()["cache-control"], "private, no-store");
+    let public = app
+        .client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(public.headers()["cache-control"], "no-cache");
 }
 
 async fn a_successful_post_redirects_with_see_other(backend: Backend) {
@@ -124,5 +236,8 @@ async fn a_successful_post_redirects_with_see_other(backend: Backend) {
 on_both_backends!(
     a_failed_post_returns_to_a_clean_address_with_the_input,
     an_endpoint_error_stays_with_the_form_that_was_sent,
-    a_successful_post_redirects_with_see_other
+    a_successful_post_redirects_with_see_other,
+    a_failed_test_event_shows_on_its_own_card_only,
+    pages_with_secrets_are_never_stored,
+    a_live_redraw_takes_no_one_time_notice
 );

@@ -195,6 +195,13 @@ impl RequestContext {
     }
 
     pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
+        let redraw = self
+            .parts
+            .as_ref()
+            .is_some_and(|parts| parts.headers.contains_key(super::forms::LIVE_REDRAW_HEADER));
+        if redraw {
+            return Ok(None);
+        }
         let Some(account) = self.optional_account().await? else {
             return self
                 .session

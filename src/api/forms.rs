@@ -20,6 +20,9 @@ const RETAINED_FORM_KEY: &str = "retained_form";
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
 /// Longer values are not worth keeping: the user pasted something that is not an answer.
 const MAX_RETAINED_VALUE_CHARS: usize = 4096;
+/// What one failed form may keep in a session, whatever it sent (console forms are far smaller).
+const MAX_RETAINED_FIELDS: usize = 64;
+const MAX_RETAINED_BYTES: usize = 16 * 1024;
 
 pub async fn post_redirect_get(session: Session, mut request: Request, next: Next) -> Response {
     if !accepts_html(request.headers()) {
@@ -30,7 +33,7 @@ pub async fn post_redirect_get(session: Session, mut request: Request, next: Nex
     if request.method() == Method::POST && is_server_function {
         return settle_form_post(session, request, next).await;
     }
-    if request.method() == Method::GET && !path.starts_with("/api/") {
+    if request.method() == Method::GET && !path.starts_with("/api/") && !is_live_redraw(&request) {
         match session.remove::<RetainedForm>(RETAINED_FORM_KEY).await {
             Ok(Some(retained)) => {
                 request.extensions_mut().insert(retained);
@@ -100,6 +103,14 @@ pub fn provide_retained_form() {
     }
 }
 
+/// The live feed's redraw of a page the user already sees: it must not take one-time
+/// notices or a failed form meant for the next page.
+pub const LIVE_REDRAW_HEADER: &str = "facehook-live-redraw";
+
+pub fn is_live_redraw(request: &Request) -> bool {
+    request.headers().contains_key(LIVE_REDRAW_HEADER)
+}
+
 fn accepts_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -109,6 +120,7 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 
 /// The fields worth giving back: not secrets, not the framework's, not NUL, not huge.
 fn retained_fields(body: &[u8]) -> Vec<(String, String)> {
+    let mut budget = MAX_RETAINED_BYTES;
     url::form_urlencoded::parse(body)
         .filter(|(name, value)| {
             let secret = ["password", "secret", "token"]
@@ -118,6 +130,12 @@ fn retained_fields(body: &[u8]) -> Vec<(String, String)> {
                 && !name.starts_with("__")
                 && !value.contains('\0')
                 && value.chars().count() <= MAX_RETAINED_VALUE_CHARS
+        })
+        .take(MAX_RETAINED_FIELDS)
+        .take_while(|(name, value)| {
+            let size = name.len() + value.len();
+            budget = budget.saturating_sub(size);
+            budget > 0
         })
         .map(|(name, value)| (name.into_owned(), value.into_owned()))
         .collect()
@@ -146,7 +164,9 @@ fn split_error(location: &str) -> (String, Option<(String, String)>) {
             }
         }
     }
-    let mut clean = url.path().to_owned();
+    // Dot segments are gone now: `/.//evil.example` became `//evil.example`, which a browser
+    // reads as another site. One leading slash keeps it on this one.
+    let mut clean = format!("/{}", url.path().trim_start_matches('/'));
     if any_kept {
         clean.push('?');
         clean.push_str(&kept.finish());
@@ -170,6 +190,34 @@ mod tests {
         );
         assert_eq!(split_error("/apps").0, "/apps");
         assert_eq!(split_error("/apps").1, None);
+    }
+
+    #[test]
+    fn a_location_never_leaves_the_site() {
+        for sneaky in [
+            "/.//evil.example/x",
+            "/a/..//evil.example/x",
+            "http://console.test//evil.example/x",
+            "//evil.example/x",
+            "https://evil.example/x",
+        ] {
+            let (clean, _) = split_error(sneaky);
+            assert!(
+                clean.starts_with('/') && !clean.starts_with("//"),
+                "{sneaky} -> {clean}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_flood_of_fields_keeps_a_bounded_few() {
+        let body: String = (0..1000)
+            .map(|n| format!("f{n}={}&", "x".repeat(4000)))
+            .collect();
+        let fields = retained_fields(body.as_bytes());
+        let bytes: usize = fields.iter().map(|(n, v)| n.len() + v.len()).sum();
+        assert!(fields.len() <= MAX_RETAINED_FIELDS && bytes <= MAX_RETAINED_BYTES);
+        assert!(!fields.is_empty());
     }
 
     #[test]

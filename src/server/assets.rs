@@ -20,6 +20,8 @@ pub struct SiteAssets {
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Served with pages and unhashed files: keep a copy, but ask before using it.
 pub const REVALIDATE: &str = "no-cache";
+/// Served with signed-in pages: they may show a secret, so no cache keeps them.
+pub const PRIVATE: &str = "private, no-store";
 
 impl SiteAssets {
     /// Reads `hash.txt` from the site folder, else from beside the binary (where cargo-leptos

@@ -5,6 +5,12 @@ use crate::model::form::RetainedForm;
 use crate::model::AppError;
 use leptos::prelude::*;
 
+/// Whether this page's failed form (if any) was the one with this `form_id`: forms repeated
+/// per endpoint post to one action, and a failure belongs only to the one that was sent.
+pub fn sent_from(form_id: &str) -> bool {
+    use_context::<RetainedForm>().is_none_or(|retained| retained.is_form(Some(form_id)))
+}
+
 /// The message for `field`, if the last submission failed on it.
 pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
     Signal::derive(move || {

@@ -2,4 +2,4 @@
 
 mod form;
 
-pub use form::{field_error, form_error, CopyButton, Field, FormAlert, SubmitButton};
+pub use form::{field_error, form_error, sent_from, CopyButton, Field, FormAlert, SubmitButton};

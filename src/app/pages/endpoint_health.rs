@@ -2,10 +2,11 @@
 //! run of failures as a badge, and for a disabled endpoint why and when, with "Re-enable".
 
 use crate::api::apps::ReenableEndpoint;
-use crate::app::components::{form_error, FormAlert, SubmitButton};
+use crate::app::components::{form_error, sent_from, FormAlert, SubmitButton};
 use crate::app::format::utc_time;
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::app::EndpointView;
+use crate::model::form::FORM_ID_FIELD;
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -45,8 +46,15 @@ pub fn DisabledNotice(endpoint: EndpointView, list_version: RwSignal<usize>) -> 
             list_version.update(|n| *n += 1);
         }
     });
-    let error: Signal<Option<AppError>> =
-        Signal::derive(move || reenable.value().get().and_then(Result::err));
+    let form_id = format!("reenable-{}", endpoint.id);
+    let sent_here = sent_from(&form_id);
+    let error: Signal<Option<AppError>> = Signal::derive(move || {
+        reenable
+            .value()
+            .get()
+            .and_then(Result::err)
+            .filter(|_| sent_here)
+    });
     let when = endpoint
         .disabled_at_ms
         .map(|at| format!(" since {}", utc_time(at)))
@@ -64,6 +72,7 @@ pub fn DisabledNotice(endpoint: EndpointView, list_version: RwSignal<usize>) -> 
                 <ActionForm action=reenable attr:class="inline-actions">
                     <input type="hidden" name="public_id" value=public_id/>
                     <input type="hidden" name="endpoint_id" value=endpoint.id.clone()/>
+                    <input type="hidden" name=FORM_ID_FIELD value=form_id.clone()/>
                     <SubmitButton label="Re-enable" pending_label="Re-enabling…" pending=reenable.pending()/>
                 </ActionForm>
                 <FormAlert message=form_error(error)/>

@@ -3,9 +3,10 @@
 //! the form's post and redirect.
 
 use crate::api::deliveries::SendTestEvent;
-use crate::app::components::SubmitButton;
+use crate::app::components::{sent_from, SubmitButton};
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::app::TestDeliveryResult;
+use crate::model::form::FORM_ID_FIELD;
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -14,10 +15,12 @@ use leptos::prelude::*;
 pub fn TestEventPanel(endpoint_id: String, last: Option<TestDeliveryResult>) -> impl IntoView {
     let public_id = use_public_id();
     let send = ServerAction::<SendTestEvent>::new();
+    let form_id = format!("test-{endpoint_id}");
+    let sent_here = sent_from(&form_id);
     let outcome = move || {
         last.clone()
             .map(Ok)
-            .or_else(|| send.value().get())
+            .or_else(|| send.value().get().filter(|_| sent_here))
             .map(outcome_view)
     };
     view! {
@@ -25,6 +28,7 @@ pub fn TestEventPanel(endpoint_id: String, last: Option<TestDeliveryResult>) -> 
             <ActionForm action=send attr:class="inline-actions">
                 <input type="hidden" name="public_id" value=public_id/>
                 <input type="hidden" name="endpoint_id" value=endpoint_id/>
+                <input type="hidden" name=FORM_ID_FIELD value=form_id/>
                 <SubmitButton label="Send test event" pending_label="Sending…" pending=send.pending()/>
             </ActionForm>
             {outcome}

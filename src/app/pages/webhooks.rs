@@ -6,7 +6,9 @@ use crate::api::apps::{
     RotateSigningSecret, RotateWebhookToken, SaveEndpoint,
 };
 use crate::api::deliveries::take_test_results;
-use crate::app::components::{field_error, form_error, CopyButton, Field, FormAlert, SubmitButton};
+use crate::app::components::{
+    field_error, form_error, sent_from, CopyButton, Field, FormAlert, SubmitButton,
+};
 use crate::app::format::utc_time;
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::app::pages::endpoint_health::{DisabledNotice, HealthBadge};
@@ -199,7 +201,7 @@ fn EndpointForm(
         .map(|e| e.id.clone())
         .unwrap_or_else(|| "new".into());
     // Every endpoint form posts to the same action: a failure belongs to the one that was sent.
-    let sent_here = use_context::<RetainedForm>().is_none_or(|f| f.is_form(Some(&prefix)));
+    let sent_here = sent_from(&prefix);
     let error: Signal<Option<AppError>> = Signal::derive(move || {
         save.value()
             .get()
@@ -210,10 +212,23 @@ fn EndpointForm(
         let prefix = prefix.clone();
         move |field: &str| format!("{prefix}-{field}")
     };
-    let all_events = endpoint.as_ref().is_none_or(|e| e.events.is_none());
+    // After a failed post of this form, its boxes show what the user chose, not what is stored.
+    let typed = use_context::<RetainedForm>().filter(|retained| retained.is_form(Some(&prefix)));
+    let chosen = |name: &str| {
+        typed
+            .as_ref()
+            .map(|t| t.value(Some(&prefix), name).is_some())
+    };
+    let all_events = match &typed {
+        Some(t) => t.value(Some(&prefix), "events_mode").as_deref() != Some("selected"),
+        None => endpoint.as_ref().is_none_or(|e| e.events.is_none()),
+    };
     let subscribed: Vec<bool> = EventKind::ALL
         .into_iter()
-        .map(|kind| endpoint.as_ref().is_none_or(|e| e.subscribes_to(kind)))
+        .map(|kind| {
+            chosen(&format!("event_{}", kind.as_str()))
+                .unwrap_or_else(|| endpoint.as_ref().is_none_or(|e| e.subscribes_to(kind)))
+        })
         .collect();
     let events_error_id = id("events-error");
     let events_described_id = events_error_id.clone();
@@ -228,8 +243,9 @@ fn EndpointForm(
         .map(|e| e.timeout_secs)
         .unwrap_or(6)
         .to_string();
-    let enabled = endpoint.as_ref().is_none_or(|e| e.enabled);
-    let include_payload = endpoint.as_ref().is_some_and(|e| e.include_payload);
+    let enabled = chosen("enabled").unwrap_or_else(|| endpoint.as_ref().is_none_or(|e| e.enabled));
+    let include_payload = chosen("include_payload")
+        .unwrap_or_else(|| endpoint.as_ref().is_some_and(|e| e.include_payload));
     let payload_error_id = id("include_payload-error");
     let payload_hint_id = id("include_payload-hint");
     let payload_described = {

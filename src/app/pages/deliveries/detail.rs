@@ -38,7 +38,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     let content = move || {
         Suspend::new(async move {
             match detail.await {
-                Ok(detail) => view! { <DetailView detail redeliver redeliver_error/> }.into_any(),
+                Ok(detail) => view! { <DetailView detail redeliver/> }.into_any(),
                 Err(AppError::NotFound) => view! {
                     <section class="card"><p class="empty">"This delivery does not exist (or was purged)."</p></section>
                 }
@@ -50,6 +50,8 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     view! {
         <p><a href=move || format!("/apps/{}/deliveries", public_id.get())>"← All deliveries"</a></p>
         <LiveUpdates public_id=public_id.get_untracked() refresh_href/>
+        // Outside the live region: a redraw must not wipe the error of the post just made.
+        <FormAlert message=form_error(redeliver_error)/>
         <div id="live-delivery" data-live-region="">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>{content}</Suspense>
         </div>
@@ -57,11 +59,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn DetailView(
-    detail: DeliveryDetail,
-    redeliver: ServerAction<Redeliver>,
-    redeliver_error: Signal<Option<AppError>>,
-) -> impl IntoView {
+fn DetailView(detail: DeliveryDetail, redeliver: ServerAction<Redeliver>) -> impl IntoView {
     let public_id = use_public_id();
     let summary = detail.summary;
     let can_redeliver =
@@ -110,7 +108,6 @@ fn DetailView(
                     <span class="hint">"A new attempt with the same webhook-id."</span>
                 </ActionForm>
             })}
-            <FormAlert message=form_error(redeliver_error)/>
         </section>
         <section class="card" aria-labelledby="request-heading">
             <h2 id="request-heading">"Request"</h2>
