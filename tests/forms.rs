@@ -198,6 +198,63 @@ async fn a_live_redraw_takes_no_one_time_notice(backend: Backend) {
         .contains("Endpoint saved."));
 }
 
+async fn every_action_says_what_it_did(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = owner(&app, "statuses@example.com").await;
+    let (public_id, endpoint_id) = app_with_endpoint(&app, &alice, "Statuses").await;
+    let overview = format!("/apps/{public_id}");
+    let webhooks = format!("{overview}/webhooks");
+    let app_id = [("public_id", public_id.as_str())];
+    let app_endpoint = [
+        ("public_id", public_id.as_str()),
+        ("endpoint_id", endpoint_id.as_str()),
+    ];
+
+    let renamed = app
+        .post_plain_form_with(
+            &alice,
+            "rename_app",
+            &overview,
+            &[("public_id", &public_id), ("name", "Renamed")],
+        )
+        .await;
+    assert_eq!(location(&renamed), overview);
+    assert!(page(&app, &alice, &overview)
+        .await
+        .contains("Application renamed."));
+
+    // A rotation lands on the page that shows the new value.
+    let token = app
+        .post_plain_form_with(&alice, "rotate_webhook_token", &webhooks, &app_id)
+        .await;
+    assert_eq!(location(&token), format!("{webhooks}?reveal=token"));
+    let html = page(&app, &alice, &location(&token)).await;
+    assert!(html.contains("Webhook token rotated"));
+    assert!(
+        html.contains(r#"data-testid="webhook-token" class="secret">fhw_"#),
+        "{html}"
+    );
+
+    let secret = app
+        .post_plain_form_with(&alice, "rotate_signing_secret", &webhooks, &app_endpoint)
+        .await;
+    assert_eq!(
+        location(&secret),
+        format!("{webhooks}?reveal={endpoint_id}")
+    );
+    let html = page(&app, &alice, &location(&secret)).await;
+    assert!(html.contains("Signing secret rotated"));
+    assert!(html.contains(r#"data-testid="previous-secret""#));
+
+    let deleted = app
+        .post_plain_form_with(&alice, "delete_endpoint", &webhooks, &app_endpoint)
+        .await;
+    assert_eq!(location(&deleted), webhooks);
+    let html = page(&app, &alice, &webhooks).await;
+    assert!(html.contains("Endpoint deleted."));
+    assert!(!html.contains(&endpoint_id));
+}
+
 async fn pages_with_secrets_are_never_stored(backend: Backend) {
     let app = spawn_app(backend).await;
     let alice = owner(&app, "nostore@example.com").await;
@@ -239,5 +296,6 @@ on_both_backends!(
     a_successful_post_redirects_with_see_other,
     a_failed_test_event_shows_on_its_own_card_only,
     pages_with_secrets_are_never_stored,
-    a_live_redraw_takes_no_one_time_notice
+    a_live_redraw_takes_no_one_time_notice,
+    every_action_says_what_it_did
 );

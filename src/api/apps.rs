@@ -51,7 +51,11 @@ pub async fn take_issued_api_key(public_id: String) -> Result<Option<String>, Ap
 pub async fn rename_app(public_id: String, name: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
-    ctx.state.apps.rename(&owner.id, &public_id, &name).await
+    ctx.state.apps.rename(&owner.id, &public_id, &name).await?;
+    if ctx.is_plain_form_post() {
+        ctx.flash("Application renamed.").await?;
+    }
+    Ok(())
 }
 
 #[server(endpoint = "delete_app")]
@@ -88,10 +92,18 @@ pub async fn reveal_webhook_token(public_id: String) -> Result<String, AppError>
 pub async fn rotate_webhook_token(public_id: String) -> Result<String, AppError> {
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
-    ctx.state
+    let token = ctx
+        .state
         .apps
         .rotate_webhook_token(&owner.id, &public_id)
-        .await
+        .await?;
+    if ctx.is_plain_form_post() {
+        // The page after the redirect shows the new token.
+        ctx.flash("Webhook token rotated: receivers need the new one now.")
+            .await?;
+        leptos_axum::redirect(&format!("/apps/{}/webhooks?reveal=token", public_id.trim()));
+    }
+    Ok(token)
 }
 
 #[server(endpoint = "list_endpoints")]
@@ -174,7 +186,11 @@ pub async fn delete_endpoint(public_id: String, endpoint_id: String) -> Result<(
     ctx.state
         .apps
         .delete_endpoint(&owner.id, &public_id, &endpoint_id)
-        .await
+        .await?;
+    if ctx.is_plain_form_post() {
+        ctx.flash("Endpoint deleted.").await?;
+    }
+    Ok(())
 }
 
 #[server(endpoint = "reveal_signing_secrets")]
@@ -197,10 +213,22 @@ pub async fn rotate_signing_secret(
 ) -> Result<SigningSecrets, AppError> {
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
-    ctx.state
+    let secrets = ctx
+        .state
         .apps
         .rotate_signing_secret(&owner.id, &public_id, &endpoint_id)
-        .await
+        .await?;
+    if ctx.is_plain_form_post() {
+        // The page after the redirect shows the new secret beside the previous one.
+        ctx.flash("Signing secret rotated: the previous one stays valid for 24 hours.")
+            .await?;
+        leptos_axum::redirect(&format!(
+            "/apps/{}/webhooks?reveal={}",
+            public_id.trim(),
+            endpoint_id.trim()
+        ));
+    }
+    Ok(secrets)
 }
 
 /// Turns a disabled endpoint back on; what it holds is delivered at once.

@@ -12,16 +12,6 @@ pub fn AccountPage() -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || action.value().get().and_then(Result::err));
-    let changed = move || matches!(action.value().get(), Some(Ok(())));
-    let form = NodeRef::<leptos::html::Form>::new();
-    // Clear the password inputs once a change went through.
-    Effect::new(move |_| {
-        if changed() {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
 
     let profile = move || {
         Suspend::new(async move {
@@ -51,11 +41,8 @@ pub fn AccountPage() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Change password"</h2>
-            <Show when=changed>
-                <p class="flash" role="status">"Password changed."</p>
-            </Show>
             <FormAlert message=form_error(error)/>
-            <ActionForm action=action node_ref=form attr:class="stack" attr:novalidate=true>
+            <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <Field label="Current password" name="current_password" input_type="password"
                     autocomplete="current-password" error=field_error(error, "current_password")/>
                 <Field label="New password" name="new_password" input_type="password"

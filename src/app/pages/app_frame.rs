@@ -11,29 +11,20 @@ use leptos_meta::Title;
 use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
 
-/// Bumped by a tab after it changed the application, so the header reloads.
-#[derive(Clone, Copy)]
-pub struct AppChanged(pub RwSignal<usize>);
-
 /// The application's public ID from the URL.
 pub fn use_public_id() -> Memo<String> {
     let params = use_params_map();
     Memo::new(move |_| params.read().get("public_id").unwrap_or_default())
 }
 
-/// The application shown on the current page, loaded once per change.
+/// The application shown on the current page.
 pub fn use_app_detail() -> Resource<Result<AppDetail, AppError>> {
     let public_id = use_public_id();
-    let changed = use_context::<AppChanged>().map(|c| c.0);
-    Resource::new(
-        move || (public_id.get(), changed.map(|c| c.get())),
-        |(id, _)| get_app(id),
-    )
+    Resource::new(move || public_id.get(), get_app)
 }
 
 #[component]
 pub fn AppFrame() -> impl IntoView {
-    provide_context(AppChanged(RwSignal::new(0)));
     let public_id = use_public_id();
     let detail = use_app_detail();
     let tab = move |path: &'static str, label: &'static str| {

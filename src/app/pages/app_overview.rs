@@ -3,7 +3,7 @@
 use crate::api::apps::{take_issued_api_key, DeleteApp, RenameApp, RotateApiKey};
 use crate::app::components::{field_error, form_error, CopyButton, Field, FormAlert, SubmitButton};
 use crate::app::format::{utc_time, PlanBadge};
-use crate::app::pages::app_frame::{use_app_detail, use_public_id, AppChanged};
+use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -18,13 +18,6 @@ pub fn AppOverview() -> impl IntoView {
         move || (public_id.get(), rotate.version().get()),
         |(id, _)| take_issued_api_key(id),
     );
-    if let Some(AppChanged(changed)) = use_context::<AppChanged>() {
-        Effect::new(move |_| {
-            if matches!(rename.value().get(), Some(Ok(()))) {
-                changed.update(|n| *n += 1);
-            }
-        });
-    }
     let rename_error: Signal<Option<AppError>> =
         Signal::derive(move || rename.value().get().and_then(Result::err));
     let delete_error: Signal<Option<AppError>> =
@@ -75,9 +68,6 @@ pub fn AppOverview() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Rename"</h2>
-            <Show when=move || matches!(rename.value().get(), Some(Ok(())))>
-                <p class="flash" role="status">"Application renamed."</p>
-            </Show>
             <FormAlert message=form_error(rename_error)/>
             <ActionForm action=rename attr:class="stack" attr:novalidate=true>
                 <input type="hidden" name="public_id" value=public_id/>

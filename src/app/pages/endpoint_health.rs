@@ -38,14 +38,9 @@ pub fn HealthBadge(endpoint: EndpointView) -> impl IntoView {
 
 /// Shown only for a disabled endpoint.
 #[component]
-pub fn DisabledNotice(endpoint: EndpointView, list_version: RwSignal<usize>) -> impl IntoView {
+pub fn DisabledNotice(endpoint: EndpointView) -> impl IntoView {
     let public_id = use_public_id();
     let reenable = ServerAction::<ReenableEndpoint>::new();
-    Effect::new(move |_| {
-        if matches!(reenable.value().get(), Some(Ok(()))) {
-            list_version.update(|n| *n += 1);
-        }
-    });
     let form_id = format!("reenable-{}", endpoint.id);
     let sent_here = sent_from(&form_id);
     let error: Signal<Option<AppError>> = Signal::derive(move || {

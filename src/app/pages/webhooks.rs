@@ -26,11 +26,7 @@ use leptos_router::hooks::use_query_map;
 pub fn WebhooksTab() -> impl IntoView {
     let public_id = use_public_id();
     let detail = use_app_detail();
-    let list_version = RwSignal::new(0usize);
-    let endpoints = Resource::new(
-        move || (public_id.get(), list_version.get()),
-        |(id, _)| list_endpoints(id),
-    );
+    let endpoints = Resource::new(move || public_id.get(), list_endpoints);
     let test_results = Resource::new(move || public_id.get(), take_test_results);
 
     let body = move || {
@@ -66,13 +62,13 @@ pub fn WebhooksTab() -> impl IntoView {
                                 .iter()
                                 .position(|(id, _)| *id == endpoint.id)
                                 .map(|at| test_results.swap_remove(at).1);
-                            view! { <EndpointCard endpoint allows_payload list_version last_test/> }
+                            view! { <EndpointCard endpoint allows_payload last_test/> }
                         })
                         .collect_view()}
                 </section>
                 <section class="card" aria-labelledby="add-endpoint-heading">
                     <h2 id="add-endpoint-heading">"Add an endpoint"</h2>
-                    <EndpointForm endpoint=None allows_payload list_version/>
+                    <EndpointForm endpoint=None allows_payload/>
                 </section>
             }
             .into_any())
@@ -142,16 +138,10 @@ fn WebhookTokenCard() -> impl IntoView {
 fn EndpointCard(
     endpoint: EndpointView,
     allows_payload: bool,
-    list_version: RwSignal<usize>,
     last_test: Option<TestDeliveryResult>,
 ) -> impl IntoView {
     let public_id = use_public_id();
     let delete = ServerAction::<DeleteEndpoint>::new();
-    Effect::new(move |_| {
-        if matches!(delete.value().get(), Some(Ok(()))) {
-            list_version.update(|n| *n += 1);
-        }
-    });
     let endpoint_id = endpoint.id.clone();
     let label = format!("Endpoint {}", endpoint.url);
     let title = if endpoint.description.is_empty() {
@@ -165,8 +155,8 @@ fn EndpointCard(
                 <h3>{title}</h3>
                 <HealthBadge endpoint=endpoint.clone()/>
             </header>
-            <DisabledNotice endpoint=endpoint.clone() list_version/>
-            <EndpointForm endpoint=Some(endpoint) allows_payload list_version/>
+            <DisabledNotice endpoint=endpoint.clone()/>
+            <EndpointForm endpoint=Some(endpoint) allows_payload/>
             <TestEventPanel endpoint_id=endpoint_id.clone() last=last_test/>
             <SigningSecretsPanel endpoint_id=endpoint_id.clone()/>
             <ActionForm action=delete attr:class="inline-actions">
@@ -179,23 +169,10 @@ fn EndpointCard(
 }
 
 #[component]
-fn EndpointForm(
-    endpoint: Option<EndpointView>,
-    allows_payload: bool,
-    list_version: RwSignal<usize>,
-) -> impl IntoView {
+fn EndpointForm(endpoint: Option<EndpointView>, allows_payload: bool) -> impl IntoView {
     let public_id = use_public_id();
     let save = ServerAction::<SaveEndpoint>::new();
     let is_new = endpoint.is_none();
-    let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if is_new && matches!(save.value().get(), Some(Ok(_))) {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-            list_version.update(|n| *n += 1);
-        }
-    });
     let prefix = endpoint
         .as_ref()
         .map(|e| e.id.clone())
@@ -263,11 +240,10 @@ fn EndpointForm(
     };
     let events_error = field_error(error, "events");
     let payload_error = field_error(error, "include_payload");
-    let saved_text = if is_new { "Endpoint added." } else { "Saved." };
 
     view! {
         <FormAlert message=form_error(error)/>
-        <ActionForm action=save node_ref=form attr:class="stack endpoint-form" attr:novalidate=true>
+        <ActionForm action=save attr:class="stack endpoint-form" attr:novalidate=true>
             <input type="hidden" name="public_id" value=public_id/>
             <input type="hidden" name=FORM_ID_FIELD value=prefix.clone()/>
             {hidden_endpoint_id.map(|value| view! { <input type="hidden" name="endpoint_id" value=value/> })}
@@ -324,9 +300,6 @@ fn EndpointForm(
                 error=field_error(error, "timeout_secs")/>
             <div class="inline-actions">
                 <SubmitButton label=if is_new { "Add endpoint" } else { "Save endpoint" } pending_label="Saving…" pending=save.pending()/>
-                <Show when=move || matches!(save.value().get(), Some(Ok(_)))>
-                    <span class="saved" role="status">{saved_text}</span>
-                </Show>
             </div>
         </ActionForm>
     }
