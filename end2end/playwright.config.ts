@@ -35,6 +35,16 @@ export default defineConfig({
       ],
     },
   },
+  // Every flow at a phone's size and a laptop's. The page-weight report and the width sweep
+  // (which sets its own sizes, 360 to 1440 px) run once.
+  projects: [
+    {
+      name: 'phone',
+      use: { viewport: { width: 390, height: 844 }, isMobile: false, hasTouch: false },
+      testIgnore: [/size\.spec\.ts/, /layout\.spec\.ts/],
+    },
+    { name: 'desktop', use: { viewport: { width: 1366, height: 900 } } },
+  ],
   webServer: {
     // The operator account exists before the first test, as `make run` users create it.
     command:

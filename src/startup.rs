@@ -194,6 +194,7 @@ fn router(state: AppState) -> Router {
             move || {
                 provide_context(context_state.clone());
                 api::forms::provide_retained_form();
+                api::theme::provide_theme();
             },
             move || shell(shell_options.clone(), stylesheet.clone()),
         )

@@ -1,12 +1,13 @@
-import { expect, test } from '@playwright/test';
-import { PASSWORD, signIn, signUp, uniqueEmail, waitForHydration } from './helpers';
+import { expect, openNavigation, PASSWORD, signIn, signUp, test, uniqueEmail, waitForHydration } from './helpers';
 
 test('sign up, sign out, sign in, wrong password, guard, change password', async ({ page }) => {
   const email = uniqueEmail('owner');
   await signUp(page, email);
   await expect(page.getByRole('heading', { name: 'Application Manager' })).toBeVisible();
+  await openNavigation(page);
   await expect(page.getByRole('navigation', { name: 'Main' })).toContainText(email);
 
+  await openNavigation(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login\?signed_out=1$/);
   await expect(page.getByRole('status')).toHaveText('You have signed out.');
@@ -20,6 +21,7 @@ test('sign up, sign out, sign in, wrong password, guard, change password', async
   await expect(page).toHaveURL(/\/apps$/);
 
   // Signed out, a console page sends you to sign in and back again.
+  await openNavigation(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto('/account');
@@ -45,6 +47,7 @@ test('sign up, sign out, sign in, wrong password, guard, change password', async
   await page.getByRole('button', { name: 'Change password' }).click();
   await expect(page.getByRole('status')).toHaveText('Password changed.');
 
+  await openNavigation(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
   await signIn(page, email, newPassword);

@@ -1,89 +1,38 @@
-import { expect, test } from '@playwright/test';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
-import { signUp, uniqueEmail, waitForHydration } from './helpers';
+import { addEndpoint, clickWhere, createApp, expect, expectAccessible, Receiver, signUp, test, uniqueEmail, waitForHydration } from './helpers';
 
-/** A loopback receiver that answers 200; `close` and `reopen` keep its port. */
-class Receiver {
-  server: http.Server;
-  port = 0;
-  bodies: string[] = [];
-  webhookIds: string[] = [];
-
-  constructor() {
-    this.server = this.create();
-  }
-
-  private create(): http.Server {
-    return http.createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        this.bodies.push(body);
-        this.webhookIds.push(String(request.headers['webhook-id']));
-        response.writeHead(200, { 'content-type': 'text/plain' });
-        response.end('received');
-      });
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server = this.create();
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/hook`;
-  }
-}
-
-test('deliveries: test events, the list, the chart, the live feed and redelivery', async ({ page, request }) => {
+test('deliveries: the list in words, search, the live feed, the exact body and redelivery', async ({ page, request }) => {
   const receiver = new Receiver();
   await receiver.listen();
   await signUp(page, uniqueEmail('deliveries'));
-  await page.getByLabel('Application name').fill(`Deliveries ${Date.now()}`);
-  await page.getByRole('button', { name: 'Create application' }).click();
-  const apiKey = (await page.getByTestId('issued-api-key').textContent()) ?? '';
-  expect(apiKey).toMatch(/^fhk_live_/);
-  const appUrl = page.url();
+  const { path: appPath, apiKey } = await createApp(page, `Deliveries ${Date.now()}`);
+  await addEndpoint(page, appPath, receiver.url, 'Primary receiver');
 
   // A test event that arrives, then one that cannot.
-  await page.getByRole('link', { name: 'WEBHOOKS' }).click();
-  await waitForHydration(page);
-  const addForm = page.getByRole('region', { name: 'Add an endpoint' });
-  await addForm.getByLabel('Endpoint URL').fill(receiver.url);
-  await addForm.getByRole('button', { name: 'Add endpoint' }).click();
-  const endpoint = page.getByRole('article', { name: `Endpoint ${receiver.url}` });
-  await endpoint.getByRole('button', { name: 'Send test event' }).click();
-  await expect(endpoint.getByTestId('test-result')).toContainText('Delivered: HTTP 200');
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await expect(page.getByTestId('test-result')).toContainText('Delivered: HTTP 200');
   await receiver.close();
-  await endpoint.getByRole('button', { name: 'Send test event' }).click();
-  await expect(endpoint.getByTestId('test-result')).toContainText(/Failed \(connect\)/);
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await expect(page.getByTestId('test-result')).toContainText('Connection refused');
 
-  // The Deliveries tab shows both, and the chart.
-  await page.goto(`${appUrl}/deliveries`);
+  // The Deliveries tab: the endpoint by its name, outcomes in words, times relative.
+  await page.goto(`${appPath}/deliveries`);
   await waitForHydration(page);
   const rows = page.getByTestId('deliveries').locator('tbody tr');
   await expect(rows).toHaveCount(2);
   await expect(rows.nth(0)).toHaveAttribute('data-status', 'failed');
-  await expect(rows.nth(0)).toContainText('connect');
-  await expect(rows.nth(1)).toHaveAttribute('data-status', 'delivered');
-  await expect(rows.nth(1)).toContainText('200');
-  const chart = page.getByTestId('delivery-chart');
-  await expect(chart.locator('svg')).toBeVisible();
-  await expect(chart.locator('g.hour')).toHaveCount(24);
+  await expect(rows.nth(0)).toContainText('Connection refused');
+  await expect(rows.nth(0)).toContainText('Primary receiver');
+  await expect(rows.nth(1)).toContainText('HTTP 200');
+  await expect(rows.nth(1).locator('time')).toHaveText(/just now|\d+ s ago/);
+  await expect(rows.nth(1).locator('time')).toHaveAttribute('title', /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+  await expect(page.getByTestId('delivery-chart').locator('g.hour')).toHaveCount(24);
 
   // The live feed: an event sent through the API appears without a reload.
   await expect(page.getByTestId('live-status')).toContainText('Live');
+  const facialId = `live-${Date.now()}`;
   const sent = await request.post('/api/v1/events', {
     headers: { Authorization: `Bearer ${apiKey}` },
-    data: { eventName: 'enroll', facialId: `live-${Date.now()}`, clientIp: '203.0.113.7' },
+    data: { eventName: 'enroll', facialId, clientIp: '203.0.113.7' },
   });
   expect(sent.status()).toBe(202);
   await expect(rows).toHaveCount(3);
@@ -91,26 +40,62 @@ test('deliveries: test events, the list, the chart, the live feed and redelivery
   // The receiver is down: the first attempt fails and the next waits for the schedule.
   await expect(enrollRow).toHaveAttribute('data-status', 'retrying');
 
-  // Filters live in the URL.
+  // Search by facial ID; filters live in the URL.
+  await page.getByLabel('Delivery, event or facial ID').fill(facialId);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(new RegExp(`q=${facialId}`));
+  await expect(rows).toHaveCount(1);
   await page.getByLabel('Status').selectOption('retrying');
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect(page).toHaveURL(/status=retrying/);
   await expect(rows).toHaveCount(1);
 
-  // Back up, the receiver gets the delivery again on "Redeliver now", with the same id.
+  // Back up: the whole row opens the delivery; "Redeliver now" sends it with the same id.
   await receiver.listen();
-  await rows.first().getByRole('link', { name: 'enroll' }).click();
+  // Anywhere on the row opens it, not only the event's name.
+  await clickWhere(page, rows.first().locator('td').nth(4));
   await expect(page).toHaveURL(/\/deliveries\/del_/);
   await waitForHydration(page);
   const webhookId = (await page.getByTestId('webhook-id').textContent()) ?? '';
   await expect(page.getByTestId('request-headers')).toContainText('Bearer ••••••••');
   await expect(page.getByTestId('attempt')).toHaveCount(1);
+  await expect(page.getByTestId('attempt')).toContainText('Connection refused');
+  await page.getByText('Replay with curl').click();
+  await expect(page.getByTestId('curl')).toContainText('$FACEHOOK_WEBHOOK_TOKEN');
+  await expectAccessible(page, 'delivery detail with curl open');
   await page.getByRole('button', { name: 'Redeliver now' }).click();
   await expect(page.getByTestId('delivery-status')).toHaveText('Delivered');
   await expect(page.getByTestId('attempt')).toHaveCount(2);
-  expect(receiver.bodies.length).toBe(2);
-  expect(JSON.parse(receiver.bodies[1]).eventName).toBe('enroll');
+  expect(receiver.requests.length).toBe(2);
   expect(webhookId).toMatch(/^evt_/);
-  expect(receiver.webhookIds[1]).toBe(webhookId);
+  expect(receiver.requests[1].headers['webhook-id']).toBe(webhookId);
+  // The page's body is the bytes the receiver got.
+  await expect(page.getByTestId('request-body')).toHaveText(receiver.bodies[1]);
+  await receiver.close();
+});
+
+test('a failed delivery is sent again from its row', async ({ page, request }) => {
+  const receiver = new Receiver();
+  await receiver.listen();
+  await signUp(page, uniqueEmail('redeliver-row'));
+  const { path: appPath, apiKey } = await createApp(page, `Row redelivery ${Date.now()}`);
+  await addEndpoint(page, appPath, receiver.url);
+  await receiver.close();
+  const sent = await request.post('/api/v1/events', {
+    headers: { Authorization: `Bearer ${apiKey}` },
+    data: { eventName: 'enroll', facialId: `row-${Date.now()}`, clientIp: '203.0.113.7' },
+  });
+  expect(sent.status()).toBe(202);
+  // The retry is ten minutes away: "Redeliver" on the row sends it now.
+  await expect(async () => {
+    await page.goto(`${appPath}/deliveries?status=retrying`);
+    await expect(page.getByTestId('deliveries').locator('tbody tr')).toHaveCount(1, { timeout: 500 });
+  }).toPass();
+  await receiver.listen();
+  await page.getByTestId('deliveries').getByRole('button', { name: 'Redeliver' }).click();
+  await expect(page).toHaveURL(/\/deliveries\/del_/);
+  await expect(page.getByRole('status').filter({ hasText: 'Queued for redelivery.' })).toBeFocused();
+  await expect(page.getByTestId('delivery-status')).toHaveText('Delivered');
+  expect(receiver.requests.length).toBe(1);
   await receiver.close();
 });

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { signUp, uniqueEmail, waitForHydration } from './helpers';
+import { expect, signUp, test, uniqueEmail, waitForHydration } from './helpers';
 
 test('the Facial IDs tab lists an enrolled ID, shows its payload and deletes it', async ({ page, request }) => {
   await signUp(page, uniqueEmail('registry'));

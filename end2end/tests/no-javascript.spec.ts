@@ -1,5 +1,5 @@
-import { expect, Page, test } from '@playwright/test';
-import { PASSWORD, signIn, uniqueEmail } from './helpers';
+import { Page } from '@playwright/test';
+import { expect, openNavigation, PASSWORD, signIn, test, uniqueEmail } from './helpers';
 
 test.use({ javaScriptEnabled: false });
 
@@ -25,6 +25,7 @@ test('sign up, sign out and sign in with JavaScript disabled', async ({ page }) 
   await signIn(page, email);
   await expect(page).toHaveURL(/\/apps$/);
 
+  await openNavigation(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login\?signed_out=1$/);
 
@@ -33,6 +34,7 @@ test('sign up, sign out and sign in with JavaScript disabled', async ({ page }) 
 
   await signIn(page, email);
   await expect(page).toHaveURL(/\/apps$/);
+  await openNavigation(page);
   await expect(page.getByRole('navigation', { name: 'Main' })).toContainText(email);
 });
 
@@ -47,13 +49,33 @@ test('create an application and save an endpoint with JavaScript disabled', asyn
   await page.getByRole('link', { name: 'WEBHOOKS' }).click();
   const addForm = page.getByRole('region', { name: 'Add an endpoint' });
   await addForm.getByLabel('Endpoint URL').fill('http://10.1.2.3/hook');
+  await addForm.getByLabel('Description').fill('Kept after the error');
   await addForm.getByRole('button', { name: 'Add endpoint' }).click();
+  // A clean address, the reason on the field, and what was typed still there.
+  await expect(page).toHaveURL(/\/apps\/fio[a-z0-9]{8}\/webhooks$/);
   await expect(addForm.getByLabel('Endpoint URL')).toHaveAccessibleDescription(/private address/);
+  await expect(addForm.getByLabel('Endpoint URL')).toHaveValue('http://10.1.2.3/hook');
+  await expect(addForm.getByLabel('Description')).toHaveValue('Kept after the error');
 
   await addForm.getByLabel('Endpoint URL').fill('https://example.com/no-script');
   await addForm.getByRole('button', { name: 'Add endpoint' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Endpoint saved.' })).toBeVisible();
-  await expect(page.getByRole('article', { name: 'Endpoint https://example.com/no-script' })).toBeVisible();
+  await expect(page).toHaveURL(/\/webhooks\/ep_[A-Za-z0-9_-]+$/);
+  await expect(page.getByRole('status').filter({ hasText: 'Endpoint added.' })).toBeVisible();
+  await expect(page.getByTestId('endpoint-url')).toHaveText('https://example.com/no-script');
+
+  // Destructive actions confirm without JavaScript too: a <details> opens the question.
+  await page.getByText('Delete endpoint…').click();
+  await expect(page.getByText('Delete the endpoint “Kept after the error” (https://example.com/no-script)?')).toBeVisible();
+  await page.getByRole('button', { name: 'Delete endpoint', exact: true }).click();
+  await expect(page).toHaveURL(/\/webhooks$/);
+  await expect(page.getByRole('status').filter({ hasText: 'Endpoint deleted.' })).toBeVisible();
+
+  // The theme is a plain form too, remembered by the browser.
+  await page.getByRole('button', { name: 'Dark' }).click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await page.goto('/apps');
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await expect(page.getByRole('button', { name: 'Dark' })).toHaveAttribute('aria-pressed', 'true');
 });
 
 test('the Deliveries tab, a delivery and redelivery with JavaScript disabled', async ({ page, request }) => {
@@ -68,7 +90,7 @@ test('the Deliveries tab, a delivery and redelivery with JavaScript disabled', a
   const addForm = page.getByRole('region', { name: 'Add an endpoint' });
   await addForm.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/closed');
   await addForm.getByRole('button', { name: 'Add endpoint' }).click();
-  await expect(page.getByRole('article', { name: 'Endpoint http://127.0.0.1:9/closed' })).toBeVisible();
+  await expect(page.getByTestId('endpoint-url')).toHaveText('http://127.0.0.1:9/closed');
   const sent = await request.post('/api/v1/events', {
     headers: { Authorization: `Bearer ${apiKey}` },
     data: { eventName: 'enroll', facialId: `nojs-${Date.now()}`, clientIp: '203.0.113.7' },
@@ -92,7 +114,7 @@ test('the Deliveries tab, a delivery and redelivery with JavaScript disabled', a
 
   await page.getByTestId('deliveries').locator('tbody tr').first().getByRole('link', { name: 'enroll' }).click();
   await expect(page.getByTestId('delivery-status')).toHaveText('Retrying');
-  await expect(page.getByTestId('attempt')).toContainText('connect');
+  await expect(page.getByTestId('attempt')).toContainText('Connection refused');
   await page.getByRole('button', { name: 'Redeliver now' }).click();
   await expect(page).toHaveURL(/\/deliveries\/del_/);
   await expect(page.getByRole('status').filter({ hasText: 'Queued for redelivery.' })).toBeVisible();

@@ -84,6 +84,7 @@ test('each page loads within its compressed size budget', async ({ browser, page
     ['apps', '/apps'],
     ['webhooks', `${appPath}/webhooks`],
     ['deliveries', `${appPath}/deliveries`],
+    ['events', `${appPath}/events`],
     ['account', '/account'],
   ]) {
     const cold = await coldPage(browser);

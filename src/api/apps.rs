@@ -113,6 +113,23 @@ pub async fn list_endpoints(public_id: String) -> Result<Vec<EndpointView>, AppE
     ctx.state.apps.endpoints(&owner.id, &public_id).await
 }
 
+/// One endpoint with its health; another owner's (or application's) is not found.
+#[server(endpoint = "get_endpoint")]
+pub async fn get_endpoint(
+    public_id: String,
+    endpoint_id: String,
+) -> Result<EndpointView, AppError> {
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    ctx.state
+        .apps
+        .endpoints(&owner.id, &public_id)
+        .await?
+        .into_iter()
+        .find(|endpoint| endpoint.id == endpoint_id.trim())
+        .ok_or(AppError::NotFound)
+}
+
 /// Adds an endpoint (no `endpoint_id`) or saves one. Checkboxes follow HTML form rules:
 /// present means on. `events_mode` is `all` or `selected` (then the `event_*` boxes count).
 #[server(endpoint = "save_endpoint")]
@@ -166,15 +183,26 @@ pub async fn save_endpoint(
         timeout_secs: parse_timeout_secs(timeout_secs.as_deref().unwrap_or(""))?,
     };
     let apps = &ctx.state.apps;
-    let saved = match endpoint_id.filter(|id| !id.is_empty()) {
-        Some(id) => {
+    let (saved, added) = match endpoint_id.filter(|id| !id.is_empty()) {
+        Some(id) => (
             apps.update_endpoint(&owner.id, &public_id, &id, input)
-                .await?
-        }
-        None => apps.add_endpoint(&owner.id, &public_id, input).await?.0,
+                .await?,
+            false,
+        ),
+        None => (
+            apps.add_endpoint(&owner.id, &public_id, input).await?.0,
+            true,
+        ),
     };
     if ctx.is_plain_form_post() {
-        ctx.flash("Endpoint saved.").await?;
+        if added {
+            // A new endpoint opens on its own page, where the next step (a test event) is.
+            ctx.flash("Endpoint added. Send it a test event to check the receiver.")
+                .await?;
+            leptos_axum::redirect(&endpoint_path(&public_id, &saved.id));
+        } else {
+            ctx.flash("Endpoint saved.").await?;
+        }
     }
     Ok(saved)
 }
@@ -189,6 +217,7 @@ pub async fn delete_endpoint(public_id: String, endpoint_id: String) -> Result<(
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Endpoint deleted.").await?;
+        leptos_axum::redirect(&format!("/apps/{}/webhooks", public_id.trim()));
     }
     Ok(())
 }
@@ -223,9 +252,8 @@ pub async fn rotate_signing_secret(
         ctx.flash("Signing secret rotated: the previous one stays valid for 24 hours.")
             .await?;
         leptos_axum::redirect(&format!(
-            "/apps/{}/webhooks?reveal={}",
-            public_id.trim(),
-            endpoint_id.trim()
+            "{}?reveal=secret",
+            endpoint_path(&public_id, &endpoint_id)
         ));
     }
     Ok(secrets)
@@ -242,7 +270,13 @@ pub async fn reenable_endpoint(public_id: String, endpoint_id: String) -> Result
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Endpoint re-enabled.").await?;
-        leptos_axum::redirect(&format!("/apps/{}/webhooks", public_id.trim()));
+        leptos_axum::redirect(&endpoint_path(&public_id, &endpoint_id));
     }
     Ok(())
+}
+
+/// The endpoint's page in the console.
+#[cfg(feature = "ssr")]
+fn endpoint_path(public_id: &str, endpoint_id: &str) -> String {
+    format!("/apps/{}/webhooks/{}", public_id.trim(), endpoint_id.trim())
 }

@@ -71,6 +71,7 @@ pub async fn list_deliveries(
     endpoint: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    q: Option<String>,
     page: Option<String>,
 ) -> Result<DeliveryPage, AppError> {
     use crate::model::delivery::DeliveryQuery;
@@ -82,6 +83,7 @@ pub async fn list_deliveries(
         endpoint,
         from,
         to,
+        search: q,
     }
     .parse()?;
     ctx.state
@@ -190,11 +192,22 @@ pub async fn get_replay_progress(
         .await
 }
 
+/// The last day by the hour, for the whole application or (`endpoint_id`) one endpoint.
 #[server(endpoint = "delivery_chart")]
-pub async fn get_delivery_chart(public_id: String) -> Result<DeliveryChart, AppError> {
+pub async fn get_delivery_chart(
+    public_id: String,
+    endpoint_id: Option<String>,
+) -> Result<DeliveryChart, AppError> {
     let ctx = RequestContext::load().await?;
     let app = ctx.owned_app(&public_id).await?;
-    ctx.state.deliveries.chart(&app.public_id).await
+    let endpoint = match endpoint_id.filter(|id| !id.trim().is_empty()) {
+        Some(id) => Some(ctx.owned_endpoint(&public_id, &id).await?.endpoint_id),
+        None => None,
+    };
+    ctx.state
+        .deliveries
+        .chart(&app.public_id, endpoint.as_deref())
+        .await
 }
 
 #[cfg(feature = "ssr")]

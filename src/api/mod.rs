@@ -4,8 +4,10 @@
 pub mod admin;
 pub mod apps;
 pub mod auth;
+pub mod catalog;
 pub mod deliveries;
 pub mod registry;
+pub mod theme;
 
 #[cfg(feature = "ssr")]
 pub mod assets;

@@ -1,6 +1,8 @@
 //! The frame around every page: navigation, the signed-in user, one-time notices.
 
 use crate::api::auth::{take_flash, whoami, SignOut};
+use crate::api::theme::SetTheme;
+use crate::model::theme::Theme;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
@@ -17,15 +19,20 @@ pub fn Layout(children: Children) -> impl IntoView {
     let flash = Resource::new(move || location.pathname.get(), |_| take_flash());
     let sign_out = ServerAction::<SignOut>::new();
 
+    // Wide screens show the links in a row; narrow ones fold the same links into a menu
+    // (a `<details>`, so it opens without JavaScript). CSS shows one of the two.
     let nav = move || {
         Suspend::new(async move {
-            match user.await.1 {
-                Ok(Some(user)) => view! {
+            let user = user.await.1.ok().flatten();
+            let links = move || match user.clone() {
+                Some(user) => {
+                    let (email, title) = (user.email.clone(), user.email.clone());
+                    view! {
                     <ul class="nav-links">
                         <li><A href="/apps">"Applications"</A></li>
                         <li><A href="/account">"Account"</A></li>
                         {user.is_operator.then(|| view! { <li><A href="/admin">"Operator"</A></li> })}
-                        <li class="nav-user" title="Signed in">{user.email}</li>
+                        <li class="nav-user" title=title>{email}</li>
                         <li>
                             <ActionForm action=sign_out attr:class="inline-form">
                                 <button type="submit" class="link-button" disabled=move || sign_out.pending().get()>
@@ -35,14 +42,22 @@ pub fn Layout(children: Children) -> impl IntoView {
                         </li>
                     </ul>
                 }
-                .into_any(),
-                _ => view! {
+                .into_any()
+                }
+                None => view! {
                     <ul class="nav-links">
                         <li><A href="/login">"Sign in"</A></li>
                         <li><A href="/signup">"Sign up"</A></li>
                     </ul>
                 }
                 .into_any(),
+            };
+            view! {
+                <div class="nav-wide">{links()}</div>
+                <details class="nav-menu">
+                    <summary>"Menu"</summary>
+                    {links()}
+                </details>
             }
         })
     };
@@ -53,7 +68,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 .await
                 .ok()
                 .flatten()
-                .map(|message| view! { <p class="flash" role="status">{message}</p> })
+                // Focused on arrival, so keyboard and screen-reader users hear what the
+                // action did without hunting for it.
+                .map(|message| view! { <p class="flash" role="status" tabindex="-1" autofocus>{message}</p> })
         })
     };
 
@@ -71,9 +88,33 @@ pub fn Layout(children: Children) -> impl IntoView {
             {children()}
         </main>
         <footer class="site-footer">
-            "Facehook — webhooks for facial authentication · "
-            <a href="/api/v1/docs" rel="external">"REST API reference"</a>
+            <p>
+                "Facehook — webhooks for facial authentication · "
+                <a href="/api/v1/docs" rel="external">"REST API reference"</a>
+            </p>
+            <ThemeSwitch/>
         </footer>
+    }
+}
+
+/// System, light or dark: three buttons of one plain form; the choice is kept in a cookie.
+#[component]
+fn ThemeSwitch() -> impl IntoView {
+    let set_theme = ServerAction::<SetTheme>::new();
+    let current = use_context::<Theme>().unwrap_or_default();
+    view! {
+        <ActionForm action=set_theme attr:class="theme-switch" attr:aria-label="Theme">
+            <span class="theme-label" aria-hidden="true">"Theme"</span>
+            {Theme::ALL
+                .into_iter()
+                .map(|theme| view! {
+                    <button type="submit" name="theme" value=theme.as_str()
+                        class="theme-option" aria-pressed=(theme == current).to_string()>
+                        {theme.label()}
+                    </button>
+                })
+                .collect_view()}
+        </ActionForm>
     }
 }
 

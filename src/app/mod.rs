@@ -8,6 +8,7 @@ mod format;
 mod layout;
 mod pages;
 
+use crate::model::theme::Theme;
 use layout::Layout;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
@@ -15,19 +16,27 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
     AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, DeliveriesTab, DeliveryDetailPage,
-    FacialIdsTab, HomePage, LoginPage, NotFound, SignupPage, WebhooksTab,
+    EndpointPage, EventCatalogTab, FacialIdsTab, HomePage, LoginPage, NotFound, SignupPage,
+    WebhooksTab,
 };
 
 /// The HTML document around the app, rendered on the server only. `stylesheet` is the
 /// built CSS's address (hashed in release builds).
 pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
+    // The theme chosen in this browser (a cookie), so the first paint has the right colours.
+    let theme = use_context::<Theme>().unwrap_or_default();
+    let color_scheme = match theme {
+        Theme::System => "light dark",
+        Theme::Light => "light",
+        Theme::Dark => "dark",
+    };
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme.as_str()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light dark"/>
+                <meta name="color-scheme" content=color_scheme/>
                 <link rel="stylesheet" id="facehook" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
@@ -59,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/apps/:public_id") view=AppFrame ssr=SsrMode::Async>
                         <Route path=path!("") view=AppOverview/>
                         <Route path=path!("webhooks") view=WebhooksTab/>
+                        <Route path=path!("webhooks/:endpoint_id") view=EndpointPage/>
+                        <Route path=path!("events") view=EventCatalogTab/>
                         <Route path=path!("facial-ids") view=FacialIdsTab/>
                         <Route path=path!("deliveries") view=DeliveriesTab/>
                         <Route path=path!("deliveries/:delivery_id") view=DeliveryDetailPage/>

@@ -213,7 +213,35 @@ pub struct EndpointView {
     pub health: super::delivery::EndpointHealth,
 }
 
+/// An endpoint as people named it, or the host of its URL when it has no description.
+pub fn endpoint_label(description: &str, url: &str) -> String {
+    if !description.trim().is_empty() {
+        return description.to_owned();
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    host.rsplit_once('@')
+        .map_or(host, |(_, host)| host)
+        .to_owned()
+}
+
 impl EndpointView {
+    pub fn label(&self) -> String {
+        endpoint_label(&self.description, &self.url)
+    }
+
+    /// "All events", or the subscribed kinds' labels.
+    pub fn events_label(&self) -> String {
+        match &self.events {
+            None => "All events".to_owned(),
+            Some(kinds) => kinds
+                .iter()
+                .map(|kind| kind.label())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
     pub fn subscribes_to(&self, kind: EventKind) -> bool {
         self.events
             .as_ref()
@@ -259,10 +287,13 @@ impl TestDeliveryResult {
                 format!("Failed: HTTP {code}{version} in {} ms", self.latency_ms)
             }
             _ => format!(
-                "Failed ({}) after {} ms: {}",
-                self.error_class.as_deref().unwrap_or("error"),
+                "Failed after {} ms: {}",
                 self.latency_ms,
-                self.error_message.as_deref().unwrap_or("no response"),
+                super::outcome::failure_in_words(
+                    self.error_class.as_deref().unwrap_or(""),
+                    self.error_message.as_deref().unwrap_or("no response"),
+                    None,
+                ),
             ),
         }
     }

@@ -64,7 +64,12 @@ pub struct DeliveryFilter {
     pub endpoint_id: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+    /// A delivery ID, event ID or facial ID, matched exactly.
+    pub search: Option<String>,
 }
+
+/// The longest search the list accepts: any ID is far shorter.
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// The filter's raw URL values; empty strings mean "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +79,8 @@ pub struct DeliveryQuery {
     pub endpoint: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// `q`: a delivery, event or facial ID.
+    pub search: Option<String>,
 }
 
 fn given(value: &Option<String>) -> Option<&str> {
@@ -124,12 +131,25 @@ impl DeliveryQuery {
                 ));
             }
         }
+        let search = given(&self.search)
+            .map(|raw| {
+                if raw.chars().count() > MAX_SEARCH_CHARS || raw.contains('\0') {
+                    Err(AppError::invalid(
+                        "q",
+                        format!("Search for one delivery, event or facial ID (at most {MAX_SEARCH_CHARS} characters, no NUL)."),
+                    ))
+                } else {
+                    Ok(raw.to_owned())
+                }
+            })
+            .transpose()?;
         Ok(DeliveryFilter {
             status,
             event,
             endpoint_id: given(&self.endpoint).map(str::to_owned),
             from_ms,
             to_ms,
+            search,
         })
     }
 
@@ -141,6 +161,7 @@ impl DeliveryQuery {
             ("endpoint", &self.endpoint),
             ("from", &self.from),
             ("to", &self.to),
+            ("q", &self.search),
         ]
         .into_iter()
         .filter_map(|(name, value)| given(value).map(|v| (name, v)))
@@ -178,25 +199,36 @@ pub struct DeliverySummary {
     pub facial_id: String,
     pub endpoint_id: String,
     pub endpoint_url: String,
+    pub endpoint_description: String,
     pub status: DeliveryStatus,
     pub attempts: i64,
     /// When a retrying delivery is tried next.
     pub next_attempt_at_ms: Option<i64>,
     pub last_status_code: Option<i64>,
     pub last_error_class: Option<String>,
+    pub last_error_message: Option<String>,
     pub last_latency_ms: Option<i64>,
     pub created_at_ms: i64,
     pub completed_at_ms: Option<i64>,
 }
 
 impl DeliverySummary {
-    /// What the last attempt got: the HTTP status, the error class, or a dash.
+    /// What the last attempt got, in words: "HTTP 200", "Connection refused", or a dash.
     pub fn last_outcome(&self) -> String {
         match (&self.last_status_code, &self.last_error_class) {
-            (Some(code), _) => code.to_string(),
-            (None, Some(class)) => class.clone(),
+            (Some(code), None) => format!("HTTP {code}"),
+            (code, Some(class)) => super::outcome::failure_in_words(
+                class,
+                self.last_error_message.as_deref().unwrap_or(""),
+                *code,
+            ),
             (None, None) => "—".to_owned(),
         }
+    }
+
+    /// The endpoint as people named it, or its host.
+    pub fn endpoint_label(&self) -> String {
+        super::app::endpoint_label(&self.endpoint_description, &self.endpoint_url)
     }
 }
 
@@ -205,6 +237,8 @@ pub struct DeliveryPage {
     pub items: Vec<DeliverySummary>,
     pub page: u32,
     pub has_more: bool,
+    /// The server's clock when the page was read, for "3 min ago".
+    pub now_ms: i64,
 }
 
 /// The request a delivery sends, with the bearer token and the signatures masked.
@@ -213,7 +247,7 @@ pub struct RequestPreview {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    /// Pretty-printed JSON.
+    /// The body byte for byte as it is signed and sent (compact JSON, UTF-8).
     pub body: String,
 }
 
@@ -236,6 +270,7 @@ pub struct DeliveryDetail {
     pub summary: DeliverySummary,
     pub request: RequestPreview,
     pub attempts: Vec<AttemptView>,
+    pub now_ms: i64,
 }
 
 /// How a bulk replay is going: its deliveries by where they are now.
@@ -280,6 +315,8 @@ pub struct EndpointHealth {
     pub recent_total: i64,
     pub recent_delivered: i64,
     pub consecutive_failures: i64,
+    /// The newest event of the last 24 hours sent to it.
+    pub last_delivery_at_ms: Option<i64>,
 }
 
 impl EndpointHealth {
@@ -300,6 +337,7 @@ mod tests {
             endpoint: None,
             from: Some(from.into()),
             to: Some(to.into()),
+            search: None,
         };
         let field = |q: DeliveryQuery| q.parse().unwrap_err().field().map(str::to_owned);
         assert_eq!(field(query("lost", "", "", "")), Some("status".into()));
@@ -325,14 +363,31 @@ mod tests {
             endpoint: Some("ep_1".into()),
             from: Some("2026-11-25T10:00".into()),
             to: None,
+            search: Some("del_ab c".into()),
         };
         assert_eq!(
             query.to_url_query(2),
-            "status=failed&endpoint=ep_1&from=2026-11-25T10:00&page=2"
+            "status=failed&endpoint=ep_1&from=2026-11-25T10:00&q=del_ab%20c&page=2"
         );
         assert_eq!(
             query.to_url_query(0),
-            "status=failed&endpoint=ep_1&from=2026-11-25T10:00"
+            "status=failed&endpoint=ep_1&from=2026-11-25T10:00&q=del_ab%20c"
         );
+    }
+
+    #[test]
+    fn a_search_is_one_id() {
+        let search = |raw: &str| {
+            DeliveryQuery {
+                search: Some(raw.into()),
+                ..DeliveryQuery::default()
+            }
+            .parse()
+        };
+        assert_eq!(search("  del_1 ").unwrap().search.as_deref(), Some("del_1"));
+        assert_eq!(search("").unwrap().search, None);
+        for bad in ["a\0b".to_owned(), "x".repeat(MAX_SEARCH_CHARS + 1)] {
+            assert_eq!(search(&bad).unwrap_err().field(), Some("q"));
+        }
     }
 }

@@ -4,10 +4,13 @@
 pub mod account;
 pub mod admin;
 pub mod app;
+pub mod catalog;
 pub mod delivery;
 pub mod error;
 pub mod form;
+pub mod outcome;
 pub mod registry;
+pub mod theme;
 pub mod time;
 
 pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};

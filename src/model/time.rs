@@ -1,10 +1,58 @@
 //! UTC times as the console shows and reads them: absolute, so the server and the browser
 //! render the same text, and a filter in a shared URL means the same instant for everyone.
 
+/// Now, by the server's clock, for "3 min ago" on pages rendered on the server. Pages are
+/// rendered only there (islands aside), so the browser build never needs it and answers 0.
+pub fn server_now_ms() -> i64 {
+    #[cfg(feature = "ssr")]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as i64)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        0
+    }
+}
+
 /// `2026-11-25 18:04 UTC`.
 pub fn utc_time(ms: i64) -> String {
     let (date, hour, minute) = split(ms);
     format!("{date} {hour:02}:{minute:02} UTC")
+}
+
+/// `2026-11-25 18:04:33 UTC`: a delivery's or an attempt's moment, to the second.
+pub fn utc_seconds(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (date, hour, minute) = split(ms);
+    format!(
+        "{date} {hour:02}:{minute:02}:{:02} UTC",
+        secs.rem_euclid(60)
+    )
+}
+
+/// `3 min ago`, `in 5 s`, `just now`: how far `ms` is from `now_ms`, in the largest whole unit.
+pub fn relative_time(ms: i64, now_ms: i64) -> String {
+    let secs = (now_ms - ms) / 1000;
+    let distance = secs.unsigned_abs();
+    if distance < 5 {
+        return "just now".to_owned();
+    }
+    let (amount, unit) = match distance {
+        0..60 => (distance, "s"),
+        60..3_600 => (distance / 60, "min"),
+        3_600..86_400 => (distance / 3_600, "h"),
+        _ => (
+            distance / 86_400,
+            if distance < 2 * 86_400 { "day" } else { "days" },
+        ),
+    };
+    if secs >= 0 {
+        format!("{amount} {unit} ago")
+    } else {
+        format!("in {amount} {unit}")
+    }
 }
 
 /// `2026-11-25T18:04`: the value a `datetime-local` input holds.
@@ -98,6 +146,19 @@ mod tests {
         assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00 UTC");
         assert_eq!(utc_input(1_649_367_553_000), "2022-04-07T21:39");
         assert_eq!(utc_hour(1_649_367_553_000), "21:00");
+    }
+
+    #[test]
+    fn says_how_long_ago() {
+        let now = 1_649_367_553_000;
+        assert_eq!(utc_seconds(now), "2022-04-07 21:39:13 UTC");
+        assert_eq!(relative_time(now - 2_000, now), "just now");
+        assert_eq!(relative_time(now - 42_000, now), "42 s ago");
+        assert_eq!(relative_time(now - 180_000, now), "3 min ago");
+        assert_eq!(relative_time(now - 5 * 3_600_000, now), "5 h ago");
+        assert_eq!(relative_time(now - 36 * 3_600_000, now), "1 day ago");
+        assert_eq!(relative_time(now - 72 * 3_600_000, now), "3 days ago");
+        assert_eq!(relative_time(now + 300_000, now), "in 5 min");
     }
 
     #[test]

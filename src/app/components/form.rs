@@ -104,9 +104,12 @@ pub fn SubmitButton(
     label: &'static str,
     pending_label: &'static str,
     pending: Memo<bool>,
+    /// `primary` (the card's one main action), `secondary`, or `danger` (destructive, red).
+    #[prop(default = "primary")]
+    class: &'static str,
 ) -> impl IntoView {
     view! {
-        <button type="submit" class="primary" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+        <button type="submit" class=class disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
             {move || if pending.get() { pending_label } else { label }}
         </button>
     }

@@ -27,9 +27,10 @@ pub fn use_app_detail() -> Resource<Result<AppDetail, AppError>> {
 pub fn AppFrame() -> impl IntoView {
     let public_id = use_public_id();
     let detail = use_app_detail();
+    // A tab stays current on its sub-pages (an endpoint's page is under WEBHOOKS).
     let tab = move |path: &'static str, label: &'static str| {
         let href = move || format!("/apps/{}{path}", public_id.get());
-        view! { <A href=href exact=true>{label}</A> }
+        view! { <A href=href exact=path.is_empty()>{label}</A> }
     };
 
     let header = move || {
@@ -58,6 +59,7 @@ pub fn AppFrame() -> impl IntoView {
                 {tab("/webhooks", "WEBHOOKS")}
                 {tab("/facial-ids", "Facial IDs")}
                 {tab("/deliveries", "Deliveries")}
+                {tab("/events", "Events")}
             </nav>
             <Outlet/>
         </Show>

@@ -1,7 +1,9 @@
 //! The Overview tab: IDs, plan, the API key (shown once), rename and delete.
 
 use crate::api::apps::{take_issued_api_key, DeleteApp, RenameApp, RotateApiKey};
-use crate::app::components::{field_error, form_error, CopyButton, Field, FormAlert, SubmitButton};
+use crate::app::components::{
+    field_error, form_error, Confirm, CopyButton, Field, FormAlert, SubmitButton,
+};
 use crate::app::format::{utc_time, PlanBadge};
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::model::AppError;
@@ -54,17 +56,30 @@ pub fn AppOverview() -> impl IntoView {
         })
     };
 
+    // Names the application, so the confirmation cannot be mistaken for another one's.
+    let rotate_confirm = move || {
+        Suspend::new(async move {
+            let name = detail.await.map(|app| app.name).unwrap_or_default();
+            view! {
+                <Confirm opener="Rotate API key…"
+                    question=format!("Rotate the API key of \u{201c}{name}\u{201d}?")
+                    consequence="The current key stops working at once: anything that sends events with it gets 401 until it has the new key, shown once on the next page.">
+                    <ActionForm action=rotate attr:class="inline-actions">
+                        <input type="hidden" name="public_id" value=public_id/>
+                        <SubmitButton label="Rotate API key" pending_label="Rotating…" pending=rotate.pending() class="danger"/>
+                    </ActionForm>
+                </Confirm>
+            }
+        })
+    };
+
     view! {
         <Transition fallback=|| ()>{key_notice}</Transition>
         <section class="card">
             <h2>"Overview"</h2>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>{facts}</Suspense>
-            <ActionForm action=rotate attr:class="inline-actions">
-                <input type="hidden" name="public_id" value=public_id/>
-                <SubmitButton label="Rotate API key" pending_label="Rotating…" pending=rotate.pending()/>
-                <span class="hint">"The current key stops working at once. "
-                    <a href="/api/v1/docs" rel="external">"How to use the API key"</a></span>
-            </ActionForm>
+            <p class="hint"><a href="/api/v1/docs" rel="external">"How to use the API key"</a></p>
+            <Transition fallback=|| ()>{rotate_confirm}</Transition>
         </section>
         <section class="card">
             <h2>"Rename"</h2>
@@ -83,7 +98,7 @@ pub fn AppOverview() -> impl IntoView {
                 <input type="hidden" name="public_id" value=public_id/>
                 <Field label="Type the application name to confirm" name="confirmation"
                     error=field_error(delete_error, "confirmation")/>
-                <SubmitButton label="Delete application" pending_label="Deleting…" pending=delete.pending()/>
+                <SubmitButton label="Delete application" pending_label="Deleting…" pending=delete.pending() class="danger"/>
             </ActionForm>
         </section>
     }

@@ -114,7 +114,7 @@ fn FacialIdEntry(
             </p>
             <details>
                 <summary>"Linked payload"</summary>
-                <pre class="snippet" data-testid="linked-payload">{item.payload.unwrap_or_else(|| "(none)".into())}</pre>
+                <pre class="snippet" tabindex="0" data-testid="linked-payload">{item.payload.unwrap_or_else(|| "(none)".into())}</pre>
             </details>
             <ActionForm action=delete attr:class="inline-actions">
                 <input type="hidden" name="public_id" value=public_id/>

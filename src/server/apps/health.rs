@@ -23,6 +23,7 @@ impl Apps {
             if let Some(count) = counts.iter().find(|c| c.endpoint_id == view.id) {
                 view.health.recent_total = count.total;
                 view.health.recent_delivered = count.delivered;
+                view.health.last_delivery_at_ms = count.last_at;
             }
         }
         Ok(())

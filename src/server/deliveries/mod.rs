@@ -42,6 +42,7 @@ impl Deliveries {
             endpoint_id: filter.endpoint_id.as_deref(),
             from_ms: filter.from_ms,
             to_ms: filter.to_ms,
+            search: filter.search.as_deref(),
         };
         // One row more than a page says whether an older page exists.
         let mut rows = self
@@ -54,6 +55,7 @@ impl Deliveries {
             items: rows.into_iter().map(summary).collect::<Result<_, _>>()?,
             page,
             has_more,
+            now_ms: now_ms(),
         })
     }
 
@@ -98,6 +100,7 @@ impl Deliveries {
                     response_excerpt: a.attempt.response_excerpt,
                 })
                 .collect(),
+            now_ms: now_ms(),
         })
     }
 
@@ -178,10 +181,18 @@ impl Deliveries {
         })
     }
 
-    /// The last 24 whole hours and the current one, by the hour of the event.
-    pub async fn chart(&self, app_id: &str) -> Result<DeliveryChart, AppError> {
+    /// The last 24 whole hours and the current one, by the hour of the event; to one
+    /// endpoint of the application, or to all of them.
+    pub async fn chart(
+        &self,
+        app_id: &str,
+        endpoint_id: Option<&str>,
+    ) -> Result<DeliveryChart, AppError> {
         let start = (now_ms().div_euclid(HOUR_MS) - 23) * HOUR_MS;
-        let (counts, medians) = self.store.hourly_delivery_stats(app_id, start).await?;
+        let (counts, medians) = self
+            .store
+            .hourly_delivery_stats(app_id, endpoint_id, start)
+            .await?;
         let hours = (0..24)
             .map(|hour| {
                 let count = counts.iter().find(|c| c.hour == hour);
@@ -223,10 +234,12 @@ fn summary(row: DeliveryListing) -> Result<DeliverySummary, AppError> {
         facial_id: row.facial_id,
         endpoint_id: row.endpoint_id,
         endpoint_url: row.endpoint_url,
+        endpoint_description: row.endpoint_description,
         status,
         attempts: row.attempts,
         last_status_code: row.last_status_code,
         last_error_class: row.last_error_class,
+        last_error_message: row.last_error_message,
         last_latency_ms: row.last_latency_ms,
         created_at_ms: row.created_at,
         completed_at_ms: row.completed_at,

@@ -35,9 +35,9 @@ pub fn preview(delivery: &ClaimedDelivery, signed_at_ms: i64) -> RequestPreview 
         };
         (name.to_owned(), shown)
     }));
-    let body = serde_json::from_slice::<serde_json::Value>(&message.body)
-        .and_then(|value| serde_json::to_string_pretty(&value))
-        .unwrap_or_else(|_| String::from_utf8_lossy(&message.body).into_owned());
+    // The bytes as signed: re-serialising (sorted keys, indentation) would show a body whose
+    // signature does not verify. The dispatcher writes JSON, so it is always UTF-8.
+    let body = String::from_utf8_lossy(&message.body).into_owned();
     RequestPreview {
         method: "POST".to_owned(),
         url: delivery.url.clone(),

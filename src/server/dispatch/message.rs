@@ -70,6 +70,50 @@ pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
+/// What a receiver of application `app_id` on `plan` gets for an event named `event_name`,
+/// with example values, from an endpoint that asks for the linked payload: the same code
+/// builds it as builds every delivery.
+pub fn example_body(app_id: &str, plan: Plan, event_name: &str) -> Vec<u8> {
+    let is_test = event_name == crate::model::delivery::TEST_EVENT_NAME;
+    let (facial_id, gender, age, payload) = if is_test {
+        ("test", None, None, None)
+    } else {
+        (
+            "8f9c2e4a-61b0-4d7e-9a35-0c1e2f3a4b5c",
+            Some("female".to_owned()),
+            Some(34),
+            Some(r#"{"userId":"u_1024","email":"jane@example.com"}"#.to_owned()),
+        )
+    };
+    let example = ClaimedDelivery {
+        delivery_id: String::new(),
+        lease_token: String::new(),
+        event_id: "evt_example".to_owned(),
+        attempts: 0,
+        event_name: event_name.to_owned(),
+        facial_id: facial_id.to_owned(),
+        client_ip: "203.0.113.7".to_owned(),
+        gender,
+        age,
+        payload,
+        occurred_at: EXAMPLE_OCCURRED_AT_MS,
+        app_id: app_id.to_owned(),
+        plan: plan.as_str().to_owned(),
+        webhook_token: String::new(),
+        endpoint_id: String::new(),
+        url: String::new(),
+        timeout_secs: 0,
+        include_payload: true,
+        signing_secret: String::new(),
+        previous_signing_secret: None,
+        previous_secret_expires_at: None,
+    };
+    body(&example)
+}
+
+/// 2025-11-25T16:00:00Z: the example events' moment.
+const EXAMPLE_OCCURRED_AT_MS: i64 = 1_764_086_400_000;
+
 /// The secrets to sign with: the current one, and the previous one while it is still valid.
 pub fn signing_keys(delivery: &ClaimedDelivery, now_ms: i64) -> Vec<SigningKey> {
     let previous = match (

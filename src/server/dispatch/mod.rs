@@ -13,7 +13,7 @@ mod signature;
 mod test_event;
 mod transport;
 
-pub use message::{build as build_message, Message, USER_AGENT};
+pub use message::{build as build_message, example_body, Message, USER_AGENT};
 pub use metrics::{DispatchMetrics, MetricsSnapshot, LATENCY_BUCKETS_SECONDS, OUTCOMES};
 pub use schedule::RetrySchedule;
 pub use test_event::{TestOutcome, TestSender};

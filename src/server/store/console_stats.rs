@@ -4,11 +4,13 @@
 
 use super::{on_db, Store, StoreError};
 
-/// The deliveries of one application's events since $2 (test events aside), with the hour
-/// of their event counted from $2.
-const RECENT: &str = "SELECT (ev.occurred_at - $2) / 3600000 AS hour, d.endpoint_id, d.status, \
-     d.last_latency_ms AS latency FROM events ev JOIN deliveries d ON d.event_id = ev.id \
-     WHERE ev.app_id = $1 AND ev.occurred_at >= $2 AND ev.event_name <> 'test'";
+/// The deliveries of one application's events since $2 (test events aside), to endpoint $3
+/// or (NULL) to all, with the hour of their event counted from $2.
+const RECENT: &str = "SELECT (ev.occurred_at - $2) / 3600000 AS hour, ev.occurred_at, \
+     d.endpoint_id, d.status, d.last_latency_ms AS latency \
+     FROM events ev JOIN deliveries d ON d.event_id = ev.id \
+     WHERE ev.app_id = $1 AND ev.occurred_at >= $2 AND ev.event_name <> 'test' \
+     AND (CAST($3 AS TEXT) IS NULL OR d.endpoint_id = $3)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct HourCounts {
@@ -23,6 +25,7 @@ pub struct EndpointCounts {
     pub endpoint_id: String,
     pub total: i64,
     pub delivered: i64,
+    pub last_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -45,11 +48,13 @@ pub struct Heartbeat {
 }
 
 impl Store {
-    /// Delivered and not-delivered counts per hour since `since_ms`, and each hour's median
-    /// latency of delivered attempts (hour, milliseconds); hours without deliveries are absent.
+    /// Delivered and not-delivered counts per hour since `since_ms` (to one endpoint, or to
+    /// all), and each hour's median latency of delivered attempts (hour, milliseconds); hours
+    /// without deliveries are absent.
     pub async fn hourly_delivery_stats(
         &self,
         app_id: &str,
+        endpoint_id: Option<&str>,
         since_ms: i64,
     ) -> Result<(Vec<HourCounts>, Vec<(i64, i64)>), StoreError> {
         let counts = format!(
@@ -71,11 +76,13 @@ impl Store {
             let counts = sqlx::query_as::<_, HourCounts>(&counts)
                 .bind(app_id)
                 .bind(since_ms)
+                .bind(endpoint_id)
                 .fetch_all(pool)
                 .await?;
             let medians = sqlx::query_as::<_, (i64, i64)>(&medians)
                 .bind(app_id)
                 .bind(since_ms)
+                .bind(endpoint_id)
                 .fetch_all(pool)
                 .await?;
             Ok::<_, sqlx::Error>((counts, medians))
@@ -83,7 +90,8 @@ impl Store {
         Ok(stats)
     }
 
-    /// Per endpoint of `app_id`: deliveries of events since `since_ms`, and how many arrived.
+    /// Per endpoint of `app_id`: deliveries of events since `since_ms`, how many arrived, and
+    /// when the newest of those events happened.
     pub async fn endpoint_recent_counts(
         &self,
         app_id: &str,
@@ -91,13 +99,15 @@ impl Store {
     ) -> Result<Vec<EndpointCounts>, StoreError> {
         let sql = format!(
             "SELECT endpoint_id, COUNT(*) AS total, \
-             CAST(SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS BIGINT) AS delivered \
+             CAST(SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS BIGINT) AS delivered, \
+             MAX(occurred_at) AS last_at \
              FROM ({RECENT}) r GROUP BY endpoint_id"
         );
         let rows = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, EndpointCounts>(&sql)
                 .bind(app_id)
                 .bind(since_ms)
+                .bind(None::<&str>)
                 .fetch_all(pool)
                 .await
         })?;

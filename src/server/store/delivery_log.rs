@@ -22,12 +22,14 @@ pub struct DeliveryListing {
     pub facial_id: String,
     pub endpoint_id: String,
     pub endpoint_url: String,
+    pub endpoint_description: String,
     pub endpoint_enabled: bool,
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_status_code: Option<i64>,
     pub last_error_class: Option<String>,
+    pub last_error_message: Option<String>,
     pub last_latency_ms: Option<i64>,
     pub created_at: i64,
     pub completed_at: Option<i64>,
@@ -41,12 +43,17 @@ pub struct ListingFilter<'a> {
     pub endpoint_id: Option<&'a str>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+    /// A delivery ID, event ID or facial ID.
+    pub search: Option<&'a str>,
 }
 
 const LISTING_COLUMNS: &str = "d.id, d.event_id, ev.event_name, ev.facial_id, d.endpoint_id, \
-     e.url AS endpoint_url, e.enabled AS endpoint_enabled, d.status, d.attempts, \
+     e.url AS endpoint_url, e.description AS endpoint_description, \
+     e.enabled AS endpoint_enabled, d.status, d.attempts, \
      d.next_attempt_at, d.last_status_code, d.last_error_class, d.last_latency_ms, \
-     d.created_at, d.completed_at";
+     d.created_at, d.completed_at, \
+     (SELECT a.error_message FROM delivery_attempts a WHERE a.delivery_id = d.id \
+      ORDER BY a.attempt_number DESC LIMIT 1) AS last_error_message";
 
 /// Deliveries are found through their events: `events_by_app` walks an application's events
 /// newest first, so listing needs no index on `deliveries` that intake would have to maintain.
@@ -68,6 +75,8 @@ impl Store {
              AND (CAST($4 AS TEXT) IS NULL OR d.status = $4) \
              AND (CAST($5 AS TEXT) IS NULL OR ev.event_name = $5) \
              AND (CAST($6 AS TEXT) IS NULL OR d.endpoint_id = $6) \
+             AND (CAST($9 AS TEXT) IS NULL OR d.id = $9 OR d.event_id = $9 \
+                  OR ev.facial_id = $9) \
              ORDER BY ev.occurred_at DESC, d.id DESC LIMIT $7 OFFSET $8"
         );
         let rows = on_db!(self.db(), |pool| {
@@ -80,6 +89,7 @@ impl Store {
                 .bind(filter.endpoint_id)
                 .bind(limit)
                 .bind(offset)
+                .bind(filter.search)
                 .fetch_all(pool)
                 .await
         })?;

@@ -2,11 +2,14 @@
 //! attempt with what came back, and "Redeliver now"; the detail is a live region.
 
 use super::live::LiveUpdates;
+use super::table::When;
 use crate::api::deliveries::{get_delivery, Redeliver};
-use crate::app::components::{form_error, FormAlert, SubmitButton};
-use crate::app::format::utc_time;
+use crate::app::components::{form_error, CopyButton, FormAlert, SubmitButton};
 use crate::app::pages::app_frame::use_public_id;
-use crate::model::delivery::{AttemptView, DeliveryDetail, DeliveryStatus, TEST_EVENT_NAME};
+use crate::model::delivery::{
+    AttemptView, DeliveryDetail, DeliveryStatus, RequestPreview, TEST_EVENT_NAME,
+};
+use crate::model::outcome::failure_in_words;
 use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -62,13 +65,16 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 fn DetailView(detail: DeliveryDetail, redeliver: ServerAction<Redeliver>) -> impl IntoView {
     let public_id = use_public_id();
     let summary = detail.summary;
+    let now_ms = detail.now_ms;
     let can_redeliver =
         summary.status != DeliveryStatus::Delivering && summary.event_name != TEST_EVENT_NAME;
     let when = match (summary.completed_at_ms, summary.next_attempt_at_ms) {
-        (Some(done), _) => format!("finished {}", utc_time(done)),
-        (None, Some(next)) => format!("next attempt {}", utc_time(next)),
-        (None, None) => "not finished".to_owned(),
+        (Some(done), _) => view! { "finished " <When at_ms=done now_ms/> }.into_any(),
+        (None, Some(next)) => view! { "next attempt " <When at_ms=next now_ms/> }.into_any(),
+        (None, None) => view! { "not finished" }.into_any(),
     };
+    let curl = curl_command(&detail.request);
+    let body = detail.request.body.clone();
     let headers = detail
         .request
         .headers
@@ -82,22 +88,23 @@ fn DetailView(detail: DeliveryDetail, redeliver: ServerAction<Redeliver>) -> imp
             .attempts
             .into_iter()
             .rev()
-            .map(|attempt| view! { <AttemptEntry attempt/> })
+            .map(|attempt| view! { <AttemptEntry attempt now_ms/> })
             .collect_view()
             .into_any()
     };
     view! {
         <section class="card" aria-labelledby="delivery-heading">
             <header class="endpoint-head">
-                <h2 id="delivery-heading">{format!("{} → {}", summary.event_name, summary.endpoint_url)}</h2>
+                <h2 id="delivery-heading">{format!("{} → {}", summary.event_name, summary.endpoint_label())}</h2>
                 <span class=format!("badge status-{}", summary.status.as_str()) data-testid="delivery-status">{summary.status.label()}</span>
             </header>
             <dl class="facts">
-                <div><dt>"Delivery"</dt><dd><code>{summary.id.clone()}</code></dd></div>
-                <div><dt>"webhook-id"</dt><dd><code data-testid="webhook-id">{summary.event_id.clone()}</code></dd></div>
-                <div><dt>"Facial ID"</dt><dd><code>{summary.facial_id.clone()}</code></dd></div>
+                <div><dt>"Delivery"</dt><dd class="copyable"><code>{summary.id.clone()}</code> <CopyButton text=summary.id.clone() label="Copy delivery ID"/></dd></div>
+                <div><dt>"webhook-id"</dt><dd class="copyable"><code data-testid="webhook-id">{summary.event_id.clone()}</code> <CopyButton text=summary.event_id.clone() label="Copy webhook-id"/></dd></div>
+                <div><dt>"Facial ID"</dt><dd class="copyable"><code>{summary.facial_id.clone()}</code> <CopyButton text=summary.facial_id.clone() label="Copy facial ID"/></dd></div>
+                <div><dt>"Endpoint"</dt><dd><code title=summary.endpoint_url.clone()>{summary.endpoint_url.clone()}</code></dd></div>
                 <div><dt>"Attempts"</dt><dd>{summary.attempts}</dd></div>
-                <div><dt>"Created"</dt><dd>{utc_time(summary.created_at_ms)}</dd></div>
+                <div><dt>"Created"</dt><dd><When at_ms=summary.created_at_ms now_ms/></dd></div>
                 <div><dt>"State"</dt><dd>{when}</dd></div>
             </dl>
             {can_redeliver.then(|| view! {
@@ -113,8 +120,18 @@ fn DetailView(detail: DeliveryDetail, redeliver: ServerAction<Redeliver>) -> imp
             <h2 id="request-heading">"Request"</h2>
             <p><code>{format!("{} {}", detail.request.method, detail.request.url)}</code></p>
             <table class="list headers" data-testid="request-headers"><tbody>{headers}</tbody></table>
-            <pre class="snippet" data-testid="request-body">{detail.request.body}</pre>
-            <p class="hint">"The bearer token and the signatures are masked; the signature covers the timestamp of each attempt."</p>
+            <div class="body-head">
+                <h3>"Body"</h3>
+                <CopyButton text=body.clone() label="Copy body"/>
+            </div>
+            <pre class="snippet wrap" tabindex="0" data-testid="request-body">{body}</pre>
+            <p class="hint">"Byte for byte as signed and sent. The bearer token and the signatures are masked; each attempt is signed with its own timestamp."</p>
+            <details class="curl">
+                <summary>"Replay with curl"</summary>
+                <pre class="snippet" tabindex="0" data-testid="curl">{curl.clone()}</pre>
+                <CopyButton text=curl label="Copy curl command"/>
+                <p class="hint">"Set FACEHOOK_WEBHOOK_TOKEN first. The masked signature will not verify: a receiver that checks it answers 401, as it should for a copy."</p>
+            </details>
         </section>
         <section class="card" aria-labelledby="attempts-heading">
             <h2 id="attempts-heading">"Attempts"</h2>
@@ -124,15 +141,13 @@ fn DetailView(detail: DeliveryDetail, redeliver: ServerAction<Redeliver>) -> imp
 }
 
 #[component]
-fn AttemptEntry(attempt: AttemptView) -> impl IntoView {
+fn AttemptEntry(attempt: AttemptView, now_ms: i64) -> impl IntoView {
     let outcome = match (&attempt.status_code, &attempt.error_class) {
         (Some(code), None) => format!("HTTP {code}"),
-        (Some(code), Some(_)) => format!("HTTP {code} (failed)"),
-        (None, Some(class)) => format!(
-            "{class}: {}",
-            attempt.error_message.clone().unwrap_or_default()
-        ),
-        (None, None) => "no response".to_owned(),
+        (code, Some(class)) => {
+            failure_in_words(class, attempt.error_message.as_deref().unwrap_or(""), *code)
+        }
+        (None, None) => "No response".to_owned(),
     };
     let class = if attempt.error_class.is_none() {
         "attempt delivered"
@@ -140,7 +155,6 @@ fn AttemptEntry(attempt: AttemptView) -> impl IntoView {
         "attempt failed"
     };
     let facts = [
-        Some(utc_time(attempt.started_at_ms)),
         Some(format!("{} ms", attempt.duration_ms)),
         attempt.http_version.clone(),
         attempt.remote_addr.clone(),
@@ -149,20 +163,58 @@ fn AttemptEntry(attempt: AttemptView) -> impl IntoView {
     .flatten()
     .collect::<Vec<_>>()
     .join(" · ");
-    let headers = attempt
-        .response_headers
-        .into_iter()
-        .map(|(name, value)| view! { <tr><th scope="row">{name}</th><td><code>{value}</code></td></tr> })
-        .collect_view();
+    // The transport's own words, for whoever debugs the receiver; the heading says it plainly.
+    let detail = attempt
+        .error_message
+        .clone()
+        .filter(|_| attempt.status_code.is_none())
+        .map(|message| view! { <p class="hint error-detail">{message}</p> });
+    let headers = (!attempt.response_headers.is_empty()).then(|| {
+        let rows = attempt
+            .response_headers
+            .into_iter()
+            .map(|(name, value)| view! { <tr><th scope="row">{name}</th><td><code>{value}</code></td></tr> })
+            .collect_view();
+        view! {
+            <details>
+                <summary>"Response headers"</summary>
+                <table class="list headers"><tbody>{rows}</tbody></table>
+            </details>
+        }
+    });
     view! {
         <article class=class data-testid="attempt">
             <h3>{format!("Attempt {} · {outcome}", attempt.number)}</h3>
-            <p class="hint">{facts}</p>
-            <details>
-                <summary>"Response headers"</summary>
-                <table class="list headers"><tbody>{headers}</tbody></table>
-            </details>
+            <p class="hint"><When at_ms=attempt.started_at_ms now_ms/>{format!(" · {facts}")}</p>
+            {detail}
+            {headers}
             {attempt.response_excerpt.filter(|b| !b.is_empty()).map(|body| view! { <pre class="excerpt">{body}</pre> })}
         </article>
     }
+}
+
+/// A `curl` that sends the same request again, credentials left as placeholders.
+fn curl_command(request: &RequestPreview) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let mut lines = vec![format!(
+        "curl -X {} {}",
+        request.method,
+        quote(&request.url)
+    )];
+    for (name, value) in &request.headers {
+        let value = if name == "www-authenticate" {
+            "Bearer $FACEHOOK_WEBHOOK_TOKEN".to_owned()
+        } else {
+            value.clone()
+        };
+        // Double quotes only where the shell must expand the token.
+        let header = if value.contains('$') {
+            format!("\"{name}: {value}\"")
+        } else {
+            quote(&format!("{name}: {value}"))
+        };
+        lines.push(format!("  -H {header}"));
+    }
+    lines.push(format!("  --data-raw {}", quote(&request.body)));
+    lines.join(" \\\n")
 }

@@ -5,21 +5,22 @@ mod chart;
 mod detail;
 mod live;
 mod replay;
+mod table;
 
+pub use chart::DeliveryChartView;
 pub use detail::DeliveryDetailPage;
+pub use live::LiveUpdates;
+pub use table::{DeliveriesTable, When};
 
 use crate::api::apps::list_endpoints;
-use crate::api::deliveries::{get_delivery_chart, list_deliveries};
-use crate::app::format::utc_time;
+use crate::api::deliveries::{get_delivery_chart, list_deliveries, Redeliver};
+use crate::app::components::{form_error, FormAlert};
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::app::{EndpointView, EventKind};
-use crate::model::delivery::{DeliveryQuery, DeliveryStatus, DeliverySummary, TEST_EVENT_NAME};
-use crate::model::time::utc_input;
+use crate::model::delivery::{DeliveryQuery, DeliveryStatus, MAX_SEARCH_CHARS, TEST_EVENT_NAME};
 use crate::model::AppError;
-use chart::DeliveryChartView;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use live::LiveUpdates;
 use replay::ReplayPanel;
 
 #[component]
@@ -35,6 +36,7 @@ pub fn DeliveriesTab() -> impl IntoView {
             endpoint: value("endpoint"),
             from: value("from"),
             to: value("to"),
+            search: value("q"),
         }
     });
     let page = Memo::new(move |_| {
@@ -54,12 +56,17 @@ pub fn DeliveriesTab() -> impl IntoView {
                 f.endpoint,
                 f.from,
                 f.to,
+                f.search,
                 Some(page.to_string()),
             )
         },
     );
     let endpoints = Resource::new(move || public_id.get(), list_endpoints);
-    let chart = Resource::new(move || public_id.get(), get_delivery_chart);
+    let chart = Resource::new(move || public_id.get(), |id| get_delivery_chart(id, None));
+    // A failed "Redeliver" from a row comes back here.
+    let redeliver = ServerAction::<Redeliver>::new();
+    let redeliver_error: Signal<Option<AppError>> =
+        Signal::derive(move || redeliver.value().get().and_then(Result::err));
     let refresh_href = format!(
         "/apps/{}/deliveries?{}",
         public_id.get_untracked(),
@@ -102,17 +109,7 @@ pub fn DeliveriesTab() -> impl IntoView {
             let rows = if listing.items.is_empty() {
                 view! { <p class="empty">"No deliveries match (yet). Events sent to this application appear here."</p> }.into_any()
             } else {
-                view! {
-                    <table class="list deliveries" data-testid="deliveries">
-                        <thead><tr>
-                            <th scope="col">"Event"</th><th scope="col">"Endpoint"</th><th scope="col">"Status"</th>
-                            <th scope="col">"Attempts"</th><th scope="col">"Last response"</th><th scope="col">"Latency"</th><th scope="col">"Created"</th>
-                        </tr></thead>
-                        <tbody>
-                            {listing.items.into_iter().map(|item| view! { <DeliveryRow item/> }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
+                view! { <DeliveriesTable items=listing.items now_ms=listing.now_ms/> }.into_any()
             };
             Some(
                 view! {
@@ -152,6 +149,7 @@ pub fn DeliveriesTab() -> impl IntoView {
         <section class="card" aria-labelledby="deliveries-heading">
             <h2 id="deliveries-heading">"Deliveries"</h2>
             <Suspense fallback=|| ()>{filter_form}</Suspense>
+            <FormAlert message=form_error(redeliver_error)/>
             <LiveUpdates public_id=public_id.get_untracked() refresh_href/>
             <div id="live-deliveries" data-live-region="">
                 <Suspense fallback=|| view! { <p>"Loading…"</p> }>{list_view}</Suspense>
@@ -178,11 +176,16 @@ fn FilterForm(filter: DeliveryQuery, endpoints: Vec<EndpointView>) -> impl IntoV
         .into_iter()
         .map(|e| {
             let selected = chosen(&filter.endpoint, &e.id);
-            view! { <option value=e.id selected=selected>{e.url}</option> }
+            let label = e.label();
+            view! { <option value=e.id selected=selected>{label}</option> }
         })
         .collect_view();
     view! {
         <form method="get" class="filters" role="search" aria-label="Filter deliveries">
+            <label class="search">"Delivery, event or facial ID"
+                <input type="search" name="q" value=filter.search.clone().unwrap_or_default()
+                    maxlength=MAX_SEARCH_CHARS.to_string() placeholder="del_…, evt_… or a facial ID"/>
+            </label>
             <label>"Status"
                 <select name="status"><option value="">"Any"</option>{statuses}</select>
             </label>
@@ -198,32 +201,10 @@ fn FilterForm(filter: DeliveryQuery, endpoints: Vec<EndpointView>) -> impl IntoV
             <label>"To (UTC)"
                 <input type="datetime-local" name="to" value=filter.to.clone().unwrap_or_default()/>
             </label>
-            <button type="submit" class="secondary">"Filter"</button>
-            <a href="?">"Clear"</a>
+            <div class="filter-actions">
+                <button type="submit" class="secondary">"Filter"</button>
+                <a href="?">"Clear"</a>
+            </div>
         </form>
-    }
-}
-
-#[component]
-fn DeliveryRow(item: DeliverySummary) -> impl IntoView {
-    let public_id = use_public_id();
-    let href = format!("/apps/{}/deliveries/{}", public_id.get_untracked(), item.id);
-    let next = item.next_attempt_at_ms.map(
-        |next| view! { <span class="status-next">{format!("next {}", utc_time(next))}</span> },
-    );
-    let latency = item
-        .last_latency_ms
-        .map(|ms| format!("{ms} ms"))
-        .unwrap_or_else(|| "—".to_owned());
-    view! {
-        <tr data-status=item.status.as_str()>
-            <td><a href=href>{item.event_name.clone()}</a> " " <code>{item.facial_id.clone()}</code></td>
-            <td class="url">{item.endpoint_url.clone()}</td>
-            <td><span class=format!("badge status-{}", item.status.as_str())>{item.status.label()}</span>{next}</td>
-            <td>{item.attempts}</td>
-            <td>{item.last_outcome()}</td>
-            <td>{latency}</td>
-            <td title=utc_input(item.created_at_ms)>{utc_time(item.created_at_ms)}</td>
-        </tr>
     }
 }
