@@ -52,7 +52,8 @@ pub fn ReplayPanel(endpoints: Vec<EndpointView>) -> impl IntoView {
         .into_iter()
         .map(|e| {
             let selected = e.id == selected_endpoint;
-            view! { <option value=e.id selected=selected>{e.url}</option> }
+            let label = e.label();
+            view! { <option value=e.id selected=selected>{label}</option> }
         })
         .collect_view();
     let confirm_step = move || {
