@@ -99,6 +99,44 @@ async fn the_catalog_example_is_what_receivers_get(backend: Backend) {
     );
     assert_eq!(sent, test_example);
 
+    // The endpoint page's preview is exactly what the test event sent, but for its moment,
+    // with that endpoint's payload option: here on, and on an endpoint without it, off.
+    let preview = call(&hooked, "test_event_body", &[("endpoint_id", &endpoint.id)]).await;
+    let preview = preview.as_str().unwrap().to_owned();
+    let moment = serde_json::from_str::<Value>(&preview).unwrap()["details"]["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(preview.contains(r#""payload":null"#), "{preview}");
+    assert_eq!(with_timestamp(&got[1].body, &moment), preview);
+    let without = hooked.add_endpoint(&receiver.url("/plain"), &[]).await;
+    let preview = call(&hooked, "test_event_body", &[("endpoint_id", &without.id)]).await;
+    let preview = preview.as_str().unwrap().to_owned();
+    assert!(!preview.contains("payload"), "{preview}");
+    let test = json(hooked.send_test_event(&hooked.owner, &without.id).await).await;
+    assert_eq!(test["delivered"], true, "{test}");
+    let got = receiver.wait_for(3, SETTLE).await;
+    let moment = serde_json::from_str::<Value>(&preview).unwrap()["details"]["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(with_timestamp(&got[2].body, &moment), preview);
+    let intruder = owner(&hooked.app, "catalog-intruder@example.com").await;
+    for function in ["test_event_body", "event_catalog"] {
+        let response = hooked
+            .app
+            .call_with(
+                &intruder,
+                function,
+                &[
+                    ("public_id", &hooked.public_id),
+                    ("endpoint_id", &without.id),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 404, "{function}");
+    }
+
     // Below the Business plan the examples carry no payload, as deliveries do not.
     hooked.set_plan("premium").await;
     let catalog = call(&hooked, "event_catalog", &[]).await;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::console::{app_with_endpoint, owner, save_endpoint, PASSWORD};
+use common::console::{app_with_endpoint, json, owner, save_endpoint, PASSWORD};
 use common::{location, spawn_app, Backend, TestApp};
 
 async fn page(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
@@ -107,20 +107,48 @@ async fn an_endpoint_error_stays_with_the_form_that_was_sent(backend: Backend) {
         add_form.contains(r#"value="selected" checked"#),
         "{add_form}"
     );
-    // The error is shown once, in the add form, and the saved endpoint keeps its own URL.
+    // The error is shown once, in the add form; the list still names the saved endpoint.
     assert_eq!(
         html.matches("Only http and https URLs are accepted")
             .count(),
         1
     );
-    assert!(html.contains(r#"value="https://example.com/hook""#));
+    assert!(html.contains("https://example.com/hook"));
+
+    // On the endpoint's own page, a failed save gives back what was typed into its form.
+    let endpoint_page = format!("{webhooks}/{endpoint_id}");
+    let failed = app
+        .post_plain_form_with(
+            &alice,
+            "save_endpoint",
+            &endpoint_page,
+            &[
+                ("public_id", &public_id),
+                ("endpoint_id", &endpoint_id),
+                ("form_id", &endpoint_id),
+                ("url", "ftp://example.com/edited"),
+                ("events_mode", "all"),
+                ("timeout_secs", "6"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&failed), endpoint_page);
+    let html = page(&app, &alice, &endpoint_page).await;
     let saved_form = html
         .split(&format!(r#"name="form_id" value="{endpoint_id}""#))
         .nth(1)
         .and_then(|rest| rest.split("</form>").next())
         .expect("the saved endpoint's form");
-    assert!(saved_form.contains(r#"value="https://example.com/hook""#));
-    assert!(!saved_form.contains("ftp://"));
+    assert!(saved_form.contains(r#"value="ftp://example.com/edited""#));
+    assert_eq!(
+        html.matches("Only http and https URLs are accepted")
+            .count(),
+        1
+    );
+    // Nothing was saved: the next visit shows the stored URL again.
+    let html = page(&app, &alice, &endpoint_page).await;
+    assert!(html.contains(r#"value="https://example.com/hook""#));
+    assert!(!html.contains("ftp://"));
 }
 
 async fn a_failed_test_event_shows_on_its_own_card_only(backend: Backend) {
@@ -135,14 +163,16 @@ async fn a_failed_test_event_shows_on_its_own_card_only(backend: Backend) {
     )
     .await;
     assert_eq!(second.status(), 200);
-    let webhooks = format!("/apps/{public_id}/webhooks");
+    let second = json(second).await["id"].as_str().unwrap().to_owned();
+    let first_page = format!("/apps/{public_id}/webhooks/{first}");
+    let second_page = format!("/apps/{public_id}/webhooks/{second}");
 
-    // Sent from the first card, refused (the endpoint is not this application's).
+    // Sent from the first endpoint's page, refused (the endpoint is not this application's).
     let refused = app
         .post_plain_form_with(
             &alice,
             "send_test_event",
-            &webhooks,
+            &first_page,
             &[
                 ("public_id", "fio00000000"),
                 ("endpoint_id", &first),
@@ -151,18 +181,16 @@ async fn a_failed_test_event_shows_on_its_own_card_only(backend: Backend) {
         )
         .await;
     assert_eq!(refused.status(), 303);
-    let html = page(&app, &alice, &webhooks).await;
+    assert_eq!(location(&refused), first_page);
+    let html = page(&app, &alice, &first_page).await;
     assert_eq!(
         html.matches(r#"data-testid="test-result""#).count(),
         1,
         "{html}"
     );
-    let first_card = html
-        .split(&format!(r#"value="test-{first}""#))
-        .nth(1)
-        .and_then(|rest| rest.split("</article>").next())
-        .expect("the first endpoint's card");
-    assert!(first_card.contains("Not found."));
+    assert!(html.contains("Not found."));
+    let html = page(&app, &alice, &second_page).await;
+    assert_eq!(html.matches(r#"data-testid="test-result""#).count(), 0);
 }
 
 async fn a_live_redraw_takes_no_one_time_notice(backend: Backend) {
@@ -192,10 +220,11 @@ async fn a_live_redraw_takes_no_one_time_notice(backend: Backend) {
         .send()
         .await
         .expect("redraw");
-    assert!(!redraw.text().await.unwrap().contains("Endpoint saved."));
-    assert!(page(&app, &alice, &webhooks)
-        .await
-        .contains("Endpoint saved."));
+    assert!(!redraw.text().await.unwrap().contains("Endpoint added."));
+    // A new endpoint opens on its own page, with the notice.
+    let added = location(&saved);
+    assert!(added.starts_with(&format!("{webhooks}/ep_")), "{added}");
+    assert!(page(&app, &alice, &added).await.contains("Endpoint added."));
 }
 
 async fn every_action_says_what_it_did(backend: Backend) {
@@ -240,7 +269,7 @@ async fn every_action_says_what_it_did(backend: Backend) {
         .await;
     assert_eq!(
         location(&secret),
-        format!("{webhooks}?reveal={endpoint_id}")
+        format!("{webhooks}/{endpoint_id}?reveal=secret")
     );
     let html = page(&app, &alice, &location(&secret)).await;
     assert!(html.contains("Signing secret rotated"));

@@ -1,10 +1,4 @@
-import { addEndpoint, createApp, expect, Receiver, signUp, test, uniqueEmail } from './helpers';
-
-/** The received body with its `details.timestamp` (the event's own moment) set to `timestamp`. */
-function withTimestamp(raw: string, timestamp: string): string {
-  const actual = JSON.parse(raw).details.timestamp as string;
-  return raw.replace(actual, timestamp);
-}
+import { addEndpoint, createApp, expect, Receiver, signUp, test, uniqueEmail, withTimestamp } from './helpers';
 
 test('the event catalog shows each body as receivers get it, and its Node.js code verifies one', async ({
   page,

@@ -165,3 +165,9 @@ export async function clickWhere(page: Page, locator: import('@playwright/test')
     await expect(page).not.toHaveURL(before, { timeout: 1_000 });
   }).toPass({ timeout: 10_000 });
 }
+
+/** A received body with its `details.timestamp` (the event's own moment) set to `timestamp`. */
+export function withTimestamp(raw: string, timestamp: string): string {
+  const actual = JSON.parse(raw).details.timestamp as string;
+  return raw.replace(actual, timestamp);
+}

@@ -77,6 +77,8 @@ pub async fn rotate_api_key(public_id: String) -> Result<(), AppError> {
     let owner = ctx.account().await?;
     let issued = ctx.state.apps.rotate_api_key(&owner.id, &public_id).await?;
     ctx.hold_issued_key(&issued).await?;
+    ctx.flash("API key rotated: the old key stopped working. Copy the new one below now.")
+        .await?;
     leptos_axum::redirect(&format!("/apps/{}", issued.public_id));
     Ok(())
 }

@@ -20,8 +20,14 @@ pub async fn get_event_catalog(public_id: String) -> Result<EventCatalog, AppErr
             name: name.to_owned(),
             label: event_label(name).to_owned(),
             fires_when: fires_when(name).to_owned(),
-            example_body: String::from_utf8_lossy(&example_body(&app.public_id, app.plan, name))
-                .into_owned(),
+            example_body: String::from_utf8_lossy(&example_body(
+                &app.public_id,
+                app.plan,
+                name,
+                true,
+                None,
+            ))
+            .into_owned(),
         })
         .collect();
     Ok(EventCatalog {

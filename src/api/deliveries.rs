@@ -44,6 +44,34 @@ pub async fn send_test_event(
     Ok(result)
 }
 
+/// The body "Send test event" would send to this endpoint now, but for its moment: the same
+/// code builds it, with the endpoint's payload option and the sender's address.
+#[server(endpoint = "test_event_body")]
+pub async fn test_event_body(public_id: String, endpoint_id: String) -> Result<String, AppError> {
+    use crate::model::delivery::TEST_EVENT_NAME;
+    use crate::server::dispatch::example_body;
+
+    let ctx = RequestContext::load().await?;
+    let owner = ctx.account().await?;
+    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let endpoint = ctx
+        .state
+        .apps
+        .endpoints(&owner.id, &public_id)
+        .await?
+        .into_iter()
+        .find(|endpoint| endpoint.id == endpoint_id.trim())
+        .ok_or(AppError::NotFound)?;
+    let body = example_body(
+        &app.public_id,
+        app.plan,
+        TEST_EVENT_NAME,
+        endpoint.include_payload,
+        Some(&ctx.client_ip()),
+    );
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// The outcomes of test events sent from plain forms to this application's endpoints since
 /// the page was last shown, by endpoint ID; each is given once.
 #[server(endpoint = "take_test_results")]

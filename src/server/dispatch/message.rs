@@ -71,9 +71,16 @@ pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
 }
 
 /// What a receiver of application `app_id` on `plan` gets for an event named `event_name`,
-/// with example values, from an endpoint that asks for the linked payload: the same code
-/// builds it as builds every delivery.
-pub fn example_body(app_id: &str, plan: Plan, event_name: &str) -> Vec<u8> {
+/// with example values, from an endpoint with the payload option `include_payload`; a test
+/// event carries `client_ip`, the address of whoever sends it. The same code builds it as
+/// builds every delivery.
+pub fn example_body(
+    app_id: &str,
+    plan: Plan,
+    event_name: &str,
+    include_payload: bool,
+    client_ip: Option<&str>,
+) -> Vec<u8> {
     let is_test = event_name == crate::model::delivery::TEST_EVENT_NAME;
     let (facial_id, gender, age, payload) = if is_test {
         ("test", None, None, None)
@@ -92,7 +99,7 @@ pub fn example_body(app_id: &str, plan: Plan, event_name: &str) -> Vec<u8> {
         attempts: 0,
         event_name: event_name.to_owned(),
         facial_id: facial_id.to_owned(),
-        client_ip: "203.0.113.7".to_owned(),
+        client_ip: client_ip.unwrap_or("203.0.113.7").to_owned(),
         gender,
         age,
         payload,
@@ -103,7 +110,7 @@ pub fn example_body(app_id: &str, plan: Plan, event_name: &str) -> Vec<u8> {
         endpoint_id: String::new(),
         url: String::new(),
         timeout_secs: 0,
-        include_payload: true,
+        include_payload,
         signing_secret: String::new(),
         previous_signing_secret: None,
         previous_secret_expires_at: None,

@@ -4,12 +4,14 @@
 
 use super::{on_db, Store, StoreError};
 
-/// The deliveries of one application's events since $2 (test events aside), to endpoint $3
-/// or (NULL) to all, with the hour of their event counted from $2.
+/// The deliveries of one application's events since $2, to endpoint $3 or (NULL) to all, with
+/// the hour of their event counted from $2. Test events count only as a last delivery: they
+/// say nothing about how real traffic fares.
 const RECENT: &str = "SELECT (ev.occurred_at - $2) / 3600000 AS hour, ev.occurred_at, \
+     CASE WHEN ev.event_name = 'test' THEN 1 ELSE 0 END AS is_test, \
      d.endpoint_id, d.status, d.last_latency_ms AS latency \
      FROM events ev JOIN deliveries d ON d.event_id = ev.id \
-     WHERE ev.app_id = $1 AND ev.occurred_at >= $2 AND ev.event_name <> 'test' \
+     WHERE ev.app_id = $1 AND ev.occurred_at >= $2 \
      AND (CAST($3 AS TEXT) IS NULL OR d.endpoint_id = $3)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
@@ -62,14 +64,15 @@ impl Store {
              CAST(SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS BIGINT) AS delivered, \
              CAST(SUM(CASE WHEN status IN ('failed', 'retrying') THEN 1 ELSE 0 END) AS BIGINT) \
                AS not_delivered \
-             FROM ({RECENT}) r GROUP BY hour ORDER BY hour"
+             FROM ({RECENT}) r WHERE is_test = 0 GROUP BY hour ORDER BY hour"
         );
         let medians = format!(
             "SELECT hour, latency FROM ( \
                SELECT hour, latency, \
                  ROW_NUMBER() OVER (PARTITION BY hour ORDER BY latency) AS place, \
                  COUNT(*) OVER (PARTITION BY hour) AS n \
-               FROM ({RECENT}) r WHERE status = 'delivered' AND latency IS NOT NULL \
+               FROM ({RECENT}) r \
+               WHERE is_test = 0 AND status = 'delivered' AND latency IS NOT NULL \
              ) m WHERE place = (n + 1) / 2 ORDER BY hour"
         );
         let stats = on_db!(self.db(), |pool| {
@@ -90,16 +93,17 @@ impl Store {
         Ok(stats)
     }
 
-    /// Per endpoint of `app_id`: deliveries of events since `since_ms`, how many arrived, and
-    /// when the newest of those events happened.
+    /// Per endpoint of `app_id`: deliveries of events since `since_ms` and how many arrived
+    /// (test events aside), and when the newest event sent to it, test or not, happened.
     pub async fn endpoint_recent_counts(
         &self,
         app_id: &str,
         since_ms: i64,
     ) -> Result<Vec<EndpointCounts>, StoreError> {
         let sql = format!(
-            "SELECT endpoint_id, COUNT(*) AS total, \
-             CAST(SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS BIGINT) AS delivered, \
+            "SELECT endpoint_id, CAST(SUM(1 - is_test) AS BIGINT) AS total, \
+             CAST(SUM(CASE WHEN status = 'delivered' AND is_test = 0 THEN 1 ELSE 0 END) \
+               AS BIGINT) AS delivered, \
              MAX(occurred_at) AS last_at \
              FROM ({RECENT}) r GROUP BY endpoint_id"
         );

@@ -51,9 +51,16 @@ const LISTING_COLUMNS: &str = "d.id, d.event_id, ev.event_name, ev.facial_id, d.
      e.url AS endpoint_url, e.description AS endpoint_description, \
      e.enabled AS endpoint_enabled, d.status, d.attempts, \
      d.next_attempt_at, d.last_status_code, d.last_error_class, d.last_latency_ms, \
-     d.created_at, d.completed_at, \
-     (SELECT a.error_message FROM delivery_attempts a WHERE a.delivery_id = d.id \
-      ORDER BY a.attempt_number DESC LIMIT 1) AS last_error_message";
+     d.created_at, d.completed_at";
+
+/// The last attempt's error message of the delivery whose ID is the column `delivery`. Added
+/// after a page is cut, so a long list does not look up attempts it will not show.
+fn last_error_message(delivery: &str) -> String {
+    format!(
+        "(SELECT a.error_message FROM delivery_attempts a WHERE a.delivery_id = {delivery} \
+         ORDER BY a.attempt_number DESC LIMIT 1) AS last_error_message"
+    )
+}
 
 /// Deliveries are found through their events: `events_by_app` walks an application's events
 /// newest first, so listing needs no index on `deliveries` that intake would have to maintain.
@@ -70,14 +77,17 @@ impl Store {
         offset: i64,
     ) -> Result<Vec<DeliveryListing>, StoreError> {
         let sql = format!(
-            "SELECT {LISTING_COLUMNS} {LISTING_FROM} \
+            "SELECT l.*, {last_error} FROM ( \
+             SELECT {LISTING_COLUMNS}, ev.occurred_at {LISTING_FROM} \
              WHERE ev.app_id = $1 AND ev.occurred_at >= $2 AND ev.occurred_at < $3 \
              AND (CAST($4 AS TEXT) IS NULL OR d.status = $4) \
              AND (CAST($5 AS TEXT) IS NULL OR ev.event_name = $5) \
              AND (CAST($6 AS TEXT) IS NULL OR d.endpoint_id = $6) \
              AND (CAST($9 AS TEXT) IS NULL OR d.id = $9 OR d.event_id = $9 \
                   OR ev.facial_id = $9) \
-             ORDER BY ev.occurred_at DESC, d.id DESC LIMIT $7 OFFSET $8"
+             ORDER BY ev.occurred_at DESC, d.id DESC LIMIT $7 OFFSET $8) l \
+             ORDER BY l.occurred_at DESC, l.id DESC",
+            last_error = last_error_message("l.id")
         );
         let rows = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, DeliveryListing>(&sql)
@@ -102,8 +112,10 @@ impl Store {
         app_id: &str,
         delivery_id: &str,
     ) -> Result<Option<DeliveryListing>, StoreError> {
-        let sql =
-            format!("SELECT {LISTING_COLUMNS} {LISTING_FROM} WHERE d.id = $1 AND d.app_id = $2");
+        let sql = format!(
+            "SELECT {LISTING_COLUMNS}, {} {LISTING_FROM} WHERE d.id = $1 AND d.app_id = $2",
+            last_error_message("d.id")
+        );
         let row = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, DeliveryListing>(&sql)
                 .bind(delivery_id)
@@ -167,7 +179,8 @@ impl Store {
         event_id: &str,
     ) -> Result<Vec<DeliveryListing>, StoreError> {
         let sql = format!(
-            "SELECT {LISTING_COLUMNS} {LISTING_FROM} WHERE d.event_id = $1 ORDER BY d.endpoint_id"
+            "SELECT {LISTING_COLUMNS}, {} {LISTING_FROM} WHERE d.event_id = $1 ORDER BY d.endpoint_id",
+            last_error_message("d.id")
         );
         let rows = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, DeliveryListing>(&sql)

@@ -125,7 +125,7 @@ fn DetailView(detail: DeliveryDetail, redeliver: ServerAction<Redeliver>) -> imp
                 <CopyButton text=body.clone() label="Copy body"/>
             </div>
             <pre class="snippet wrap" tabindex="0" data-testid="request-body">{body}</pre>
-            <p class="hint">"Byte for byte as signed and sent. The bearer token and the signatures are masked; each attempt is signed with its own timestamp."</p>
+            <p class="hint">"Byte for byte as the dispatcher signs and sends it (with the plan and payload option as they are now). The bearer token and the signatures are masked; each attempt is signed with its own timestamp."</p>
             <details class="curl">
                 <summary>"Replay with curl"</summary>
                 <pre class="snippet" tabindex="0" data-testid="curl">{curl.clone()}</pre>
@@ -202,14 +202,10 @@ fn curl_command(request: &RequestPreview) -> String {
         quote(&request.url)
     )];
     for (name, value) in &request.headers {
-        let value = if name == "www-authenticate" {
-            "Bearer $FACEHOOK_WEBHOOK_TOKEN".to_owned()
-        } else {
-            value.clone()
-        };
-        // Double quotes only where the shell must expand the token.
-        let header = if value.contains('$') {
-            format!("\"{name}: {value}\"")
+        // Double quotes only for the token, which the shell must expand; all else is quoted
+        // single, so nothing in a header value is ever run.
+        let header = if name == "www-authenticate" {
+            "\"www-authenticate: Bearer $FACEHOOK_WEBHOOK_TOKEN\"".to_owned()
         } else {
             quote(&format!("{name}: {value}"))
         };

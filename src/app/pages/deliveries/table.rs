@@ -70,11 +70,21 @@ fn DeliveryRow(item: DeliverySummary, now_ms: i64, show_endpoint: bool) -> impl 
         DeliveryStatus::Failed | DeliveryStatus::Retrying
     ) && item.event_name != TEST_EVENT_NAME;
     let outcome_title = item.last_error_message.clone().unwrap_or_default();
+    // The link covers the row, so its title is the row's tooltip: the exact values.
+    let row_title = [
+        Some(format!("Created {}", utc_seconds(item.created_at_ms))),
+        Some(item.endpoint_url.clone()),
+        item.last_error_message.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n");
     view! {
         <tr data-status=item.status.as_str()>
             <td>
                 // The row's one link; CSS stretches it over the whole row.
-                <a class="row-link" href=href>{item.event_name.clone()}</a>
+                <a class="row-link" href=href title=row_title>{item.event_name.clone()}</a>
                 <code class="id" title=item.facial_id.clone()>{item.facial_id.clone()}</code>
             </td>
             {show_endpoint.then(|| view! {

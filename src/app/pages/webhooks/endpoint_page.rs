@@ -5,8 +5,9 @@
 use super::endpoint_form::EndpointForm;
 use super::secrets::SigningSecretCard;
 use crate::api::apps::{get_endpoint, DeleteEndpoint};
-use crate::api::catalog::get_event_catalog;
-use crate::api::deliveries::{get_delivery_chart, list_deliveries, take_test_results};
+use crate::api::deliveries::{
+    get_delivery_chart, list_deliveries, take_test_results, test_event_body,
+};
 use crate::app::components::{Confirm, SubmitButton};
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::app::pages::deliveries::{DeliveriesTable, DeliveryChartView, When};
@@ -14,7 +15,6 @@ use crate::app::pages::endpoint_health::{DisabledNotice, HealthBadge};
 use crate::app::pages::test_event::TestEventPanel;
 use crate::app::pages::NotFound;
 use crate::model::app::EndpointView;
-use crate::model::delivery::TEST_EVENT_NAME;
 use crate::model::time::server_now_ms;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -176,21 +176,23 @@ fn TestEventCard(
     last_test: Option<crate::model::app::TestDeliveryResult>,
 ) -> impl IntoView {
     let public_id = use_public_id();
-    let catalog = Resource::new(move || public_id.get(), get_event_catalog);
+    let preview = {
+        let endpoint_id = endpoint_id.clone();
+        Resource::new(
+            move || (public_id.get(), endpoint_id.clone()),
+            |(app, endpoint)| test_event_body(app, endpoint),
+        )
+    };
     let body = move || {
         Suspend::new(async move {
-            catalog.await.ok().and_then(|catalog| {
-                catalog
-                    .events
-                    .into_iter()
-                    .find(|event| event.name == TEST_EVENT_NAME)
-                    .map(|event| view! {
-                        <details class="test-body">
-                            <summary>"The body it sends"</summary>
-                            <pre class="snippet wrap" tabindex="0" data-testid="test-body">{event.example_body}</pre>
-                            <p class="hint">"With this moment's time. Signed like every webhook, with the same token."</p>
-                        </details>
-                    })
+            preview.await.ok().map(|body| {
+                view! {
+                    <details class="test-body">
+                        <summary>"The body it sends"</summary>
+                        <pre class="snippet wrap" tabindex="0" data-testid="test-body">{body}</pre>
+                        <p class="hint">"With the moment it is sent. Signed like every webhook, with the same token."</p>
+                    </details>
+                }
             })
         })
     };

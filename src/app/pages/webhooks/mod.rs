@@ -14,7 +14,7 @@ use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::app::pages::deliveries::When;
 use crate::app::pages::endpoint_health::HealthBadge;
 use crate::model::app::{EndpointView, MAX_ENDPOINTS_PER_APP};
-use crate::model::time::server_now_ms;
+use crate::model::time::{server_now_ms, utc_seconds};
 use crate::model::AppError;
 use endpoint_form::EndpointForm;
 use leptos::prelude::*;
@@ -93,10 +93,15 @@ fn EndpointList(endpoints: Vec<EndpointView>) -> impl IntoView {
                     .map(|endpoint| {
                         let href = format!("/apps/{}/webhooks/{}", public_id.get_untracked(), endpoint.id);
                         let last = endpoint.health.last_delivery_at_ms.map(|at| view! { <When at_ms=at now_ms/> });
+                        // The link covers the row, so its title is the row's tooltip.
+                        let row_title = match endpoint.health.last_delivery_at_ms {
+                            Some(at) => format!("{}\nLast delivery {}", endpoint.url, utc_seconds(at)),
+                            None => endpoint.url.clone(),
+                        };
                         view! {
                             <tr>
                                 <td class="endpoint-cell">
-                                    <a class="row-link" href=href>{endpoint.label()}</a>
+                                    <a class="row-link" href=href title=row_title>{endpoint.label()}</a>
                                     <span class="url truncate" title=endpoint.url.clone()>{endpoint.url.clone()}</span>
                                 </td>
                                 <td><HealthBadge endpoint=endpoint.clone()/></td>
