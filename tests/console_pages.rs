@@ -147,6 +147,64 @@ async fn the_catalog_example_is_what_receivers_get(backend: Backend) {
     }
 }
 
+async fn a_test_event_can_be_sent_as_any_event_type(backend: Backend) {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let hooked = dispatching_app(backend, "0s").await;
+    let endpoint = hooked.add_endpoint(&receiver.url("/hook"), &[]).await;
+    let form = |kind: &'static str| -> [(&str, String); 2] {
+        [
+            ("endpoint_id", endpoint.id.clone()),
+            ("event_type", kind.to_owned()),
+        ]
+    };
+    let deletion = form("deletion");
+    let deletion: Vec<(&str, &str)> = deletion.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let preview = call(&hooked, "test_event_body", &deletion).await;
+    let preview = preview.as_str().unwrap().to_owned();
+    let sent = call(&hooked, "send_test_event", &deletion).await;
+    assert_eq!(sent["delivered"], true, "{sent}");
+    let got = receiver.wait_for(1, SETTLE).await;
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(
+        (body["eventName"].as_str(), body["facialId"].as_str()),
+        (Some("deletion"), Some("test"))
+    );
+    let moment = serde_json::from_str::<Value>(&preview).unwrap()["details"]["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(with_timestamp(&got[0].body, &moment), preview);
+
+    // It is still a test: listed as one, and its detail shows the bytes that went out.
+    let delivery_id = sent["delivery_id"].as_str().unwrap();
+    let detail = call(&hooked, "get_delivery", &[("delivery_id", delivery_id)]).await;
+    assert_eq!(detail["summary"]["event_name"], "test");
+    assert_eq!(
+        detail["request"]["body"].as_str().unwrap().as_bytes(),
+        &got[0].body[..]
+    );
+    let tests = call(&hooked, "list_deliveries", &[("event", "test")]).await;
+    assert_eq!(tests["items"].as_array().unwrap().len(), 1);
+
+    for bad in ["login", "TEST", "enroll\0"] {
+        let refused = hooked
+            .app
+            .call_with(
+                &hooked.owner,
+                "send_test_event",
+                &[
+                    ("public_id", &hooked.public_id),
+                    ("endpoint_id", &endpoint.id),
+                    ("event_type", bad),
+                ],
+            )
+            .await;
+        let (status, field, _) = error_field(refused).await;
+        assert_eq!((status, field.as_str()), (422, "event_type"), "{bad:?}");
+    }
+    assert_eq!(receiver.count(), 1);
+}
+
 async fn the_detail_shows_the_bytes_that_were_signed(backend: Backend) {
     let receiver = Receiver::start("127.0.0.1:0").await;
     let hooked = dispatching_app(backend, "0s").await;
@@ -377,6 +435,7 @@ async fn the_theme_is_remembered_per_browser(backend: Backend) {
 
 on_both_backends!(
     the_catalog_example_is_what_receivers_get,
+    a_test_event_can_be_sent_as_any_event_type,
     the_detail_shows_the_bytes_that_were_signed,
     search_finds_a_delivery_by_any_of_its_ids,
     an_endpoint_page_has_its_own_health_chart_and_failures_in_words,

@@ -54,7 +54,6 @@ test('an endpoint: add, open, test, rotate its secret and delete it, each confir
   await expect(page).toHaveURL(new RegExp(`${endpointPath}$`));
 
   // Test event: the body it sends is shown first, then the result.
-  await page.getByText('The body it sends').click();
   const shownText = (await page.getByTestId('test-body').textContent()) ?? '';
   const shownBody = JSON.parse(shownText);
   expect(shownBody.eventName).toBe('test');
@@ -62,6 +61,17 @@ test('an endpoint: add, open, test, rotate its secret and delete it, each confir
   await expect(page.getByTestId('test-result')).toContainText(/Delivered: HTTP 200 over HTTP\/1\.1 in \d+ ms/);
   // What was shown is what arrived, but for the moment it was sent.
   expect(withTimestamp(receiver.bodies[0], shownBody.details.timestamp)).toBe(shownText);
+
+  // Any event type can be sent as a test: choose it, see its body, send it.
+  await page.getByLabel('Event type').selectOption('enroll');
+  await page.getByRole('button', { name: 'Show body' }).click();
+  await expect(page).toHaveURL(/test_type=enroll/);
+  const enrollText = (await page.getByTestId('test-body').textContent()) ?? '';
+  expect(JSON.parse(enrollText).eventName).toBe('enroll');
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await expect(page.getByTestId('test-result')).toContainText('Delivered: HTTP 200');
+  await expect.poll(() => receiver.bodies.length).toBe(2);
+  expect(withTimestamp(receiver.bodies[1], JSON.parse(enrollText).details.timestamp)).toBe(enrollText);
 
   // Rotating the secret asks first, naming the endpoint; the new secret is shown after.
   await page.getByRole('link', { name: 'Reveal signing secret' }).click();

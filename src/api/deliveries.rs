@@ -18,13 +18,20 @@ use super::context::RequestContext;
 pub async fn send_test_event(
     public_id: String,
     endpoint_id: String,
+    event_type: Option<String>,
 ) -> Result<TestDeliveryResult, AppError> {
     let ctx = RequestContext::load().await?;
     let endpoint = ctx.owned_endpoint(&public_id, &endpoint_id).await?;
+    let sent_as = crate::model::catalog::parse_test_type(event_type.as_deref())?;
     let outcome = ctx
         .state
         .tester
-        .send(&endpoint.app_id, &endpoint.endpoint_id, &ctx.client_ip())
+        .send(
+            &endpoint.app_id,
+            &endpoint.endpoint_id,
+            &ctx.client_ip(),
+            sent_as,
+        )
         .await?
         .ok_or(AppError::NotFound)?;
     let result = TestDeliveryResult {
@@ -44,13 +51,18 @@ pub async fn send_test_event(
     Ok(result)
 }
 
-/// The body "Send test event" would send to this endpoint now, but for its moment: the same
-/// code builds it, with the endpoint's payload option and the sender's address.
+/// The body "Send test event" would send to this endpoint now as `event_type` (default
+/// `test`), but for its moment: the same code builds it, with the endpoint's payload option
+/// and the sender's address.
 #[server(endpoint = "test_event_body")]
-pub async fn test_event_body(public_id: String, endpoint_id: String) -> Result<String, AppError> {
-    use crate::model::delivery::TEST_EVENT_NAME;
+pub async fn test_event_body(
+    public_id: String,
+    endpoint_id: String,
+    event_type: Option<String>,
+) -> Result<String, AppError> {
     use crate::server::dispatch::example_body;
 
+    let sent_as = crate::model::catalog::parse_test_type(event_type.as_deref())?;
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
     let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
@@ -65,7 +77,7 @@ pub async fn test_event_body(public_id: String, endpoint_id: String) -> Result<S
     let body = example_body(
         &app.public_id,
         app.plan,
-        TEST_EVENT_NAME,
+        sent_as,
         endpoint.include_payload,
         Some(&ctx.client_ip()),
     );

@@ -62,3 +62,38 @@ pub const BODY_FIELDS: [(&str, &str, &str); 8] = [
     ("details.age", "number, optional", "Present when known."),
     ("payload", "any JSON, optional", "The payload linked to the facial ID: only on the Business plan and up, to endpoints with \u{201c}Include each user's linked payload\u{201d} on; null when none is linked."),
 ];
+
+/// The type a test event is sent as: any `eventName` of the catalog; absent means `test`.
+pub fn parse_test_type(raw: Option<&str>) -> Result<&'static str, super::AppError> {
+    let raw = raw
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(TEST_EVENT_NAME);
+    event_names().find(|name| *name == raw).ok_or_else(|| {
+        super::AppError::invalid(
+            "event_type",
+            "Choose the type to send: enroll, auth, deletion, payload_update, pincode_update or test.",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_is_sent_as_any_catalog_type() {
+        assert_eq!(parse_test_type(None), Ok("test"));
+        assert_eq!(parse_test_type(Some(" ")), Ok("test"));
+        assert_eq!(
+            parse_test_type(Some("pincode_update")),
+            Ok("pincode_update")
+        );
+        for bad in ["login", "Enroll", "test\0"] {
+            assert_eq!(
+                parse_test_type(Some(bad)).unwrap_err().field(),
+                Some("event_type")
+            );
+        }
+    }
+}

@@ -10,9 +10,14 @@ use crate::model::form::FORM_ID_FIELD;
 use crate::model::AppError;
 use leptos::prelude::*;
 
-/// `last` is the outcome of the test event this endpoint's form just sent, if any.
+/// `last` is the outcome of the test event this endpoint's form just sent, if any;
+/// `event_type` the type it sends as.
 #[component]
-pub fn TestEventPanel(endpoint_id: String, last: Option<TestDeliveryResult>) -> impl IntoView {
+pub fn TestEventPanel(
+    endpoint_id: String,
+    event_type: String,
+    last: Option<TestDeliveryResult>,
+) -> impl IntoView {
     let public_id = use_public_id();
     let send = ServerAction::<SendTestEvent>::new();
     let form_id = format!("test-{endpoint_id}");
@@ -29,6 +34,7 @@ pub fn TestEventPanel(endpoint_id: String, last: Option<TestDeliveryResult>) -> 
                 <input type="hidden" name="public_id" value=public_id/>
                 <input type="hidden" name="endpoint_id" value=endpoint_id/>
                 <input type="hidden" name=FORM_ID_FIELD value=form_id/>
+                <input type="hidden" name="event_type" value=event_type/>
                 <SubmitButton label="Send test event" pending_label="Sending…" pending=send.pending()/>
             </ActionForm>
             {outcome}

@@ -71,17 +71,18 @@ pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
 }
 
 /// What a receiver of application `app_id` on `plan` gets for an event named `event_name`,
-/// with example values, from an endpoint with the payload option `include_payload`; a test
-/// event carries `client_ip`, the address of whoever sends it. The same code builds it as
-/// builds every delivery.
+/// with example values, from an endpoint with the payload option `include_payload`. A test
+/// event sent from `test_sender_ip` (or the catalog's `test` example) names no real user: its
+/// facial ID is `test` and it has no details. The same code builds it as builds every delivery.
 pub fn example_body(
     app_id: &str,
     plan: Plan,
     event_name: &str,
     include_payload: bool,
-    client_ip: Option<&str>,
+    test_sender_ip: Option<&str>,
 ) -> Vec<u8> {
-    let is_test = event_name == crate::model::delivery::TEST_EVENT_NAME;
+    let is_test = test_sender_ip.is_some() || event_name == crate::model::delivery::TEST_EVENT_NAME;
+    let client_ip = test_sender_ip.unwrap_or("203.0.113.7");
     let (facial_id, gender, age, payload) = if is_test {
         ("test", None, None, None)
     } else {
@@ -99,7 +100,7 @@ pub fn example_body(
         attempts: 0,
         event_name: event_name.to_owned(),
         facial_id: facial_id.to_owned(),
-        client_ip: client_ip.unwrap_or("203.0.113.7").to_owned(),
+        client_ip: client_ip.to_owned(),
         gender,
         age,
         payload,

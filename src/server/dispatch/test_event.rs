@@ -38,17 +38,18 @@ impl TestSender {
         }
     }
 
-    /// Sends a test event to `endpoint_id` of `app_id` (already checked to be the caller's);
-    /// `None` when there is no such endpoint.
+    /// Sends a test event, as `sent_as` (an event kind's name or `test`), to `endpoint_id` of
+    /// `app_id` (already checked to be the caller's); `None` when there is no such endpoint.
     pub async fn send(
         &self,
         app_id: &str,
         endpoint_id: &str,
         client_ip: &str,
+        sent_as: &str,
     ) -> Result<Option<TestOutcome>, StoreError> {
         let Some(delivery) = self
             .store
-            .create_test_delivery(app_id, endpoint_id, client_ip, LEASE_MARGIN_MS)
+            .create_test_delivery(app_id, endpoint_id, client_ip, sent_as, LEASE_MARGIN_MS)
             .await?
         else {
             return Ok(None);

@@ -152,7 +152,8 @@ const CLAIMED_FIELDS: [(&str, &str); 21] = [
     ("lease_token", "d.lease_token"),
     ("event_id", "d.event_id"),
     ("attempts", "d.attempts"),
-    ("event_name", "ev.event_name"),
+    // A test event goes out as the type it was sent as.
+    ("event_name", "COALESCE(ev.test_kind, ev.event_name)"),
     ("facial_id", "ev.facial_id"),
     ("client_ip", "ev.client_ip"),
     ("gender", "ev.gender"),

@@ -5,13 +5,15 @@ use super::claims::{leased_one_sql, ClaimedDelivery};
 use super::{new_id, now_ms, on_db, Store, StoreError};
 
 impl Store {
-    /// Records a `test` event for `endpoint_id` of `app_id` and leases its delivery for the
-    /// endpoint's timeout plus `lease_margin_ms`; `None` when the endpoint is not the app's.
+    /// Records a `test` event for `endpoint_id` of `app_id`, sent as `sent_as` (an event
+    /// kind's name, or `test`), and leases its delivery for the endpoint's timeout plus
+    /// `lease_margin_ms`; `None` when the endpoint is not the app's.
     pub async fn create_test_delivery(
         &self,
         app_id: &str,
         endpoint_id: &str,
         client_ip: &str,
+        sent_as: &str,
         lease_margin_ms: i64,
     ) -> Result<Option<ClaimedDelivery>, StoreError> {
         let now = now_ms();
@@ -20,13 +22,15 @@ impl Store {
         let delivery = on_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO events (id, app_id, event_name, facial_id, client_ip, occurred_at) \
-                 VALUES ($1, $2, 'test', 'test', $3, $4)",
+                "INSERT INTO events \
+                 (id, app_id, event_name, facial_id, client_ip, occurred_at, test_kind) \
+                 VALUES ($1, $2, 'test', 'test', $3, $4, $5)",
             )
             .bind(&event_id)
             .bind(app_id)
             .bind(client_ip)
             .bind(now)
+            .bind((sent_as != "test").then_some(sent_as))
             .execute(&mut *tx)
             .await?;
             let created = sqlx::query(

@@ -15,11 +15,13 @@ use crate::app::pages::endpoint_health::{DisabledNotice, HealthBadge};
 use crate::app::pages::test_event::TestEventPanel;
 use crate::app::pages::NotFound;
 use crate::model::app::EndpointView;
+use crate::model::catalog::{event_label, event_names, parse_test_type};
+use crate::model::delivery::TEST_EVENT_NAME;
 use crate::model::time::server_now_ms;
 use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// How many deliveries the page lists; the Deliveries tab has the rest.
 const RECENT_SHOWN: usize = 10;
@@ -169,39 +171,55 @@ fn ActivityCard(endpoint_id: String, all_deliveries: String) -> impl IntoView {
     }
 }
 
-/// Send a signed `test` event now; the body it sends is shown before sending.
+/// Send a signed test event now, as the type chosen: first the body it sends (a plain GET
+/// form chooses the type, so this works without JavaScript), then the result.
 #[component]
 fn TestEventCard(
     endpoint_id: String,
     last_test: Option<crate::model::app::TestDeliveryResult>,
 ) -> impl IntoView {
     let public_id = use_public_id();
+    let query = use_query_map();
+    let chosen = Memo::new(move |_| {
+        let raw = query.read().get("test_type");
+        parse_test_type(raw.as_deref()).unwrap_or(TEST_EVENT_NAME)
+    });
     let preview = {
         let endpoint_id = endpoint_id.clone();
         Resource::new(
-            move || (public_id.get(), endpoint_id.clone()),
-            |(app, endpoint)| test_event_body(app, endpoint),
+            move || (public_id.get(), endpoint_id.clone(), chosen.get()),
+            |(app, endpoint, kind)| test_event_body(app, endpoint, Some(kind.to_owned())),
         )
     };
     let body = move || {
         Suspend::new(async move {
             preview.await.ok().map(|body| {
                 view! {
-                    <details class="test-body">
-                        <summary>"The body it sends"</summary>
-                        <pre class="snippet wrap" tabindex="0" data-testid="test-body">{body}</pre>
-                        <p class="hint">"With the moment it is sent. Signed like every webhook, with the same token."</p>
-                    </details>
+                    <pre class="snippet wrap" tabindex="0" data-testid="test-body">{body}</pre>
+                    <p class="hint">"With the moment it is sent. Signed like every webhook, with the same token."</p>
                 }
             })
         })
     };
+    let options = event_names()
+        .map(|name| {
+            let selected = name == chosen.get_untracked();
+            let label = format!("{name} — {}", event_label(name));
+            view! { <option value=name selected=selected>{label}</option> }
+        })
+        .collect_view();
     view! {
         <section class="card" aria-labelledby="test-heading">
             <h2 id="test-heading">"Test event"</h2>
-            <p class="hint">"Sends a signed " <code>"test"</code> " event to this endpoint now and shows what came back. It touches no user and is not retried."</p>
+            <p class="hint">"Sends a signed event to this endpoint now and shows what came back. Its facial ID is " <code>"test"</code> "; it is recorded as a test, never retried, and does not count against the endpoint."</p>
+            <form method="get" class="inline-actions test-type" action="#test-heading">
+                <label for="test-type">"Event type"</label>
+                <select id="test-type" name="test_type">{options}</select>
+                <button type="submit" class="secondary">"Show body"</button>
+            </form>
+            <h3>"The body it sends"</h3>
             <Suspense fallback=|| ()>{body}</Suspense>
-            <TestEventPanel endpoint_id last=last_test/>
+            <TestEventPanel endpoint_id event_type=chosen.get_untracked().to_owned() last=last_test/>
         </section>
     }
 }
