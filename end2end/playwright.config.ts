@@ -6,6 +6,11 @@ import * as path from 'node:path';
 // The suite drives Debian's chromium against the release binary on a fresh SQLite database.
 const port = Number(process.env.FACEHOOK_E2E_PORT ?? 3107);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'facehook-e2e-'));
+// Mail goes to a real SMTP server (aiosmtpd) that writes each message into this Maildir. Set
+// once in the main process, so the test workers (which load this file again) read the same one.
+process.env.FACEHOOK_E2E_MAILDIR ??= path.join(dataDir, 'mail');
+export const MAILDIR = process.env.FACEHOOK_E2E_MAILDIR;
+const smtpPort = Number(process.env.FACEHOOK_E2E_SMTP_PORT ?? 3125);
 export const OPERATOR_EMAIL = 'operator@example.com';
 export const OPERATOR_PASSWORD = 'operator passphrase';
 
@@ -45,7 +50,14 @@ export default defineConfig({
     },
     { name: 'desktop', use: { viewport: { width: 1366, height: 900 } } },
   ],
-  webServer: {
+  webServer: [
+  {
+    command: `../target/py/bin/python -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${MAILDIR}`,
+    port: smtpPort,
+    reuseExistingServer: false,
+    timeout: 30_000,
+  },
+  {
     // The operator account exists before the first test, as `make run` users create it.
     command:
       `bash -c 'echo "${OPERATOR_PASSWORD}" | ../target/release/facehook create-account ` +
@@ -65,6 +77,9 @@ export default defineConfig({
       FACEHOOK_RETRY_SCHEDULE: '0s,10m',
       // Every test signs up from loopback.
       FACEHOOK_SIGNUPS_PER_IP_HOUR: '1000',
+      FACEHOOK_SMTP_URL: `smtp://127.0.0.1:${smtpPort}?tls=off`,
+      FACEHOOK_MAIL_FROM: 'Facehook <facehook@example.com>',
     },
   },
+  ],
 });

@@ -49,6 +49,29 @@ pub enum Command {
     /// Manage webhook endpoints (prints JSON for scripts).
     #[command(subcommand)]
     Endpoints(EndpointsCommand),
+    /// Print a one-time password reset link for an account (valid 30 minutes), for when the
+    /// server cannot send mail.
+    ResetLink {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[arg(long)]
+        email: String,
+        /// The console's address, as people reach it.
+        #[arg(
+            long,
+            env = "FACEHOOK_PUBLIC_URL",
+            default_value = "http://127.0.0.1:3000"
+        )]
+        public_url: url::Url,
+    },
+    /// Send one mail now through FACEHOOK_SMTP_URL, to check the mail settings.
+    SendTestMail {
+        #[command(flatten)]
+        mail: crate::server::config::MailConfig,
+        /// Where to send it.
+        #[arg(long)]
+        to: String,
+    },
     /// Change an application's plan: free, premium, business or enterprise.
     SetPlan {
         #[command(flatten)]

@@ -116,6 +116,62 @@ pub async fn set_plan(database_url: &str, public_id: &str, plan: &str) -> Result
     Ok(())
 }
 
+/// Prints a one-time reset link for the account with `email`; an unknown email is an error
+/// here (the operator is asking, not a stranger).
+pub async fn reset_link(
+    database_url: &str,
+    email: &str,
+    public_url: &url::Url,
+) -> Result<(), StartupError> {
+    let reset = with_store(database_url, async |store| {
+        let auth = Auth::new(store.clone(), SignupPolicy::Open, ThrottlePolicy::default());
+        auth.reset_token_for(email).await?.ok_or_else(|| {
+            AppError::invalid(
+                "email",
+                format!("No enabled account has the email {email}."),
+            )
+        })
+    })
+    .await?;
+    println!(
+        "{}/reset-password?token={}",
+        public_url.as_str().trim_end_matches('/'),
+        reset.token
+    );
+    eprintln!("facehook: the link works once, for 30 minutes");
+    Ok(())
+}
+
+/// Sends one mail now, not through the outbox, so the operator sees at once whether the
+/// settings work and, if not, what the server said.
+pub async fn send_test_mail(
+    mail: &crate::server::config::MailConfig,
+    to: &str,
+) -> Result<(), StartupError> {
+    use crate::server::mail::Mailer;
+    let settings = mail
+        .settings()
+        .map_err(StartupError::Command)?
+        .ok_or_else(|| {
+            StartupError::Command(
+                "mail is not configured: set FACEHOOK_SMTP_URL and FACEHOOK_MAIL_FROM".into(),
+            )
+        })?;
+    let mailer = Mailer::new(&settings).map_err(StartupError::Command)?;
+    let server = settings.smtp_url.redacted();
+    mailer
+        .send(
+            to,
+            "Facehook test mail",
+            &format!("This is a test mail from Facehook, sent through {server}. Mail works."),
+            &format!("<p>This is a test mail from Facehook, sent through <code>{server}</code>. Mail works.</p>"),
+        )
+        .await
+        .map_err(|e| StartupError::Command(format!("{server} did not take the mail: {e}")))?;
+    eprintln!("facehook: {server} took the test mail for {to}");
+    Ok(())
+}
+
 /// The password comes from a prompt on a terminal, otherwise from the first line of stdin,
 /// so scripts can pipe it without it appearing in the process list.
 fn read_password() -> Result<String, String> {

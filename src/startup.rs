@@ -15,6 +15,7 @@ use crate::server::deliveries::Deliveries;
 use crate::server::dispatch::{Dispatcher, TestSender, Transport, TransportError};
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::listener::{self, ConnectionLimits};
+use crate::server::mail::Mailer;
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
 use crate::server::system::System;
@@ -54,12 +55,20 @@ pub struct Application {
     router: Router,
     store: Store,
     dispatcher: Option<Dispatcher>,
+    /// Sends what the outbox holds; `None` when mail is not configured.
+    mailer: Option<Mailer>,
     stopping: tokio::sync::watch::Sender<bool>,
     limits: ConnectionLimits,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, StartupError> {
+        // A wrong mail setting stops the start, before anything else: never a silent no-mail.
+        let mailer = config
+            .mail
+            .settings()
+            .and_then(|settings| settings.as_ref().map(Mailer::new).transpose())
+            .map_err(StartupError::Command)?;
         let store = Store::connect(&config.database.database_url).await?;
         store.migrate().await?;
         let listener =
@@ -69,6 +78,7 @@ impl Application {
                     addr: config.listen,
                     source,
                 })?;
+        let console_base_url = console_base_url(&config, &listener, mailer.is_some())?;
         let site_root = config.resolve_site_dir();
         let assets = SiteAssets::discover(&site_root, OUTPUT_NAME);
         let leptos_options = LeptosOptions::builder()
@@ -122,6 +132,7 @@ impl Application {
                 config.api_rate_per_second,
                 config.api_burst,
             )),
+            console_base_url,
             config: Arc::new(config),
             stopping: stopping_seen,
         };
@@ -134,6 +145,7 @@ impl Application {
             router,
             store,
             dispatcher,
+            mailer,
             stopping,
             limits,
         })
@@ -151,6 +163,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = spawn_session_sweeper(&self.store);
+        let mail_sender = self.mailer.map(|mailer| {
+            tokio::spawn(crate::server::mail::run_sender(self.store.clone(), mailer))
+        });
         // Graceful shutdown waits for every open response; the live feed never ends by
         // itself, so it is told to.
         let stopping = self.stopping;
@@ -163,6 +178,9 @@ impl Application {
             dispatcher.shutdown().await;
         }
         sweeper.abort();
+        if let Some(mail_sender) = mail_sender {
+            mail_sender.abort();
+        }
         self.store.close().await;
         served
     }
@@ -230,6 +248,25 @@ fn router(state: AppState) -> Router {
 fn console_routes() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// FACEHOOK_PUBLIC_URL, or the address the server listens on; mail needs a real address,
+/// so listening on every interface without FACEHOOK_PUBLIC_URL stops the start when mail is on.
+fn console_base_url(
+    config: &ServeConfig,
+    listener: &TcpListener,
+    mail_on: bool,
+) -> Result<String, StartupError> {
+    if let Some(public) = &config.public_url {
+        return Ok(public.as_str().trim_end_matches('/').to_owned());
+    }
+    let local = listener.local_addr().unwrap_or(config.listen);
+    if mail_on && local.ip().is_unspecified() {
+        return Err(StartupError::Command(format!(
+            "set FACEHOOK_PUBLIC_URL: links in mail need the console's address, and {local} is every interface"
+        )));
+    }
+    Ok(format!("http://{local}"))
 }
 
 fn spawn_session_sweeper(store: &Store) -> tokio::task::JoinHandle<()> {
@@ -323,6 +360,12 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
                 Err(err) => Err(StartupError::Command(err.to_string())),
             }
         }
+        Command::SendTestMail { mail, to } => commands::send_test_mail(&mail, &to).await,
+        Command::ResetLink {
+            database,
+            email,
+            public_url,
+        } => commands::reset_link(&database.database_url, &email, &public_url).await,
         Command::SetPlan {
             database,
             public_id,

@@ -70,7 +70,7 @@ test('no page scrolls sideways at any width from 360 to 1440 px', async ({ page,
       await expectNoSidewaysScroll(page, `open menu at ${width} px`);
     }
     await operator.setViewportSize({ width, height: 900 });
-    for (const path of ['/admin', '/login', '/signup', '/no-such-page']) {
+    for (const path of ['/admin', '/login', '/signup', '/forgot-password', '/reset-password?token=fhr_x', '/no-such-page']) {
       await operator.goto(path);
       await expectNoSidewaysScroll(operator, `${path} at ${width} px`);
     }

@@ -67,6 +67,12 @@ pub async fn change_password(
         .await?;
     // Every other session of the account is over; this one stays signed in.
     ctx.keep_session_in_epoch(epoch).await?;
+    // Tells the owner, in case it was not them.
+    if ctx.mail_configured() {
+        let when = crate::model::time::utc_time(crate::server::store::now_ms());
+        let mail = crate::server::mail::templates::password_changed(&account.email, &when);
+        ctx.state.store.queue_mail(&mail).await?;
+    }
     // A JavaScript client shows the outcome inline; a plain form post reloads the page.
     if ctx.is_plain_form_post() {
         ctx.flash("Password changed.").await?;

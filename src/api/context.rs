@@ -75,6 +75,20 @@ impl RequestContext {
         })
     }
 
+    /// Whether this server can send mail (FACEHOOK_SMTP_URL, checked at start-up).
+    pub fn mail_configured(&self) -> bool {
+        self.state.config.mail.smtp_url.is_some()
+    }
+
+    /// An absolute console address for `path`, for links in mail. Never from the request's
+    /// `Host`, which a caller chooses: a reset link must not point at someone else's site.
+    pub fn console_url(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.state.console_base_url.trim_end_matches('/')
+        )
+    }
+
     /// The peer address: throttling key for sign-in attempts.
     pub fn client_ip(&self) -> String {
         self.parts

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod auth;
 pub mod catalog;
 pub mod deliveries;
+pub mod recovery;
 pub mod registry;
 pub mod theme;
 

@@ -16,8 +16,8 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
     AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, DeliveriesTab, DeliveryDetailPage,
-    EndpointPage, EventCatalogTab, FacialIdsTab, HomePage, LoginPage, NotFound, SignupPage,
-    WebhooksTab,
+    EndpointPage, EventCatalogTab, FacialIdsTab, ForgotPasswordPage, HomePage, LoginPage, NotFound,
+    ResetPasswordPage, SignupPage, WebhooksTab,
 };
 
 /// The HTML document around the app, rendered on the server only. `stylesheet` is the
@@ -63,6 +63,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/apps") view=AppsPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/apps/:public_id") view=AppFrame ssr=SsrMode::Async>

@@ -30,6 +30,28 @@ impl TargetConfig {
     }
 }
 
+/// Outgoing mail: password resets, verification and security notices. Off when unset.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MailConfig {
+    /// `smtp://user:pass@host:port` (STARTTLS when offered), `smtps://…` (TLS from the start),
+    /// or `smtp://127.0.0.1:2525?tls=off` for a loopback server only.
+    #[arg(long, env = "FACEHOOK_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender, e.g. `Facehook <facehook@example.com>`.
+    #[arg(long, env = "FACEHOOK_MAIL_FROM")]
+    pub mail_from: Option<String>,
+}
+
+impl MailConfig {
+    pub fn settings(&self) -> Result<Option<crate::server::mail::MailSettings>, String> {
+        crate::server::mail::MailSettings::from_config(
+            self.smtp_url.as_deref(),
+            self.mail_from.as_deref(),
+        )
+    }
+}
+
 /// How the dispatcher delivers: concurrency, retries, trust roots, retention.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DispatchConfig {
@@ -110,6 +132,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub dispatch: DispatchConfig,
 
+    #[command(flatten)]
+    pub mail: MailConfig,
+
     /// Serve the console and API only; run `facehook dispatch` elsewhere to deliver.
     #[arg(long, env = "FACEHOOK_NO_DISPATCH")]
     pub no_dispatch: bool,
@@ -155,6 +180,7 @@ impl ServeConfig {
     /// the dispatcher off, so only callers that want deliveries sent start one.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         ServeConfig {
+            mail: MailConfig::default(),
             database: DatabaseConfig {
                 database_url: database_url.into(),
             },

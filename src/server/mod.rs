@@ -12,6 +12,7 @@ pub mod dispatch;
 pub mod error;
 pub mod ingest;
 pub mod listener;
+pub mod mail;
 pub mod secrets;
 pub mod state;
 pub mod store;

@@ -29,6 +29,15 @@ pub fn api_key_display_prefix(key: &str) -> String {
     key.chars().take(API_KEY_DISPLAY_CHARS).collect()
 }
 
+/// A password reset link's token: `fhr_` and 43 random alphanumerics (~256 bits), stored
+/// only as its hash (`hash_api_key`: long and random, so a fast hash is enough).
+pub fn new_reset_token() -> String {
+    format!(
+        "fhr_{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
+    )
+}
+
 /// The application's webhook token, sent as `WWW-Authenticate: Bearer <token>`.
 pub fn new_webhook_token() -> String {
     format!(

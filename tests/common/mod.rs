@@ -6,6 +6,7 @@ pub mod console;
 pub mod dispatch;
 pub mod process;
 pub mod receiver;
+pub mod smtp;
 
 use facehook::server::config::ServeConfig;
 use facehook::server::store::Store;

@@ -33,6 +33,7 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="current-password" error=field_error(error, "password")/>
                 <SubmitButton label="Sign in" pending_label="Signing in…" pending=action.pending()/>
             </ActionForm>
+            <p class="aside"><A href="/forgot-password">"Forgot password?"</A></p>
             <p class="aside">"New to Facehook? " <A href="/signup">"Create an account"</A></p>
         </section>
     }

@@ -12,6 +12,7 @@ mod events;
 mod facial_ids;
 mod home;
 mod not_found;
+mod recovery;
 mod test_event;
 mod webhooks;
 
@@ -26,4 +27,5 @@ pub use events::EventCatalogTab;
 pub use facial_ids::FacialIdsTab;
 pub use home::HomePage;
 pub use not_found::NotFound;
+pub use recovery::{ForgotPasswordPage, ResetPasswordPage};
 pub use webhooks::{EndpointPage, WebhooksTab};

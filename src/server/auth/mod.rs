@@ -2,6 +2,7 @@
 //! Knows nothing of HTTP or sessions; the boundary stores the returned account id in the session.
 
 mod password;
+pub mod recovery;
 pub mod session_store;
 mod throttle;
 

@@ -74,18 +74,54 @@ impl Store {
              SELECT $1, $2 \
              WHERE (SELECT COUNT(*) FROM signup_attempts WHERE ip = $1 AND attempted_at > $3) < $4 \
              RETURNING id";
-        let now = now_ms();
+        self.reserve_counted(
+            RESERVE,
+            "signup_attempts",
+            &format!("signup-ip:{ip}"),
+            ip,
+            limit,
+        )
+        .await
+    }
+
+    /// Counts one request in `scope` (e.g. `reset-ip:203.0.113.7`) unless it has reached
+    /// `limit`: then `false`.
+    pub async fn reserve_rate(&self, scope: &str, limit: AttemptLimit) -> Result<bool, StoreError> {
+        const RESERVE: &str = "INSERT INTO rate_attempts (scope, attempted_at) \
+             SELECT $1, $2 \
+             WHERE (SELECT COUNT(*) FROM rate_attempts WHERE scope = $1 AND attempted_at > $3) < $4 \
+             RETURNING id";
+        self.reserve_counted(
+            RESERVE,
+            "rate_attempts",
+            &format!("rate:{scope}"),
+            scope,
+            limit,
+        )
+        .await
+    }
+
+    /// Runs `reserve` (an insert of `key` counted against `limit`) under the lock `lock_key`;
+    /// after a success, forgets `table`'s attempts that left the window.
+    async fn reserve_counted(
+        &self,
+        reserve: &'static str,
+        table: &'static str,
+        lock_key: &str,
+        key: &str,
+        limit: AttemptLimit,
+    ) -> Result<bool, StoreError> {
         let params = [
-            Param::Text(ip),
-            Param::Int(now),
+            Param::Text(key),
+            Param::Int(now_ms()),
             Param::Int(limit.since_ms),
             Param::Int(limit.max),
         ];
         let reserved = self
-            .serialized(&[format!("signup-ip:{ip}")], RESERVE, &params)
+            .serialized(&[lock_key.to_owned()], reserve, &params)
             .await?;
         if reserved.is_some() {
-            self.forget_attempts_before("signup_attempts", "attempted_at", limit.since_ms)
+            self.forget_attempts_before(table, "attempted_at", limit.since_ms)
                 .await?;
         }
         Ok(reserved.is_some())

@@ -15,8 +15,10 @@ mod events;
 mod facial_ids;
 mod health;
 mod login_failures;
+mod mail_outbox;
 mod notices;
 mod outcomes;
+mod password_resets;
 mod replays;
 mod test_events;
 
@@ -35,6 +37,7 @@ pub use events::{
 };
 pub use facial_ids::FacialIdRecord;
 pub use login_failures::AttemptLimit;
+pub use mail_outbox::{OutgoingMail, QueuedMail};
 pub use notices::NoticeKind;
 pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
 pub use replays::ReplayCounts;

@@ -1,0 +1,116 @@
+//! Password recovery: a single-use link (mailed, or printed by the operator's CLI) and setting
+//! a new password with it. Asking answers the same whether or not the email has an account.
+
+use super::{password, Auth};
+use crate::model::{AppError, EmailAddress, NewPassword};
+use crate::server::secrets::{hash_api_key, new_reset_token};
+use crate::server::store::{now_ms, AttemptLimit};
+
+/// How long a reset link works.
+pub const RESET_VALID_MS: i64 = 30 * 60 * 1000;
+const HOUR_MS: i64 = 3_600_000;
+const RESETS_PER_EMAIL_HOUR: i64 = 3;
+const RESETS_PER_IP_HOUR: i64 = 10;
+
+/// What the mail must carry, when the email has an account.
+#[derive(Debug, Clone)]
+pub struct ResetToken {
+    pub email: String,
+    pub token: String,
+}
+
+impl Auth {
+    /// Counts the request per email and per IP (the same for unknown emails, so the limit
+    /// reveals nothing), then makes a reset token when an enabled account has this email.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        client_ip: &str,
+    ) -> Result<Option<ResetToken>, AppError> {
+        let email = EmailAddress::parse(email)?;
+        let limit = |max| AttemptLimit {
+            since_ms: now_ms() - HOUR_MS,
+            max,
+        };
+        let store = &self.store;
+        let allowed = store
+            .reserve_rate(&format!("reset-ip:{client_ip}"), limit(RESETS_PER_IP_HOUR))
+            .await?
+            && store
+                .reserve_rate(
+                    &format!("reset-email:{}", email.as_str()),
+                    limit(RESETS_PER_EMAIL_HOUR),
+                )
+                .await?;
+        if !allowed {
+            return Err(AppError::TooManyAttempts {
+                retry_in_minutes: 60,
+            });
+        }
+        self.reset_token_for(email.as_str()).await
+    }
+
+    /// A reset token for the account with this email, without counting (the operator's CLI).
+    pub async fn reset_token_for(&self, email: &str) -> Result<Option<ResetToken>, AppError> {
+        let email = EmailAddress::parse(email)?;
+        let Some(account) = self.store.account_by_email(email.as_str()).await? else {
+            return Ok(None);
+        };
+        if account.disabled_at.is_some() {
+            return Ok(None);
+        }
+        let token = new_reset_token();
+        self.store
+            .create_password_reset(
+                &account.id,
+                &hash_api_key(&token),
+                now_ms() + RESET_VALID_MS,
+            )
+            .await?;
+        Ok(Some(ResetToken {
+            email: account.email,
+            token,
+        }))
+    }
+
+    /// Whether a reset link still works, so its page can say so before anyone types.
+    pub async fn reset_token_usable(&self, token: &str) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .password_reset_usable(&hash_api_key(token.trim()))
+            .await?)
+    }
+
+    /// Sets the new password with a reset token and signs the account out everywhere;
+    /// returns the account's email, for the "password changed" mail.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: String,
+    ) -> Result<String, AppError> {
+        let new_password = NewPassword::parse("password", new_password)?;
+        let token_hash = hash_api_key(token.trim());
+        if !self.store.password_reset_usable(&token_hash).await? {
+            return Err(link_spent());
+        }
+        let hash = password::hash(new_password).await?;
+        let account_id = self
+            .store
+            .use_password_reset(&token_hash, &hash)
+            .await?
+            .ok_or_else(link_spent)?;
+        let account = self
+            .store
+            .account_by_id(&account_id)
+            .await?
+            .ok_or_else(link_spent)?;
+        Ok(account.email)
+    }
+}
+
+fn link_spent() -> AppError {
+    AppError::invalid(
+        "token",
+        "This reset link has expired or was already used. Ask for a new one.",
+    )
+}
