@@ -76,6 +76,13 @@ async fn a_mailed_link_works_once_and_signs_out_everywhere(backend: Backend) {
     assert_eq!(known, unknown);
     assert_eq!(known.0, 200);
 
+    // Once the outbox is empty every queued mail has been taken: only the owner got one.
+    let store = app.database.store().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while store.mail_backlog().await.unwrap() != (0, 0) {
+        assert!(std::time::Instant::now() < deadline, "the outbox drains");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mails = server.wait_for(1, Duration::from_secs(15)).await;
     assert_eq!(mails.len(), 1, "only the account's owner gets a mail");
     let mail = &mails[0];

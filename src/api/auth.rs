@@ -71,7 +71,11 @@ pub async fn change_password(
     if ctx.mail_configured() {
         let when = crate::model::time::utc_time(crate::server::store::now_ms());
         let mail = crate::server::mail::templates::password_changed(&account.email, &when);
-        ctx.state.store.queue_mail(&mail).await?;
+        // The password has changed already: a notice that cannot be queued is logged, not
+        // turned into an error for a change that happened.
+        if let Err(err) = ctx.state.store.queue_mail(&mail).await {
+            tracing::warn!(error = %err, "could not queue the password-changed mail");
+        }
     }
     // A JavaScript client shows the outcome inline; a plain form post reloads the page.
     if ctx.is_plain_form_post() {

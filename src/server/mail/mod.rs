@@ -16,8 +16,10 @@ use std::time::Duration;
 const RETRY_DELAYS_SECS: [i64; 8] = [30, 120, 600, 1_800, 3_600, 7_200, 14_400, 28_800];
 /// How long one try may take before its lease lets another sender take the mail.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-const LEASE_MS: i64 = 60_000;
 const BATCH: i64 = 10;
+/// A batch is sent one mail after another: the lease outlasts the slowest batch, so another
+/// replica never takes a mail this sender still holds.
+const LEASE_MS: i64 = (BATCH * 30 + 60) * 1000;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Sends mail through one SMTP server.
@@ -61,10 +63,21 @@ impl Mailer {
                 SEND_TIMEOUT.as_secs()
             ))),
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(err)) if err.is_permanent() => Err(SendError::Permanent(err.to_string())),
+            Ok(Err(err)) if refuses_this_mail(&err) => Err(SendError::Permanent(err.to_string())),
+            // Server-wide refusals (a wrong password, TLS required, relaying denied) are fixed
+            // by the operator, and the mail is sent then: tried again, not dropped.
             Ok(Err(err)) => Err(SendError::Transient(err.to_string())),
         }
     }
+}
+
+/// Whether the server refused this mail itself (its mailbox or its content), which no retry
+/// changes: 550–553 and 555.
+fn refuses_this_mail(err: &lettre::transport::smtp::Error) -> bool {
+    err.is_permanent()
+        && err.status().is_some_and(|code| {
+            ["550", "551", "552", "553", "555"].contains(&code.to_string().as_str())
+        })
 }
 
 /// Why a mail was not taken: try again later, or never.
@@ -117,22 +130,22 @@ async fn deliver(store: &Store, mailer: &Mailer, mail: QueuedMail, delays_secs: 
     let recorded = match outcome {
         Ok(()) => {
             tracing::info!(mail_id = %mail.id, "mail sent");
-            store.mark_mail_sent(&mail.id).await
+            store.mark_mail_sent(&mail).await
         }
         Err(SendError::Transient(error)) => match delays_secs.get(mail.attempts as usize) {
             Some(delay) => {
                 tracing::warn!(mail_id = %mail.id, %error, retry_in_secs = delay, "mail not sent");
                 let next = crate::server::store::now_ms() + delay * 1000;
-                store.retry_mail(&mail.id, next, &error).await
+                store.retry_mail(&mail, next, &error).await
             }
             None => {
                 tracing::error!(mail_id = %mail.id, %error, "mail failed after every retry");
-                store.fail_mail(&mail.id, &error).await
+                store.fail_mail(&mail, &error).await
             }
         },
         Err(SendError::Permanent(error)) => {
             tracing::error!(mail_id = %mail.id, %error, "mail refused");
-            store.fail_mail(&mail.id, &error).await
+            store.fail_mail(&mail, &error).await
         }
     };
     if let Err(err) = recorded {

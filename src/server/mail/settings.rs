@@ -1,6 +1,7 @@
 //! The SMTP settings, read once at start-up: `FACEHOOK_SMTP_URL` (`smtp://user:pass@host:port`
-//! with STARTTLS when the server offers it, `smtps://…` for TLS from the first byte, `?tls=off`
-//! only for a loopback server) and `FACEHOOK_MAIL_FROM`.
+//! with STARTTLS required, `?tls=opportunistic` to go on without it when the server offers
+//! none, `smtps://…` for TLS from the first byte, `?tls=off` only for a loopback server) and
+//! `FACEHOOK_MAIL_FROM`.
 
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
@@ -12,7 +13,10 @@ use std::time::Duration;
 enum Security {
     /// TLS from the first byte (`smtps://`).
     Implicit,
-    /// STARTTLS when the server offers it (`smtp://`).
+    /// STARTTLS, required (`smtp://`): a server (or someone in the path) that offers none
+    /// gets no password and no mail.
+    StartTlsRequired,
+    /// STARTTLS when the server offers it, else plain (`smtp://…?tls=opportunistic`).
     StartTlsWhenOffered,
     /// Plain text, for a loopback server only (`smtp://…?tls=off`).
     Off,
@@ -53,34 +57,35 @@ impl SmtpUrl {
             .ok_or("FACEHOOK_SMTP_URL names no host")?
             .trim_matches(['[', ']'])
             .to_owned();
-        let mut tls_off = false;
+        let mut tls = None;
         for (name, value) in url.query_pairs() {
             match (name.as_ref(), value.as_ref()) {
-                ("tls", "off") => tls_off = true,
+                ("tls", choice @ ("off" | "opportunistic")) => tls = Some(choice.to_owned()),
                 (name, value) => {
                     return Err(format!(
-                        "FACEHOOK_SMTP_URL has the unknown option {name}={value}; only tls=off is known"
+                        "FACEHOOK_SMTP_URL has the unknown option {name}={value}; known: tls=opportunistic, tls=off"
                     ))
                 }
             }
         }
-        let security = match (implicit, tls_off) {
-            (true, true) => return Err("smtps:// always uses TLS; drop ?tls=off".into()),
-            (true, false) => Security::Implicit,
-            (false, false) => Security::StartTlsWhenOffered,
-            (false, true) if is_loopback(&host) => Security::Off,
-            (false, true) => {
+        let security = match (implicit, tls.as_deref()) {
+            (true, Some(_)) => return Err("smtps:// always uses TLS; drop ?tls=…".into()),
+            (true, None) => Security::Implicit,
+            (false, None) => Security::StartTlsRequired,
+            (false, Some("opportunistic")) => Security::StartTlsWhenOffered,
+            (false, _) if is_loopback(&host) => Security::Off,
+            (false, _) => {
                 return Err(format!(
                     "?tls=off sends passwords and mail in the clear: it is allowed only for a \
                      loopback server, not {host}"
                 ))
             }
         };
+        // Percent-decoding only: `+` and `&` are themselves in a password.
         let decode = |text: &str| {
-            url::form_urlencoded::parse(format!("x={text}").as_bytes())
-                .next()
-                .map(|(_, value)| value.into_owned())
-                .unwrap_or_default()
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8_lossy()
+                .into_owned()
         };
         let credentials = (!url.username().is_empty()).then(|| {
             (
@@ -108,10 +113,10 @@ impl SmtpUrl {
             .as_ref()
             .map(|(user, _)| format!("{user}:••••@"))
             .unwrap_or_default();
-        let off = if self.security == Security::Off {
-            "?tls=off"
-        } else {
-            ""
+        let off = match self.security {
+            Security::Off => "?tls=off",
+            Security::StartTlsWhenOffered => "?tls=opportunistic",
+            Security::Implicit | Security::StartTlsRequired => "",
         };
         format!("{scheme}://{user}{}:{}{off}", self.host, self.port)
     }
@@ -126,6 +131,7 @@ impl SmtpUrl {
         };
         let tls = match self.security {
             Security::Implicit => Tls::Wrapper(tls_parameters()?),
+            Security::StartTlsRequired => Tls::Required(tls_parameters()?),
             Security::StartTlsWhenOffered => Tls::Opportunistic(tls_parameters()?),
             Security::Off => Tls::None,
         };
@@ -179,15 +185,18 @@ mod tests {
 
     #[test]
     fn reads_the_three_kinds_of_url() {
-        let starttls = SmtpUrl::parse("smtp://ops%40example.com:p%40ss@mail.example.com").unwrap();
+        let starttls =
+            SmtpUrl::parse("smtp://ops%40example.com:p%40s+s&x@mail.example.com").unwrap();
         assert_eq!(starttls.port, 587);
-        assert_eq!(starttls.security, Security::StartTlsWhenOffered);
+        assert_eq!(starttls.security, Security::StartTlsRequired);
         assert_eq!(
             starttls.credentials,
-            Some(("ops@example.com".into(), "p@ss".into()))
+            Some(("ops@example.com".into(), "p@s+s&x".into()))
         );
-        assert!(!starttls.redacted().contains("p@ss"));
-        assert!(!format!("{starttls:?}").contains("p@ss"));
+        let relaxed = SmtpUrl::parse("smtp://mail.example.com?tls=opportunistic").unwrap();
+        assert_eq!(relaxed.security, Security::StartTlsWhenOffered);
+        assert!(!starttls.redacted().contains("p@s+s"));
+        assert!(!format!("{starttls:?}").contains("p@s+s"));
         let implicit = SmtpUrl::parse("smtps://mail.example.com").unwrap();
         assert_eq!(
             (implicit.port, implicit.security),

@@ -14,6 +14,8 @@ pub struct QueuedMail {
     /// Tries made before this one.
     pub attempts: i64,
     pub created_at: i64,
+    /// This lease's end: its outcome is recorded only while the lease is still this one.
+    pub lease_until: i64,
 }
 
 /// A mail to queue.
@@ -60,7 +62,8 @@ impl Store {
         let sql = format!(
             "UPDATE mail_outbox SET lease_until = $2 WHERE {DUE} AND id IN \
              (SELECT id FROM mail_outbox WHERE {DUE} ORDER BY next_attempt_at LIMIT $3) \
-             RETURNING id, to_address, subject, text_body, html_body, attempts, created_at"
+             RETURNING id, to_address, subject, text_body, html_body, attempts, created_at, \
+             lease_until"
         );
         let now = now_ms();
         let leased = on_db!(self.db(), |pool| {
@@ -75,28 +78,21 @@ impl Store {
     }
 
     /// The SMTP server took it.
-    pub async fn mark_mail_sent(&self, id: &str) -> Result<(), StoreError> {
-        self.finish_mail(
-            "UPDATE mail_outbox SET sent_at = $2, lease_until = NULL, \
-             attempts = attempts + 1, last_error = NULL WHERE id = $1",
-            id,
-            now_ms(),
-            None,
-        )
-        .await
+    pub async fn mark_mail_sent(&self, mail: &QueuedMail) -> Result<(), StoreError> {
+        self.finish_mail("sent_at = $2, last_error = $3", mail, now_ms(), None)
+            .await
     }
 
     /// Not taken: tried again at `next_attempt_at`.
     pub async fn retry_mail(
         &self,
-        id: &str,
+        mail: &QueuedMail,
         next_attempt_at: i64,
         error: &str,
     ) -> Result<(), StoreError> {
         self.finish_mail(
-            "UPDATE mail_outbox SET next_attempt_at = $2, lease_until = NULL, \
-             attempts = attempts + 1, last_error = $3 WHERE id = $1",
-            id,
+            "next_attempt_at = $2, last_error = $3",
+            mail,
             next_attempt_at,
             Some(error),
         )
@@ -104,33 +100,53 @@ impl Store {
     }
 
     /// Refused for good, or out of tries.
-    pub async fn fail_mail(&self, id: &str, error: &str) -> Result<(), StoreError> {
+    pub async fn fail_mail(&self, mail: &QueuedMail, error: &str) -> Result<(), StoreError> {
         self.finish_mail(
-            "UPDATE mail_outbox SET failed_at = $2, lease_until = NULL, \
-             attempts = attempts + 1, last_error = $3 WHERE id = $1",
-            id,
+            "failed_at = $2, last_error = $3",
+            mail,
             now_ms(),
             Some(error),
         )
         .await
     }
 
+    /// Records a try's outcome (`set`), only while the mail's lease is still the one this
+    /// sender took: a late sender never overwrites another's result.
     async fn finish_mail(
         &self,
-        sql: &str,
-        id: &str,
+        set: &str,
+        mail: &QueuedMail,
         at: i64,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE mail_outbox SET {set}, lease_until = NULL, attempts = attempts + 1 \
+             WHERE id = $1 AND lease_until = $4"
+        );
         on_db!(self.db(), |pool| {
-            let query = sqlx::query(sql).bind(id).bind(at);
-            let query = match error {
-                Some(error) => query.bind(error),
-                None => query,
-            };
-            query.execute(pool).await.map(|_| ())
+            sqlx::query(&sql)
+                .bind(&mail.id)
+                .bind(at)
+                .bind(error)
+                .bind(mail.lease_until)
+                .execute(pool)
+                .await
+                .map(|_| ())
         })?;
         Ok(())
+    }
+
+    /// How many tries a mail has had, and the last one's error.
+    pub async fn mail_attempts(&self, id: &str) -> Result<(i64, Option<String>), StoreError> {
+        let found = on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, (i64, Option<String>)>(
+                "SELECT attempts, last_error FROM mail_outbox WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(found)
     }
 
     /// Mails not yet taken by the SMTP server, and mails that failed for good.
