@@ -64,6 +64,22 @@ pub enum Command {
         )]
         public_url: url::Url,
     },
+    /// Turn two-factor sign-in off for an account whose owner lost both the app and the
+    /// recovery codes (after checking who is asking); they sign in with the password alone.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[arg(long)]
+        email: String,
+    },
+    /// Mark an account's email as confirmed, for when the server cannot send mail.
+    VerifyEmail {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[arg(long)]
+        email: String,
+    },
     /// Send one mail now through FACEHOOK_SMTP_URL, to check the mail settings.
     SendTestMail {
         #[command(flatten)]

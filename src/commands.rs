@@ -4,7 +4,7 @@
 use crate::model::app::Plan;
 use crate::model::AppError;
 use crate::server::apps::{Apps, EndpointInput};
-use crate::server::auth::{Auth, ThrottlePolicy};
+use crate::server::auth::{AccountMail, AccountPolicy, Auth, ThrottlePolicy};
 use crate::server::config::{SignupPolicy, TargetConfig};
 use crate::server::store::Store;
 use crate::startup::StartupError;
@@ -26,7 +26,7 @@ pub async fn create_account(
     let password = read_password().map_err(StartupError::Command)?;
     let store = Store::connect(database_url).await?;
     store.migrate().await?;
-    let auth = Auth::new(store.clone(), SignupPolicy::Open, ThrottlePolicy::default());
+    let auth = operator_auth(&store);
     let created = auth.create_account(email, password, operator).await;
     store.close().await;
     let account = created.map_err(|e| StartupError::Command(e.to_string()))?;
@@ -37,6 +37,50 @@ pub async fn create_account(
     };
     println!("created {role} account {} ({})", account.email, account.id);
     Ok(())
+}
+
+/// Auth as the operator's commands use it: no policy applies, and no mail is queued (the
+/// command cannot know whether the server sends mail).
+fn operator_auth(store: &Store) -> Auth {
+    Auth::new(
+        store.clone(),
+        SignupPolicy::Open,
+        ThrottlePolicy::default(),
+        AccountMail::new(store.clone(), None),
+        AccountPolicy::default(),
+    )
+}
+
+/// Turns two-factor sign-in off for the account with `email`.
+pub async fn reset_two_factor(database_url: &str, email: &str) -> Result<(), StartupError> {
+    with_store(database_url, async |store| {
+        if operator_auth(store).reset_two_factor(email).await? {
+            Ok(())
+        } else {
+            Err(no_such_account(email))
+        }
+    })
+    .await?;
+    eprintln!("facehook: two-factor sign-in is off for {email}; they sign in with the password alone and can set it up again from their account page");
+    Ok(())
+}
+
+/// Marks the email of the account with `email` as confirmed.
+pub async fn verify_email(database_url: &str, email: &str) -> Result<(), StartupError> {
+    with_store(database_url, async |store| {
+        if operator_auth(store).verify_email_by_operator(email).await? {
+            Ok(())
+        } else {
+            Err(no_such_account(email))
+        }
+    })
+    .await?;
+    eprintln!("facehook: the email {email} is confirmed");
+    Ok(())
+}
+
+fn no_such_account(email: &str) -> AppError {
+    AppError::invalid("email", format!("No account has the email {email}."))
 }
 
 /// Opens the database for a one-shot command, runs `work`, and closes it again.
@@ -124,8 +168,7 @@ pub async fn reset_link(
     public_url: &url::Url,
 ) -> Result<(), StartupError> {
     let reset = with_store(database_url, async |store| {
-        let auth = Auth::new(store.clone(), SignupPolicy::Open, ThrottlePolicy::default());
-        auth.reset_token_for(email).await?.ok_or_else(|| {
+        operator_auth(store).reset_token_for(email).await?.ok_or_else(|| {
             AppError::invalid(
                 "email",
                 format!("No enabled account has the email {email}."),

@@ -9,7 +9,7 @@ use crate::server::admin::Admin;
 use crate::server::apps::Apps;
 use crate::server::assets::SiteAssets;
 use crate::server::auth::session_store::DbSessionStore;
-use crate::server::auth::{Auth, ThrottlePolicy};
+use crate::server::auth::{AccountMail, AccountPolicy, Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
 use crate::server::deliveries::Deliveries;
 use crate::server::dispatch::{Dispatcher, TestSender, Transport, TransportError};
@@ -108,7 +108,12 @@ impl Application {
             max_signups_per_ip: i64::from(config.signups_per_ip_hour),
             ..ThrottlePolicy::default()
         };
-        let auth = Auth::new(store.clone(), config.signup, throttle);
+        let policy = AccountPolicy {
+            require_verified_email: config.require_verified_email.unwrap_or(mailer.is_some()),
+            require_two_factor: config.require_2fa,
+        };
+        let account_mail = AccountMail::new(store.clone(), mailer.is_some().then_some(console_base_url));
+        let auth = Auth::new(store.clone(), config.signup, throttle, account_mail, policy);
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
             leptos_options,
@@ -132,7 +137,6 @@ impl Application {
                 config.api_rate_per_second,
                 config.api_burst,
             )),
-            console_base_url,
             config: Arc::new(config),
             stopping: stopping_seen,
         };
@@ -366,6 +370,12 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             email,
             public_url,
         } => commands::reset_link(&database.database_url, &email, &public_url).await,
+        Command::ResetTwoFactor { database, email } => {
+            commands::reset_two_factor(&database.database_url, &email).await
+        }
+        Command::VerifyEmail { database, email } => {
+            commands::verify_email(&database.database_url, &email).await
+        }
         Command::SetPlan {
             database,
             public_id,

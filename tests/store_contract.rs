@@ -10,7 +10,7 @@ async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend
     let store = database.store().await;
 
     let NewAccount::Created(first) = store
-        .insert_account("a@example.com", "hash-a", false)
+        .insert_account("a@example.com", "hash-a", false, true)
         .await
         .unwrap()
     else {
@@ -20,7 +20,7 @@ async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend
     assert!(first.id.starts_with("acc_"));
 
     let NewAccount::Created(second) = store
-        .insert_account("b@example.com", "hash-b", false)
+        .insert_account("b@example.com", "hash-b", false, true)
         .await
         .unwrap()
     else {
@@ -28,7 +28,7 @@ async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend
     };
     assert!(!second.is_operator);
     let NewAccount::Created(third) = store
-        .insert_account("c@example.com", "hash-c", true)
+        .insert_account("c@example.com", "hash-c", true, true)
         .await
         .unwrap()
     else {
@@ -37,7 +37,7 @@ async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend
     assert!(third.is_operator, "asked-for operators are operators");
 
     let duplicate = store
-        .insert_account("a@example.com", "other", false)
+        .insert_account("a@example.com", "other", false, true)
         .await
         .unwrap();
     assert!(matches!(duplicate, NewAccount::EmailTaken));

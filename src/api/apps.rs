@@ -23,6 +23,7 @@ pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
 pub async fn create_app(name: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
+    ctx.state.auth.ensure_may_create_apps(&owner)?;
     let issued = ctx
         .state
         .apps

@@ -1,4 +1,5 @@
-//! Server functions for accounts: sign-up, sign-in, sign-out, password change, who am I.
+//! Server functions for accounts: sign-up, sign-in (with its second factor), sign-out,
+//! password change, who am I.
 
 use crate::model::{AppError, CurrentUser};
 use leptos::prelude::*;
@@ -33,8 +34,51 @@ pub async fn sign_in(
         .auth
         .sign_in(&email, password, &ctx.client_ip())
         .await?;
+    let next = safe_next(next.as_deref());
+    if account.two_factor {
+        ctx.await_second_factor(&account, next).await?;
+        leptos_axum::redirect("/login/code");
+        return Ok(());
+    }
     ctx.begin_session(&account).await?;
-    leptos_axum::redirect(safe_next(next.as_deref()));
+    if ctx.state.auth.policy().require_two_factor {
+        ctx.flash("This server requires two-factor sign-in: set it up to continue.")
+            .await?;
+        leptos_axum::redirect("/account/two-factor");
+    } else {
+        leptos_axum::redirect(next);
+    }
+    Ok(())
+}
+
+/// Whether a sign-in is waiting for its second factor (the code page shows its form then).
+#[server(endpoint = "sign_in_code_pending")]
+pub async fn sign_in_code_pending() -> Result<bool, AppError> {
+    let ctx = RequestContext::load().await?;
+    Ok(ctx.pending_sign_in().await?.is_some())
+}
+
+/// Finishes a sign-in with a code from the authenticator app, or a recovery code.
+#[server(endpoint = "sign_in_code")]
+pub async fn sign_in_code(code: String) -> Result<(), AppError> {
+    let ctx = RequestContext::load().await?;
+    let Some(pending) = ctx.pending_sign_in().await? else {
+        return Err(AppError::invalid(
+            "code",
+            "This sign-in took too long: start again with your email and password.",
+        ));
+    };
+    let (account, factor) = ctx
+        .state
+        .auth
+        .verify_second_factor(&pending.account_id, &code, &ctx.client_ip())
+        .await?;
+    ctx.begin_session(&account).await?;
+    if factor == crate::server::auth::two_factor::SecondFactor::RecoveryCode {
+        ctx.flash("Signed in with a recovery code, which is now spent. Check how many you have left on your two-factor page.")
+            .await?;
+    }
+    leptos_axum::redirect(&pending.next);
     Ok(())
 }
 
@@ -53,30 +97,26 @@ pub async fn change_password(
     confirm_password: String,
 ) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let account = ctx.account().await?;
+    let account = ctx.signed_in_account().await?;
     if new_password != confirm_password {
         return Err(AppError::invalid(
             "confirm_password",
             "The two new passwords differ.",
         ));
     }
+    let session_ref = ctx.session_ref().await?;
     let epoch = ctx
         .state
         .auth
-        .change_password(&account.id, current_password, new_password)
+        .change_password(
+            &account.id,
+            Some(&session_ref),
+            current_password,
+            new_password,
+        )
         .await?;
     // Every other session of the account is over; this one stays signed in.
     ctx.keep_session_in_epoch(epoch).await?;
-    // Tells the owner, in case it was not them.
-    if ctx.mail_configured() {
-        let when = crate::model::time::utc_time(crate::server::store::now_ms());
-        let mail = crate::server::mail::templates::password_changed(&account.email, &when);
-        // The password has changed already: a notice that cannot be queued is logged, not
-        // turned into an error for a change that happened.
-        if let Err(err) = ctx.state.store.queue_mail(&mail).await {
-            tracing::warn!(error = %err, "could not queue the password-changed mail");
-        }
-    }
     // A JavaScript client shows the outcome inline; a plain form post reloads the page.
     if ctx.is_plain_form_post() {
         ctx.flash("Password changed.").await?;
@@ -87,7 +127,8 @@ pub async fn change_password(
 #[server(endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     let ctx = RequestContext::load().await?;
-    Ok(ctx.optional_account().await?.map(CurrentUser::from))
+    let account = ctx.optional_account().await?;
+    Ok(account.map(|account| ctx.state.auth.current_user(&account)))
 }
 
 #[server(endpoint = "take_flash")]

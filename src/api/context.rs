@@ -21,6 +21,21 @@ const SIGNED_OUT_FLASH_KEY: &str = "flash";
 const SESSION_EPOCH_KEY: &str = "session_epoch";
 /// Session key holding the last day (days since 1970) the session was used.
 const ACTIVE_DAY_KEY: &str = "active_day";
+/// Session key holding the id of the session's row in the account's session list.
+const SESSION_REF_KEY: &str = "session_ref";
+/// Session key holding a sign-in that passed the password and awaits its second factor.
+const PENDING_SIGN_IN_KEY: &str = "pending_sign_in";
+/// How long the second factor may take after the password.
+const PENDING_SIGN_IN_MS: i64 = 10 * 60_000;
+
+/// A sign-in waiting for its code.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingSignIn {
+    pub account_id: String,
+    /// Where to go once signed in (already checked by `safe_next`).
+    pub next: String,
+    started_at: i64,
+}
 
 pub struct RequestContext {
     pub state: AppState,
@@ -29,10 +44,12 @@ pub struct RequestContext {
 }
 
 /// The enabled account a session belongs to, if the session is still current: one begun
-/// before the account's password last changed is over, and is emptied.
+/// before the account's password last changed, or revoked from the session list, is over,
+/// and is emptied.
 pub async fn session_account(
     state: &AppState,
     session: &Session,
+    client_ip: &str,
 ) -> Result<Option<Account>, AppError> {
     let Some(id) = session
         .get::<String>(ACCOUNT_ID_KEY)
@@ -49,7 +66,20 @@ pub async fn session_account(
         .await
         .map_err(internal)?
         .unwrap_or(0);
-    if epoch != account.session_epoch {
+    let session_ref = session
+        .get::<String>(SESSION_REF_KEY)
+        .await
+        .map_err(internal)?;
+    let open = match session_ref {
+        Some(session_ref) if epoch == account.session_epoch => {
+            state
+                .auth
+                .session_open(&account.id, &session_ref, client_ip)
+                .await?
+        }
+        _ => false,
+    };
+    if !open {
         session.flush().await.map_err(internal)?;
         return Ok(None);
     }
@@ -80,13 +110,14 @@ impl RequestContext {
         self.state.config.mail.smtp_url.is_some()
     }
 
-    /// An absolute console address for `path`, for links in mail. Never from the request's
-    /// `Host`, which a caller chooses: a reset link must not point at someone else's site.
-    pub fn console_url(&self, path: &str) -> String {
-        format!(
-            "{}{path}",
-            self.state.console_base_url.trim_end_matches('/')
-        )
+    /// The browser's User-Agent, for the session list.
+    fn user_agent(&self) -> String {
+        self.parts
+            .as_ref()
+            .and_then(|p| p.headers.get(header::USER_AGENT))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The peer address: throttling key for sign-in attempts.
@@ -103,15 +134,26 @@ impl RequestContext {
         accepts_html(self.parts.as_ref())
     }
 
-    /// The signed-in account, or `Unauthenticated` when the session has none (or it vanished).
+    /// The signed-in account, or `Unauthenticated` when the session has none (or it vanished);
+    /// `TwoFactorRequired` while the operator requires a second factor it has not set up.
     pub async fn account(&self) -> Result<Account, AppError> {
+        let account = self.signed_in_account().await?;
+        if self.state.auth.policy().require_two_factor && !account.two_factor {
+            return Err(AppError::TwoFactorRequired);
+        }
+        Ok(account)
+    }
+
+    /// The signed-in account, whatever the operator requires of it: for the account's own
+    /// pages (password, email, sessions, two-factor set-up).
+    pub async fn signed_in_account(&self) -> Result<Account, AppError> {
         self.optional_account()
             .await?
             .ok_or(AppError::Unauthenticated)
     }
 
     pub async fn optional_account(&self) -> Result<Option<Account>, AppError> {
-        let account = session_account(&self.state, &self.session).await?;
+        let account = session_account(&self.state, &self.session, &self.client_ip()).await?;
         if account.is_some() {
             self.mark_active().await?;
         }
@@ -139,12 +181,59 @@ impl RequestContext {
 
     /// Starts a fresh session for `account`; the id is cycled so a planted id is useless.
     pub async fn begin_session(&self, account: &Account) -> Result<(), AppError> {
+        let session_ref = self
+            .state
+            .auth
+            .open_session(account, &self.client_ip(), &self.user_agent())
+            .await?;
         self.session.cycle_id().await.map_err(internal)?;
+        self.session
+            .remove::<PendingSignIn>(PENDING_SIGN_IN_KEY)
+            .await
+            .map_err(internal)?;
         self.session
             .insert(ACCOUNT_ID_KEY, &account.id)
             .await
             .map_err(internal)?;
+        self.session
+            .insert(SESSION_REF_KEY, &session_ref)
+            .await
+            .map_err(internal)?;
         self.keep_session_in_epoch(account.session_epoch).await
+    }
+
+    /// Holds a sign-in whose password was right until its second factor arrives.
+    pub async fn await_second_factor(&self, account: &Account, next: &str) -> Result<(), AppError> {
+        self.session.cycle_id().await.map_err(internal)?;
+        let pending = PendingSignIn {
+            account_id: account.id.clone(),
+            next: next.to_owned(),
+            started_at: crate::server::store::now_ms(),
+        };
+        self.session
+            .insert(PENDING_SIGN_IN_KEY, pending)
+            .await
+            .map_err(internal)
+    }
+
+    /// The sign-in awaiting a second factor, if it is recent enough.
+    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, AppError> {
+        let pending = self
+            .session
+            .get::<PendingSignIn>(PENDING_SIGN_IN_KEY)
+            .await
+            .map_err(internal)?;
+        let now = crate::server::store::now_ms();
+        Ok(pending.filter(|p| now - p.started_at < PENDING_SIGN_IN_MS))
+    }
+
+    /// The id of this session in the account's session list.
+    pub async fn session_ref(&self) -> Result<String, AppError> {
+        self.session
+            .get::<String>(SESSION_REF_KEY)
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::Unauthenticated)
     }
 
     /// Keeps this session valid in the account's session epoch `epoch` (after a password
@@ -156,7 +245,24 @@ impl RequestContext {
             .map_err(internal)
     }
 
+    /// Signs out: the session is emptied and leaves the account's session list.
     pub async fn end_session(&self) -> Result<(), AppError> {
+        let account_id = self
+            .session
+            .get::<String>(ACCOUNT_ID_KEY)
+            .await
+            .map_err(internal)?;
+        let session_ref = self
+            .session
+            .get::<String>(SESSION_REF_KEY)
+            .await
+            .map_err(internal)?;
+        if let (Some(account_id), Some(session_ref)) = (account_id, session_ref) {
+            self.state
+                .auth
+                .close_session(&account_id, &session_ref)
+                .await?;
+        }
         self.session.flush().await.map_err(internal)
     }
 
@@ -191,7 +297,7 @@ impl RequestContext {
 
     /// A one-time notice shown on the account's next page.
     pub async fn flash(&self, message: &str) -> Result<(), AppError> {
-        let account = self.account().await?;
+        let account = self.signed_in_account().await?;
         self.state
             .store
             .put_notice(&account.id, NoticeKind::Flash, None, message)

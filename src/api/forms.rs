@@ -123,7 +123,7 @@ fn retained_fields(body: &[u8]) -> Vec<(String, String)> {
     let mut budget = MAX_RETAINED_BYTES;
     url::form_urlencoded::parse(body)
         .filter(|(name, value)| {
-            let secret = ["password", "secret", "token"]
+            let secret = ["password", "secret", "token", "code"]
                 .iter()
                 .any(|word| name.contains(word));
             !secret

@@ -4,7 +4,7 @@
 use super::context::session_account;
 use crate::model::AppError;
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -70,10 +70,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
 async fn live_deliveries(
     State(state): State<AppState>,
     session: Session,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path(public_id): Path<String>,
 ) -> Response {
     let owned = async {
-        let owner = session_account(&state, &session)
+        let owner = session_account(&state, &session, &peer.ip().to_string())
             .await?
             .ok_or(AppError::Unauthenticated)?;
         state.apps.detail(&owner.id, &public_id).await

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalog;
 pub mod deliveries;
 pub mod recovery;
+pub mod security;
 pub mod registry;
 pub mod theme;
 

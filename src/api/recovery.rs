@@ -21,16 +21,10 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
             "This server cannot send mail: ask its operator for a reset link (`facehook reset-link --email …`), or to set FACEHOOK_SMTP_URL.",
         ));
     }
-    let requested = ctx
-        .state
+    ctx.state
         .auth
         .request_password_reset(&email, &ctx.client_ip())
         .await?;
-    if let Some(reset) = requested {
-        let link = ctx.console_url(&format!("/reset-password?token={}", reset.token));
-        let mail = crate::server::mail::templates::password_reset(&reset.email, &link);
-        ctx.state.store.queue_mail(&mail).await?;
-    }
     ctx.flash_signed_out(RESET_REQUESTED).await?;
     leptos_axum::redirect("/forgot-password");
     Ok(())
@@ -58,16 +52,7 @@ pub async fn reset_password(
             "The two passwords differ.",
         ));
     }
-    let email = ctx.state.auth.reset_password(&token, password).await?;
-    if ctx.mail_configured() {
-        let when = crate::model::time::utc_time(crate::server::store::now_ms());
-        let mail = crate::server::mail::templates::password_changed(&email, &when);
-        // The password has changed already: a notice that cannot be queued is logged, not
-        // turned into an error for a change that happened.
-        if let Err(err) = ctx.state.store.queue_mail(&mail).await {
-            tracing::warn!(error = %err, "could not queue the password-changed mail");
-        }
-    }
+    ctx.state.auth.reset_password(&token, password).await?;
     ctx.end_session().await?;
     ctx.flash_signed_out(
         "Password changed, and every session signed out. Sign in with your new password.",

@@ -74,6 +74,19 @@ pub fn Layout(children: Children) -> impl IntoView {
         })
     };
 
+    // Until the email is confirmed (when the operator requires it), every page says so.
+    let verify_banner = move || {
+        Suspend::new(async move {
+            let user = user.await.1.ok().flatten()?;
+            user.must_verify_email.then(|| view! {
+                <p class="notice verify-banner">
+                    {format!("Confirm your email to create applications: open the link we mailed to {}. ", user.email)}
+                    <A href="/account">"Send it again"</A>
+                </p>
+            })
+        })
+    };
+
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <HydrationMarker/>
@@ -85,6 +98,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </header>
         <main id="main">
             <Transition fallback=|| ()>{notice}</Transition>
+            <Transition fallback=|| ()>{verify_banner}</Transition>
             {children()}
         </main>
         <footer class="site-footer">

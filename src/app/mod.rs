@@ -17,7 +17,7 @@ use leptos_router::{path, SsrMode};
 use pages::{
     AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, DeliveriesTab, DeliveryDetailPage,
     EndpointPage, EventCatalogTab, FacialIdsTab, ForgotPasswordPage, HomePage, LoginPage, NotFound,
-    ResetPasswordPage, SignupPage, WebhooksTab,
+    ResetPasswordPage, SignInCodePage, SignupPage, TwoFactorPage, VerifyEmailPage, WebhooksTab,
 };
 
 /// The HTML document around the app, rendered on the server only. `stylesheet` is the
@@ -62,10 +62,13 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login/code") view=SignInCodePage ssr=SsrMode::Async/>
                     <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/two-factor") view=TwoFactorPage ssr=SsrMode::Async/>
                     <Route path=path!("/apps") view=AppsPage ssr=SsrMode::Async/>
                     <ParentRoute path=path!("/apps/:public_id") view=AppFrame ssr=SsrMode::Async>
                         <Route path=path!("") view=AppOverview/>

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 pub struct CurrentUser {
     pub email: String,
     pub is_operator: bool,
+    pub email_verified: bool,
+    /// The operator requires a confirmed email before applications can be created, and this
+    /// account's is not confirmed yet.
+    pub must_verify_email: bool,
 }
 
 /// Console pages that need a signed-in account; checked by the server guard and the client router.

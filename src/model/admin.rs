@@ -10,6 +10,8 @@ pub struct AdminAccount {
     pub is_operator: bool,
     pub disabled: bool,
     pub app_count: i64,
+    pub email_verified: bool,
+    pub two_factor: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

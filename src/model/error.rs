@@ -23,6 +23,12 @@ pub enum AppError {
     SignupClosed,
     #[error("This account is disabled; contact the operator.")]
     AccountDisabled,
+    /// The operator requires a confirmed email for this, and the account's is not confirmed.
+    #[error("Confirm your email first: open the link we mailed you, or send a new one from your account page.")]
+    EmailUnverified,
+    /// The operator requires two-factor sign-in, and this account has not set it up.
+    #[error("This server requires two-factor sign-in: set it up on your account's two-factor page to continue.")]
+    TwoFactorRequired,
     /// The database cannot store anything right now (full disk, read-only, unreachable):
     /// nothing was saved, and the same request may be retried.
     #[error(
@@ -74,7 +80,10 @@ impl AppError {
             AppError::BadCredentials | AppError::Unauthenticated => 401,
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
-            AppError::SignupClosed | AppError::AccountDisabled => 403,
+            AppError::SignupClosed
+            | AppError::AccountDisabled
+            | AppError::EmailUnverified
+            | AppError::TwoFactorRequired => 403,
             AppError::Unavailable | AppError::Busy => 503,
             AppError::Internal { .. } => 500,
             AppError::Transport(_) => 400,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod form;
 pub mod outcome;
 pub mod registry;
+pub mod security;
 pub mod theme;
 pub mod time;
 

@@ -28,6 +28,8 @@ impl Admin {
                 is_operator: a.is_operator,
                 disabled: a.disabled_at.is_some(),
                 app_count: a.app_count,
+                email_verified: a.email_verified_at.is_some(),
+                two_factor: a.totp_enabled_at.is_some(),
             })
             .collect();
         let apps = self

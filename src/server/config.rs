@@ -152,6 +152,16 @@ pub struct ServeConfig {
     #[arg(long, env = "FACEHOOK_SIGNUP", value_enum, default_value = "open")]
     pub signup: SignupPolicy,
 
+    /// Keep accounts whose email is not confirmed from creating applications (`true` or
+    /// `false`; default: on when mail is configured, as confirming needs mail).
+    #[arg(long, env = "FACEHOOK_REQUIRE_VERIFIED_EMAIL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_verified_email: Option<bool>,
+
+    /// Require two-factor sign-in of every account: one without it is asked to set it up
+    /// at its next sign-in, and can do nothing else until it has.
+    #[arg(long = "require-2fa", env = "FACEHOOK_REQUIRE_2FA")]
+    pub require_2fa: bool,
+
     /// Accounts one client IP may create from the sign-up page per hour.
     #[arg(long, env = "FACEHOOK_SIGNUPS_PER_IP_HOUR", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub signups_per_ip_hour: u32,
@@ -191,6 +201,8 @@ impl ServeConfig {
             public_url: None,
             signup: SignupPolicy::Open,
             signups_per_ip_hour: 10,
+            require_verified_email: None,
+            require_2fa: false,
             max_connections: 4096,
             api_rate_per_second: 200,
             api_burst: 400,

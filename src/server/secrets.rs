@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use rand::distributions::{Alphanumeric, DistString};
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
 pub const API_KEY_PREFIX: &str = "fhk_live_";
@@ -66,6 +66,34 @@ pub fn new_public_app_id() -> String {
     format!("fio{suffix}")
 }
 
+/// An email verification link's token: `fhv_` and 43 random alphanumerics, stored hashed.
+pub fn new_verification_token() -> String {
+    format!(
+        "fhv_{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
+    )
+}
+
+/// A two-factor recovery code, `xxxxx-xxxxx` from 31 letters and digits that cannot be
+/// misread for one another (~49 bits), stored hashed; typed back in any case, with or
+/// without the dash.
+pub fn new_recovery_code() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    let mut pick = || ALPHABET[rng.gen_range(0..ALPHABET.len())] as char;
+    let first: String = (0..5).map(|_| pick()).collect();
+    let second: String = (0..5).map(|_| pick()).collect();
+    format!("{first}-{second}")
+}
+
+/// The form a recovery code is hashed in: lower case, without spaces or dashes.
+pub fn normalize_recovery_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +117,15 @@ mod tests {
         assert!(id[3..]
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn recovery_codes_read_back_in_any_case_and_spacing() {
+        let code = new_recovery_code();
+        assert_eq!(code.len(), 11);
+        assert_eq!(&code[5..6], "-");
+        let typed = format!(" {} ", code.to_uppercase().replace('-', " "));
+        assert_eq!(normalize_recovery_code(&typed), code.replace('-', ""));
+        assert_ne!(new_recovery_code(), code);
     }
 }

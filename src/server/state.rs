@@ -27,9 +27,6 @@ pub struct AppState {
     pub tester: TestSender,
     pub rate_limiter: Arc<RateLimiter>,
     pub config: Arc<ServeConfig>,
-    /// Where people reach the console, for links in mail: FACEHOOK_PUBLIC_URL, or the
-    /// address the server listens on.
-    pub console_base_url: String,
     /// Turns true when the server starts shutting down, so endless responses (the live
     /// feed) end and graceful shutdown does not wait on them forever.
     pub stopping: tokio::sync::watch::Receiver<bool>,

@@ -1,6 +1,7 @@
-//! `/login` and `/signup`: plain forms that work without JavaScript and, hydrated, without a reload.
+//! `/login`, its second step `/login/code`, and `/signup`: plain forms that work without
+//! JavaScript.
 
-use crate::api::auth::{SignIn, SignUp};
+use crate::api::auth::{sign_in_code_pending, SignIn, SignInCode, SignUp};
 use crate::app::components::{field_error, form_error, Field, FormAlert, SubmitButton};
 use crate::model::{AppError, NewPassword};
 use leptos::prelude::*;
@@ -59,6 +60,45 @@ pub fn SignupPage() -> impl IntoView {
                 <SubmitButton label="Create account" pending_label="Creating account…" pending=action.pending()/>
             </ActionForm>
             <p class="aside">"Already have an account? " <A href="/login">"Sign in"</A></p>
+        </section>
+    }
+}
+
+/// The second step of a sign-in with two-factor on: a code from the app, or a recovery code.
+#[component]
+pub fn SignInCodePage() -> impl IntoView {
+    let action = ServerAction::<SignInCode>::new();
+    let pending = Resource::new(|| (), |_| sign_in_code_pending());
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || action.value().get().and_then(Result::err));
+    let body = move || {
+        Suspend::new(async move {
+            if !pending.await.unwrap_or(false) && error.get_untracked().is_none() {
+                return view! {
+                    <p>"No sign-in is waiting for a code, or it took longer than 10 minutes."</p>
+                    <p><A href="/login">"Sign in again"</A></p>
+                }
+                .into_any();
+            }
+            view! {
+                <p>"Open your authenticator app and type the 6-digit code it shows for Facehook."</p>
+                <FormAlert message=form_error(error)/>
+                <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                    <Field label="Code" name="code" autocomplete="one-time-code"
+                        hint="Lost your phone? Type one of your recovery codes instead."
+                        error=field_error(error, "code")/>
+                    <SubmitButton label="Sign in" pending_label="Checking…" pending=action.pending()/>
+                </ActionForm>
+                <p class="aside"><A href="/login">"Start again"</A></p>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <Title text="Two-factor sign-in"/>
+        <section class="card narrow">
+            <h1>"Two-factor sign-in"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>{body}</Suspense>
         </section>
     }
 }

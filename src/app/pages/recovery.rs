@@ -1,8 +1,9 @@
 //! `/forgot-password` and `/reset-password?token=…`: ask for a single-use link by mail, then
 //! choose a new password with it. Plain forms; they answer alike whether or not an email has
-//! an account.
+//! an account. And `/verify-email?token=…`, where a mailed link confirms an address.
 
 use crate::api::recovery::{reset_link_usable, RequestPasswordReset, ResetPassword};
+use crate::api::security::VerifyEmail;
 use crate::app::components::{field_error, form_error, Field, FormAlert, SubmitButton};
 use crate::model::{AppError, NewPassword};
 use leptos::prelude::*;
@@ -74,6 +75,34 @@ pub fn ResetPasswordPage() -> impl IntoView {
             <h1>"Choose a new password"</h1>
             <p>"Every session of your account is signed out when you save it."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>{body}</Suspense>
+        </section>
+    }
+}
+
+/// Where a verification mail's link leads. Confirming takes a click: mail scanners that
+/// follow links must not confirm an address on their own.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let action = ServerAction::<VerifyEmail>::new();
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || action.value().get().and_then(Result::err));
+    let failure = Signal::derive(move || {
+        form_error(error)
+            .get()
+            .or_else(|| field_error(error, "token").get())
+    });
+    view! {
+        <Title text="Confirm your email"/>
+        <section class="card narrow">
+            <h1>"Confirm your email"</h1>
+            <p>"Confirm that this address belongs to your Facehook account."</p>
+            <FormAlert message=failure/>
+            <ActionForm action=action attr:class="stack">
+                <input type="hidden" name="token" value=token/>
+                <SubmitButton label="Confirm my email" pending_label="Confirming…" pending=action.pending()/>
+            </ActionForm>
         </section>
     }
 }

@@ -1,11 +1,16 @@
 //! Accounts and sign-in: the rules (who may sign up, throttling, password changes).
 //! Knows nothing of HTTP or sessions; the boundary stores the returned account id in the session.
 
+pub mod notify;
 mod password;
 pub mod recovery;
 pub mod session_store;
+pub mod sessions;
 mod throttle;
+pub mod two_factor;
+pub mod verification;
 
+pub use notify::AccountMail;
 pub use password::hash_secret;
 pub use throttle::ThrottlePolicy;
 
@@ -19,6 +24,17 @@ pub struct Auth {
     store: Store,
     signup: SignupPolicy,
     throttle: Arc<ThrottlePolicy>,
+    mail: AccountMail,
+    policy: AccountPolicy,
+}
+
+/// What the operator requires of every account.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccountPolicy {
+    /// No applications until the account's email is confirmed.
+    pub require_verified_email: bool,
+    /// Two-factor sign-in, set up at the next sign-in.
+    pub require_two_factor: bool,
 }
 
 /// A signed-in account, as the boundary needs it.
@@ -29,6 +45,8 @@ pub struct Account {
     pub is_operator: bool,
     /// Sessions begun in an earlier epoch are over.
     pub session_epoch: i64,
+    pub email_verified: bool,
+    pub two_factor: bool,
 }
 
 impl From<AccountRecord> for Account {
@@ -38,26 +56,50 @@ impl From<AccountRecord> for Account {
             email: record.email,
             is_operator: record.is_operator,
             session_epoch: record.session_epoch,
-        }
-    }
-}
-
-impl From<Account> for CurrentUser {
-    fn from(account: Account) -> Self {
-        CurrentUser {
-            email: account.email,
-            is_operator: account.is_operator,
+            email_verified: record.email_verified_at.is_some(),
+            two_factor: record.totp_enabled_at.is_some(),
         }
     }
 }
 
 impl Auth {
-    pub fn new(store: Store, signup: SignupPolicy, throttle: ThrottlePolicy) -> Self {
+    pub fn new(
+        store: Store,
+        signup: SignupPolicy,
+        throttle: ThrottlePolicy,
+        mail: AccountMail,
+        policy: AccountPolicy,
+    ) -> Self {
         Auth {
             store,
             signup,
             throttle: Arc::new(throttle),
+            mail,
+            policy,
         }
+    }
+
+    pub fn policy(&self) -> AccountPolicy {
+        self.policy
+    }
+
+    /// What the console shows of the signed-in account.
+    pub fn current_user(&self, account: &Account) -> CurrentUser {
+        CurrentUser {
+            email: account.email.clone(),
+            is_operator: account.is_operator,
+            email_verified: account.email_verified,
+            must_verify_email: self.policy.require_verified_email && !account.email_verified,
+        }
+    }
+
+    /// Refuses what the operator's policy keeps from this account: an unconfirmed email when
+    /// confirmation is required (creating applications).
+    pub fn ensure_may_create_apps(&self, account: &Account) -> Result<(), AppError> {
+        if self.policy.require_verified_email && !account.email_verified {
+            return Err(AppError::EmailUnverified);
+        }
+        Ok(())
     }
 
     /// Self-service sign-up from the console; refused when the operator closed it, and
@@ -74,18 +116,21 @@ impl Auth {
             return Err(AppError::SignupClosed);
         }
         self.throttle.reserve_signup(&self.store, client_ip).await?;
-        self.create(email, password, false).await?;
+        if let NewAccount::Created(record) = self.create(email, password, false, false).await? {
+            self.send_verification_mail(&record.into()).await?;
+        }
         Ok(())
     }
 
-    /// Creates an account regardless of the sign-up policy (the operator's CLI).
+    /// Creates an account regardless of the sign-up policy (the operator's CLI); its email
+    /// counts as confirmed, the operator vouching for it.
     pub async fn create_account(
         &self,
         email: &str,
         password: String,
         operator: bool,
     ) -> Result<Account, AppError> {
-        match self.create(email, password, operator).await? {
+        match self.create(email, password, operator, true).await? {
             NewAccount::Created(record) => Ok(record.into()),
             NewAccount::EmailTaken => Err(AppError::invalid(
                 "email",
@@ -100,13 +145,14 @@ impl Auth {
         email: &str,
         password: String,
         operator: bool,
+        operator_vouches: bool,
     ) -> Result<NewAccount, AppError> {
         let email = EmailAddress::parse(email)?;
         let password = NewPassword::parse("password", password)?;
         let hash = password::hash(password).await?;
         Ok(self
             .store
-            .insert_account(email.as_str(), &hash, operator)
+            .insert_account(email.as_str(), &hash, operator, operator_vouches)
             .await?)
     }
 
@@ -162,11 +208,12 @@ impl Auth {
             .map(Account::from))
     }
 
-    /// Changes the password and ends every session of the account; returns the new session
-    /// epoch, which the session that made the change moves to.
+    /// Changes the password and ends every other session of the account (`keep_session` is
+    /// the one that made the change); returns the new session epoch, which it moves to.
     pub async fn change_password(
         &self,
         account_id: &str,
+        keep_session: Option<&str>,
         current_password: String,
         new_password: String,
     ) -> Result<i64, AppError> {
@@ -181,6 +228,23 @@ impl Auth {
             ));
         }
         let hash = password::hash(new_password).await?;
-        Ok(self.store.set_password_hash(account_id, &hash).await?)
+        let epoch = self.store.set_password_hash(account_id, &hash).await?;
+        self.store
+            .delete_other_account_sessions(account_id, keep_session)
+            .await?;
+        self.mail.password_changed(&account.email).await;
+        Ok(epoch)
+    }
+
+    /// Checks the account's current password (before a sensitive change).
+    async fn check_password(&self, account_id: &str, password: String) -> Result<(), AppError> {
+        let Some(account) = self.store.account_by_id(account_id).await? else {
+            return Err(AppError::Unauthenticated);
+        };
+        if password::verify(password, Some(account.password_hash)).await? {
+            Ok(())
+        } else {
+            Err(AppError::invalid("password", "The password is incorrect."))
+        }
     }
 }

@@ -21,12 +21,12 @@ pub struct ResetToken {
 
 impl Auth {
     /// Counts the request per email and per IP (the same for unknown emails, so the limit
-    /// reveals nothing), then makes a reset token when an enabled account has this email.
+    /// reveals nothing), then mails a reset link when an enabled account has this email.
     pub async fn request_password_reset(
         &self,
         email: &str,
         client_ip: &str,
-    ) -> Result<Option<ResetToken>, AppError> {
+    ) -> Result<(), AppError> {
         let email = EmailAddress::parse(email)?;
         let limit = |max| AttemptLimit {
             since_ms: now_ms() - HOUR_MS,
@@ -47,7 +47,10 @@ impl Auth {
                 retry_in_minutes: 60,
             });
         }
-        self.reset_token_for(email.as_str()).await
+        if let Some(reset) = self.reset_token_for(email.as_str()).await? {
+            self.mail.password_reset(&reset.email, &reset.token).await?;
+        }
+        Ok(())
     }
 
     /// A reset token for the account with this email, without counting (the operator's CLI).
@@ -81,13 +84,9 @@ impl Auth {
             .await?)
     }
 
-    /// Sets the new password with a reset token and signs the account out everywhere;
-    /// returns the account's email, for the "password changed" mail.
-    pub async fn reset_password(
-        &self,
-        token: &str,
-        new_password: String,
-    ) -> Result<String, AppError> {
+    /// Sets the new password with a reset token, signs the account out everywhere, and mails
+    /// the owner that the password changed.
+    pub async fn reset_password(&self, token: &str, new_password: String) -> Result<(), AppError> {
         let new_password = NewPassword::parse("password", new_password)?;
         let token_hash = hash_api_key(token.trim());
         if !self.store.password_reset_usable(&token_hash).await? {
@@ -104,7 +103,11 @@ impl Auth {
             .account_by_id(&account_id)
             .await?
             .ok_or_else(link_spent)?;
-        Ok(account.email)
+        self.store
+            .delete_other_account_sessions(&account.id, None)
+            .await?;
+        self.mail.password_changed(&account.email).await;
+        Ok(())
     }
 }
 

@@ -56,3 +56,51 @@ pub fn password_changed(to: &str, when: &str) -> OutgoingMail {
         None,
     )
 }
+
+pub fn email_verification(to: &str, link: &str) -> OutgoingMail {
+    mail(
+        to,
+        "Confirm your email for Facehook",
+        &[
+            "Confirm that this address belongs to your Facehook account by opening the link below. It works once, for 48 hours.",
+            "If you did not create an account or change its email, ignore this mail.",
+        ],
+        Some(("Confirm my email", link)),
+    )
+}
+
+pub fn new_sign_in(to: &str, when: &str, ip: &str, browser: &str, sessions: &str) -> OutgoingMail {
+    mail(
+        to,
+        "New sign-in to your Facehook account",
+        &[
+            &format!("Your Facehook account was signed in to at {when} from {ip} ({browser}), an address it has not used in the last 30 days."),
+            "If this was you, there is nothing to do. If not, revoke the session, change your password and turn on two-factor sign-in.",
+        ],
+        Some(("See your sessions", sessions)),
+    )
+}
+
+pub fn two_factor_disabled(to: &str, when: &str) -> OutgoingMail {
+    mail(
+        to,
+        "Two-factor sign-in was turned off",
+        &[
+            &format!("Two-factor sign-in was turned off for your Facehook account at {when}. Signing in now needs only the password."),
+            "If this was not you, reset your password now, turn two-factor sign-in back on and tell your operator.",
+        ],
+        None,
+    )
+}
+
+pub fn email_changed(to_old: &str, new_email: &str, when: &str) -> OutgoingMail {
+    mail(
+        to_old,
+        "Your Facehook email was changed",
+        &[
+            &format!("The email of your Facehook account was changed from this address to {new_email} at {when}. Mail about the account now goes there."),
+            "If this was not you, tell your operator at once: they can restore the address.",
+        ],
+        None,
+    )
+}

@@ -12,6 +12,10 @@ pub struct AccountRecord {
     pub created_at: i64,
     /// Sessions begun in an earlier epoch are over (see `set_password_hash`).
     pub session_epoch: i64,
+    /// When the current email was confirmed through a mailed link; `None` until then.
+    pub email_verified_at: Option<i64>,
+    /// When two-factor sign-in was turned on; `None` while it is off.
+    pub totp_enabled_at: Option<i64>,
 }
 
 /// Result of trying to create an account.
@@ -21,21 +25,25 @@ pub enum NewAccount {
     EmailTaken,
 }
 
-const COLUMNS: &str =
-    "id, email, password_hash, is_operator, disabled_at, created_at, session_epoch";
+const COLUMNS: &str = "id, email, password_hash, is_operator, disabled_at, created_at, \
+     session_epoch, email_verified_at, totp_enabled_at";
 
 impl Store {
     /// Creates an account. It is an operator when asked, or when it is the first account
     /// (decided inside the INSERT so no separate count can race it on one connection).
+    /// `verified` marks its email confirmed (an operator vouching for it, or no mail to check).
     pub async fn insert_account(
         &self,
         email: &str,
         password_hash: &str,
         operator: bool,
+        verified: bool,
     ) -> Result<NewAccount, StoreError> {
         let sql = format!(
-            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at) \
-             SELECT $1, $2, $3, ($4 OR NOT EXISTS (SELECT 1 FROM accounts)), $5 \
+            "INSERT INTO accounts (id, email, password_hash, is_operator, created_at, \
+             email_verified_at) \
+             SELECT $1, $2, $3, ($4 OR NOT EXISTS (SELECT 1 FROM accounts)), $5, \
+             CASE WHEN $6 THEN $5 END \
              RETURNING {COLUMNS}"
         );
         let id = new_id("acc");
@@ -46,6 +54,7 @@ impl Store {
                 .bind(password_hash)
                 .bind(operator)
                 .bind(now_ms())
+                .bind(verified)
                 .fetch_one(pool)
                 .await
         });
@@ -105,5 +114,50 @@ impl Store {
                 .await
         })?;
         Ok(count)
+    }
+
+    /// Changes the account's email; it is unconfirmed until its link is followed (or at once
+    /// when `verified`). `Ok(false)` when another account has the email.
+    pub async fn set_account_email(
+        &self,
+        id: &str,
+        email: &str,
+        verified: bool,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let changed = on_db!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE accounts SET email = $1, email_verified_at = CASE WHEN $3 THEN $4 END \
+                 WHERE id = $2",
+            )
+            .bind(email)
+            .bind(id)
+            .bind(verified)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        });
+        match changed {
+            Ok(_) => Ok(true),
+            Err(err) if is_unique_violation(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Marks the account's current email confirmed (the operator's CLI vouching for it).
+    pub async fn mark_email_verified(&self, id: &str) -> Result<(), StoreError> {
+        on_db!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE accounts SET email_verified_at = $2 \
+                 WHERE id = $1 AND email_verified_at IS NULL",
+            )
+            .bind(id)
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
     }
 }

@@ -10,11 +10,14 @@ pub struct AccountOverview {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub app_count: i64,
+    pub email_verified_at: Option<i64>,
+    pub totp_enabled_at: Option<i64>,
 }
 
 impl Store {
     pub async fn account_overview(&self) -> Result<Vec<AccountOverview>, StoreError> {
         let sql = "SELECT a.id, a.email, a.is_operator, a.disabled_at, a.created_at, \
+                   a.email_verified_at, a.totp_enabled_at, \
                    (SELECT COUNT(*) FROM applications p WHERE p.owner_id = a.id) AS app_count \
                    FROM accounts a ORDER BY a.created_at, a.email";
         let rows = on_db!(self.db(), |pool| {

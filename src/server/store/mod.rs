@@ -1,6 +1,7 @@
 //! Persistence behind one API for SQLite and PostgreSQL; one submodule per aggregate.
 //! Knows SQL and nothing of HTTP, sessions or the UI. Times are UTC Unix milliseconds.
 
+mod account_sessions;
 mod accounts;
 mod admin;
 mod apps;
@@ -10,6 +11,7 @@ mod claims;
 mod console_stats;
 mod deliveries;
 mod delivery_log;
+mod email_verifications;
 mod endpoints;
 mod events;
 mod facial_ids;
@@ -21,7 +23,9 @@ mod outcomes;
 mod password_resets;
 mod replays;
 mod test_events;
+mod two_factor;
 
+pub use account_sessions::{AccountSessionRecord, SignInAddress};
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
