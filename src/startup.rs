@@ -230,7 +230,10 @@ fn router(state: AppState) -> Router {
             api::status::server_fn_error_status,
         ))
         .layer(axum::middleware::from_fn(api::forms::post_redirect_get))
-        .layer(axum::middleware::from_fn(api::guard::require_sign_in))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::guard::require_sign_in,
+        ))
         .layer(axum::middleware::from_fn(api::input::mark_nul_input))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(

@@ -75,6 +75,11 @@ async fn another_session_is_revoked_at_once(backend: Backend) {
         .await;
     assert_eq!(revoked.status(), 200);
     assert_eq!(email_of(&app, &phone).await, Value::Null, "signed out at once");
+    let page = phone.get(app.url("/apps")).send().await.unwrap();
+    assert!(
+        common::location(&page).starts_with("/login?next="),
+        "console pages send a revoked session to sign in"
+    );
     assert_eq!(sessions(&app, &laptop).await.len(), 2);
 
     let others = app

@@ -8,14 +8,14 @@ function decoded(raw: string): string {
   return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** The newest mail to `to` that the SMTP server took, as text. */
-function mailTo(to: string): string | undefined {
+/** The newest mail to `to` with this subject that the SMTP server took, as text. */
+function mailTo(to: string, subject: string): string | undefined {
   const dir = path.join(MAILDIR, 'new');
   if (!fs.existsSync(dir)) return undefined;
   return fs
     .readdirSync(dir)
     .map((name) => decoded(fs.readFileSync(path.join(dir, name), 'utf8')))
-    .filter((mail) => mail.includes(`To: ${to}`))
+    .filter((mail) => mail.includes(`To: ${to}`) && mail.includes(`Subject: ${subject}`))
     .pop();
 }
 
@@ -33,7 +33,7 @@ test('forgot password: the mailed link sets a new password, then sign in with it
   await expect(page.getByRole('status')).toContainText('If an account uses that email');
 
   let mail: string | undefined;
-  await expect.poll(() => (mail = mailTo(email)), { timeout: 15_000 }).toBeTruthy();
+  await expect.poll(() => (mail = mailTo(email, 'Reset your Facehook password')), { timeout: 15_000 }).toBeTruthy();
   const link = /http:\/\/127\.0\.0\.1:\d+\/reset-password\?token=fhr_[A-Za-z0-9]+/.exec(mail ?? '')?.[0];
   expect(link).toBeTruthy();
 

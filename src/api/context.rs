@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use tower_sessions::Session;
 
 /// Session key holding the signed-in account's id.
-pub const ACCOUNT_ID_KEY: &str = "account_id";
+const ACCOUNT_ID_KEY: &str = "account_id";
 /// Session key holding a notice for a visitor who is not signed in.
 const SIGNED_OUT_FLASH_KEY: &str = "flash";
 /// Session key holding the account's session epoch when the session began.
@@ -122,11 +122,7 @@ impl RequestContext {
 
     /// The peer address: throttling key for sign-in attempts.
     pub fn client_ip(&self) -> String {
-        self.parts
-            .as_ref()
-            .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>())
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_owned())
+        peer_ip(self.parts.as_ref().map(|p| &p.extensions))
     }
 
     /// A plain form post from a browser without JavaScript: it gets redirects, not JSON.
@@ -393,6 +389,14 @@ impl RequestContext {
             .take_notice(&account.id, NoticeKind::IssuedApiKey, Some(public_id))
             .await?)
     }
+}
+
+/// The address the request came from, as the session list and throttling record it.
+pub fn peer_ip(extensions: Option<&axum::http::Extensions>) -> String {
+    extensions
+        .and_then(|e| e.get::<ConnectInfo<SocketAddr>>())
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn accepts_html(parts: Option<&Parts>) -> bool {

@@ -1,7 +1,7 @@
 //! Request guards: refuse cross-site state changes, and send signed-out visitors of console
 //! pages to the sign-in form. Both run before any page or server function.
 
-use super::context::ACCOUNT_ID_KEY;
+use super::context::{peer_ip, session_account};
 use crate::model::requires_sign_in;
 use crate::server::state::AppState;
 use axum::extract::{Request, State};
@@ -10,10 +10,21 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-pub async fn require_sign_in(session: Session, request: Request, next: Next) -> Response {
+/// A signed-out visitor (or one whose session was revoked, expired or ended by a password
+/// change) asking for a console page is sent to sign in, and back after.
+pub async fn require_sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     if request.method() == Method::GET && requires_sign_in(path) {
-        let signed_in = matches!(session.get::<String>(ACCOUNT_ID_KEY).await, Ok(Some(_)));
+        let client_ip = peer_ip(Some(request.extensions()));
+        // A database failure is not a sign-out: the page itself reports it.
+        let signed_in = session_account(&state, &session, &client_ip)
+            .await
+            .map_or(true, |account| account.is_some());
         if !signed_in {
             let target = request
                 .uri()
