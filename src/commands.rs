@@ -168,12 +168,15 @@ pub async fn reset_link(
     public_url: &url::Url,
 ) -> Result<(), StartupError> {
     let reset = with_store(database_url, async |store| {
-        operator_auth(store).reset_token_for(email).await?.ok_or_else(|| {
-            AppError::invalid(
-                "email",
-                format!("No enabled account has the email {email}."),
-            )
-        })
+        operator_auth(store)
+            .reset_token_for(email)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "email",
+                    format!("No enabled account has the email {email}."),
+                )
+            })
     })
     .await?;
     println!(

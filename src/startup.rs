@@ -19,6 +19,7 @@ use crate::server::mail::Mailer;
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
 use crate::server::system::System;
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -28,6 +29,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -112,7 +114,8 @@ impl Application {
             require_verified_email: config.require_verified_email.unwrap_or(mailer.is_some()),
             require_two_factor: config.require_2fa,
         };
-        let account_mail = AccountMail::new(store.clone(), mailer.is_some().then_some(console_base_url));
+        let account_mail =
+            AccountMail::new(store.clone(), mailer.is_some().then_some(console_base_url));
         let auth = Auth::new(store.clone(), config.signup, throttle, account_mail, policy);
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
@@ -244,8 +247,37 @@ fn router(state: AppState) -> Router {
         // (text/event-stream) and files already precompressed are left alone.
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(api::assets::revalidate_pages))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // No framing (a hidden frame could trick a click on "Turn off two-factor sign-in"),
+        // no content sniffing, and addresses (which can hold a token) never sent to another
+        // site; same-origin keeps the Referer that plain form posts are sent back with.
+        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(always(
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'",
+        ))
+        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(always(header::REFERRER_POLICY, "same-origin"))
+        // Spans name the path only: a query string can carry a reset or verification token.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |request: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path()
+                    )
+                },
+            ),
+        )
         .with_state(state)
+}
+
+/// A header every response carries unless its handler set one.
+fn always(
+    name: axum::http::HeaderName,
+    value: &'static str,
+) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// The console's route list, generated once per process. Generating it renders the app with

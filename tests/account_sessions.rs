@@ -20,7 +20,11 @@ async fn sessions(app: &TestApp, client: &reqwest::Client) -> Vec<Value> {
 async fn signed_in_as(app: &TestApp, email: &str) -> reqwest::Client {
     let client = new_client();
     let response = app
-        .call_with(&client, "sign_in", &[("email", email), ("password", PASSWORD)])
+        .call_with(
+            &client,
+            "sign_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(response.status(), 200);
     client
@@ -74,7 +78,11 @@ async fn another_session_is_revoked_at_once(backend: Backend) {
         .call_with(&laptop, "revoke_session", &[("session_id", &phone_id)])
         .await;
     assert_eq!(revoked.status(), 200);
-    assert_eq!(email_of(&app, &phone).await, Value::Null, "signed out at once");
+    assert_eq!(
+        email_of(&app, &phone).await,
+        Value::Null,
+        "signed out at once"
+    );
     let page = phone.get(app.url("/apps")).send().await.unwrap();
     assert!(
         common::location(&page).starts_with("/login?next="),
@@ -82,9 +90,7 @@ async fn another_session_is_revoked_at_once(backend: Backend) {
     );
     assert_eq!(sessions(&app, &laptop).await.len(), 2);
 
-    let others = app
-        .call_with(&laptop, "sign_out_other_sessions", &[])
-        .await;
+    let others = app.call_with(&laptop, "sign_out_other_sessions", &[]).await;
     assert_eq!(others.status(), 200);
     assert_eq!(email_of(&app, &tablet).await, Value::Null);
     assert_eq!(email_of(&app, &laptop).await, email);
@@ -189,6 +195,7 @@ async fn applications_wait_for_a_confirmed_email(backend: Backend) {
             .unwrap(),
         "/verify-email?token=",
     );
+    let elsewhere = signed_in_as(&app, "new@example.com").await;
     let taken = app
         .call_with(
             &client,
@@ -197,6 +204,11 @@ async fn applications_wait_for_a_confirmed_email(backend: Backend) {
         )
         .await;
     assert_eq!(taken.status(), 200, "an unused address is fine");
+    assert_eq!(
+        email_of(&app, &elsewhere).await,
+        Value::Null,
+        "an email change ends the other sessions"
+    );
     let other = owner(&app, "other@example.com").await;
     let clash = app
         .call_with(

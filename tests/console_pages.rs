@@ -433,7 +433,38 @@ async fn the_theme_is_remembered_per_browser(backend: Backend) {
     assert_eq!((status, field.as_str()), (422, "theme"));
 }
 
+/// No page can be framed or sniffed, and no address (which may hold a token) is sent to
+/// another site as a Referer.
+async fn every_response_carries_the_security_headers(backend: Backend) {
+    let app = common::spawn_app(backend).await;
+    for path in [
+        "/login",
+        "/reset-password?token=fhr_x",
+        "/api/v1/docs",
+        "/nowhere",
+    ] {
+        let response = app.get(path).await;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(
+            header("content-security-policy"),
+            "frame-ancestors 'none'",
+            "{path}"
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+    }
+}
+
 on_both_backends!(
+    every_response_carries_the_security_headers,
     the_catalog_example_is_what_receivers_get,
     a_test_event_can_be_sent_as_any_event_type,
     the_detail_shows_the_bytes_that_were_signed,

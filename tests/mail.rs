@@ -112,4 +112,58 @@ async fn queued_mail_waits_for_the_server_and_arrives_once(backend: Backend) {
     sender.abort();
 }
 
-on_both_backends!(queued_mail_waits_for_the_server_and_arrives_once);
+/// Two servers (replicas sharing a database) drain one outbox: each mail goes out once.
+async fn two_senders_share_the_outbox_without_doubles(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let store = database.store().await;
+    let server = SmtpServer::start().await;
+    let settings = MailSettings::from_config(Some(&server.url()), Some(FROM))
+        .unwrap()
+        .unwrap();
+    for n in 0..30 {
+        store
+            .queue_mail(&OutgoingMail {
+                to: format!("owner{n}@example.com"),
+                subject: format!("Mail {n}"),
+                text: "Hello".into(),
+                html: "<p>Hello</p>".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let senders: Vec<_> = (0..2)
+        .map(|_| {
+            let mailer = Mailer::new(&settings).unwrap();
+            tokio::spawn(run_sender_with_delays(store.clone(), mailer, &[1, 1]))
+        })
+        .collect();
+    let mails = server.wait_for(30, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut subjects: Vec<String> = server
+        .mails()
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Subject: "))
+                .map(str::to_owned)
+        })
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 30, "every mail arrived");
+    assert_eq!(
+        server.mails().len(),
+        30,
+        "none twice ({} first seen)",
+        mails.len()
+    );
+    assert_eq!(store.mail_backlog().await.unwrap(), (0, 0));
+    for sender in senders {
+        sender.abort();
+    }
+}
+
+on_both_backends!(
+    queued_mail_waits_for_the_server_and_arrives_once,
+    two_senders_share_the_outbox_without_doubles,
+);

@@ -83,14 +83,24 @@ async fn a_mailed_link_works_once_and_signs_out_everywhere(backend: Backend) {
         assert!(std::time::Instant::now() < deadline, "the outbox drains");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Signing up mailed a verification link; the reset request, one more mail.
-    let mails = server.wait_for(2, Duration::from_secs(15)).await;
+    // Signing up mailed a verification link; each request, one more mail with one subject:
+    // a link for the owner, a "no account uses this email" for the stranger's address.
+    let mails = server.wait_for(3, Duration::from_secs(15)).await;
     let resets: Vec<&String> = mails
         .iter()
         .filter(|m| m.contains("Subject: Reset your Facehook password"))
         .collect();
-    assert_eq!(resets.len(), 1, "only the account's owner gets a mail");
-    let mail = resets[0];
+    assert_eq!(resets.len(), 2);
+    let to_nobody = resets
+        .iter()
+        .find(|m| m.contains("To: nobody-here@example.com"))
+        .expect("the address without an account is told so");
+    assert!(to_nobody.contains("no account uses it"));
+    assert!(!to_nobody.contains("reset-password?token="));
+    let mail = resets
+        .iter()
+        .find(|m| m.contains("To: forgetful@example.com"))
+        .expect("the owner gets the link");
     assert!(mail.contains("To: forgetful@example.com"), "{mail}");
     assert!(mail.contains("Subject: Reset your Facehook password"));
     assert!(mail.contains(&format!("{}/reset-password?token=fhr_", app.address)));
@@ -125,7 +135,7 @@ async fn a_mailed_link_works_once_and_signs_out_everywhere(backend: Backend) {
     .await;
     let (status, field, _) = error_field(again).await;
     assert_eq!((status, field.as_str()), (422, "token"));
-    let mails = server.wait_for(3, Duration::from_secs(15)).await;
+    let mails = server.wait_for(4, Duration::from_secs(15)).await;
     assert!(mails
         .iter()
         .any(|m| m.contains("Subject: Your Facehook password was changed")));
@@ -277,7 +287,60 @@ async fn changing_the_password_tells_the_owner_by_mail(backend: Backend) {
     assert!(notice.contains("To: careful@example.com"));
 }
 
+/// Two browsers racing with one link: exactly one sets the password.
+async fn one_link_sets_one_password_however_many_race(backend: Backend) {
+    let server = SmtpServer::start().await;
+    let app = mailing_app(backend, &server).await;
+    owner(&app, "racer@example.com").await;
+    let store = app.database.store().await;
+    let reset = store
+        .create_password_reset_for_email(
+            "racer@example.com",
+            &facehook::server::secrets::hash_api_key(
+                "fhr_racingracingracingracingracingracingracin",
+            ),
+            facehook::server::store::now_ms() + 60_000,
+        )
+        .await
+        .unwrap();
+    assert!(reset.is_some());
+    let token = "fhr_racingracingracingracingracingracingracin";
+    let passwords = ["first racing passphrase", "second racing passphrase"];
+    let (a, b) = tokio::join!(
+        reset_with(&app, token, passwords[0]),
+        reset_with(&app, token, passwords[1]),
+    );
+    let mut statuses = [a, b];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 422],
+        "one wins, the other is told the link is spent"
+    );
+    let signed_in = [
+        app.sign_in("racer@example.com", passwords[0])
+            .await
+            .status(),
+        app.sign_in("racer@example.com", passwords[1])
+            .await
+            .status(),
+    ];
+    assert_eq!(
+        signed_in.iter().filter(|s| s.as_u16() == 200).count(),
+        1,
+        "exactly one of the passwords was set"
+    );
+}
+
+async fn reset_with(app: &TestApp, token: &str, password: &str) -> u16 {
+    reset(app, token, password, password)
+        .await
+        .status()
+        .as_u16()
+}
+
 on_both_backends!(
+    one_link_sets_one_password_however_many_race,
     changing_the_password_tells_the_owner_by_mail,
     a_mailed_link_works_once_and_signs_out_everywhere,
     an_expired_or_unknown_link_is_refused,

@@ -43,24 +43,38 @@ async fn enrol(app: &TestApp, client: &reqwest::Client) -> (TOTP, Vec<String>) {
     assert_eq!(state["enabled_at"], Value::Null);
     let secret = state["enrolment"]["secret"].as_str().unwrap().to_owned();
     let svg = state["enrolment"]["qr_svg"].as_str().unwrap();
-    assert!(svg.contains("<svg"), "the QR code is an SVG drawn on the server");
+    assert!(
+        svg.contains("<svg"),
+        "the QR code is an SVG drawn on the server"
+    );
     let totp = authenticator(&secret);
 
-    let wrong = app
-        .call_with(client, "confirm_two_factor", &[("code", "000000")])
-        .await;
+    let confirm = |password: &'static str, code: String| async move {
+        app.call_with(
+            client,
+            "confirm_two_factor",
+            &[("password", password), ("code", &code)],
+        )
+        .await
+    };
+    let wrong = confirm(PASSWORD, "000000".into()).await;
     let (status, field, _) = error_field(wrong).await;
     assert_eq!((status, field.as_str()), (422, "code"));
-    let confirmed = app
-        .call_with(client, "confirm_two_factor", &[("code", &code_at(&totp, 0))])
-        .await;
+    // A stolen session alone cannot tie the account to another phone.
+    let no_password = confirm("not the password", code_at(&totp, 0)).await;
+    assert_eq!(error_field(no_password).await.1, "password");
+    let confirmed = confirm(PASSWORD, code_at(&totp, 0)).await;
     assert_eq!(confirmed.status(), 200);
 
     let codes = json(app.call_with(client, "take_recovery_codes", &[]).await).await;
     let codes: Vec<String> = serde_json::from_value(codes).unwrap();
     assert_eq!(codes.len(), 10);
     let again = json(app.call_with(client, "take_recovery_codes", &[]).await).await;
-    assert_eq!(again, serde_json::json!([]), "recovery codes are shown once");
+    assert_eq!(
+        again,
+        serde_json::json!([]),
+        "recovery codes are shown once"
+    );
     (totp, codes)
 }
 
@@ -68,7 +82,11 @@ async fn enrol(app: &TestApp, client: &reqwest::Client) -> (TOTP, Vec<String>) {
 async fn password_step(app: &TestApp, email: &str) -> reqwest::Client {
     let client = new_client();
     let response = app
-        .call_with(&client, "sign_in", &[("email", email), ("password", PASSWORD)])
+        .call_with(
+            &client,
+            "sign_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(common::location(&response), "/login/code");
@@ -78,7 +96,8 @@ async fn password_step(app: &TestApp, email: &str) -> reqwest::Client {
 }
 
 async fn code(app: &TestApp, client: &reqwest::Client, code: &str) -> reqwest::Response {
-    app.call_with(client, "sign_in_code", &[("code", code)]).await
+    app.call_with(client, "sign_in_code", &[("code", code)])
+        .await
 }
 
 async fn email_of(app: &TestApp, client: &reqwest::Client) -> Value {
@@ -108,7 +127,10 @@ async fn codes_are_accepted_once_and_recovery_codes_once(backend: Backend) {
     assert_eq!(email_of(&app, &waiting).await, email);
     let other = password_step(&app, email).await;
     let (status, _, _) = error_field(code(&app, &other, &next).await).await;
-    assert_eq!(status, 422, "a code is accepted once, even by another sign-in");
+    assert_eq!(
+        status, 422,
+        "a code is accepted once, even by another sign-in"
+    );
 
     // A recovery code signs in once, typed in any case and spacing.
     let typed = recovery[0].to_uppercase().replace('-', " ");
@@ -127,7 +149,31 @@ async fn codes_are_accepted_once_and_recovery_codes_once(backend: Backend) {
         assert_eq!(status, 422, "attempt {attempt}");
     }
     let throttled = code(&app, &third, &recovery[1]).await;
-    assert_eq!(throttled.status(), 429, "even a right code waits out the limit");
+    assert_eq!(
+        throttled.status(),
+        429,
+        "even a right code waits out the limit"
+    );
+}
+
+/// Someone with the password cannot reset the code's limit by typing the password again.
+async fn the_password_step_does_not_reset_the_code_limit(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let email = "guessed@example.com";
+    let client = owner(&app, email).await;
+    enrol(&app, &client).await;
+    let first = password_step(&app, email).await;
+    for _ in 0..4 {
+        assert_eq!(code(&app, &first, "000001").await.status(), 422);
+    }
+    let second = password_step(&app, email).await;
+    assert_eq!(code(&app, &second, "000002").await.status(), 422);
+    let throttled = code(&app, &second, "000003").await;
+    assert_eq!(
+        throttled.status(),
+        429,
+        "five wrong codes in all, whatever came between"
+    );
 }
 
 async fn turning_it_off_needs_the_password_and_a_code(backend: Backend) {
@@ -155,7 +201,11 @@ async fn turning_it_off_needs_the_password_and_a_code(backend: Backend) {
 
     // New recovery codes replace the old ones.
     let renewed = app
-        .call_with(&client, "regenerate_recovery_codes", &[("password", PASSWORD)])
+        .call_with(
+            &client,
+            "regenerate_recovery_codes",
+            &[("password", PASSWORD)],
+        )
         .await;
     assert_eq!(renewed.status(), 200);
     let fresh: Vec<String> = serde_json::from_value(
@@ -170,7 +220,11 @@ async fn turning_it_off_needs_the_password_and_a_code(backend: Backend) {
             &[("password", PASSWORD), ("code", &recovery[0])],
         )
         .await;
-    assert_eq!(error_field(old_code).await.1, "code", "old recovery codes stop working");
+    assert_eq!(
+        error_field(old_code).await.1,
+        "code",
+        "old recovery codes stop working"
+    );
 
     let off = app
         .call_with(
@@ -182,7 +236,11 @@ async fn turning_it_off_needs_the_password_and_a_code(backend: Backend) {
     assert_eq!(off.status(), 200);
     let signed_in = new_client();
     let response = app
-        .call_with(&signed_in, "sign_in", &[("email", email), ("password", PASSWORD)])
+        .call_with(
+            &signed_in,
+            "sign_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(common::location(&response), "/apps");
 }
@@ -229,6 +287,7 @@ async fn the_operator_can_require_it_and_reset_it(backend: Backend) {
 
 on_both_backends!(
     codes_are_accepted_once_and_recovery_codes_once,
+    the_password_step_does_not_reset_the_code_limit,
     turning_it_off_needs_the_password_and_a_code,
     the_operator_can_require_it_and_reset_it,
 );

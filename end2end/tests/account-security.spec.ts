@@ -35,9 +35,11 @@ test('two-factor: enrol with a code computed from the secret, sign out, sign in 
   const secret = await page.getByTestId('totp-secret').getAttribute('data-secret');
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);
   await page.getByRole('textbox', { name: 'Code' }).fill('000000');
+  await page.getByLabel('Your password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
   await expect(page.getByRole('textbox', { name: 'Code' })).toHaveAttribute('aria-invalid', 'true');
   await page.getByRole('textbox', { name: 'Code' }).fill(totp(secret!));
+  await page.getByLabel('Your password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
   await expect(page.locator('p.flash')).toContainText('Two-factor sign-in is on');
   await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);

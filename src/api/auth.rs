@@ -73,6 +73,12 @@ pub async fn sign_in_code(code: String) -> Result<(), AppError> {
         .auth
         .verify_second_factor(&pending.account_id, &code, &ctx.client_ip())
         .await?;
+    if account.session_epoch != pending.session_epoch {
+        return Err(AppError::invalid(
+            "code",
+            "The password changed since you typed it: start again with your email and password.",
+        ));
+    }
     ctx.begin_session(&account).await?;
     if factor == crate::server::auth::two_factor::SecondFactor::RecoveryCode {
         ctx.flash("Signed in with a recovery code, which is now spent. Check how many you have left on your two-factor page.")

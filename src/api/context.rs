@@ -25,6 +25,8 @@ const ACTIVE_DAY_KEY: &str = "active_day";
 const SESSION_REF_KEY: &str = "session_ref";
 /// Session key holding a sign-in that passed the password and awaits its second factor.
 const PENDING_SIGN_IN_KEY: &str = "pending_sign_in";
+/// Session key holding recovery codes just made, until the page that shows them once.
+const RECOVERY_CODES_KEY: &str = "recovery_codes";
 /// How long the second factor may take after the password.
 const PENDING_SIGN_IN_MS: i64 = 10 * 60_000;
 
@@ -34,6 +36,9 @@ pub struct PendingSignIn {
     pub account_id: String,
     /// Where to go once signed in (already checked by `safe_next`).
     pub next: String,
+    /// The account's session epoch at the password step: a password change or reset since
+    /// then voids the pending sign-in.
+    pub session_epoch: i64,
     started_at: i64,
 }
 
@@ -134,9 +139,7 @@ impl RequestContext {
     /// `TwoFactorRequired` while the operator requires a second factor it has not set up.
     pub async fn account(&self) -> Result<Account, AppError> {
         let account = self.signed_in_account().await?;
-        if self.state.auth.policy().require_two_factor && !account.two_factor {
-            return Err(AppError::TwoFactorRequired);
-        }
+        self.state.auth.ensure_console_use(&account)?;
         Ok(account)
     }
 
@@ -176,7 +179,28 @@ impl RequestContext {
     }
 
     /// Starts a fresh session for `account`; the id is cycled so a planted id is useless.
+    /// A session already signed in on this browser leaves the list.
     pub async fn begin_session(&self, account: &Account) -> Result<(), AppError> {
+        let earlier = (
+            self.session
+                .get::<String>(ACCOUNT_ID_KEY)
+                .await
+                .map_err(internal)?,
+            self.session
+                .get::<String>(SESSION_REF_KEY)
+                .await
+                .map_err(internal)?,
+        );
+        if let (Some(account_id), Some(session_ref)) = earlier {
+            if let Err(err) = self
+                .state
+                .auth
+                .close_session(&account_id, &session_ref)
+                .await
+            {
+                tracing::warn!(error = %err, "could not remove a replaced session from the list");
+            }
+        }
         let session_ref = self
             .state
             .auth
@@ -198,12 +222,15 @@ impl RequestContext {
         self.keep_session_in_epoch(account.session_epoch).await
     }
 
-    /// Holds a sign-in whose password was right until its second factor arrives.
+    /// Holds a sign-in whose password was right until its second factor arrives; whoever
+    /// was signed in on this browser before is signed out.
     pub async fn await_second_factor(&self, account: &Account, next: &str) -> Result<(), AppError> {
-        self.session.cycle_id().await.map_err(internal)?;
+        // Emptying the session also gives it a new id when the pending state is saved.
+        self.end_session().await?;
         let pending = PendingSignIn {
             account_id: account.id.clone(),
             next: next.to_owned(),
+            session_epoch: account.session_epoch,
             started_at: crate::server::store::now_ms(),
         };
         self.session
@@ -221,6 +248,23 @@ impl RequestContext {
             .map_err(internal)?;
         let now = crate::server::store::now_ms();
         Ok(pending.filter(|p| now - p.started_at < PENDING_SIGN_IN_MS))
+    }
+
+    /// Keeps recovery codes just made for this session's next page, which shows them once.
+    pub async fn hold_recovery_codes(&self, codes: Vec<String>) -> Result<(), AppError> {
+        self.session
+            .insert(RECOVERY_CODES_KEY, codes)
+            .await
+            .map_err(internal)
+    }
+
+    pub async fn take_recovery_codes(&self) -> Result<Vec<String>, AppError> {
+        Ok(self
+            .session
+            .remove::<Vec<String>>(RECOVERY_CODES_KEY)
+            .await
+            .map_err(internal)?
+            .unwrap_or_default())
     }
 
     /// The id of this session in the account's session list.
@@ -254,10 +298,16 @@ impl RequestContext {
             .await
             .map_err(internal)?;
         if let (Some(account_id), Some(session_ref)) = (account_id, session_ref) {
-            self.state
+            // Signing out must not fail on the list: the session itself is emptied anyway,
+            // and a row left behind is refused once its session is gone.
+            if let Err(err) = self
+                .state
                 .auth
                 .close_session(&account_id, &session_ref)
-                .await?;
+                .await
+            {
+                tracing::warn!(error = %err, "could not remove a signed-out session from the list");
+            }
         }
         self.session.flush().await.map_err(internal)
     }

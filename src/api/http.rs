@@ -77,6 +77,7 @@ async fn live_deliveries(
         let owner = session_account(&state, &session, &peer.ip().to_string())
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        state.auth.ensure_console_use(&owner)?;
         state.apps.detail(&owner.id, &public_id).await
     };
     let app = match owned.await {

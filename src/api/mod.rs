@@ -7,8 +7,8 @@ pub mod auth;
 pub mod catalog;
 pub mod deliveries;
 pub mod recovery;
-pub mod security;
 pub mod registry;
+pub mod security;
 pub mod theme;
 
 #[cfg(feature = "ssr")]

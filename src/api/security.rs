@@ -8,8 +8,6 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::context::RequestContext;
-#[cfg(feature = "ssr")]
-use crate::server::store::NoticeKind;
 
 #[server(endpoint = "two_factor")]
 pub async fn get_two_factor() -> Result<TwoFactorView, AppError> {
@@ -26,17 +24,18 @@ pub async fn begin_two_factor() -> Result<(), AppError> {
     ctx.state.auth.begin_two_factor(&account).await
 }
 
-/// Turns two-factor sign-in on with the first code, and shows the recovery codes once.
+/// Turns two-factor sign-in on with the password and the first code, and shows the
+/// recovery codes once.
 #[server(endpoint = "confirm_two_factor")]
-pub async fn confirm_two_factor(code: String) -> Result<(), AppError> {
+pub async fn confirm_two_factor(password: String, code: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let account = ctx.signed_in_account().await?;
     let codes = ctx
         .state
         .auth
-        .confirm_two_factor(&account, &code, &ctx.client_ip())
+        .confirm_two_factor(&account, password, &code, &ctx.client_ip())
         .await?;
-    hold_recovery_codes(&ctx, &account.id, &codes).await?;
+    ctx.hold_recovery_codes(codes).await?;
     ctx.flash("Two-factor sign-in is on. Save your recovery codes now: they are shown only once.")
         .await
 }
@@ -60,39 +59,20 @@ pub async fn regenerate_recovery_codes(password: String) -> Result<(), AppError>
     let codes = ctx
         .state
         .auth
-        .regenerate_recovery_codes(&account, password)
+        .regenerate_recovery_codes(&account, password, &ctx.client_ip())
         .await?;
-    hold_recovery_codes(&ctx, &account.id, &codes).await?;
+    ctx.hold_recovery_codes(codes).await?;
     ctx.flash("New recovery codes made; the old ones no longer work. Save these now.")
         .await
 }
 
-/// The recovery codes just made, removed as they are read so they are shown only once.
+/// The recovery codes this session just made, removed as they are read so they are shown
+/// only once, and only to the session that made them.
 #[server(endpoint = "take_recovery_codes")]
 pub async fn take_recovery_codes() -> Result<Vec<String>, AppError> {
     let ctx = RequestContext::load().await?;
-    let account = ctx.signed_in_account().await?;
-    let held = ctx
-        .state
-        .store
-        .take_notice(&account.id, NoticeKind::RecoveryCodes, None)
-        .await?;
-    Ok(held
-        .map(|codes| codes.lines().map(str::to_owned).collect())
-        .unwrap_or_default())
-}
-
-#[cfg(feature = "ssr")]
-async fn hold_recovery_codes(
-    ctx: &RequestContext,
-    account_id: &str,
-    codes: &[String],
-) -> Result<(), AppError> {
-    ctx.state
-        .store
-        .put_notice(account_id, NoticeKind::RecoveryCodes, None, &codes.join("\n"))
-        .await?;
-    Ok(())
+    ctx.signed_in_account().await?;
+    ctx.take_recovery_codes().await
 }
 
 #[server(endpoint = "sessions")]
@@ -169,9 +149,10 @@ pub async fn resend_verification() -> Result<(), AppError> {
 pub async fn change_email(email: String, password: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let account = ctx.signed_in_account().await?;
+    let current = ctx.session_ref().await?;
     ctx.state
         .auth
-        .change_email(&account, &email, password)
+        .change_email(&account, &current, &email, password, &ctx.client_ip())
         .await?;
     let message = if ctx.mail_configured() {
         "Email changed. Open the link we mailed to the new address to confirm it."

@@ -88,7 +88,8 @@ mod tests {
     fn names_common_browsers_and_systems() {
         let chrome_android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36";
         assert_eq!(browser_label(chrome_android), "Chrome on Android");
-        let firefox_linux = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        let firefox_linux =
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
         assert_eq!(browser_label(firefox_linux), "Firefox on Linux");
         let safari_iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
         assert_eq!(browser_label(safari_iphone), "Safari on iOS");

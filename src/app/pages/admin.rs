@@ -33,7 +33,7 @@ pub fn AdminPage() -> impl IntoView {
                         <h2>"Accounts"</h2>
                         <FormAlert message=form_error(account_error)/>
                         <table class="list">
-                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Applications"</th><th scope="col">"Verified"</th><th scope="col">"Two-factor"</th><th scope="col">"Status"</th><th scope="col">"Action"</th></tr></thead>
+                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Applications"</th><th scope="col">"Status"</th><th scope="col">"Action"</th></tr></thead>
                             <tbody>
                                 {overview.accounts.into_iter().map(|account| view! { <AccountRow account set_disabled/> }).collect_view()}
                             </tbody>
@@ -129,9 +129,14 @@ fn AccountRow(
             <td>{account.email.clone()}</td>
             <td>{if account.is_operator { "Operator" } else { "Owner" }}</td>
             <td>{account.app_count}</td>
-            <td>{if account.email_verified { "Yes" } else { "No" }}</td>
-            <td>{if account.two_factor { "On" } else { "Off" }}</td>
-            <td>{if account.disabled { "Disabled" } else { "Active" }}</td>
+            <td>
+                {if account.disabled { "Disabled" } else { "Active" }}
+                <span class="status-next" data-testid="account-protection">
+                    {if account.email_verified { "email confirmed" } else { "email not confirmed" }}
+                    ", "
+                    {if account.two_factor { "two-factor on" } else { "two-factor off" }}
+                </span>
+            </td>
             <td>
                 <ActionForm action=set_disabled attr:class="inline-form">
                     <input type="hidden" name="account_id" value=account.id/>

@@ -93,6 +93,15 @@ impl Auth {
         }
     }
 
+    /// Refuses the console (beyond the account's own pages) to an account without the second
+    /// factor the operator requires.
+    pub fn ensure_console_use(&self, account: &Account) -> Result<(), AppError> {
+        if self.policy.require_two_factor && !account.two_factor {
+            return Err(AppError::TwoFactorRequired);
+        }
+        Ok(())
+    }
+
     /// Refuses what the operator's policy keeps from this account: an unconfirmed email when
     /// confirmation is required (creating applications).
     pub fn ensure_may_create_apps(&self, account: &Account) -> Result<(), AppError> {
@@ -191,9 +200,16 @@ impl Auth {
                 if account.disabled_at.is_some() {
                     return Err(AppError::AccountDisabled);
                 }
-                // Clears the reservation with the email's earlier failures.
-                self.store.clear_login_failures_for_email(&email).await?;
-                Ok(account.into())
+                let account = Account::from(account);
+                if account.two_factor {
+                    // Half a sign-in: earlier failures (wrong codes among them) stand until
+                    // the code is right, or the password would reset the code's limit.
+                    self.throttle.release(&self.store, reservation).await;
+                } else {
+                    // Clears the reservation with the email's earlier failures.
+                    self.store.clear_login_failures_for_email(&email).await?;
+                }
+                Ok(account)
             }
             // The reservation stays, as this failure.
             None => Err(AppError::BadCredentials),
@@ -236,15 +252,32 @@ impl Auth {
         Ok(epoch)
     }
 
-    /// Checks the account's current password (before a sensitive change).
-    async fn check_password(&self, account_id: &str, password: String) -> Result<(), AppError> {
+    /// Checks the account's current password before a sensitive change, counted like a
+    /// sign-in attempt: a stolen session cannot guess the password without limit.
+    async fn check_password(
+        &self,
+        account_id: &str,
+        password: String,
+        client_ip: &str,
+    ) -> Result<(), AppError> {
         let Some(account) = self.store.account_by_id(account_id).await? else {
             return Err(AppError::Unauthenticated);
         };
-        if password::verify(password, Some(account.password_hash)).await? {
-            Ok(())
-        } else {
-            Err(AppError::invalid("password", "The password is incorrect."))
+        let reservation = self
+            .throttle
+            .reserve(&self.store, &account.email, client_ip)
+            .await?;
+        match password::verify(password, Some(account.password_hash)).await {
+            Ok(true) => {
+                self.throttle.release(&self.store, reservation).await;
+                Ok(())
+            }
+            // The reservation stays, as this failure.
+            Ok(false) => Err(AppError::invalid("password", "The password is incorrect.")),
+            Err(err) => {
+                self.throttle.release(&self.store, reservation).await;
+                Err(err)
+            }
         }
     }
 }

@@ -54,6 +54,12 @@ impl AccountMail {
         self.queue(templates::password_reset(to, &link)).await
     }
 
+    /// The answer to a reset request for an address without an account: the person who
+    /// asked learns to try another address, and the answer on screen stays the same.
+    pub async fn no_account(&self, to: &str) -> Result<(), AppError> {
+        self.queue(templates::no_account(to)).await
+    }
+
     pub async fn verification(&self, to: &str, token: &str) -> Result<(), AppError> {
         let link = self.link(&format!("/verify-email?token={token}"));
         self.queue(templates::email_verification(to, &link)).await
@@ -74,6 +80,11 @@ impl AccountMail {
             &sessions,
         ))
         .await
+    }
+
+    pub async fn two_factor_enabled(&self, to: &str) {
+        self.notify(templates::two_factor_enabled(to, &utc_time(now_ms())))
+            .await
     }
 
     pub async fn two_factor_disabled(&self, to: &str) {

@@ -47,31 +47,29 @@ impl Auth {
                 retry_in_minutes: 60,
             });
         }
-        if let Some(reset) = self.reset_token_for(email.as_str()).await? {
-            self.mail.password_reset(&reset.email, &reset.token).await?;
+        // The same statements and one mail either way, so neither the answer nor its
+        // timing tells whether the email has an account.
+        match self.reset_token_for(email.as_str()).await? {
+            Some(reset) => self.mail.password_reset(&reset.email, &reset.token).await,
+            None => self.mail.no_account(email.as_str()).await,
         }
-        Ok(())
     }
 
-    /// A reset token for the account with this email, without counting (the operator's CLI).
+    /// A reset token for the enabled account with this email, without counting (also the
+    /// operator's CLI).
     pub async fn reset_token_for(&self, email: &str) -> Result<Option<ResetToken>, AppError> {
         let email = EmailAddress::parse(email)?;
-        let Some(account) = self.store.account_by_email(email.as_str()).await? else {
-            return Ok(None);
-        };
-        if account.disabled_at.is_some() {
-            return Ok(None);
-        }
         let token = new_reset_token();
-        self.store
-            .create_password_reset(
-                &account.id,
+        let created = self
+            .store
+            .create_password_reset_for_email(
+                email.as_str(),
                 &hash_api_key(&token),
                 now_ms() + RESET_VALID_MS,
             )
             .await?;
-        Ok(Some(ResetToken {
-            email: account.email,
+        Ok(created.map(|_| ResetToken {
+            email: email.as_str().to_owned(),
             token,
         }))
     }

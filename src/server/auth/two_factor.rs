@@ -115,11 +115,13 @@ impl Auth {
         Ok(())
     }
 
-    /// Confirms enrolment with a code from the app; returns the new recovery codes, the only
-    /// time they are shown.
+    /// Confirms enrolment with the password (a stolen session alone cannot tie the account
+    /// to someone else's phone) and a code from the app; returns the new recovery codes, the
+    /// only time they are shown, and mails the owner.
     pub async fn confirm_two_factor(
         &self,
         account: &Account,
+        password: String,
         code: &str,
         client_ip: &str,
     ) -> Result<Vec<String>, AppError> {
@@ -130,6 +132,8 @@ impl Auth {
                 "No set-up is waiting for a code: start again.",
             ));
         };
+        self.check_password(&account.id, password, client_ip)
+            .await?;
         let reservation = self
             .throttle
             .reserve(&self.store, &account.email, client_ip)
@@ -156,6 +160,7 @@ impl Auth {
         self.store
             .clear_login_failures_for_email(&account.email)
             .await?;
+        self.mail.two_factor_enabled(&account.email).await;
         Ok(codes)
     }
 
@@ -229,7 +234,8 @@ impl Auth {
                 "This server requires two-factor sign-in, so it cannot be turned off.",
             ));
         }
-        self.check_password(&account.id, password).await?;
+        self.check_password(&account.id, password, client_ip)
+            .await?;
         self.verify_second_factor(&account.id, code, client_ip)
             .await?;
         self.store.disable_totp(&account.id).await?;
@@ -242,6 +248,7 @@ impl Auth {
         &self,
         account: &Account,
         password: String,
+        client_ip: &str,
     ) -> Result<Vec<String>, AppError> {
         if !account.two_factor {
             return Err(AppError::invalid(
@@ -249,7 +256,8 @@ impl Auth {
                 "Two-factor sign-in is off, so there are no recovery codes.",
             ));
         }
-        self.check_password(&account.id, password).await?;
+        self.check_password(&account.id, password, client_ip)
+            .await?;
         let (codes, hashes) = new_recovery_codes();
         self.store
             .replace_recovery_codes(&account.id, &hashes)
@@ -260,7 +268,10 @@ impl Auth {
     /// Turns two-factor sign-in off for the account with this email (the operator's CLI, for
     /// an owner who lost both the app and the codes); `false` when no account has it.
     pub async fn reset_two_factor(&self, email: &str) -> Result<bool, AppError> {
-        let Some(account) = self.store.account_by_email(&email.trim().to_lowercase()).await?
+        let Some(account) = self
+            .store
+            .account_by_email(&email.trim().to_lowercase())
+            .await?
         else {
             return Ok(false);
         };

@@ -9,6 +9,7 @@ use crate::server::store::{now_ms, AttemptLimit};
 /// How long a verification link works.
 const VERIFY_VALID_MS: i64 = 48 * 3_600_000;
 const VERIFICATION_MAILS_PER_HOUR: i64 = 3;
+const EMAIL_CHANGES_PER_HOUR: i64 = 3;
 
 impl Auth {
     /// Mails a link confirming the account's email; nothing when it is confirmed already or
@@ -32,7 +33,10 @@ impl Auth {
     /// Mails a new verification link, at most three an hour per account.
     pub async fn resend_verification(&self, account: &Account) -> Result<(), AppError> {
         if account.email_verified {
-            return Err(AppError::invalid("email", "Your email is confirmed already."));
+            return Err(AppError::invalid(
+                "email",
+                "Your email is confirmed already.",
+            ));
         }
         if !self.mail.enabled() {
             return Err(AppError::invalid(
@@ -71,19 +75,36 @@ impl Auth {
         }
     }
 
-    /// Changes the account's email (the password confirms it is the owner); the new address
-    /// must be confirmed again, and the old one is told.
+    /// Changes the account's email (the password confirms it is the owner, 3 changes an hour);
+    /// the new address must be confirmed again, the old one is told, every other session ends
+    /// and links mailed to the old address stop working.
     pub async fn change_email(
         &self,
         account: &Account,
+        keep_session: &str,
         new_email: &str,
         password: String,
+        client_ip: &str,
     ) -> Result<(), AppError> {
         let new_email = EmailAddress::parse(new_email)?;
         if new_email.as_str() == account.email {
             return Err(AppError::invalid("email", "That is your email already."));
         }
-        self.check_password(&account.id, password).await?;
+        self.check_password(&account.id, password, client_ip)
+            .await?;
+        let limit = AttemptLimit {
+            since_ms: now_ms() - 3_600_000,
+            max: EMAIL_CHANGES_PER_HOUR,
+        };
+        if !self
+            .store
+            .reserve_rate(&format!("email-change:{}", account.id), limit)
+            .await?
+        {
+            return Err(AppError::TooManyAttempts {
+                retry_in_minutes: 60,
+            });
+        }
         if !self
             .store
             .set_account_email(&account.id, new_email.as_str(), false)
@@ -94,6 +115,10 @@ impl Auth {
                 "Another account uses this email.",
             ));
         }
+        self.store
+            .delete_other_account_sessions(&account.id, Some(keep_session))
+            .await?;
+        self.store.spend_account_links(&account.id).await?;
         self.mail
             .email_changed(&account.email, new_email.as_str())
             .await;

@@ -45,6 +45,18 @@ pub fn password_reset(to: &str, link: &str) -> OutgoingMail {
     )
 }
 
+pub fn no_account(to: &str) -> OutgoingMail {
+    mail(
+        to,
+        "Reset your Facehook password",
+        &[
+            "Someone (we hope you) asked to reset the password of a Facehook account with this email, but no account uses it.",
+            "If you have an account, it may use another address: ask for the link again with that one. If you did not ask, ignore this mail.",
+        ],
+        None,
+    )
+}
+
 pub fn password_changed(to: &str, when: &str) -> OutgoingMail {
     mail(
         to,
@@ -78,6 +90,18 @@ pub fn new_sign_in(to: &str, when: &str, ip: &str, browser: &str, sessions: &str
             "If this was you, there is nothing to do. If not, revoke the session, change your password and turn on two-factor sign-in.",
         ],
         Some(("See your sessions", sessions)),
+    )
+}
+
+pub fn two_factor_enabled(to: &str, when: &str) -> OutgoingMail {
+    mail(
+        to,
+        "Two-factor sign-in was turned on",
+        &[
+            &format!("Two-factor sign-in was turned on for your Facehook account at {when}. Signing in now asks for a code from the authenticator app that was set up."),
+            "If this was not you, someone has your password and a session: reset your password now and tell your operator.",
+        ],
+        None,
     )
 }
 

@@ -29,6 +29,26 @@ impl Store {
         Ok(())
     }
 
+    /// Spends every unused link of the account (password resets and verifications): after an
+    /// email change, links mailed to the old address must not work.
+    pub async fn spend_account_links(&self, account_id: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        on_db!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            for table in ["password_resets", "email_verifications"] {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET used_at = $2 WHERE account_id = $1 AND used_at IS NULL"
+                ))
+                .bind(account_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
     /// Spends the token and marks the account's email confirmed if it is still the address
     /// the token was mailed to; returns the account's id when it did.
     pub async fn use_email_verification(

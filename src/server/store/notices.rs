@@ -12,8 +12,6 @@ pub enum NoticeKind {
     IssuedApiKey,
     /// The outcome of a test event sent from a plain form, kept per endpoint for its card.
     TestResult,
-    /// New two-factor recovery codes, shown once on the two-factor page.
-    RecoveryCodes,
 }
 
 impl NoticeKind {
@@ -22,7 +20,6 @@ impl NoticeKind {
             NoticeKind::Flash => "flash",
             NoticeKind::IssuedApiKey => "api_key",
             NoticeKind::TestResult => "test_result",
-            NoticeKind::RecoveryCodes => "recovery_codes",
         }
     }
 }

@@ -26,6 +26,29 @@ impl Store {
         Ok(())
     }
 
+    /// Makes a reset token for the enabled account with `email`, in one statement that does
+    /// the same work whether or not there is one; returns the account's id when there is.
+    pub async fn create_password_reset_for_email(
+        &self,
+        email: &str,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) \
+                 SELECT $1, id, $3, $4 FROM accounts WHERE email = $2 AND disabled_at IS NULL \
+                 RETURNING account_id",
+            )
+            .bind(token_hash)
+            .bind(email)
+            .bind(now_ms())
+            .bind(expires_at)
+            .fetch_optional(pool)
+            .await
+        })?)
+    }
+
     /// Whether the token can still be used (unused, not expired).
     pub async fn password_reset_usable(&self, token_hash: &str) -> Result<bool, StoreError> {
         let found: i64 = on_db!(self.db(), |pool| {

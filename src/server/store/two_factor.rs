@@ -23,12 +23,10 @@ impl Store {
         account_id: &str,
     ) -> Result<(Option<String>, Option<String>), StoreError> {
         let secrets = on_db!(self.db(), |pool| {
-            sqlx::query_as(
-                "SELECT totp_pending_secret, totp_secret FROM accounts WHERE id = $1",
-            )
-            .bind(account_id)
-            .fetch_optional(pool)
-            .await
+            sqlx::query_as("SELECT totp_pending_secret, totp_secret FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await
         })?;
         Ok(secrets.unwrap_or((None, None)))
     }
@@ -65,11 +63,13 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 for hash in recovery_code_hashes {
-                    sqlx::query("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)")
-                        .bind(account_id)
-                        .bind(hash)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)",
+                    )
+                    .bind(account_id)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
             tx.commit().await?;

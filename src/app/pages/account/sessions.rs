@@ -33,7 +33,9 @@ pub fn SessionsCard() -> impl IntoView {
                     }
                     .into_any()
                 }
-                Err(err) => view! { <p class="form-alert" role="alert">{err.to_string()}</p> }.into_any(),
+                Err(err) => {
+                    view! { <p class="form-alert" role="alert">{err.to_string()}</p> }.into_any()
+                }
             }
         })
     };

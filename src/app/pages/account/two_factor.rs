@@ -128,11 +128,13 @@ fn EnrolCard(enrolment: Enrolment, required: bool) -> impl IntoView {
                 <code class="secret" data-testid="totp-secret" data-secret=enrolment.secret.clone()>{grouped}</code>
                 " " <CopyButton text=enrolment.secret.clone() label="Copy the key"/>
             </p>
-            <h2 class="step">"2. Type the 6-digit code the app shows"</h2>
+            <h2 class="step">"2. Type the 6-digit code the app shows, and your password"</h2>
             <FormAlert message=form_error(error)/>
             <ActionForm action=confirm attr:class="stack" attr:novalidate=true>
                 <Field label="Code" name="code" input_type="text" autocomplete="one-time-code"
                     hint="It changes every 30 seconds." error=field_error(error, "code")/>
+                <Field label="Your password" name="password" id="enrol-password" input_type="password"
+                    autocomplete="current-password" error=field_error(error, "password")/>
                 <SubmitButton label="Turn on two-factor sign-in" pending_label="Checking…" pending=confirm.pending()/>
             </ActionForm>
             <ActionForm action=restart attr:class="inline-actions">
