@@ -143,6 +143,9 @@ impl Store {
     }
 
     /// Records a sign-in from `ip` and says whether the account had used it since `since_ms`.
+    /// Two statements, not a transaction: on SQLite a transaction that reads before it writes
+    /// cannot wait for a busy writer (the dispatcher) and fails at once. Two sign-ins racing
+    /// from one new address may both be told it is new, which costs one extra mail.
     pub async fn record_sign_in_address(
         &self,
         account_id: &str,
@@ -151,8 +154,7 @@ impl Store {
     ) -> Result<SignInAddress, StoreError> {
         let now = now_ms();
         let (known, any): (i64, i64) = on_db!(self.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            let seen = sqlx::query_as(
+            sqlx::query_as(
                 "SELECT \
                  COUNT(CASE WHEN ip = $2 AND last_seen_at >= $3 THEN 1 END), COUNT(*) \
                  FROM sign_in_ips WHERE account_id = $1",
@@ -160,8 +162,10 @@ impl Store {
             .bind(account_id)
             .bind(ip)
             .bind(since_ms)
-            .fetch_one(&mut *tx)
-            .await?;
+            .fetch_one(pool)
+            .await
+        })?;
+        on_db!(self.db(), |pool| {
             sqlx::query(
                 "INSERT INTO sign_in_ips (account_id, ip, last_seen_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (account_id, ip) DO UPDATE SET last_seen_at = excluded.last_seen_at",
@@ -169,10 +173,9 @@ impl Store {
             .bind(account_id)
             .bind(ip)
             .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(seen)
+            .execute(pool)
+            .await
+            .map(|_| ())
         })?;
         Ok(match (known, any) {
             (_, 0) => SignInAddress::FirstEver,
