@@ -148,7 +148,7 @@ async fn endpoints_are_added_updated_and_deleted(backend: Backend) {
             &alice,
             &public_id,
             &[
-                ("url", "https://[2001:db8::1]:8443/hook"),
+                ("url", "https://[2606:4700::1111]:8443/hook"),
                 ("description", "Primary"),
                 ("events_mode", "selected"),
                 ("event_enroll", "on"),
@@ -161,7 +161,7 @@ async fn endpoints_are_added_updated_and_deleted(backend: Backend) {
     .await;
     let endpoint_id = added["id"].as_str().unwrap().to_owned();
     assert!(endpoint_id.starts_with("ep_"));
-    assert_eq!(added["url"], "https://[2001:db8::1]:8443/hook");
+    assert_eq!(added["url"], "https://[2606:4700::1111]:8443/hook");
     assert_eq!(added["events"], serde_json::json!(["enroll", "auth"]));
     assert_eq!(added["timeout_secs"], 10);
     assert_eq!(added["enabled"], true);

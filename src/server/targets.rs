@@ -32,18 +32,13 @@ impl Restricted {
             Restricted::Reserved => "a reserved address",
         }
     }
+}
 
-    /// Saving an endpoint refuses only addresses that reach into the operator's own networks;
-    /// the dispatcher's connection guard refuses every restricted class.
-    pub fn blocks_saving(self) -> bool {
-        matches!(
-            self,
-            Restricted::Unspecified
-                | Restricted::Loopback
-                | Restricted::Private
-                | Restricted::LinkLocal
-        )
-    }
+/// Why webhooks may not target `ip`, if they may not: a restricted address the operator's
+/// allow list does not cover. The one decision, made when an endpoint is saved (literal
+/// addresses) and before every connection (resolved ones), so what saves is what is sent to.
+pub fn refused(ip: IpAddr, allow: &AllowList) -> Option<Restricted> {
+    classify(ip).filter(|_| !allow.covers(ip))
 }
 
 /// Classifies an address, looking through IPv4-mapped and IPv4-translated IPv6 forms.

@@ -2,7 +2,7 @@
 //! the dispatcher checks the resolved address before every connection.
 
 use crate::model::AppError;
-use crate::server::targets::{classify, AllowList};
+use crate::server::targets::{refused, AllowList};
 use std::net::IpAddr;
 
 pub const MAX_URL_LEN: usize = 2048;
@@ -58,14 +58,12 @@ impl EndpointUrl {
             }
         };
         if let Some(ip) = literal_ip {
-            if let Some(class) = classify(ip).filter(|c| c.blocks_saving()) {
-                if !allow.covers(ip) {
-                    return fail(format!(
-                        "{} is {}; webhooks cannot target it unless the operator allows it (FACEHOOK_ALLOW_TARGETS).",
-                        url.host_str().unwrap_or_default(),
-                        class.describe()
-                    ));
-                }
+            if let Some(class) = refused(ip, allow) {
+                return fail(format!(
+                    "{} is {}; webhooks cannot target it unless the operator allows it (FACEHOOK_ALLOW_TARGETS).",
+                    url.host_str().unwrap_or_default(),
+                    class.describe()
+                ));
             }
         }
         Ok(EndpointUrl(url.to_string()))
@@ -92,8 +90,8 @@ mod tests {
         assert!(check("https://example.com/hook").is_ok());
         assert!(check("http://example.com:8080/a?b=c").is_ok());
         assert_eq!(
-            check("https://[2001:db8::1]:8443/hook").unwrap(),
-            "https://[2001:db8::1]:8443/hook"
+            check("https://[2606:4700::1111]:8443/hook").unwrap(),
+            "https://[2606:4700::1111]:8443/hook"
         );
     }
 
@@ -126,6 +124,17 @@ mod tests {
             .unwrap_err()
             .contains("loopback"));
         assert!(check("https://").unwrap_err().contains("needs a host"));
+        // Every class the dispatcher refuses is refused at save too, so nothing saves that
+        // could never be delivered.
+        for (url, class) in [
+            ("http://100.64.0.1/", "CGNAT"),
+            ("http://224.0.0.1/", "multicast"),
+            ("http://255.255.255.255/", "broadcast"),
+            ("https://[2001:db8::1]/", "documentation"),
+            ("http://0.0.0.0/", "unspecified"),
+        ] {
+            assert!(check(url).unwrap_err().contains(class), "{url}");
+        }
         assert!(check("https://:8443/hook")
             .unwrap_err()
             .contains("needs a host"));

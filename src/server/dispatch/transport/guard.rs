@@ -2,7 +2,7 @@
 //! and only the addresses the guard allows are handed on, so the connector dials exactly these
 //! (happy eyeballs across families) with no second lookup to rebind.
 
-use crate::server::targets::{classify, AllowList};
+use crate::server::targets::{refused, AllowList};
 use hyper_util::client::legacy::connect::dns::Name;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -11,12 +11,12 @@ use std::task::{Context, Poll};
 
 /// Refuses an address outside the public internet unless the operator's allow list covers it.
 pub fn check_address(ip: IpAddr, allow: &AllowList) -> Result<(), String> {
-    match classify(ip) {
-        Some(class) if !allow.covers(ip) => Err(format!(
+    match refused(ip, allow) {
+        Some(class) => Err(format!(
             "{ip} is {}, which FACEHOOK_ALLOW_TARGETS does not allow",
             class.describe()
         )),
-        _ => Ok(()),
+        None => Ok(()),
     }
 }
 
