@@ -103,9 +103,12 @@ pub enum AppsCommand {
     Create {
         #[command(flatten)]
         database: DatabaseConfig,
-        /// Email of the owning account.
+        /// Email of the account that creates it (its role must allow creating applications).
         #[arg(long)]
         owner: String,
+        /// The organization (`org_…`) that owns it; default: the account's oldest.
+        #[arg(long)]
+        org: Option<String>,
         #[arg(long)]
         name: String,
         #[arg(long, default_value = "free")]

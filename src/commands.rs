@@ -2,10 +2,12 @@
 //! `set-plan`): each opens the database, calls a server service, prints, and exits.
 
 use crate::model::app::Plan;
+use crate::model::org::Role;
 use crate::model::AppError;
 use crate::server::apps::{Apps, EndpointInput};
 use crate::server::auth::{AccountMail, AccountPolicy, Auth, ThrottlePolicy};
 use crate::server::config::{SignupPolicy, TargetConfig};
+use crate::server::orgs::{Actor, Member, Orgs};
 use crate::server::store::Store;
 use crate::startup::StartupError;
 use std::io::{IsTerminal, Read};
@@ -79,6 +81,17 @@ pub async fn verify_email(database_url: &str, email: &str) -> Result<(), Startup
     Ok(())
 }
 
+/// Where audit entries say a command-line action came from.
+const COMMAND_LINE: &str = "command line";
+
+fn command_orgs(store: &Store) -> Orgs {
+    Orgs::new(
+        store.clone(),
+        AccountMail::new(store.clone(), None),
+        String::new(),
+    )
+}
+
 fn no_such_account(email: &str) -> AppError {
     AppError::invalid("email", format!("No account has the email {email}."))
 }
@@ -98,6 +111,7 @@ async fn with_store<T>(
 pub async fn create_app(
     database_url: &str,
     owner: &str,
+    org: Option<&str>,
     name: &str,
     plan: &str,
 ) -> Result<(), StartupError> {
@@ -113,8 +127,18 @@ pub async fn create_app(
                     format!("No account has the email {}.", email.as_str()),
                 )
             })?;
+        let actor = Actor {
+            account_id: owner.id,
+            label: owner.email,
+            ip: COMMAND_LINE.to_owned(),
+        };
+        let orgs = command_orgs(store);
+        let member = match org {
+            Some(org_id) => orgs.member(actor, org_id).await?,
+            None => orgs.current(actor, None).await?,
+        };
         Apps::new(store.clone(), Default::default())
-            .create(&owner.id, name, plan)
+            .create(&member, name, plan)
             .await
     })
     .await?;
@@ -137,7 +161,14 @@ pub async fn add_endpoint(
             .await?
             .ok_or(AppError::NotFound)?;
         let apps = Apps::new(store.clone(), targets.allow_list());
-        let (endpoint, secret) = apps.add_endpoint(&app.owner_id, &app.id, input).await?;
+        // Whoever runs this command holds the database; it acts as the operator, who may.
+        let operator = Member {
+            actor: Actor::operator(COMMAND_LINE),
+            org_id: app.org_id.clone(),
+            org_name: String::new(),
+            role: Role::Owner,
+        };
+        let (endpoint, secret) = apps.add_endpoint(&operator, &app.id, input).await?;
         Ok((endpoint, app.webhook_token, secret))
     })
     .await?;
@@ -152,7 +183,7 @@ pub async fn set_plan(database_url: &str, public_id: &str, plan: &str) -> Result
     let plan = Plan::parse(plan).map_err(|e| StartupError::Command(e.to_string()))?;
     with_store(database_url, async |store| {
         Apps::new(store.clone(), Default::default())
-            .set_plan(public_id, plan)
+            .set_plan(&Actor::operator(COMMAND_LINE), public_id, plan)
             .await
     })
     .await?;

@@ -16,6 +16,7 @@ use crate::server::dispatch::{Dispatcher, TestSender, Transport, TransportError}
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::listener::{self, ConnectionLimits};
 use crate::server::mail::Mailer;
+use crate::server::orgs::Orgs;
 use crate::server::state::AppState;
 use crate::server::store::{Store, StoreError};
 use crate::server::system::System;
@@ -59,6 +60,7 @@ pub struct Application {
     dispatcher: Option<Dispatcher>,
     /// Sends what the outbox holds; `None` when mail is not configured.
     mailer: Option<Mailer>,
+    audit_retention_days: u32,
     stopping: tokio::sync::watch::Sender<bool>,
     limits: ConnectionLimits,
 }
@@ -114,8 +116,11 @@ impl Application {
             require_verified_email: config.require_verified_email.unwrap_or(mailer.is_some()),
             require_two_factor: config.require_2fa,
         };
-        let account_mail =
-            AccountMail::new(store.clone(), mailer.is_some().then_some(console_base_url));
+        let account_mail = AccountMail::new(
+            store.clone(),
+            mailer.is_some().then(|| console_base_url.clone()),
+        );
+        let orgs = Orgs::new(store.clone(), account_mail.clone(), console_base_url);
         let auth = Auth::new(store.clone(), config.signup, throttle, account_mail, policy);
         let apps = Apps::new(store.clone(), config.targets.allow_list());
         let state = AppState {
@@ -124,6 +129,7 @@ impl Application {
             store: store.clone(),
             auth,
             apps,
+            orgs,
             admin: Admin::new(store.clone()),
             ingest: Ingest::new(store.clone()),
             deliveries: Deliveries::new(store.clone()),
@@ -146,6 +152,7 @@ impl Application {
         let limits = ConnectionLimits::new(listener::connections_within_file_limit(
             usize::try_from(state.config.max_connections).unwrap_or(usize::MAX),
         ));
+        let audit_retention_days = state.config.audit_retention_days;
         let router = router(state);
         Ok(Application {
             listener,
@@ -153,6 +160,7 @@ impl Application {
             store,
             dispatcher,
             mailer,
+            audit_retention_days,
             stopping,
             limits,
         })
@@ -169,7 +177,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let sweeper = spawn_session_sweeper(&self.store);
+        let sweeper = spawn_sweeper(&self.store, self.audit_retention_days);
         let mail_sender = self.mailer.map(|mailer| {
             tokio::spawn(crate::server::mail::run_sender(self.store.clone(), mailer))
         });
@@ -224,6 +232,7 @@ fn router(state: AppState) -> Router {
             move || shell(shell_options.clone(), stylesheet.clone()),
         )
         .merge(api::http::router())
+        .merge(api::audit_export::router())
         .nest("/api/v1", api::rest::router())
         .nest_service("/pkg", api::assets::pkg_service(&state))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
@@ -308,13 +317,23 @@ fn console_base_url(
     Ok(format!("http://{local}"))
 }
 
-fn spawn_session_sweeper(store: &Store) -> tokio::task::JoinHandle<()> {
+/// Every hour: deletes expired sessions and audit entries past their retention.
+fn spawn_sweeper(store: &Store, audit_retention_days: u32) -> tokio::task::JoinHandle<()> {
     use tower_sessions::ExpiredDeletion;
     let sessions = DbSessionStore::new(store.db());
+    let audit = crate::server::orgs::Audit::new(store.clone());
     tokio::spawn(async move {
-        let period = tokio::time::Duration::from_secs(3600);
-        if let Err(err) = sessions.continuously_delete_expired(period).await {
-            tracing::warn!(error = %err, "expired-session sweeper stopped");
+        let mut hourly = tokio::time::interval(tokio::time::Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            if let Err(err) = sessions.delete_expired().await {
+                tracing::warn!(error = %err, "could not delete expired sessions");
+            }
+            match audit.prune(audit_retention_days).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "audit entries past retention deleted"),
+                Err(err) => tracing::warn!(error = %err, "could not prune the audit log"),
+            }
         }
     })
 }
@@ -368,9 +387,12 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         Command::Apps(AppsCommand::Create {
             database,
             owner,
+            org,
             name,
             plan,
-        }) => commands::create_app(&database.database_url, &owner, &name, &plan).await,
+        }) => {
+            commands::create_app(&database.database_url, &owner, org.as_deref(), &name, &plan).await
+        }
         Command::Endpoints(EndpointsCommand::Add {
             database,
             targets,

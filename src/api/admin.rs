@@ -17,9 +17,10 @@ pub async fn operator_overview() -> Result<AdminOverview, AppError> {
 #[server(endpoint = "set_app_plan")]
 pub async fn set_app_plan(public_id: String, plan: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    ctx.operator().await?;
+    let operator = ctx.operator().await?;
     let plan = crate::model::app::Plan::parse(&plan)?;
-    ctx.state.apps.set_plan(&public_id, plan).await?;
+    let actor = ctx.actor_for(&operator);
+    ctx.state.apps.set_plan(&actor, &public_id, plan).await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Plan changed.").await?;
     }

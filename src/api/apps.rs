@@ -1,5 +1,5 @@
 //! Server functions for the Application Manager and the WEBHOOKS tab. Each one reads the
-//! session, calls `server::apps` with the signed-in owner, and maps nothing else.
+//! session, calls `server::apps` as the signed-in member, and maps nothing else.
 // Server-function arguments mirror the HTML form's fields one for one, so forms post
 // without JavaScript; `save_endpoint` has as many arguments as its form has fields.
 #![allow(clippy::too_many_arguments)]
@@ -10,12 +10,14 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::context::RequestContext;
+#[cfg(feature = "ssr")]
+use crate::model::org::Action;
 
 #[server(endpoint = "list_apps")]
 pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    ctx.state.apps.list(&owner.id).await
+    let member = ctx.member().await?;
+    ctx.state.apps.list(&member).await
 }
 
 /// Creates an application and opens its page, where the API key is shown once.
@@ -24,10 +26,11 @@ pub async fn create_app(name: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
     ctx.state.auth.ensure_may_create_apps(&owner)?;
+    let member = ctx.member().await?;
     let issued = ctx
         .state
         .apps
-        .create(&owner.id, &name, crate::model::app::Plan::Free)
+        .create(&member, &name, crate::model::app::Plan::Free)
         .await?;
     ctx.hold_issued_key(&issued).await?;
     leptos_axum::redirect(&format!("/apps/{}", issued.public_id));
@@ -37,8 +40,8 @@ pub async fn create_app(name: String) -> Result<(), AppError> {
 #[server(endpoint = "get_app")]
 pub async fn get_app(public_id: String) -> Result<AppDetail, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    ctx.state.apps.detail(&owner.id, &public_id).await
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    ctx.state.apps.detail(&member, &public_id).await
 }
 
 #[server(endpoint = "take_issued_api_key")]
@@ -51,8 +54,8 @@ pub async fn take_issued_api_key(public_id: String) -> Result<Option<String>, Ap
 #[server(endpoint = "rename_app")]
 pub async fn rename_app(public_id: String, name: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    ctx.state.apps.rename(&owner.id, &public_id, &name).await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    ctx.state.apps.rename(&member, &public_id, &name).await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Application renamed.").await?;
     }
@@ -62,10 +65,10 @@ pub async fn rename_app(public_id: String, name: String) -> Result<(), AppError>
 #[server(endpoint = "delete_app")]
 pub async fn delete_app(public_id: String, confirmation: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
         .apps
-        .delete(&owner.id, &public_id, &confirmation)
+        .delete(&member, &public_id, &confirmation)
         .await?;
     ctx.flash("Application deleted.").await?;
     leptos_axum::redirect("/apps");
@@ -75,8 +78,8 @@ pub async fn delete_app(public_id: String, confirmation: String) -> Result<(), A
 #[server(endpoint = "rotate_api_key")]
 pub async fn rotate_api_key(public_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let issued = ctx.state.apps.rotate_api_key(&owner.id, &public_id).await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    let issued = ctx.state.apps.rotate_api_key(&member, &public_id).await?;
     ctx.hold_issued_key(&issued).await?;
     ctx.flash("API key rotated: the old key stopped working. Copy the new one below now.")
         .await?;
@@ -87,18 +90,18 @@ pub async fn rotate_api_key(public_id: String) -> Result<(), AppError> {
 #[server(endpoint = "reveal_webhook_token")]
 pub async fn reveal_webhook_token(public_id: String) -> Result<String, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    ctx.state.apps.webhook_token(&owner.id, &public_id).await
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    ctx.state.apps.webhook_token(&member, &public_id).await
 }
 
 #[server(endpoint = "rotate_webhook_token")]
 pub async fn rotate_webhook_token(public_id: String) -> Result<String, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let token = ctx
         .state
         .apps
-        .rotate_webhook_token(&owner.id, &public_id)
+        .rotate_webhook_token(&member, &public_id)
         .await?;
     if ctx.is_plain_form_post() {
         // The page after the redirect shows the new token.
@@ -112,8 +115,8 @@ pub async fn rotate_webhook_token(public_id: String) -> Result<String, AppError>
 #[server(endpoint = "list_endpoints")]
 pub async fn list_endpoints(public_id: String) -> Result<Vec<EndpointView>, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    ctx.state.apps.endpoints(&owner.id, &public_id).await
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    ctx.state.apps.endpoints(&member, &public_id).await
 }
 
 /// One endpoint with its health; another owner's (or application's) is not found.
@@ -123,10 +126,10 @@ pub async fn get_endpoint(
     endpoint_id: String,
 ) -> Result<EndpointView, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
         .apps
-        .endpoints(&owner.id, &public_id)
+        .endpoints(&member, &public_id)
         .await?
         .into_iter()
         .find(|endpoint| endpoint.id == endpoint_id.trim())
@@ -155,7 +158,7 @@ pub async fn save_endpoint(
     use crate::server::apps::EndpointInput;
 
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let events = match events_mode.as_deref().unwrap_or("all") {
         "all" => None,
         "selected" => Some(
@@ -188,14 +191,11 @@ pub async fn save_endpoint(
     let apps = &ctx.state.apps;
     let (saved, added) = match endpoint_id.filter(|id| !id.is_empty()) {
         Some(id) => (
-            apps.update_endpoint(&owner.id, &public_id, &id, input)
+            apps.update_endpoint(&member, &public_id, &id, input)
                 .await?,
             false,
         ),
-        None => (
-            apps.add_endpoint(&owner.id, &public_id, input).await?.0,
-            true,
-        ),
+        None => (apps.add_endpoint(&member, &public_id, input).await?.0, true),
     };
     if ctx.is_plain_form_post() {
         if added {
@@ -213,10 +213,10 @@ pub async fn save_endpoint(
 #[server(endpoint = "delete_endpoint")]
 pub async fn delete_endpoint(public_id: String, endpoint_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
         .apps
-        .delete_endpoint(&owner.id, &public_id, &endpoint_id)
+        .delete_endpoint(&member, &public_id, &endpoint_id)
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Endpoint deleted.").await?;
@@ -231,10 +231,10 @@ pub async fn reveal_signing_secrets(
     endpoint_id: String,
 ) -> Result<SigningSecrets, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
         .apps
-        .signing_secrets(&owner.id, &public_id, &endpoint_id)
+        .signing_secrets(&member, &public_id, &endpoint_id)
         .await
 }
 
@@ -244,11 +244,11 @@ pub async fn rotate_signing_secret(
     endpoint_id: String,
 ) -> Result<SigningSecrets, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let secrets = ctx
         .state
         .apps
-        .rotate_signing_secret(&owner.id, &public_id, &endpoint_id)
+        .rotate_signing_secret(&member, &public_id, &endpoint_id)
         .await?;
     if ctx.is_plain_form_post() {
         // The page after the redirect shows the new secret beside the previous one.
@@ -266,10 +266,10 @@ pub async fn rotate_signing_secret(
 #[server(endpoint = "reenable_endpoint")]
 pub async fn reenable_endpoint(public_id: String, endpoint_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
         .apps
-        .reenable_endpoint(&owner.id, &public_id, &endpoint_id)
+        .reenable_endpoint(&member, &public_id, &endpoint_id)
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Endpoint re-enabled.").await?;

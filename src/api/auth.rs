@@ -10,7 +10,11 @@ use super::context::{safe_next, RequestContext};
 /// Creates the account, then sends the visitor to sign in: an email that already had an
 /// account gets the very same answer, so sign-up does not reveal who has one.
 #[server(endpoint = "sign_up")]
-pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
+pub async fn sign_up(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     ctx.state
         .auth
@@ -18,7 +22,14 @@ pub async fn sign_up(email: String, password: String) -> Result<(), AppError> {
         .await?;
     ctx.flash_signed_out("Your account is ready. Sign in to continue.")
         .await?;
-    leptos_axum::redirect("/login");
+    match next.as_deref().filter(|next| !next.is_empty()) {
+        Some(next) => {
+            let next: String =
+                url::form_urlencoded::byte_serialize(safe_next(Some(next)).as_bytes()).collect();
+            leptos_axum::redirect(&format!("/login?next={next}"));
+        }
+        None => leptos_axum::redirect("/login"),
+    }
     Ok(())
 }
 

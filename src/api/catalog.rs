@@ -14,7 +14,9 @@ pub async fn get_event_catalog(public_id: String) -> Result<EventCatalog, AppErr
     use crate::server::dispatch::example_body;
 
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (_, app) = ctx
+        .owned_app(&public_id, crate::model::org::Action::ViewApps)
+        .await?;
     let events = event_names()
         .map(|name| EventTypeDoc {
             name: name.to_owned(),

@@ -1,10 +1,12 @@
 //! What every server function needs from the request: the state, the session, the caller.
 
 use crate::model::app::{AppDetail, IssuedApiKey, TestDeliveryResult};
+use crate::model::org::Action;
 use crate::model::AppError;
 use crate::server::apps::OwnedEndpoint;
 use crate::server::auth::Account;
 use crate::server::error::internal;
+use crate::server::orgs::{Actor, Member};
 use crate::server::state::AppState;
 use crate::server::store::NoticeKind;
 use axum::extract::ConnectInfo;
@@ -25,6 +27,10 @@ const ACTIVE_DAY_KEY: &str = "active_day";
 const SESSION_REF_KEY: &str = "session_ref";
 /// Session key holding a sign-in that passed the password and awaits its second factor.
 const PENDING_SIGN_IN_KEY: &str = "pending_sign_in";
+/// Session key holding the organization the console shows.
+const CURRENT_ORG_KEY: &str = "org_id";
+/// Session key holding an invitation link to show once (no mail to send it).
+const INVITATION_LINK_KEY: &str = "invitation_link";
 /// Session key holding recovery codes just made, until the page that shows them once.
 const RECOVERY_CODES_KEY: &str = "recovery_codes";
 /// How long the second factor may take after the password.
@@ -219,7 +225,11 @@ impl RequestContext {
             .insert(SESSION_REF_KEY, &session_ref)
             .await
             .map_err(internal)?;
-        self.keep_session_in_epoch(account.session_epoch).await
+        self.keep_session_in_epoch(account.session_epoch).await?;
+        self.state
+            .orgs
+            .record_sign_in(&self.actor_for(account))
+            .await
     }
 
     /// Holds a sign-in whose password was right until its second factor arrives; whoever
@@ -312,23 +322,99 @@ impl RequestContext {
         self.session.flush().await.map_err(internal)
     }
 
-    /// The signed-in owner's application `public_id`; another owner's is `NotFound`.
-    pub async fn owned_app(&self, public_id: &str) -> Result<AppDetail, AppError> {
-        let owner = self.account().await?;
-        self.state.apps.detail(&owner.id, public_id).await
+    /// The signed-in account as an actor: who it is and where the request came from.
+    pub async fn actor(&self) -> Result<Actor, AppError> {
+        let account = self.account().await?;
+        Ok(self.actor_for(&account))
     }
 
-    /// The signed-in owner's endpoint; another owner's (or application's) is `NotFound`.
+    pub fn actor_for(&self, account: &Account) -> Actor {
+        Actor {
+            account_id: account.id.clone(),
+            label: account.email.clone(),
+            ip: self.client_ip(),
+        }
+    }
+
+    /// The signed-in account in the organization the console shows.
+    pub async fn member(&self) -> Result<Member, AppError> {
+        let actor = self.actor().await?;
+        let preferred = self
+            .session
+            .get::<String>(CURRENT_ORG_KEY)
+            .await
+            .map_err(internal)?;
+        self.state.orgs.current(actor, preferred.as_deref()).await
+    }
+
+    /// The signed-in account as a member of `org_id`; `NotFound` unless it is one.
+    pub async fn org_member(&self, org_id: &str) -> Result<Member, AppError> {
+        let actor = self.actor().await?;
+        self.state.orgs.member(actor, org_id).await
+    }
+
+    /// Shows organization `org_id` from now on; `NotFound` unless the account is a member.
+    pub async fn switch_org(&self, org_id: &str) -> Result<Member, AppError> {
+        let actor = self.actor().await?;
+        let member = self.state.orgs.member(actor, org_id).await?;
+        self.session
+            .insert(CURRENT_ORG_KEY, &member.org_id)
+            .await
+            .map_err(internal)?;
+        Ok(member)
+    }
+
+    /// The signed-in account in the organization that owns application `public_id`, allowed
+    /// to do `action`; `NotFound` for another organization's application.
+    pub async fn app_member(&self, public_id: &str, action: Action) -> Result<Member, AppError> {
+        let actor = self.actor().await?;
+        let member = self.state.orgs.member_for_app(actor, public_id).await?;
+        member.require(action)?;
+        Ok(member)
+    }
+
+    /// The application `public_id`, for a member who may `action`; another organization's is
+    /// `NotFound`.
+    pub async fn owned_app(
+        &self,
+        public_id: &str,
+        action: Action,
+    ) -> Result<(Member, AppDetail), AppError> {
+        let member = self.app_member(public_id, Action::ViewApps).await?;
+        let app = self.state.apps.detail(&member, public_id).await?;
+        member.require(action)?;
+        Ok((member, app))
+    }
+
+    /// The member's endpoint; another organization's (or application's) is `NotFound`.
     pub async fn owned_endpoint(
         &self,
         public_id: &str,
         endpoint_id: &str,
-    ) -> Result<OwnedEndpoint, AppError> {
-        let owner = self.account().await?;
-        self.state
+        action: Action,
+    ) -> Result<(Member, OwnedEndpoint), AppError> {
+        let member = self.app_member(public_id, Action::ViewApps).await?;
+        let endpoint = self
+            .state
             .apps
-            .owned_endpoint_state(&owner.id, public_id, endpoint_id)
+            .owned_endpoint_state(&member, action, public_id, endpoint_id)
+            .await?;
+        Ok((member, endpoint))
+    }
+
+    /// Keeps an invitation link for the next page, which shows it once to copy.
+    pub async fn hold_invitation_link(&self, link: &str) -> Result<(), AppError> {
+        self.session
+            .insert(INVITATION_LINK_KEY, link)
             .await
+            .map_err(internal)
+    }
+
+    pub async fn take_invitation_link(&self) -> Result<Option<String>, AppError> {
+        self.session
+            .remove::<String>(INVITATION_LINK_KEY)
+            .await
+            .map_err(internal)
     }
 
     /// The signed-in account if it is an operator; anyone else is told the page does not exist.

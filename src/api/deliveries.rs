@@ -1,6 +1,6 @@
 //! Server functions for delivery: test events on the WEBHOOKS tab, and the Deliveries tab's
-//! list, detail, redelivery, replay and chart. Ownership is checked by `server::apps` first;
-//! another owner's application, endpoint, delivery or replay is not found.
+//! list, detail, redelivery, replay and chart. Membership and role are checked first;
+//! another organization's application, endpoint, delivery or replay is not found.
 // Arguments mirror the filter form's fields one for one, so it works without JavaScript.
 #![allow(clippy::too_many_arguments)]
 
@@ -11,6 +11,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::context::RequestContext;
+#[cfg(feature = "ssr")]
+use crate::model::org::{Action, AuditAction};
 
 /// Sends a `test` event to one endpoint now and answers with what came back, within the
 /// endpoint's timeout. Another owner's endpoint is not found.
@@ -21,7 +23,9 @@ pub async fn send_test_event(
     event_type: Option<String>,
 ) -> Result<TestDeliveryResult, AppError> {
     let ctx = RequestContext::load().await?;
-    let endpoint = ctx.owned_endpoint(&public_id, &endpoint_id).await?;
+    let (member, endpoint) = ctx
+        .owned_endpoint(&public_id, &endpoint_id, Action::SendTestEvents)
+        .await?;
     let sent_as = crate::model::catalog::parse_test_type(event_type.as_deref())?;
     let outcome = ctx
         .state
@@ -34,6 +38,17 @@ pub async fn send_test_event(
         )
         .await?
         .ok_or(AppError::NotFound)?;
+    let details = serde_json::json!({"event_type": sent_as, "delivery": outcome.delivery_id});
+    ctx.state
+        .orgs
+        .audit()
+        .record(
+            &member,
+            AuditAction::TestEvent,
+            ("endpoint", &endpoint.endpoint_id),
+            Some(details),
+        )
+        .await?;
     let result = TestDeliveryResult {
         delivery_id: outcome.delivery_id,
         delivered: outcome.delivered,
@@ -64,12 +79,11 @@ pub async fn test_event_body(
 
     let sent_as = crate::model::catalog::parse_test_type(event_type.as_deref())?;
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let app = ctx.state.apps.detail(&owner.id, &public_id).await?;
+    let (member, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
     let endpoint = ctx
         .state
         .apps
-        .endpoints(&owner.id, &public_id)
+        .endpoints(&member, &public_id)
         .await?
         .into_iter()
         .find(|endpoint| endpoint.id == endpoint_id.trim())
@@ -91,8 +105,8 @@ pub async fn take_test_results(
     public_id: String,
 ) -> Result<Vec<(String, TestDeliveryResult)>, AppError> {
     let ctx = RequestContext::load().await?;
-    let owner = ctx.account().await?;
-    let endpoints = ctx.state.apps.endpoints(&owner.id, &public_id).await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    let endpoints = ctx.state.apps.endpoints(&member, &public_id).await?;
     let mut results = Vec::new();
     for endpoint in endpoints {
         if let Some(result) = ctx.take_test_result(&endpoint.id).await? {
@@ -116,7 +130,7 @@ pub async fn list_deliveries(
 ) -> Result<DeliveryPage, AppError> {
     use crate::model::delivery::DeliveryQuery;
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
     let filter = DeliveryQuery {
         status,
         event,
@@ -142,7 +156,7 @@ pub async fn get_delivery(
     delivery_id: String,
 ) -> Result<DeliveryDetail, AppError> {
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
     ctx.state
         .deliveries
         .detail(&app.public_id, &delivery_id)
@@ -153,10 +167,20 @@ pub async fn get_delivery(
 #[server(endpoint = "redeliver")]
 pub async fn redeliver(public_id: String, delivery_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (member, app) = ctx.owned_app(&public_id, Action::Redeliver).await?;
     ctx.state
         .deliveries
         .redeliver(&app.public_id, &delivery_id)
+        .await?;
+    ctx.state
+        .orgs
+        .audit()
+        .record(
+            &member,
+            AuditAction::Redeliver,
+            ("delivery", delivery_id.trim()),
+            None,
+        )
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Queued for redelivery.").await?;
@@ -177,7 +201,9 @@ pub async fn count_replayable(
     since: String,
 ) -> Result<i64, AppError> {
     let ctx = RequestContext::load().await?;
-    let endpoint = ctx.owned_endpoint(&public_id, &endpoint_id).await?;
+    let (_, endpoint) = ctx
+        .owned_endpoint(&public_id, &endpoint_id, Action::ViewApps)
+        .await?;
     let since = parse_since(&since)?;
     ctx.state
         .deliveries
@@ -194,7 +220,9 @@ pub async fn replay_failed(
     confirm: Option<String>,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
-    let endpoint = ctx.owned_endpoint(&public_id, &endpoint_id).await?;
+    let (member, endpoint) = ctx
+        .owned_endpoint(&public_id, &endpoint_id, Action::Redeliver)
+        .await?;
     let since_ms = parse_since(&since)?;
     if confirm.is_none() {
         return Err(AppError::invalid(
@@ -206,6 +234,17 @@ pub async fn replay_failed(
         .state
         .deliveries
         .replay_failed(&endpoint, since_ms)
+        .await?;
+    let details = serde_json::json!({"since": crate::model::time::utc_time(since_ms), "deliveries": progress.total, "replay": progress.replay_id});
+    ctx.state
+        .orgs
+        .audit()
+        .record(
+            &member,
+            AuditAction::Replay,
+            ("endpoint", &endpoint.endpoint_id),
+            Some(details),
+        )
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash(&format!("Replaying {} failed deliveries.", progress.total))
@@ -225,7 +264,7 @@ pub async fn get_replay_progress(
     replay_id: String,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
     ctx.state
         .deliveries
         .replay_progress(&app.public_id, &replay_id)
@@ -239,9 +278,14 @@ pub async fn get_delivery_chart(
     endpoint_id: Option<String>,
 ) -> Result<DeliveryChart, AppError> {
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
     let endpoint = match endpoint_id.filter(|id| !id.trim().is_empty()) {
-        Some(id) => Some(ctx.owned_endpoint(&public_id, &id).await?.endpoint_id),
+        Some(id) => Some(
+            ctx.owned_endpoint(&public_id, &id, Action::ViewApps)
+                .await?
+                .1
+                .endpoint_id,
+        ),
         None => None,
     };
     ctx.state

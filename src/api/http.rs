@@ -78,7 +78,13 @@ async fn live_deliveries(
             .await?
             .ok_or(AppError::Unauthenticated)?;
         state.auth.ensure_console_use(&owner)?;
-        state.apps.detail(&owner.id, &public_id).await
+        let actor = crate::server::orgs::Actor {
+            account_id: owner.id.clone(),
+            label: owner.email.clone(),
+            ip: peer.ip().to_string(),
+        };
+        let member = state.orgs.member_for_app(actor, &public_id).await?;
+        state.apps.detail(&member, &public_id).await
     };
     let app = match owned.await {
         Ok(app) => app,

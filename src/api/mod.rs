@@ -6,6 +6,7 @@ pub mod apps;
 pub mod auth;
 pub mod catalog;
 pub mod deliveries;
+pub mod orgs;
 pub mod recovery;
 pub mod registry;
 pub mod security;
@@ -13,6 +14,8 @@ pub mod theme;
 
 #[cfg(feature = "ssr")]
 pub mod assets;
+#[cfg(feature = "ssr")]
+pub mod audit_export;
 #[cfg(feature = "ssr")]
 mod context;
 #[cfg(feature = "ssr")]

@@ -7,6 +7,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::context::RequestContext;
+#[cfg(feature = "ssr")]
+use crate::model::org::{Action, AuditAction};
 
 #[server(endpoint = "list_facial_ids")]
 pub async fn list_facial_ids(
@@ -15,7 +17,7 @@ pub async fn list_facial_ids(
     page: Option<String>,
 ) -> Result<FacialIdPage, AppError> {
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
     ctx.state
         .ingest
         .facial_id_page(
@@ -37,7 +39,7 @@ pub async fn delete_facial_id(
     use crate::server::ingest::EventInput;
 
     let ctx = RequestContext::load().await?;
-    let app = ctx.owned_app(&public_id).await?;
+    let (member, app) = ctx.owned_app(&public_id, Action::DeleteFacialIds).await?;
     if confirm.is_none() {
         return Err(AppError::invalid(
             "confirm",
@@ -48,10 +50,21 @@ pub async fn delete_facial_id(
         .client_ip()
         .parse()
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let input = EventInput::new(EventKind::Deletion, Some(facial_id), client_ip);
+    let input = EventInput::new(EventKind::Deletion, Some(facial_id.clone()), client_ip);
     ctx.state
         .ingest
         .submit(&app.public_id, input, None, |_, _| (0, String::new()))
+        .await?;
+    let details = serde_json::json!({"app": app.public_id});
+    ctx.state
+        .orgs
+        .audit()
+        .record(
+            &member,
+            AuditAction::FacialIdDelete,
+            ("facial_id", facial_id.trim()),
+            Some(details),
+        )
         .await?;
     ctx.flash("Facial ID deleted.").await?;
     leptos_axum::redirect(&format!("/apps/{}/facial-ids", app.public_id));

@@ -1,7 +1,9 @@
 //! The frame around every page: navigation, the signed-in user, one-time notices.
 
 use crate::api::auth::{take_flash, whoami, SignOut};
+use crate::api::orgs::{current_orgs, SwitchOrg};
 use crate::api::theme::SetTheme;
+use crate::model::org::OrgChoice;
 use crate::model::theme::Theme;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -17,6 +19,10 @@ pub fn Layout(children: Children) -> impl IntoView {
         |path| async move { (path, whoami().await) },
     );
     let flash = Resource::new(move || location.pathname.get(), |_| take_flash());
+    let orgs = Resource::new(
+        move || location.pathname.get(),
+        |_| async move { current_orgs().await.ok() },
+    );
     let sign_out = ServerAction::<SignOut>::new();
 
     // Wide screens show the links in a row; narrow ones fold the same links into a menu
@@ -24,12 +30,18 @@ pub fn Layout(children: Children) -> impl IntoView {
     let nav = move || {
         Suspend::new(async move {
             let user = user.await.1.ok().flatten();
+            let orgs = match user {
+                Some(_) => orgs.await,
+                None => None,
+            };
             let links = move || match user.clone() {
                 Some(user) => {
                     let (email, title) = (user.email.clone(), user.email.clone());
                     view! {
                     <ul class="nav-links">
+                        {orgs.clone().map(|orgs| view! { <li><OrgSwitch orgs/></li> })}
                         <li><A href="/apps">"Applications"</A></li>
+                        <li><A href="/org">"Organization"</A></li>
                         <li><A href="/account">"Account"</A></li>
                         {user.is_operator.then(|| view! { <li><A href="/admin">"Operator"</A></li> })}
                         <li class="nav-user" title=title>{email}</li>
@@ -109,6 +121,39 @@ pub fn Layout(children: Children) -> impl IntoView {
             <ThemeSwitch/>
         </footer>
     }
+}
+
+/// The organization the console shows, opening to a button per other organization (plain
+/// forms in a `<details>`, so switching needs no JavaScript).
+#[component]
+fn OrgSwitch(orgs: OrgChoice) -> impl IntoView {
+    let switch = ServerAction::<SwitchOrg>::new();
+    let others: Vec<_> = orgs
+        .all
+        .into_iter()
+        .filter(|org| org.id != orgs.current.id)
+        .collect();
+    if others.is_empty() {
+        return view! { <span class="org-current" data-testid="current-org">{orgs.current.name}</span> }.into_any();
+    }
+    view! {
+        <details class="org-switch">
+            <summary data-testid="current-org" aria-label=format!("Organization: {}. Switch organization", orgs.current.name)>
+                {orgs.current.name.clone()}
+            </summary>
+            <ul class="org-choices">
+                {others.into_iter().map(|org| view! {
+                    <li>
+                        <ActionForm action=switch attr:class="inline-form">
+                            <input type="hidden" name="org_id" value=org.id/>
+                            <button type="submit" class="link-button">{org.name}" "<span class="hint">{org.role.label()}</span></button>
+                        </ActionForm>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </details>
+    }
+    .into_any()
 }
 
 /// System, light or dark: three buttons of one plain form; the choice is kept in a cookie.

@@ -15,9 +15,10 @@ use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
-    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, DeliveriesTab, DeliveryDetailPage,
-    EndpointPage, EventCatalogTab, FacialIdsTab, ForgotPasswordPage, HomePage, LoginPage, NotFound,
-    ResetPasswordPage, SignInCodePage, SignupPage, TwoFactorPage, VerifyEmailPage, WebhooksTab,
+    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, AuditPage, DeliveriesTab,
+    DeliveryDetailPage, EndpointPage, EventCatalogTab, FacialIdsTab, ForgotPasswordPage, HomePage,
+    InvitePage, LoginPage, NotFound, OrgPage, ResetPasswordPage, SignInCodePage, SignupPage,
+    TwoFactorPage, VerifyEmailPage, WebhooksTab,
 };
 
 /// The HTML document around the app, rendered on the server only. `stylesheet` is the
@@ -79,6 +80,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("deliveries") view=DeliveriesTab/>
                         <Route path=path!("deliveries/:delivery_id") view=DeliveryDetailPage/>
                     </ParentRoute>
+                    <Route path=path!("/org") view=OrgPage ssr=SsrMode::Async/>
+                    <Route path=path!("/org/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

@@ -16,10 +16,12 @@ pub struct CurrentUser {
 
 /// Console pages that need a signed-in account; checked by the server guard and the client router.
 pub fn requires_sign_in(path: &str) -> bool {
-    ["/apps", "/account", "/admin"].iter().any(|prefix| {
-        path.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+    ["/apps", "/account", "/admin", "/org"]
+        .iter()
+        .any(|prefix| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 /// A normalised (trimmed, lower-cased) email address with a plausible shape.

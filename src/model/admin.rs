@@ -18,14 +18,25 @@ pub struct AdminAccount {
 pub struct AdminApp {
     pub public_id: String,
     pub name: String,
-    pub owner_email: String,
+    /// The owning organization's name.
+    pub organization: String,
     pub plan: Plan,
     pub endpoint_count: i64,
+}
+
+/// An organization with its members ("email (role)") and applications ("name (id)").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOrg {
+    pub id: String,
+    pub name: String,
+    pub members: String,
+    pub apps: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminOverview {
     pub accounts: Vec<AdminAccount>,
+    pub orgs: Vec<AdminOrg>,
     pub apps: Vec<AdminApp>,
 }
 

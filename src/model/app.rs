@@ -188,6 +188,8 @@ pub struct AppDetail {
     pub created_at_ms: i64,
     /// The recognisable start of the API key; the key itself is never shown again.
     pub api_key_prefix: String,
+    /// The viewer's role in the application's organization, so pages offer only what it allows.
+    pub role: crate::model::org::Role,
 }
 
 /// A secret shown exactly once: a new application's API key, or a rotated one.

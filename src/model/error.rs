@@ -19,6 +19,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("Not found.")]
     NotFound,
+    /// The caller's role in the organization does not allow this action.
+    #[error("{message}")]
+    Forbidden { message: String },
     #[error("Sign-up is closed on this server; ask the operator for an account.")]
     SignupClosed,
     #[error("This account is disabled; contact the operator.")]
@@ -81,6 +84,7 @@ impl AppError {
             AppError::TooManyAttempts { .. } => 429,
             AppError::NotFound => 404,
             AppError::SignupClosed
+            | AppError::Forbidden { .. }
             | AppError::AccountDisabled
             | AppError::EmailUnverified
             | AppError::TwoFactorRequired => 403,

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod delivery;
 pub mod error;
 pub mod form;
+pub mod org;
 pub mod outcome;
 pub mod registry;
 pub mod security;

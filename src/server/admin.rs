@@ -1,6 +1,6 @@
-//! Operator actions across accounts. Callers must already have checked the operator role.
+//! Operator actions across accounts and organizations. Callers must already have checked the operator role.
 
-use crate::model::admin::{AdminAccount, AdminApp, AdminOverview};
+use crate::model::admin::{AdminAccount, AdminApp, AdminOrg, AdminOverview};
 use crate::model::app::Plan;
 use crate::model::AppError;
 use crate::server::error::internal;
@@ -37,20 +37,36 @@ impl Admin {
             .all_apps()
             .await?
             .into_iter()
-            .map(|(app, owner_email)| {
+            .map(|(app, organization)| {
                 let plan = Plan::parse(&app.plan).map_err(|_| {
                     internal(format!("unknown plan {:?} in the database", app.plan))
                 })?;
                 Ok(AdminApp {
                     public_id: app.id,
                     name: app.name,
-                    owner_email,
+                    organization,
                     plan,
                     endpoint_count: app.endpoint_count,
                 })
             })
             .collect::<Result<_, AppError>>()?;
-        Ok(AdminOverview { accounts, apps })
+        let orgs = self
+            .store
+            .org_overview()
+            .await?
+            .into_iter()
+            .map(|org| AdminOrg {
+                id: org.id,
+                name: org.name,
+                members: org.members,
+                apps: org.apps,
+            })
+            .collect();
+        Ok(AdminOverview {
+            accounts,
+            orgs,
+            apps,
+        })
     }
 
     /// Disables or re-enables an account; operators cannot lock themselves out.

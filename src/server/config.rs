@@ -162,6 +162,10 @@ pub struct ServeConfig {
     #[arg(long = "require-2fa", env = "FACEHOOK_REQUIRE_2FA")]
     pub require_2fa: bool,
 
+    /// Days the audit log keeps an entry.
+    #[arg(long, env = "FACEHOOK_AUDIT_RETENTION_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub audit_retention_days: u32,
+
     /// Accounts one client IP may create from the sign-up page per hour.
     #[arg(long, env = "FACEHOOK_SIGNUPS_PER_IP_HOUR", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub signups_per_ip_hour: u32,
@@ -201,6 +205,7 @@ impl ServeConfig {
             public_url: None,
             signup: SignupPolicy::Open,
             signups_per_ip_hour: 10,
+            audit_retention_days: 365,
             require_verified_email: None,
             require_2fa: false,
             max_connections: 4096,

@@ -66,6 +66,14 @@ pub fn new_public_app_id() -> String {
     format!("fio{suffix}")
 }
 
+/// An invitation link's token: `fhi_` and 43 random alphanumerics, stored hashed.
+pub fn new_invitation_token() -> String {
+    format!(
+        "fhi_{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 43)
+    )
+}
+
 /// An email verification link's token: `fhv_` and 43 random alphanumerics, stored hashed.
 pub fn new_verification_token() -> String {
     format!(

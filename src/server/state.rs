@@ -8,6 +8,7 @@ use crate::server::config::ServeConfig;
 use crate::server::deliveries::Deliveries;
 use crate::server::dispatch::TestSender;
 use crate::server::ingest::{Ingest, RateLimiter};
+use crate::server::orgs::Orgs;
 use crate::server::store::Store;
 use crate::server::system::System;
 use leptos::config::LeptosOptions;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub store: Store,
     pub auth: Auth,
     pub apps: Apps,
+    pub orgs: Orgs,
     pub admin: Admin,
     pub ingest: Ingest,
     pub deliveries: Deliveries,

@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod dispatch;
+pub mod orgs;
 pub mod process;
 pub mod receiver;
 pub mod smtp;
@@ -144,7 +145,14 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    let database = TestDatabase::create(backend).await;
+    spawn_app_on(TestDatabase::create(backend).await, configure).await
+}
+
+/// Serves an existing database (one a previous release made, say).
+pub async fn spawn_app_on(
+    database: TestDatabase,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> TestApp {
     let mut config = ServeConfig::for_database(database.url.clone());
     configure(&mut config);
     let app = Application::build(config)
@@ -241,7 +249,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
+        self.get_with(&self.client, path).await
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client
             .get(self.url(path))
             .send()
             .await

@@ -96,6 +96,30 @@ impl SmtpServer {
     }
 }
 
+impl SmtpServer {
+    /// Waits until `count` mails to `to` with `subject` have arrived; returns them.
+    pub async fn wait_for_mails_to(&self, to: &str, subject: &str, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (to, subject) = (format!("To: {to}"), format!("Subject: {subject}"));
+        loop {
+            let mails: Vec<String> = self
+                .mails()
+                .into_iter()
+                .filter(|mail| mail.contains(&to) && mail.contains(&subject))
+                .collect();
+            if mails.len() >= count {
+                return mails;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} mails to {to} with {subject} arrived",
+                mails.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 impl Drop for SmtpServer {
     fn drop(&mut self) {
         let _ = self.child.kill();

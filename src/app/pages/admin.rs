@@ -1,4 +1,4 @@
-//! `/admin`: the operator's view of accounts and application plans.
+//! `/admin`: the operator's view of accounts, organizations and application plans.
 
 use crate::api::admin::{operator_overview, system_overview, SetAccountDisabled, SetAppPlan};
 use crate::app::components::{form_error, FormAlert};
@@ -39,11 +39,26 @@ pub fn AdminPage() -> impl IntoView {
                             </tbody>
                         </table>
                     </section>
+                    <section class="card" aria-labelledby="orgs-heading">
+                        <h2 id="orgs-heading">"Organizations"</h2>
+                        <table class="list">
+                            <thead><tr><th scope="col">"Organization"</th><th scope="col">"Members"</th><th scope="col">"Applications"</th></tr></thead>
+                            <tbody>
+                                {overview.orgs.into_iter().map(|org| view! {
+                                    <tr>
+                                        <td>{org.name}" "<code>{org.id}</code></td>
+                                        <td>{org.members}</td>
+                                        <td>{if org.apps.is_empty() { "—".to_owned() } else { org.apps }}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </section>
                     <section class="card">
                         <h2>"Applications"</h2>
                         <FormAlert message=form_error(plan_error)/>
                         <table class="list">
-                            <thead><tr><th scope="col">"Application"</th><th scope="col">"Owner"</th><th scope="col">"Endpoints"</th><th scope="col">"Plan"</th><th scope="col">"Change plan"</th></tr></thead>
+                            <thead><tr><th scope="col">"Application"</th><th scope="col">"Organization"</th><th scope="col">"Endpoints"</th><th scope="col">"Plan"</th><th scope="col">"Change plan"</th></tr></thead>
                             <tbody>
                                 {overview.apps.into_iter().map(|app| view! { <AppRow app set_plan/> }).collect_view()}
                             </tbody>
@@ -127,7 +142,7 @@ fn AccountRow(
     view! {
         <tr>
             <td>{account.email.clone()}</td>
-            <td>{if account.is_operator { "Operator" } else { "Owner" }}</td>
+            <td>{if account.is_operator { "Operator" } else { "Member" }}</td>
             <td>{account.app_count}</td>
             <td>
                 {if account.disabled { "Disabled" } else { "Active" }}
@@ -154,7 +169,7 @@ fn AppRow(app: AdminApp, set_plan: ServerAction<SetAppPlan>) -> impl IntoView {
     view! {
         <tr>
             <td>{app.name.clone()}" "<code>{app.public_id.clone()}</code></td>
-            <td>{app.owner_email}</td>
+            <td>{app.organization}</td>
             <td>{app.endpoint_count}</td>
             <td><PlanBadge plan=app.plan/></td>
             <td>

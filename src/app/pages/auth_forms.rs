@@ -43,6 +43,9 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
+    let query = use_query_map();
+    // Where to go once signed in (an invitation link, say); the sign-in page carries it on.
+    let next = move || query.read().get("next").unwrap_or_default();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || action.value().get().and_then(Result::err));
 
@@ -52,6 +55,7 @@ pub fn SignupPage() -> impl IntoView {
             <h1>"Create your account"</h1>
             <FormAlert message=form_error(error)/>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
+                <input type="hidden" name="next" value=next/>
                 <Field label="Email" name="email" input_type="email" autocomplete="email"
                     error=field_error(error, "email")/>
                 <Field label="Password" name="password" input_type="password"

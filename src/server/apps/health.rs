@@ -3,7 +3,9 @@
 
 use super::{found, Apps};
 use crate::model::app::EndpointView;
+use crate::model::org::{Action, AuditAction};
 use crate::model::AppError;
+use crate::server::orgs::Member;
 use crate::server::store::now_ms;
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -32,17 +34,25 @@ impl Apps {
     /// Turns a disabled endpoint back on; the deliveries it holds are sent at once.
     pub async fn reenable_endpoint(
         &self,
-        owner_id: &str,
+        member: &Member,
         public_id: &str,
         endpoint_id: &str,
     ) -> Result<(), AppError> {
         let endpoint = self
-            .owned_endpoint_state(owner_id, public_id, endpoint_id)
+            .owned_endpoint_state(member, Action::EditEndpoints, public_id, endpoint_id)
             .await?;
         found(
             self.store
                 .reenable_endpoint(&endpoint.app_id, &endpoint.endpoint_id)
                 .await?,
-        )
+        )?;
+        self.audit
+            .record(
+                member,
+                AuditAction::EndpointEnable,
+                ("endpoint", &endpoint.endpoint_id),
+                None,
+            )
+            .await
     }
 }

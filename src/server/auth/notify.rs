@@ -65,6 +65,20 @@ impl AccountMail {
         self.queue(templates::email_verification(to, &link)).await
     }
 
+    /// An invitation to join `org`; `path` is the invitation's link on this console.
+    pub async fn invitation(
+        &self,
+        to: &str,
+        org: &str,
+        inviter: &str,
+        role: &str,
+        path: &str,
+    ) -> Result<(), AppError> {
+        let link = self.link(path);
+        self.queue(templates::invitation(to, org, inviter, role, &link))
+            .await
+    }
+
     pub async fn password_changed(&self, to: &str) {
         self.notify(templates::password_changed(to, &utc_time(now_ms())))
             .await

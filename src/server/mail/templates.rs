@@ -57,6 +57,19 @@ pub fn no_account(to: &str) -> OutgoingMail {
     )
 }
 
+pub fn invitation(to: &str, org: &str, inviter: &str, role: &str, link: &str) -> OutgoingMail {
+    let invited = format!("{inviter} invited you to join {org} on Facehook as {role}.");
+    mail(
+        to,
+        &format!("Join {org} on Facehook"),
+        &[
+            &invited,
+            "The link below works once, for 7 days, with a new or an existing account. If you did not expect it, ignore this mail.",
+        ],
+        Some(("Accept the invitation", link)),
+    )
+}
+
 pub fn password_changed(to: &str, when: &str) -> OutgoingMail {
     mail(
         to,

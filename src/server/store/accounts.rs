@@ -1,5 +1,6 @@
 //! The accounts aggregate: who may sign in, with which password hash, and as what role.
 
+use super::orgs::{insert_org_with_owner, personal_org_id};
 use super::{is_unique_violation, new_id, now_ms, on_db, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,17 +48,25 @@ impl Store {
              RETURNING {COLUMNS}"
         );
         let id = new_id("acc");
-        let inserted = on_db!(self.db(), |pool| {
-            sqlx::query_as::<_, AccountRecord>(&sql)
+        let org_id = personal_org_id(&id);
+        // The account and its personal organization exist together or not at all. The
+        // block keeps `?` inside it, so a taken email reaches the match below.
+        let inserted = on_db!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            let account = sqlx::query_as::<_, AccountRecord>(&sql)
                 .bind(&id)
                 .bind(email)
                 .bind(password_hash)
                 .bind(operator)
                 .bind(now_ms())
                 .bind(verified)
-                .fetch_one(pool)
-                .await
-        });
+                .fetch_one(&mut *tx)
+                .await?;
+            insert_org_with_owner(&mut tx, &org_id, email, &id).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(account)
+        }
+        .await);
         match inserted {
             Ok(account) => Ok(NewAccount::Created(account)),
             Err(err) if is_unique_violation(&err) => Ok(NewAccount::EmailTaken),

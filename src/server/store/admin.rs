@@ -18,7 +18,8 @@ impl Store {
     pub async fn account_overview(&self) -> Result<Vec<AccountOverview>, StoreError> {
         let sql = "SELECT a.id, a.email, a.is_operator, a.disabled_at, a.created_at, \
                    a.email_verified_at, a.totp_enabled_at, \
-                   (SELECT COUNT(*) FROM applications p WHERE p.owner_id = a.id) AS app_count \
+                   (SELECT COUNT(*) FROM applications p JOIN memberships m ON m.org_id = p.org_id \
+                    WHERE m.account_id = a.id) AS app_count \
                    FROM accounts a ORDER BY a.created_at, a.email";
         let rows = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, AccountOverview>(sql)
@@ -28,23 +29,23 @@ impl Store {
         Ok(rows)
     }
 
-    /// Every application with its owner's email, for the operator's plan management.
+    /// Every application with its organization's name, for the operator's plan management.
     pub async fn all_apps(&self) -> Result<Vec<(super::AppListing, String)>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
             app: super::AppListing,
-            owner_email: String,
+            org_name: String,
         }
         let sql = "SELECT p.id, p.name, p.plan, p.created_at, \
                    (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = p.id) AS last_event_at, \
                    (SELECT COUNT(*) FROM endpoints e WHERE e.app_id = p.id) AS endpoint_count, \
-                   a.email AS owner_email \
-                   FROM applications p JOIN accounts a ON a.id = p.owner_id ORDER BY a.email, p.created_at";
+                   o.name AS org_name \
+                   FROM applications p JOIN organizations o ON o.id = p.org_id ORDER BY o.name, p.created_at";
         let rows = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, Row>(sql).fetch_all(pool).await
         })?;
-        Ok(rows.into_iter().map(|r| (r.app, r.owner_email)).collect())
+        Ok(rows.into_iter().map(|r| (r.app, r.org_name)).collect())
     }
 
     pub async fn set_account_disabled(&self, id: &str, disabled: bool) -> Result<bool, StoreError> {

@@ -1,5 +1,5 @@
-//! The applications aggregate. Every owner-facing query is scoped by `owner_id`, so another
-//! account's application is indistinguishable from one that does not exist.
+//! The applications aggregate. Every member-facing query is scoped by `org_id`, so another
+//! organization's application is indistinguishable from one that does not exist.
 
 use super::{is_unique_violation, now_ms, on_db, Store, StoreError};
 use crate::server::secrets::new_public_app_id;
@@ -7,7 +7,8 @@ use crate::server::secrets::new_public_app_id;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AppRecord {
     pub id: String,
-    pub owner_id: String,
+    /// The organization that owns the application.
+    pub org_id: String,
     pub name: String,
     pub plan: String,
     pub api_key_prefix: String,
@@ -35,22 +36,24 @@ pub struct NewAppCredentials<'a> {
 
 // The time of the last event is read from `events` (indexed by app and time) rather than
 // kept on the application row, which every event would otherwise have to lock.
-const COLUMNS: &str = "id, owner_id, name, plan, api_key_prefix, webhook_token, created_at, \
+const COLUMNS: &str = "id, org_id, name, plan, api_key_prefix, webhook_token, created_at, \
      (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = applications.id) AS last_event_at";
 
 impl Store {
     /// Inserts an application under a fresh public ID, drawing again on the rare collision.
+    /// `created_by` is the account that created it, kept for the record.
     pub async fn insert_app(
         &self,
-        owner_id: &str,
+        org_id: &str,
+        created_by: &str,
         name: &str,
         plan: &str,
         credentials: NewAppCredentials<'_>,
     ) -> Result<AppRecord, StoreError> {
         let sql = concat!(
-            "INSERT INTO applications (id, owner_id, name, plan, api_key_hash, api_key_prefix, webhook_token, created_at) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ",
-            "RETURNING id, owner_id, name, plan, api_key_prefix, webhook_token, created_at, ",
+            "INSERT INTO applications (id, org_id, owner_id, name, plan, api_key_hash, api_key_prefix, webhook_token, created_at) ",
+            "VALUES ($1, $2, $9, $3, $4, $5, $6, $7, $8) ",
+            "RETURNING id, org_id, name, plan, api_key_prefix, webhook_token, created_at, ",
             "CAST(NULL AS BIGINT) AS last_event_at"
         );
         let mut attempts = 0;
@@ -60,13 +63,14 @@ impl Store {
             let inserted = on_db!(self.db(), |pool| {
                 sqlx::query_as::<_, AppRecord>(sql)
                     .bind(&id)
-                    .bind(owner_id)
+                    .bind(org_id)
                     .bind(name)
                     .bind(plan)
                     .bind(credentials.api_key_hash)
                     .bind(credentials.api_key_prefix)
                     .bind(credentials.webhook_token)
                     .bind(now_ms())
+                    .bind(created_by)
                     .fetch_one(pool)
                     .await
             });
@@ -77,30 +81,30 @@ impl Store {
         }
     }
 
-    pub async fn apps_of_owner(&self, owner_id: &str) -> Result<Vec<AppListing>, StoreError> {
+    pub async fn apps_of_org(&self, org_id: &str) -> Result<Vec<AppListing>, StoreError> {
         let sql = "SELECT a.id, a.name, a.plan, a.created_at, \
                    (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = a.id) AS last_event_at, \
                    (SELECT COUNT(*) FROM endpoints e WHERE e.app_id = a.id) AS endpoint_count \
-                   FROM applications a WHERE a.owner_id = $1 ORDER BY a.created_at DESC, a.id";
+                   FROM applications a WHERE a.org_id = $1 ORDER BY a.created_at DESC, a.id";
         let rows = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, AppListing>(sql)
-                .bind(owner_id)
+                .bind(org_id)
                 .fetch_all(pool)
                 .await
         })?;
         Ok(rows)
     }
 
-    pub async fn app_of_owner(
+    pub async fn app_of_org(
         &self,
-        owner_id: &str,
+        org_id: &str,
         id: &str,
     ) -> Result<Option<AppRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1 AND owner_id = $2");
+        let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1 AND org_id = $2");
         let row = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, AppRecord>(&sql)
                 .bind(id)
-                .bind(owner_id)
+                .bind(org_id)
                 .fetch_optional(pool)
                 .await
         })?;
@@ -141,15 +145,10 @@ impl Store {
         Ok(hash)
     }
 
-    pub async fn rename_app(
-        &self,
-        owner_id: &str,
-        id: &str,
-        name: &str,
-    ) -> Result<bool, StoreError> {
+    pub async fn rename_app(&self, org_id: &str, id: &str, name: &str) -> Result<bool, StoreError> {
         self.update_owned(
-            "UPDATE applications SET name = $3 WHERE id = $1 AND owner_id = $2",
-            owner_id,
+            "UPDATE applications SET name = $3 WHERE id = $1 AND org_id = $2",
+            org_id,
             id,
             &[name],
         )
@@ -157,10 +156,10 @@ impl Store {
     }
 
     /// Deletes the application; its endpoints (and later its events) go with it by cascade.
-    pub async fn delete_app(&self, owner_id: &str, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_app(&self, org_id: &str, id: &str) -> Result<bool, StoreError> {
         self.update_owned(
-            "DELETE FROM applications WHERE id = $1 AND owner_id = $2",
-            owner_id,
+            "DELETE FROM applications WHERE id = $1 AND org_id = $2",
+            org_id,
             id,
             &[],
         )
@@ -169,14 +168,14 @@ impl Store {
 
     pub async fn set_api_key(
         &self,
-        owner_id: &str,
+        org_id: &str,
         id: &str,
         hash: &str,
         prefix: &str,
     ) -> Result<bool, StoreError> {
         self.update_owned(
-            "UPDATE applications SET api_key_hash = $3, api_key_prefix = $4 WHERE id = $1 AND owner_id = $2",
-            owner_id,
+            "UPDATE applications SET api_key_hash = $3, api_key_prefix = $4 WHERE id = $1 AND org_id = $2",
+            org_id,
             id,
             &[hash, prefix],
         )
@@ -185,20 +184,20 @@ impl Store {
 
     pub async fn set_webhook_token(
         &self,
-        owner_id: &str,
+        org_id: &str,
         id: &str,
         token: &str,
     ) -> Result<bool, StoreError> {
         self.update_owned(
-            "UPDATE applications SET webhook_token = $3 WHERE id = $1 AND owner_id = $2",
-            owner_id,
+            "UPDATE applications SET webhook_token = $3 WHERE id = $1 AND org_id = $2",
+            org_id,
             id,
             &[token],
         )
         .await
     }
 
-    /// Operator action: not scoped by owner.
+    /// Operator action: not scoped by organization.
     pub async fn set_plan(&self, id: &str, plan: &str) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query("UPDATE applications SET plan = $2 WHERE id = $1")
@@ -211,17 +210,17 @@ impl Store {
         Ok(affected > 0)
     }
 
-    /// Runs an owner-scoped statement whose first two parameters are `id` and `owner_id`;
+    /// Runs an organization-scoped statement whose first two parameters are `id` and `org_id`;
     /// true when a row matched.
     async fn update_owned(
         &self,
         sql: &str,
-        owner_id: &str,
+        org_id: &str,
         id: &str,
         extra: &[&str],
     ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
-            let mut query = sqlx::query(sql).bind(id).bind(owner_id);
+            let mut query = sqlx::query(sql).bind(id).bind(org_id);
             for value in extra {
                 query = query.bind(*value);
             }

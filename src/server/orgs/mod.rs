@@ -1,0 +1,388 @@
+//! Organizations: who belongs to which, with what role, and the changes owners and admins
+//! make to that. Another organization is `NotFound`; a role too weak is `Forbidden`.
+//! Knows nothing of HTTP or sessions: callers pass the acting `Member`.
+
+mod audit;
+mod invitations;
+
+pub use audit::{Audit, AuditQuery, MAX_EXPORT_ENTRIES};
+pub use invitations::{SentInvitation, INVITATION_VALIDITY_MS};
+
+use crate::model::org::{Action, AuditAction, MemberView, OrgSummary, Role};
+use crate::model::AppError;
+use crate::server::auth::AccountMail;
+use crate::server::error::internal;
+use crate::server::store::{MembershipChange, MembershipRecord, Store};
+use serde_json::json;
+
+/// Who acts: an account (its email as the label) from an address, or the operator.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Empty for the operator acting outside any account (the command line).
+    pub account_id: String,
+    pub label: String,
+    pub ip: String,
+}
+
+impl Actor {
+    /// The operator acting from `source` (the command line) rather than as an account.
+    pub fn operator(source: &str) -> Actor {
+        Actor {
+            account_id: String::new(),
+            label: "operator".to_owned(),
+            ip: source.to_owned(),
+        }
+    }
+}
+
+/// An actor in one organization, with the role it holds there.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub actor: Actor,
+    pub org_id: String,
+    pub org_name: String,
+    pub role: Role,
+}
+
+impl Member {
+    /// `Forbidden` with "your role cannot …" unless the role allows `action`.
+    pub fn require(&self, action: Action) -> Result<(), AppError> {
+        self.role.require(action)
+    }
+
+    pub fn summary(&self) -> OrgSummary {
+        OrgSummary {
+            id: self.org_id.clone(),
+            name: self.org_name.clone(),
+            role: self.role,
+        }
+    }
+}
+
+const MAX_ORG_NAME_CHARS: usize = 100;
+
+#[derive(Clone)]
+pub struct Orgs {
+    store: Store,
+    audit: Audit,
+    mail: AccountMail,
+    /// Where people reach the console, for invitation links shown to copy.
+    console_url: String,
+}
+
+impl Orgs {
+    pub fn new(store: Store, mail: AccountMail, console_url: String) -> Self {
+        Orgs {
+            audit: Audit::new(store.clone()),
+            store,
+            mail,
+            console_url: console_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    /// The organizations `actor` belongs to, oldest membership first.
+    pub async fn memberships(&self, account_id: &str) -> Result<Vec<OrgSummary>, AppError> {
+        self.store
+            .memberships(account_id)
+            .await?
+            .into_iter()
+            .map(summary)
+            .collect()
+    }
+
+    /// Writes a console sign-in into the log of every organization the account belongs to.
+    pub async fn record_sign_in(&self, actor: &Actor) -> Result<(), AppError> {
+        for org in self.store.memberships(&actor.account_id).await? {
+            self.audit
+                .record_in(
+                    &org.org_id,
+                    actor,
+                    AuditAction::SignIn,
+                    ("account", &actor.account_id),
+                    None,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The organization the console shows `actor`: `preferred` while it is still a member
+    /// there, else its oldest membership. An account in no organization (it left or deleted
+    /// them all) gets a new one of its own, so it always has somewhere to work.
+    pub async fn current(&self, actor: Actor, preferred: Option<&str>) -> Result<Member, AppError> {
+        if let Some(org_id) = preferred {
+            if let Some(record) = self.store.membership(&actor.account_id, org_id).await? {
+                return member(actor, record);
+            }
+        }
+        match self
+            .store
+            .memberships(&actor.account_id)
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(record) => member(actor, record),
+            None => {
+                let name = actor.label.clone();
+                self.create(actor, &name).await
+            }
+        }
+    }
+
+    /// `actor` as a member of `org_id`; `NotFound` when it is not one.
+    pub async fn member(&self, actor: Actor, org_id: &str) -> Result<Member, AppError> {
+        let record = self
+            .store
+            .membership(&actor.account_id, org_id.trim())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        member(actor, record)
+    }
+
+    /// `actor` as a member of the organization that owns application `public_id`; `NotFound`
+    /// for an application of an organization it is not in, as for one that does not exist.
+    pub async fn member_for_app(&self, actor: Actor, public_id: &str) -> Result<Member, AppError> {
+        let record = self
+            .store
+            .membership_for_app(&actor.account_id, public_id.trim())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        member(actor, record)
+    }
+
+    /// A new organization with `actor` as its owner.
+    pub async fn create(&self, actor: Actor, name: &str) -> Result<Member, AppError> {
+        let name = org_name(name)?;
+        let org_id = self.store.insert_org(&name, &actor.account_id).await?;
+        let member = self.member(actor, &org_id).await?;
+        self.audit
+            .record(
+                &member,
+                AuditAction::OrgCreate,
+                ("org", &org_id),
+                Some(json!({"name": name})),
+            )
+            .await?;
+        Ok(member)
+    }
+
+    pub async fn rename(&self, member: &Member, name: &str) -> Result<(), AppError> {
+        member.require(Action::RenameOrg)?;
+        let name = org_name(name)?;
+        if !self.store.rename_org(&member.org_id, &name).await? {
+            return Err(AppError::NotFound);
+        }
+        let details = json!({"before": {"name": member.org_name}, "after": {"name": name}});
+        self.audit
+            .record(
+                member,
+                AuditAction::OrgRename,
+                ("org", &member.org_id),
+                Some(details),
+            )
+            .await
+    }
+
+    /// Deletes the organization with its applications, once its name is typed to confirm.
+    pub async fn delete(&self, member: &Member, confirmation: &str) -> Result<(), AppError> {
+        member.require(Action::DeleteOrg)?;
+        if confirmation.trim() != member.org_name {
+            return Err(AppError::invalid(
+                "confirmation",
+                format!(
+                    "Type the organization's name, {}, to confirm.",
+                    member.org_name
+                ),
+            ));
+        }
+        if self.store.delete_org(&member.org_id).await? {
+            tracing::info!(org = %member.org_id, by = %member.actor.account_id, "organization deleted");
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// Every member may see who else is in the organization.
+    pub async fn members(&self, member: &Member) -> Result<Vec<MemberView>, AppError> {
+        self.store
+            .members(&member.org_id)
+            .await?
+            .into_iter()
+            .map(|record| {
+                Ok(MemberView {
+                    is_you: record.account_id == member.actor.account_id,
+                    role: stored_role(&record.role)?,
+                    account_id: record.account_id,
+                    email: record.email,
+                    joined_at_ms: record.created_at,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn change_role(
+        &self,
+        member: &Member,
+        account_id: &str,
+        role: &str,
+    ) -> Result<(), AppError> {
+        member.require(Action::ManageMembers)?;
+        let role = Role::parse(role)?;
+        let target = self.target(member, account_id).await?;
+        if role == Role::Owner || target.role == Role::Owner {
+            member.require(Action::ManageOwners)?;
+        }
+        self.changed(
+            self.store
+                .set_member_role(&member.org_id, &target.account_id, role.as_str())
+                .await?,
+        )?;
+        let details = json!({
+            "member": target.email,
+            "before": {"role": target.role.as_str()},
+            "after": {"role": role.as_str()},
+        });
+        self.audit
+            .record(
+                member,
+                AuditAction::MemberRoleChange,
+                ("account", &target.account_id),
+                Some(details),
+            )
+            .await
+    }
+
+    pub async fn remove(&self, member: &Member, account_id: &str) -> Result<(), AppError> {
+        member.require(Action::ManageMembers)?;
+        let target = self.target(member, account_id).await?;
+        if target.role == Role::Owner {
+            member.require(Action::ManageOwners)?;
+        }
+        self.changed(
+            self.store
+                .remove_member(&member.org_id, &target.account_id)
+                .await?,
+        )?;
+        let details = json!({"member": target.email, "role": target.role.as_str()});
+        self.audit
+            .record(
+                member,
+                AuditAction::MemberRemove,
+                ("account", &target.account_id),
+                Some(details),
+            )
+            .await
+    }
+
+    /// Leaves the organization; its last owner cannot.
+    pub async fn leave(&self, member: &Member) -> Result<(), AppError> {
+        self.changed(
+            self.store
+                .remove_member(&member.org_id, &member.actor.account_id)
+                .await?,
+        )?;
+        self.audit
+            .record(
+                member,
+                AuditAction::MemberLeave,
+                ("account", &member.actor.account_id),
+                None,
+            )
+            .await
+    }
+
+    /// Makes another member an owner and the caller an admin.
+    pub async fn transfer(&self, member: &Member, account_id: &str) -> Result<(), AppError> {
+        member.require(Action::ManageOwners)?;
+        let target = self.target(member, account_id).await?;
+        if target.account_id == member.actor.account_id {
+            return Err(AppError::invalid(
+                "account_id",
+                "Choose another member to become the owner.",
+            ));
+        }
+        self.changed(
+            self.store
+                .transfer_ownership(&member.org_id, &member.actor.account_id, &target.account_id)
+                .await?,
+        )?;
+        let details = json!({"to": target.email});
+        self.audit
+            .record(
+                member,
+                AuditAction::OwnershipTransfer,
+                ("account", &target.account_id),
+                Some(details),
+            )
+            .await
+    }
+
+    async fn target(&self, member: &Member, account_id: &str) -> Result<MemberView, AppError> {
+        self.members(member)
+            .await?
+            .into_iter()
+            .find(|m| m.account_id == account_id.trim())
+            .ok_or_else(|| AppError::invalid("account_id", "No such member in this organization."))
+    }
+
+    fn changed(&self, change: MembershipChange) -> Result<(), AppError> {
+        match change {
+            MembershipChange::Done => Ok(()),
+            MembershipChange::NoSuchMember => Err(AppError::invalid(
+                "account_id",
+                "No such member in this organization.",
+            )),
+            MembershipChange::LastOwner => Err(AppError::invalid(
+                "account_id",
+                "An organization needs an owner: make another member an owner first, or delete the organization.",
+            )),
+        }
+    }
+}
+
+fn member(actor: Actor, record: MembershipRecord) -> Result<Member, AppError> {
+    Ok(Member {
+        actor,
+        role: stored_role(&record.role)?,
+        org_id: record.org_id,
+        org_name: record.name,
+    })
+}
+
+fn summary(record: MembershipRecord) -> Result<OrgSummary, AppError> {
+    Ok(OrgSummary {
+        role: stored_role(&record.role)?,
+        id: record.org_id,
+        name: record.name,
+    })
+}
+
+fn stored_role(raw: &str) -> Result<Role, AppError> {
+    Role::parse(raw).map_err(|_| internal(format!("unknown role {raw:?} in the database")))
+}
+
+fn org_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "Give the organization a name."));
+    }
+    if name.chars().count() > MAX_ORG_NAME_CHARS {
+        return Err(AppError::invalid(
+            "name",
+            format!("Names are at most {MAX_ORG_NAME_CHARS} characters."),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "name",
+            "Names cannot contain control characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}

@@ -1,0 +1,322 @@
+//! The organizations aggregate: organizations and their memberships. Changes that could take
+//! away an organization's last owner first lock the organization's row (an UPDATE, which
+//! also takes SQLite's write lock at once), then count owners inside the same transaction.
+
+use super::{new_id, now_ms, on_db, Store, StoreError};
+
+/// An organization seen through one member's membership.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRecord {
+    pub org_id: String,
+    pub name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberRecord {
+    pub account_id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+/// Why a membership change was not made.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MembershipChange {
+    Done,
+    NoSuchMember,
+    /// It would leave the organization without an owner.
+    LastOwner,
+}
+
+/// An organization for the operator's overview.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrgOverview {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub members: String,
+    pub apps: String,
+}
+
+/// The personal organization made with an account: its id mirrors the account's, as the
+/// migration that introduced organizations made them.
+pub(super) fn personal_org_id(account_id: &str) -> String {
+    format!(
+        "org_{}",
+        account_id.strip_prefix("acc_").unwrap_or(account_id)
+    )
+}
+
+const LOCK_ORG: &str = "UPDATE organizations SET name = name WHERE id = $1";
+const OWNERS: &str = "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner'";
+const MEMBERSHIP_COLUMNS: &str = "m.org_id, o.name, m.role";
+
+impl Store {
+    /// The organizations `account_id` belongs to, the oldest membership first (its personal
+    /// organization, unless it left it).
+    pub async fn memberships(&self, account_id: &str) -> Result<Vec<MembershipRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM memberships m JOIN organizations o ON o.id = m.org_id \
+             WHERE m.account_id = $1 ORDER BY m.created_at, m.org_id"
+        );
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, MembershipRecord>(&sql)
+                .bind(account_id)
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    pub async fn membership(
+        &self,
+        account_id: &str,
+        org_id: &str,
+    ) -> Result<Option<MembershipRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM memberships m JOIN organizations o ON o.id = m.org_id \
+             WHERE m.account_id = $1 AND m.org_id = $2"
+        );
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, MembershipRecord>(&sql)
+                .bind(account_id)
+                .bind(org_id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// The account's membership in the organization that owns application `app_id`.
+    pub async fn membership_for_app(
+        &self,
+        account_id: &str,
+        app_id: &str,
+    ) -> Result<Option<MembershipRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM applications a \
+             JOIN memberships m ON m.org_id = a.org_id AND m.account_id = $1 \
+             JOIN organizations o ON o.id = m.org_id WHERE a.id = $2"
+        );
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, MembershipRecord>(&sql)
+                .bind(account_id)
+                .bind(app_id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Creates an organization with `owner_id` as its only owner; returns its id.
+    pub async fn insert_org(&self, name: &str, owner_id: &str) -> Result<String, StoreError> {
+        let id = new_id("org");
+        on_db!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            insert_org_with_owner(&mut tx, &id, name, owner_id).await?;
+            tx.commit().await
+        })?;
+        Ok(id)
+    }
+
+    pub async fn rename_org(&self, org_id: &str, name: &str) -> Result<bool, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query("UPDATE organizations SET name = $2 WHERE id = $1")
+                .bind(org_id)
+                .bind(name)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })? > 0)
+    }
+
+    /// Deletes an organization with its applications, endpoints, deliveries and audit log.
+    pub async fn delete_org(&self, org_id: &str) -> Result<bool, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query("DELETE FROM organizations WHERE id = $1")
+                .bind(org_id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })? > 0)
+    }
+
+    pub async fn members(&self, org_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, MemberRecord>(
+                "SELECT m.account_id, a.email, m.role, m.created_at FROM memberships m \
+                 JOIN accounts a ON a.id = m.account_id WHERE m.org_id = $1 \
+                 ORDER BY m.created_at, a.email",
+            )
+            .bind(org_id)
+            .fetch_all(pool)
+            .await
+        })?)
+    }
+
+    /// Gives a member a new role, unless that leaves the organization without an owner.
+    pub async fn set_member_role(
+        &self,
+        org_id: &str,
+        account_id: &str,
+        role: &str,
+    ) -> Result<MembershipChange, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(LOCK_ORG).bind(org_id).execute(&mut *tx).await?;
+            let current: Option<(String,)> = sqlx::query_as(
+                "SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2",
+            )
+            .bind(org_id)
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let owners: (i64,) = sqlx::query_as(OWNERS)
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let change = match current {
+                None => MembershipChange::NoSuchMember,
+                Some((was,)) if was == "owner" && role != "owner" && owners.0 <= 1 => {
+                    MembershipChange::LastOwner
+                }
+                Some(_) => {
+                    sqlx::query(
+                        "UPDATE memberships SET role = $3 WHERE org_id = $1 AND account_id = $2",
+                    )
+                    .bind(org_id)
+                    .bind(account_id)
+                    .bind(role)
+                    .execute(&mut *tx)
+                    .await?;
+                    MembershipChange::Done
+                }
+            };
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(change)
+        })?)
+    }
+
+    /// Removes a member (or lets one leave), unless they are the last owner.
+    pub async fn remove_member(
+        &self,
+        org_id: &str,
+        account_id: &str,
+    ) -> Result<MembershipChange, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(LOCK_ORG).bind(org_id).execute(&mut *tx).await?;
+            let owners: (i64,) = sqlx::query_as(OWNERS)
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let removed: Option<(String,)> = sqlx::query_as(
+                "DELETE FROM memberships WHERE org_id = $1 AND account_id = $2 RETURNING role",
+            )
+            .bind(org_id)
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let change = match removed {
+                None => MembershipChange::NoSuchMember,
+                Some((role,)) if role == "owner" && owners.0 <= 1 => MembershipChange::LastOwner,
+                Some(_) => MembershipChange::Done,
+            };
+            if change == MembershipChange::Done {
+                tx.commit().await?;
+            } else {
+                tx.rollback().await?;
+            }
+            Ok::<_, sqlx::Error>(change)
+        })?)
+    }
+
+    /// Makes `to` an owner and `from` an admin, in one transaction.
+    pub async fn transfer_ownership(
+        &self,
+        org_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<MembershipChange, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let promoted = sqlx::query(
+                "UPDATE memberships SET role = 'owner' WHERE org_id = $1 AND account_id = $2",
+            )
+            .bind(org_id)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if promoted == 0 {
+                tx.rollback().await?;
+                return Ok(MembershipChange::NoSuchMember);
+            }
+            sqlx::query(
+                "UPDATE memberships SET role = 'admin' WHERE org_id = $1 AND account_id = $2 \
+                 AND role = 'owner'",
+            )
+            .bind(org_id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(MembershipChange::Done)
+        })?)
+    }
+
+    /// Every organization with its members and applications, for the operator.
+    pub async fn org_overview(&self) -> Result<Vec<OrgOverview>, StoreError> {
+        // Grouped lists as text keep this one query on both backends.
+        let (members, apps) = match self.db() {
+            super::Db::Sqlite(_) => (
+                "group_concat(a.email || ' (' || m.role || ')', ', ')",
+                "group_concat(p.name || ' (' || p.id || ')', ', ')",
+            ),
+            super::Db::Postgres(_) => (
+                "string_agg(a.email || ' (' || m.role || ')', ', ' ORDER BY m.created_at)",
+                "string_agg(p.name || ' (' || p.id || ')', ', ' ORDER BY p.created_at)",
+            ),
+        };
+        let sql = format!(
+            "SELECT o.id, o.name, o.created_at, \
+             COALESCE((SELECT {members} FROM memberships m JOIN accounts a ON a.id = m.account_id \
+                       WHERE m.org_id = o.id), '') AS members, \
+             COALESCE((SELECT {apps} FROM applications p WHERE p.org_id = o.id), '') AS apps \
+             FROM organizations o ORDER BY o.created_at, o.id LIMIT 1000"
+        );
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, OrgOverview>(&sql).fetch_all(pool).await
+        })?)
+    }
+}
+
+/// Inserts an organization and its owner's membership inside `tx`.
+pub(super) async fn insert_org_with_owner<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    org_id: &str,
+    name: &str,
+    owner_id: &str,
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'q> <DB as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let now = now_ms();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(org_id)
+        .bind(name)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
+    )
+    .bind(org_id)
+    .bind(owner_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
