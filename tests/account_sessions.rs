@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::console::{create_app, error_field, json, owner, PASSWORD};
+use common::console::{create_app, email_of, error_field, json, owner, PASSWORD};
 use common::smtp::SmtpServer;
 use common::{new_client, spawn_app, spawn_app_with, Backend, TestApp};
 use serde_json::Value;
@@ -30,8 +30,16 @@ async fn signed_in_as(app: &TestApp, email: &str) -> reqwest::Client {
     client
 }
 
-async fn email_of(app: &TestApp, client: &reqwest::Client) -> Value {
-    json(app.call_with(client, "whoami", &[]).await).await["email"].clone()
+/// The id of `client`'s own session in its session list.
+async fn current_session_id(app: &TestApp, client: &reqwest::Client) -> String {
+    sessions(app, client)
+        .await
+        .into_iter()
+        .find(|s| s["current"] == true)
+        .expect("the current session is listed")["id"]
+        .as_str()
+        .expect("a session id")
+        .to_owned()
 }
 
 async fn another_session_is_revoked_at_once(backend: Backend) {
@@ -45,22 +53,8 @@ async fn another_session_is_revoked_at_once(backend: Backend) {
     assert_eq!(listed.len(), 3);
     assert_eq!(listed.iter().filter(|s| s["current"] == true).count(), 1);
     assert!(listed.iter().all(|s| s["ip"] == "127.0.0.1"));
-    let phone_id = sessions(&app, &phone)
-        .await
-        .into_iter()
-        .find(|s| s["current"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let laptop_id = sessions(&app, &laptop)
-        .await
-        .into_iter()
-        .find(|s| s["current"] == true)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let phone_id = current_session_id(&app, &phone).await;
+    let laptop_id = current_session_id(&app, &laptop).await;
 
     // Someone else's session is not found; one's own current session is signed out instead.
     let stranger = owner(&app, "stranger@example.com").await;

@@ -269,7 +269,93 @@ fn bad_dispatch_settings_are_refused_with_the_reason() {
     }
 }
 
+/// `apps create --org` acts as the account's member of that organization, with its role.
+async fn the_shell_honours_roles(backend: Backend) {
+    use facehook::server::secrets::hash_api_key;
+    use facehook::server::store::{now_ms, NewInvitation};
+
+    let database = TestDatabase::create(backend).await;
+    for email in ["owner@example.com", "viewer@example.com"] {
+        let created = facehook(
+            &["create-account", "--email", email],
+            &database.url,
+            "a long enough password\n",
+        );
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+    }
+    let store = database.store().await;
+    let owner = store
+        .account_by_email("owner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let viewer = store
+        .account_by_email("viewer@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let org_id = store.memberships(&owner.id).await.unwrap()[0]
+        .org_id
+        .clone();
+    store
+        .insert_invitation(NewInvitation {
+            org_id: &org_id,
+            email: "viewer@example.com",
+            role: "viewer",
+            token_hash: &hash_api_key("fhi_cli"),
+            invited_by: &owner.id,
+            expires_at: now_ms() + 60_000,
+        })
+        .await
+        .unwrap();
+    assert!(store
+        .accept_invitation(&hash_api_key("fhi_cli"), &viewer.id)
+        .await
+        .unwrap()
+        .is_some());
+    store.close().await;
+
+    let create = |email: &str, org: &str| {
+        facehook(
+            &[
+                "apps",
+                "create",
+                "--owner",
+                email,
+                "--name",
+                "Shell app",
+                "--org",
+                org,
+            ],
+            &database.url,
+            "",
+        )
+    };
+    let refused = create("viewer@example.com", &org_id);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("Your role (Viewer) cannot create applications"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let elsewhere = create("owner@example.com", "org_nosuchorganization");
+    assert!(!elsewhere.status.success());
+    assert!(String::from_utf8_lossy(&elsewhere.stderr).contains("Not found"));
+    let made = create("owner@example.com", &org_id);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
+
 on_both_backends!(
     create_account_from_the_shell,
-    provision_apps_and_endpoints_from_the_shell
+    provision_apps_and_endpoints_from_the_shell,
+    the_shell_honours_roles
 );

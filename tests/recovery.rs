@@ -146,15 +146,10 @@ async fn an_expired_or_unknown_link_is_refused(backend: Backend) {
     let app = mailing_app(backend, &server).await;
     owner(&app, "late@example.com").await;
     let store = app.database.store().await;
-    let account = store
-        .account_by_email("late@example.com")
-        .await
-        .unwrap()
-        .unwrap();
     let token = "fhr_expiredexpiredexpiredexpiredexpiredexpir";
     store
-        .create_password_reset(
-            &account.id,
+        .create_password_reset_for_email(
+            "late@example.com",
             &facehook::server::secrets::hash_api_key(token),
             facehook::server::store::now_ms() - 1,
         )

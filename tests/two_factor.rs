@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::console::{error_field, json, owner, PASSWORD};
+use common::console::{email_of, error_field, json, owner, PASSWORD};
 use common::{new_client, spawn_app, spawn_app_with, Backend, TestApp};
 use serde_json::Value;
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -98,10 +98,6 @@ async fn password_step(app: &TestApp, email: &str) -> reqwest::Client {
 async fn code(app: &TestApp, client: &reqwest::Client, code: &str) -> reqwest::Response {
     app.call_with(client, "sign_in_code", &[("code", code)])
         .await
-}
-
-async fn email_of(app: &TestApp, client: &reqwest::Client) -> Value {
-    json(app.call_with(client, "whoami", &[]).await).await["email"].clone()
 }
 
 async fn codes_are_accepted_once_and_recovery_codes_once(backend: Backend) {

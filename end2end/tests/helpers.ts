@@ -1,6 +1,9 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, Page, test as base } from '@playwright/test';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
+import { MAILDIR } from '../playwright.config';
 import { AddressInfo } from 'node:net';
 
 export const PASSWORD = 'correct horse battery';
@@ -83,7 +86,7 @@ export async function openNavigation(page: Page): Promise<void> {
   const menu = page.locator('details.nav-menu');
   if (await menu.isVisible()) {
     if ((await menu.getAttribute('open')) === null) {
-      await menu.locator('summary').click();
+      await menu.locator(':scope > summary').click();
     }
   }
 }
@@ -170,4 +173,20 @@ export async function clickWhere(page: Page, locator: import('@playwright/test')
 export function withTimestamp(raw: string, timestamp: string): string {
   const actual = JSON.parse(raw).details.timestamp as string;
   return raw.replace(actual, timestamp);
+}
+
+/** A mail's text with quoted-printable undone (soft breaks joined, `=3D` back to `=`). */
+function decoded(raw: string): string {
+  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** The newest mail to `to` with this subject that the SMTP server took, as text. */
+export function mailTo(to: string, subject: string): string | undefined {
+  const dir = path.join(MAILDIR, 'new');
+  if (!fs.existsSync(dir)) return undefined;
+  return fs
+    .readdirSync(dir)
+    .map((name) => decoded(fs.readFileSync(path.join(dir, name), 'utf8')))
+    .filter((mail) => mail.includes(`To: ${to}`) && mail.includes(`Subject: ${subject}`))
+    .pop();
 }

@@ -57,6 +57,8 @@ test('no page scrolls sideways at any width from 360 to 1440 px', async ({ page,
     detailPath ?? '',
     `${appPath}/events`,
     '/account',
+    '/org',
+    '/org/audit',
   ];
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: 900 });
@@ -66,7 +68,7 @@ test('no page scrolls sideways at any width from 360 to 1440 px', async ({ page,
     }
     // The phone menu, opened, fits too.
     if (width < 720) {
-      await page.locator('details.nav-menu summary').click();
+      await page.locator('details.nav-menu > summary').click();
       await expectNoSidewaysScroll(page, `open menu at ${width} px`);
     }
     await operator.setViewportSize({ width, height: 900 });

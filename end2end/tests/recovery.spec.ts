@@ -1,23 +1,4 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { MAILDIR } from '../playwright.config';
-import { expect, signIn, signUp, test, uniqueEmail } from './helpers';
-
-/** A mail's text with quoted-printable undone (soft breaks joined, `=3D` back to `=`). */
-function decoded(raw: string): string {
-  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-/** The newest mail to `to` with this subject that the SMTP server took, as text. */
-function mailTo(to: string, subject: string): string | undefined {
-  const dir = path.join(MAILDIR, 'new');
-  if (!fs.existsSync(dir)) return undefined;
-  return fs
-    .readdirSync(dir)
-    .map((name) => decoded(fs.readFileSync(path.join(dir, name), 'utf8')))
-    .filter((mail) => mail.includes(`To: ${to}`) && mail.includes(`Subject: ${subject}`))
-    .pop();
-}
+import { expect, mailTo, signIn, signUp, test, uniqueEmail } from './helpers';
 
 test('forgot password: the mailed link sets a new password, then sign in with it', async ({ page }) => {
   const email = uniqueEmail('forgot');

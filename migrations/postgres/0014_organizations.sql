@@ -1,6 +1,6 @@
 -- Organizations own applications; accounts belong to them with a role. Times are UTC Unix ms.
 -- Every existing account gets a personal organization (its id is the account's with `org_`
--- in place of `acc_`) that owns its applications, so every key, token and secret keeps working.
+-- in place of `acc_`, its name the email's local part) that owns its applications, so every key, token and secret keeps working.
 CREATE TABLE organizations (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -17,7 +17,7 @@ CREATE TABLE memberships (
 CREATE INDEX memberships_by_account ON memberships (account_id, created_at);
 
 INSERT INTO organizations (id, name, created_at)
-    SELECT 'org_' || substr(id, 5), email, created_at FROM accounts;
+    SELECT 'org_' || substr(id, 5), split_part(email, '@', 1), created_at FROM accounts;
 INSERT INTO memberships (org_id, account_id, role, created_at)
     SELECT 'org_' || substr(id, 5), id, 'owner', created_at FROM accounts;
 

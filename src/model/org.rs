@@ -263,6 +263,15 @@ impl AuditAction {
     }
 }
 
+/// A personal organization is named after its account's email without the domain.
+pub fn personal_org_name(email: &str) -> &str {
+    email
+        .split('@')
+        .next()
+        .filter(|local| !local.is_empty())
+        .unwrap_or(email)
+}
+
 /// One organization the signed-in account belongs to, for the switcher.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgSummary {

@@ -31,6 +31,11 @@ pub async fn create_app(app: &TestApp, client: &reqwest::Client, name: &str) -> 
         .to_owned()
 }
 
+/// The signed-in account's email, or null when `client` is signed out.
+pub async fn email_of(app: &TestApp, client: &reqwest::Client) -> Value {
+    json(app.call_with(client, "whoami", &[]).await).await["email"].clone()
+}
+
 pub async fn json(response: reqwest::Response) -> Value {
     let status = response.status();
     let text = response.text().await.unwrap();

@@ -2,10 +2,11 @@
 
 use crate::api::apps::{take_issued_api_key, DeleteApp, RenameApp, RotateApiKey};
 use crate::app::components::{
-    field_error, form_error, Confirm, CopyButton, Field, FormAlert, SubmitButton,
+    field_error, form_error, Confirm, CopyButton, Field, FormAlert, RoleNote, SubmitButton,
 };
 use crate::app::format::{utc_time, PlanBadge};
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
+use crate::model::org::Action;
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -59,8 +60,12 @@ pub fn AppOverview() -> impl IntoView {
     // Names the application, so the confirmation cannot be mistaken for another one's.
     let rotate_confirm = move || {
         Suspend::new(async move {
-            let name = detail.await.map(|app| app.name).unwrap_or_default();
-            view! {
+            let app = detail.await.ok()?;
+            if !app.role.allows(Action::RotateApiKey) {
+                return None;
+            }
+            let name = app.name;
+            Some(view! {
                 <Confirm opener="Rotate API key…"
                     question=format!("Rotate the API key of \u{201c}{name}\u{201d}?")
                     consequence="The current key stops working at once: anything that sends events with it gets 401 until it has the new key, shown once on the next page.">
@@ -69,7 +74,47 @@ pub fn AppOverview() -> impl IntoView {
                         <SubmitButton label="Rotate API key" pending_label="Rotating…" pending=rotate.pending() class="danger"/>
                     </ActionForm>
                 </Confirm>
+            })
+        })
+    };
+    // Renaming and deleting need an owner or admin; other roles are told so instead.
+    let manage = move || {
+        Suspend::new(async move {
+            let role = detail.await.ok()?.role;
+            if !role.allows(Action::DeleteApp) {
+                return Some(
+                    view! {
+                        <section class="card">
+                            <h2>"Rename or delete"</h2>
+                            <RoleNote role action=Action::DeleteApp/>
+                        </section>
+                    }
+                    .into_any(),
+                );
             }
+            Some(view! {
+                <section class="card">
+                    <h2>"Rename"</h2>
+                    <FormAlert message=form_error(rename_error)/>
+                    <ActionForm action=rename attr:class="stack" attr:novalidate=true>
+                        <input type="hidden" name="public_id" value=public_id/>
+                        <Field label="New name" name="name" error=field_error(rename_error, "name")/>
+                        <SubmitButton label="Rename" pending_label="Renaming…" pending=rename.pending()/>
+                    </ActionForm>
+                </section>
+                <section class="card danger-zone">
+                    <h2>"Delete application"</h2>
+                    <p>"Deletes its endpoints, facial IDs, events and deliveries. This cannot be undone."</p>
+                    <FormAlert message=form_error(delete_error)/>
+                    <ActionForm action=delete attr:class="stack" attr:novalidate=true>
+                        <input type="hidden" name="public_id" value=public_id/>
+                        <Field label="Type the application name to confirm" name="confirmation"
+                            error=field_error(delete_error, "confirmation")/>
+                        <SubmitButton label="Delete application" pending_label="Deleting…" pending=delete.pending() class="danger"/>
+                    </ActionForm>
+                </section>
+            }
+            .into_any())
         })
     };
 
@@ -81,25 +126,6 @@ pub fn AppOverview() -> impl IntoView {
             <p class="hint"><a href="/api/v1/docs" rel="external">"How to use the API key"</a></p>
             <Transition fallback=|| ()>{rotate_confirm}</Transition>
         </section>
-        <section class="card">
-            <h2>"Rename"</h2>
-            <FormAlert message=form_error(rename_error)/>
-            <ActionForm action=rename attr:class="stack" attr:novalidate=true>
-                <input type="hidden" name="public_id" value=public_id/>
-                <Field label="New name" name="name" error=field_error(rename_error, "name")/>
-                <SubmitButton label="Rename" pending_label="Renaming…" pending=rename.pending()/>
-            </ActionForm>
-        </section>
-        <section class="card danger-zone">
-            <h2>"Delete application"</h2>
-            <p>"Deletes its endpoints, facial IDs, events and deliveries. This cannot be undone."</p>
-            <FormAlert message=form_error(delete_error)/>
-            <ActionForm action=delete attr:class="stack" attr:novalidate=true>
-                <input type="hidden" name="public_id" value=public_id/>
-                <Field label="Type the application name to confirm" name="confirmation"
-                    error=field_error(delete_error, "confirmation")/>
-                <SubmitButton label="Delete application" pending_label="Deleting…" pending=delete.pending() class="danger"/>
-            </ActionForm>
-        </section>
+        <Transition fallback=|| ()>{manage}</Transition>
     }
 }

@@ -9,6 +9,9 @@ use crate::server::store::{now_ms, InvitationRecord, NewInvitation};
 use serde_json::json;
 
 pub const INVITATION_VALIDITY_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Invitations one organization may make per hour: enough for a team, too few to make the
+/// server a mail cannon.
+pub const INVITATIONS_PER_HOUR: i64 = 30;
 
 /// A sent invitation; `link` is set when the inviter must pass it on (no mail).
 #[derive(Debug, Clone)]
@@ -55,6 +58,16 @@ impl Orgs {
                 ),
             });
         }
+        let made = self
+            .store
+            .invitations_made_since(&member.org_id, now_ms() - 3_600_000)
+            .await?;
+        if made >= INVITATIONS_PER_HOUR {
+            return Err(AppError::invalid(
+                "email",
+                format!("This organization made {INVITATIONS_PER_HOUR} invitations in the last hour, the most allowed; try again later."),
+            ));
+        }
         let token = new_invitation_token();
         let id = self
             .store
@@ -87,23 +100,21 @@ impl Orgs {
         member: &Member,
         invitation_id: &str,
     ) -> Result<SentInvitation, AppError> {
-        member.require(Action::ManageMembers)?;
+        let pending = self.pending(member, invitation_id).await?;
         let token = new_invitation_token();
         let renewed = self
             .store
             .renew_invitation(
                 &member.org_id,
-                invitation_id.trim(),
+                &pending.id,
                 &hash_api_key(&token),
                 now_ms() + INVITATION_VALIDITY_MS,
             )
             .await?
             .ok_or(AppError::NotFound)?;
-        let role = stored_role(&renewed.role)?;
-        if role == Role::Owner {
-            member.require(Action::ManageOwners)?;
-        }
-        let sent = self.send(member, &renewed.email, role, &token).await?;
+        let sent = self
+            .send(member, &renewed.email, pending.role, &token)
+            .await?;
         let details = json!({"email": renewed.email});
         self.audit
             .record(
@@ -117,10 +128,10 @@ impl Orgs {
     }
 
     pub async fn revoke(&self, member: &Member, invitation_id: &str) -> Result<(), AppError> {
-        member.require(Action::ManageMembers)?;
+        let pending = self.pending(member, invitation_id).await?;
         let email = self
             .store
-            .revoke_invitation(&member.org_id, invitation_id.trim())
+            .revoke_invitation(&member.org_id, &pending.id)
             .await?
             .ok_or(AppError::NotFound)?;
         let details = json!({"email": email});
@@ -128,10 +139,30 @@ impl Orgs {
             .record(
                 member,
                 AuditAction::InvitationRevoke,
-                ("invitation", invitation_id.trim()),
+                ("invitation", &pending.id),
                 Some(details),
             )
             .await
+    }
+
+    /// A pending invitation of the member's organization that its role may manage: an
+    /// invitation to become an owner is for owners to resend or revoke.
+    async fn pending(
+        &self,
+        member: &Member,
+        invitation_id: &str,
+    ) -> Result<InvitationView, AppError> {
+        member.require(Action::ManageMembers)?;
+        let pending = self
+            .invitations(member)
+            .await?
+            .into_iter()
+            .find(|invitation| invitation.id == invitation_id.trim())
+            .ok_or(AppError::NotFound)?;
+        if pending.role == Role::Owner {
+            member.require(Action::ManageOwners)?;
+        }
+        Ok(pending)
     }
 
     /// What a pending invitation link offers; `NotFound` once used, revoked or expired.

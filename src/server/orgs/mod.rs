@@ -8,7 +8,7 @@ mod invitations;
 pub use audit::{Audit, AuditQuery, MAX_EXPORT_ENTRIES};
 pub use invitations::{SentInvitation, INVITATION_VALIDITY_MS};
 
-use crate::model::org::{Action, AuditAction, MemberView, OrgSummary, Role};
+use crate::model::org::{personal_org_name, Action, AuditAction, MemberView, OrgSummary, Role};
 use crate::model::AppError;
 use crate::server::auth::AccountMail;
 use crate::server::error::internal;
@@ -128,7 +128,7 @@ impl Orgs {
         {
             Some(record) => member(actor, record),
             None => {
-                let name = actor.label.clone();
+                let name = personal_org_name(&actor.label).to_owned();
                 self.create(actor, &name).await
             }
         }

@@ -2,6 +2,7 @@
 
 use super::orgs::{insert_org_with_owner, personal_org_id};
 use super::{is_unique_violation, new_id, now_ms, on_db, Store, StoreError};
+use crate::model::org::personal_org_name;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRecord {
@@ -62,7 +63,7 @@ impl Store {
                 .bind(verified)
                 .fetch_one(&mut *tx)
                 .await?;
-            insert_org_with_owner(&mut tx, &org_id, email, &id).await?;
+            insert_org_with_owner(&mut tx, &org_id, personal_org_name(email), &id).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(account)
         }

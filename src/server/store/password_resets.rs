@@ -4,28 +4,6 @@
 use super::{now_ms, on_db, Store, StoreError};
 
 impl Store {
-    pub async fn create_password_reset(
-        &self,
-        account_id: &str,
-        token_hash: &str,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
-        on_db!(self.db(), |pool| {
-            sqlx::query(
-                "INSERT INTO password_resets (token_hash, account_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now_ms())
-            .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
-        Ok(())
-    }
-
     /// Makes a reset token for the enabled account with `email`, in one statement that does
     /// the same work whether or not there is one; returns the account's id when there is.
     pub async fn create_password_reset_for_email(

@@ -8,7 +8,7 @@ use crate::api::apps::{get_endpoint, DeleteEndpoint};
 use crate::api::deliveries::{
     get_delivery_chart, list_deliveries, take_test_results, test_event_body,
 };
-use crate::app::components::{Confirm, SubmitButton};
+use crate::app::components::{Confirm, RoleNote, SubmitButton};
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::app::pages::deliveries::{DeliveriesTable, DeliveryChartView, When};
 use crate::app::pages::endpoint_health::{DisabledNotice, HealthBadge};
@@ -17,6 +17,7 @@ use crate::app::pages::NotFound;
 use crate::model::app::EndpointView;
 use crate::model::catalog::{event_label, event_names, parse_test_type};
 use crate::model::delivery::TEST_EVENT_NAME;
+use crate::model::org::{Action, Role};
 use crate::model::time::server_now_ms;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -40,10 +41,10 @@ pub fn EndpointPage() -> impl IntoView {
 
     let page = move || {
         Suspend::new(async move {
-            let allows_payload = detail
+            let (allows_payload, role) = detail
                 .await
-                .map(|app| app.plan.allows_payload())
-                .unwrap_or(false);
+                .map(|app| (app.plan.allows_payload(), app.role))
+                .unwrap_or((false, Role::Viewer));
             match endpoint.await {
                 Ok(endpoint) => {
                     let last_test = test_results
@@ -52,7 +53,7 @@ pub fn EndpointPage() -> impl IntoView {
                         .into_iter()
                         .find(|(id, _)| *id == endpoint.id)
                         .map(|(_, result)| result);
-                    view! { <EndpointDetail endpoint allows_payload last_test/> }.into_any()
+                    view! { <EndpointDetail endpoint allows_payload last_test role/> }.into_any()
                 }
                 // Missing, deleted, or another application's: the same 404.
                 Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
@@ -73,6 +74,7 @@ fn EndpointDetail(
     endpoint: EndpointView,
     allows_payload: bool,
     last_test: Option<crate::model::app::TestDeliveryResult>,
+    role: Role,
 ) -> impl IntoView {
     let public_id = use_public_id();
     let label = endpoint.label();
@@ -109,13 +111,17 @@ fn EndpointDetail(
             <DisabledNotice endpoint=endpoint.clone()/>
         </section>
         <ActivityCard endpoint_id=endpoint.id.clone() all_deliveries/>
-        <TestEventCard endpoint_id=endpoint.id.clone() last_test/>
+        {role.allows(Action::SendTestEvents).then(|| view! { <TestEventCard endpoint_id=endpoint.id.clone() last_test/> })}
         <section class="card" aria-labelledby="settings-heading">
             <h2 id="settings-heading">"Settings"</h2>
-            <EndpointForm endpoint=Some(endpoint.clone()) allows_payload/>
+            {if role.allows(Action::EditEndpoints) {
+                view! { <EndpointForm endpoint=Some(endpoint.clone()) allows_payload/> }.into_any()
+            } else {
+                view! { <RoleNote role action=Action::EditEndpoints/> }.into_any()
+            }}
         </section>
-        <SigningSecretCard endpoint_id=endpoint.id.clone() endpoint_label=label.clone()/>
-        <DangerZone endpoint_id=endpoint.id.clone() label url=endpoint.url.clone()/>
+        <SigningSecretCard endpoint_id=endpoint.id.clone() endpoint_label=label.clone() role/>
+        {role.allows(Action::EditEndpoints).then(|| view! { <DangerZone endpoint_id=endpoint.id.clone() label url=endpoint.url.clone()/> })}
     }
 }
 

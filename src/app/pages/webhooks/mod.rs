@@ -10,10 +10,12 @@ mod token;
 pub use endpoint_page::EndpointPage;
 
 use crate::api::apps::list_endpoints;
+use crate::app::components::RoleNote;
 use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::app::pages::deliveries::When;
 use crate::app::pages::endpoint_health::HealthBadge;
 use crate::model::app::{EndpointView, MAX_ENDPOINTS_PER_APP};
+use crate::model::org::Action;
 use crate::model::time::{server_now_ms, utc_seconds};
 use crate::model::AppError;
 use endpoint_form::EndpointForm;
@@ -57,10 +59,14 @@ pub fn WebhooksTab() -> impl IntoView {
                         view! { <EndpointList endpoints/> }.into_any()
                     }}
                 </section>
-                <WebhookTokenCard app_name=app.name.clone()/>
+                <WebhookTokenCard app_name=app.name.clone() role=app.role/>
                 <section class="card" aria-labelledby="add-endpoint-heading">
                     <h2 id="add-endpoint-heading">"Add an endpoint"</h2>
-                    <EndpointForm endpoint=None allows_payload/>
+                    {if app.role.allows(Action::EditEndpoints) {
+                        view! { <EndpointForm endpoint=None allows_payload/> }.into_any()
+                    } else {
+                        view! { <RoleNote role=app.role action=Action::EditEndpoints/> }.into_any()
+                    }}
                 </section>
                 <section class="card" aria-labelledby="catalog-heading">
                     <h2 id="catalog-heading">"What receivers get"</h2>

@@ -2,15 +2,16 @@
 //! a confirmation that names the endpoint. The previous secret signs too for 24 hours.
 
 use crate::api::apps::{reveal_signing_secrets, RotateSigningSecret};
-use crate::app::components::{Confirm, CopyButton, SubmitButton};
+use crate::app::components::{Confirm, CopyButton, RoleNote, SubmitButton};
 use crate::app::format::utc_time;
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::app::SigningSecrets;
+use crate::model::org::{Action, Role};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 #[component]
-pub fn SigningSecretCard(endpoint_id: String, endpoint_label: String) -> impl IntoView {
+pub fn SigningSecretCard(endpoint_id: String, endpoint_label: String, role: Role) -> impl IntoView {
     let public_id = use_public_id();
     let query = use_query_map();
     let rotate = ServerAction::<RotateSigningSecret>::new();
@@ -37,10 +38,11 @@ pub fn SigningSecretCard(endpoint_id: String, endpoint_label: String) -> impl In
         Suspend::new(async move {
             match revealed.await.ok().flatten() {
                 Some(secrets) => view! { <SecretsList secrets/> }.into_any(),
-                None => view! {
+                None if role.allows(Action::RevealSecrets) => view! {
                     <p><a href="?reveal=secret#secret-heading" class="button-link">"Reveal signing secret"</a></p>
                 }
                 .into_any(),
+                None => view! { <RoleNote role action=Action::RevealSecrets/> }.into_any(),
             }
         })
     };
@@ -49,6 +51,7 @@ pub fn SigningSecretCard(endpoint_id: String, endpoint_label: String) -> impl In
             <h2 id="secret-heading">"Signing secret"</h2>
             <p class="hint">"Receivers check each webhook's " <code>"webhook-signature"</code> " with it (Standard Webhooks)."</p>
             <Transition fallback=|| ()>{secrets}</Transition>
+            {role.allows(Action::RotateSecrets).then(|| view! {
             <Confirm opener="Rotate signing secret…"
                 question=format!("Rotate the signing secret of \u{201c}{endpoint_label}\u{201d}?")
                 consequence="A new secret signs every webhook from now on. The previous one keeps signing alongside it for 24 hours, so you have a day to update the receiver.">
@@ -58,6 +61,7 @@ pub fn SigningSecretCard(endpoint_id: String, endpoint_label: String) -> impl In
                     <SubmitButton label="Rotate signing secret" pending_label="Rotating…" pending=rotate.pending() class="danger"/>
                 </ActionForm>
             </Confirm>
+            })}
         </section>
     }
 }
