@@ -362,6 +362,82 @@ async fn members_change_roles_leave_and_hand_over_ownership(backend: Backend) {
     assert_eq!(gone.status(), 404);
 }
 
+/// Membership changes that race are judged on the state they are made to: whatever order they
+/// land in, an organization keeps an owner, and a removed admin's invitations stop working.
+async fn racing_changes_never_leave_an_organization_without_an_owner(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = owner(&app, "alice@example.com").await;
+    let org_id = current_org(&app, &alice).await;
+    let bob = member(&app, &alice, &org_id, "bob@example.com", "owner").await;
+    let carol = member(&app, &alice, &org_id, "carol@example.com", "admin").await;
+    let ids = member_ids(&app, &alice).await;
+    let org = org_id.as_str();
+
+    // Both owners leave at once: one of them stays.
+    let leave = [("org_id", org)];
+    let (left_a, left_b) = tokio::join!(
+        app.call_with(&alice, "leave_org", &leave),
+        app.call_with(&bob, "leave_org", &leave),
+    );
+    let statuses = [left_a.status().as_u16(), left_b.status().as_u16()];
+    assert!(
+        statuses.contains(&200) && statuses.contains(&422),
+        "{statuses:?}"
+    );
+    let (stayed, stayer) = if statuses[0] == 422 {
+        (&alice, "alice@example.com")
+    } else {
+        (&bob, "bob@example.com")
+    };
+    assert_eq!(member_roles(&app, stayed).await[stayer], "owner");
+
+    // A transfer races an admin's demotion of its target: an owner remains either way.
+    let dave = member(&app, stayed, org, "dave@example.com", "developer").await;
+    let dave_id = member_ids(&app, stayed).await["dave@example.com"].clone();
+    let transfer = [("org_id", org), ("account_id", dave_id.as_str())];
+    let demote = [
+        ("org_id", org),
+        ("account_id", dave_id.as_str()),
+        ("role", "viewer"),
+    ];
+    let (_, _) = tokio::join!(
+        app.call_with(stayed, "transfer_ownership", &transfer),
+        app.call_with(&carol, "change_member_role", &demote),
+    );
+    let roles = member_roles(&app, &dave).await;
+    assert!(roles.values().any(|role| role == "owner"), "{roles:?}");
+
+    // An admin's pending invitations die with the admin's removal.
+    let owner_now = if roles[stayer] == "owner" {
+        stayed
+    } else {
+        &dave
+    };
+    let token = common::orgs::invite(&app, &carol, org, "mallory@example.com", "admin").await;
+    let removed = app
+        .call_with(
+            owner_now,
+            "remove_member",
+            &[("org_id", org), ("account_id", &ids["carol@example.com"])],
+        )
+        .await;
+    assert_eq!(
+        removed.status(),
+        200,
+        "{}",
+        removed.text().await.unwrap_or_default()
+    );
+    let mallory = owner(&app, "mallory@example.com").await;
+    let accepted = app
+        .call_with(&mallory, "accept_invitation", &[("token", &token)])
+        .await;
+    assert_eq!(
+        accepted.status(),
+        422,
+        "the removed admin's invitation is revoked"
+    );
+}
+
 async fn the_audit_log_filters_and_exports(backend: Backend) {
     let app = spawn_app(backend).await;
     let alice = owner(&app, "alice@example.com").await;
@@ -490,5 +566,6 @@ async fn member_roles(
 on_both_backends!(
     invitations_are_mailed_used_once_resent_and_revoked,
     members_change_roles_leave_and_hand_over_ownership,
+    racing_changes_never_leave_an_organization_without_an_owner,
     the_audit_log_filters_and_exports,
 );

@@ -101,7 +101,10 @@ async fn the_previous_release_upgrades_with_everything_working(backend: Backend)
     assert_eq!(current_org(&app, &client).await, "org_0old0account0");
     let page = json(app.call_with(&client, "org_settings", &[]).await).await;
     assert_eq!(page["org"]["role"], "owner");
-    assert_eq!(page["org"]["name"], "old", "named after the email's local part");
+    assert_eq!(
+        page["org"]["name"], "old",
+        "named after the email's local part"
+    );
     assert_eq!(page["members"][0]["email"], "old@example.com");
 
     let apps = json(app.call_with(&client, "list_apps", &[]).await).await;

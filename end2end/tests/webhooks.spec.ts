@@ -150,7 +150,7 @@ test('the payload option unlocks with the Business plan', async ({ page, browser
   await operator.goto('/admin');
   await operator.getByLabel(`Plan for ${appName}`).selectOption('business');
   await operator.getByRole('button', { name: `Set plan of ${appName}` }).click();
-  await expect(operator.getByRole('row', { name: new RegExp(appName) })).toContainText('Business');
+  await expect(operator.getByRole('row', { name: new RegExp(`^${appName}`) })).toContainText('Business');
   await operatorContext.close();
 
   await page.goto(endpointPath);

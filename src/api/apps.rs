@@ -20,13 +20,17 @@ pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
     ctx.state.apps.list(&member).await
 }
 
-/// Creates an application and opens its page, where the API key is shown once.
+/// Creates an application in `org_id` (the organization the form showed; default the one the
+/// console shows) and opens its page, where the API key is shown once.
 #[server(endpoint = "create_app")]
-pub async fn create_app(name: String) -> Result<(), AppError> {
+pub async fn create_app(name: String, org_id: Option<String>) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
     ctx.state.auth.ensure_may_create_apps(&owner)?;
-    let member = ctx.member().await?;
+    let member = match org_id.filter(|id| !id.trim().is_empty()) {
+        Some(org_id) => ctx.org_member(&org_id).await?,
+        None => ctx.member().await?,
+    };
     let issued = ctx
         .state
         .apps

@@ -4,7 +4,8 @@
 use crate::api::registry::{list_facial_ids, DeleteFacialId};
 use crate::app::components::{field_error, form_error, FormAlert};
 use crate::app::format::utc_time;
-use crate::app::pages::app_frame::use_public_id;
+use crate::app::pages::app_frame::{use_app_detail, use_public_id};
+use crate::model::org::Action;
 use crate::model::registry::FacialIdSummary;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -23,6 +24,7 @@ pub fn FacialIdsTab() -> impl IntoView {
             .unwrap_or(0)
     };
     let delete = ServerAction::<DeleteFacialId>::new();
+    let app = use_app_detail();
     let listing = Resource::new(
         move || (public_id.get(), search(), page(), delete.version().get()),
         |(id, search, page, _)| list_facial_ids(id, search, Some(page.to_string())),
@@ -32,6 +34,9 @@ pub fn FacialIdsTab() -> impl IntoView {
 
     let content = move || {
         Suspend::new(async move {
+            let may_delete = app
+                .await
+                .is_ok_and(|app| app.role.allows(Action::DeleteFacialIds));
             let listing = match listing.await {
                 Ok(listing) => listing,
                 Err(AppError::NotFound) => return None,
@@ -68,7 +73,7 @@ pub fn FacialIdsTab() -> impl IntoView {
                     {if listing.items.is_empty() {
                         view! { <p class="empty">"No facial IDs enrolled yet (or none match the search)."</p> }.into_any()
                     } else {
-                        listing.items.into_iter().map(|item| view! { <FacialIdEntry item delete delete_error/> }).collect_view().into_any()
+                        listing.items.into_iter().map(|item| view! { <FacialIdEntry item delete delete_error may_delete/> }).collect_view().into_any()
                     }}
                     <nav class="pager" aria-label="Pages">
                         {newer.map(|href| view! { <a href=href>"Newer"</a> })}
@@ -87,6 +92,8 @@ fn FacialIdEntry(
     item: FacialIdSummary,
     delete: ServerAction<DeleteFacialId>,
     delete_error: Signal<Option<AppError>>,
+    /// Whether the member's role may delete facial IDs (else no form is shown).
+    may_delete: bool,
 ) -> impl IntoView {
     let public_id = use_public_id();
     let confirm_id = format!("confirm-{}", item.facial_id);
@@ -116,6 +123,7 @@ fn FacialIdEntry(
                 <summary>"Linked payload"</summary>
                 <pre class="snippet" tabindex="0" data-testid="linked-payload">{item.payload.unwrap_or_else(|| "(none)".into())}</pre>
             </details>
+            {may_delete.then(|| view! {
             <ActionForm action=delete attr:class="inline-actions">
                 <input type="hidden" name="public_id" value=public_id/>
                 <input type="hidden" name="facial_id" value=hidden_id/>
@@ -126,6 +134,7 @@ fn FacialIdEntry(
                 <button type="submit" class="danger" aria-label=delete_label>"Delete"</button>
                 <span class="field-error" hidden=move || confirm_error.get().is_none()>{move || confirm_error.get()}</span>
             </ActionForm>
+            })}
         </article>
     }
 }

@@ -257,13 +257,31 @@ impl Apps {
 /// An endpoint's settings for the audit log: everything a member edits, never its secrets.
 fn settings_json(endpoint: &EndpointRecord) -> serde_json::Value {
     json!({
-        "url": endpoint.url,
+        "url": url_without_secrets(&endpoint.url),
         "description": endpoint.description,
         "enabled": endpoint.enabled,
         "events": endpoint.events.as_deref().unwrap_or("all"),
         "include_payload": endpoint.include_payload,
         "timeout_secs": endpoint.timeout_secs,
     })
+}
+
+/// A URL as the audit log shows it: receivers often take a token in the query string or
+/// credentials before the host, so query values and the password are masked.
+fn url_without_secrets(raw: &str) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        return String::new();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if url.query().is_some() {
+        let keys: Vec<String> = url.query_pairs().map(|(key, _)| key.into_owned()).collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|key| (key.as_str(), "***")));
+    }
+    url.to_string()
 }
 
 fn payload_refusal() -> AppError {
@@ -301,5 +319,22 @@ fn signing_secrets(endpoint: &EndpointRecord, now: i64) -> SigningSecrets {
         current: endpoint.signing_secret.clone(),
         previous: still_valid.and(endpoint.previous_signing_secret.clone()),
         previous_expires_at_ms: still_valid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_without_secrets;
+
+    #[test]
+    fn audit_urls_hide_query_values_and_passwords() {
+        assert_eq!(
+            url_without_secrets("https://user:hunter2@example.com/hook?token=abc&v=1"),
+            "https://user:***@example.com/hook?token=***&v=***"
+        );
+        assert_eq!(
+            url_without_secrets("https://example.com/hook"),
+            "https://example.com/hook"
+        );
     }
 }

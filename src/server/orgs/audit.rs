@@ -4,6 +4,7 @@
 use super::{Actor, Member};
 use crate::model::org::{Action, AuditAction, AuditEntry, AuditPage};
 use crate::model::AppError;
+use crate::server::error::internal;
 use crate::server::store::{now_ms, AuditFilter, AuditRecord, NewAuditEntry, Store};
 
 const PAGE_SIZE: i64 = 50;
@@ -72,7 +73,8 @@ impl Audit {
             .await
     }
 
-    /// As `record`, for an actor acting outside a membership (the operator, a sign-in).
+    /// As `record`, for an actor acting outside a membership (the operator, a sign-in). A
+    /// failure to write is logged, never returned (see below).
     pub async fn record_in(
         &self,
         org_id: &str,
@@ -82,7 +84,8 @@ impl Audit {
         details: Option<serde_json::Value>,
     ) -> Result<(), AppError> {
         let details = details.map(|d| d.to_string());
-        self.store
+        let written = self
+            .store
             .insert_audit(NewAuditEntry {
                 org_id,
                 at: now_ms(),
@@ -94,8 +97,34 @@ impl Audit {
                 ip: &actor.ip,
                 details: details.as_deref(),
             })
-            .await?;
+            .await;
+        // The action has happened by now: failing its answer would invite a retry that does
+        // it twice. The lost entry is logged with a reference instead.
+        if let Err(err) = written {
+            let _ = internal(format!(
+                "audit entry {} not written: {err}",
+                action.as_str()
+            ));
+        }
         Ok(())
+    }
+
+    /// How many of `actions` `actor` did in the last `window_ms`, in any organization: the
+    /// log doubles as the count behind limits on mail-sending actions.
+    pub async fn recent(
+        &self,
+        actor: &Actor,
+        actions: [AuditAction; 2],
+        window_ms: i64,
+    ) -> Result<i64, AppError> {
+        Ok(self
+            .store
+            .audit_count_by_actor(
+                &actor.account_id,
+                actions.map(AuditAction::as_str),
+                now_ms() - window_ms,
+            )
+            .await?)
     }
 
     pub async fn page(

@@ -9,8 +9,8 @@ use crate::server::store::{now_ms, InvitationRecord, NewInvitation};
 use serde_json::json;
 
 pub const INVITATION_VALIDITY_MS: i64 = 7 * 24 * 60 * 60 * 1000;
-/// Invitations one organization may make per hour: enough for a team, too few to make the
-/// server a mail cannon.
+/// Invitations (sent or resent) one account may mail per hour: enough for a team, too few to
+/// make the server a mail cannon.
 pub const INVITATIONS_PER_HOUR: i64 = 30;
 
 /// A sent invitation; `link` is set when the inviter must pass it on (no mail).
@@ -58,16 +58,7 @@ impl Orgs {
                 ),
             });
         }
-        let made = self
-            .store
-            .invitations_made_since(&member.org_id, now_ms() - 3_600_000)
-            .await?;
-        if made >= INVITATIONS_PER_HOUR {
-            return Err(AppError::invalid(
-                "email",
-                format!("This organization made {INVITATIONS_PER_HOUR} invitations in the last hour, the most allowed; try again later."),
-            ));
-        }
+        self.within_invitation_limit(member).await?;
         let token = new_invitation_token();
         let id = self
             .store
@@ -101,6 +92,7 @@ impl Orgs {
         invitation_id: &str,
     ) -> Result<SentInvitation, AppError> {
         let pending = self.pending(member, invitation_id).await?;
+        self.within_invitation_limit(member).await?;
         let token = new_invitation_token();
         let renewed = self
             .store
@@ -154,11 +146,11 @@ impl Orgs {
     ) -> Result<InvitationView, AppError> {
         member.require(Action::ManageMembers)?;
         let pending = self
-            .invitations(member)
+            .store
+            .pending_invitation(&member.org_id, invitation_id.trim())
             .await?
-            .into_iter()
-            .find(|invitation| invitation.id == invitation_id.trim())
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::NotFound)
+            .and_then(invitation_view)?;
         if pending.role == Role::Owner {
             member.require(Action::ManageOwners)?;
         }
@@ -205,6 +197,24 @@ impl Orgs {
             )
             .await?;
         Ok(member)
+    }
+
+    async fn within_invitation_limit(&self, member: &Member) -> Result<(), AppError> {
+        let sent = self
+            .audit
+            .recent(
+                &member.actor,
+                [AuditAction::MemberInvite, AuditAction::InvitationResend],
+                3_600_000,
+            )
+            .await?;
+        if sent >= INVITATIONS_PER_HOUR {
+            return Err(AppError::invalid(
+                "email",
+                format!("You sent {INVITATIONS_PER_HOUR} invitations in the last hour, the most allowed; try again later."),
+            ));
+        }
+        Ok(())
     }
 
     async fn send(

@@ -12,7 +12,7 @@ use crate::model::org::{personal_org_name, Action, AuditAction, MemberView, OrgS
 use crate::model::AppError;
 use crate::server::auth::AccountMail;
 use crate::server::error::internal;
-use crate::server::store::{MembershipChange, MembershipRecord, Store};
+use crate::server::store::{MemberChange, MembershipRecord, RolesNow, Store};
 use serde_json::json;
 
 /// Who acts: an account (its email as the label) from an address, or the operator.
@@ -60,6 +60,8 @@ impl Member {
 }
 
 const MAX_ORG_NAME_CHARS: usize = 100;
+/// Organizations one account may create a day (each may send invitations).
+pub const ORGS_PER_DAY: i64 = 10;
 
 #[derive(Clone)]
 pub struct Orgs {
@@ -129,7 +131,7 @@ impl Orgs {
             Some(record) => member(actor, record),
             None => {
                 let name = personal_org_name(&actor.label).to_owned();
-                self.create(actor, &name).await
+                self.create_unlimited(actor, &name).await
             }
         }
     }
@@ -155,8 +157,26 @@ impl Orgs {
         member(actor, record)
     }
 
-    /// A new organization with `actor` as its owner.
+    /// A new organization with `actor` as its owner; at most `ORGS_PER_DAY` a day.
     pub async fn create(&self, actor: Actor, name: &str) -> Result<Member, AppError> {
+        let made = self
+            .audit
+            .recent(
+                &actor,
+                [AuditAction::OrgCreate, AuditAction::OrgCreate],
+                86_400_000,
+            )
+            .await?;
+        if made >= ORGS_PER_DAY {
+            return Err(AppError::invalid(
+                "name",
+                format!("You created {ORGS_PER_DAY} organizations today, the most allowed; try again tomorrow."),
+            ));
+        }
+        self.create_unlimited(actor, name).await
+    }
+
+    async fn create_unlimited(&self, actor: Actor, name: &str) -> Result<Member, AppError> {
         let name = org_name(name)?;
         let org_id = self.store.insert_org(&name, &actor.account_id).await?;
         let member = self.member(actor, &org_id).await?;
@@ -235,14 +255,24 @@ impl Orgs {
         member.require(Action::ManageMembers)?;
         let role = Role::parse(role)?;
         let target = self.target(member, account_id).await?;
-        if role == Role::Owner || target.role == Role::Owner {
-            member.require(Action::ManageOwners)?;
-        }
-        self.changed(
-            self.store
-                .set_member_role(&member.org_id, &target.account_id, role.as_str())
-                .await?,
-        )?;
+        self.change(
+            member,
+            &target,
+            MemberChange::SetRole(role.as_str()),
+            |now| {
+                let actor = now.actor()?;
+                actor.require(Action::ManageMembers)?;
+                let was = now.target()?;
+                if role == Role::Owner || was == Role::Owner {
+                    actor.require(Action::ManageOwners)?;
+                }
+                if was == Role::Owner && role != Role::Owner {
+                    now.another_owner_remains()?;
+                }
+                Ok(())
+            },
+        )
+        .await?;
         let details = json!({
             "member": target.email,
             "before": {"role": target.role.as_str()},
@@ -261,14 +291,16 @@ impl Orgs {
     pub async fn remove(&self, member: &Member, account_id: &str) -> Result<(), AppError> {
         member.require(Action::ManageMembers)?;
         let target = self.target(member, account_id).await?;
-        if target.role == Role::Owner {
-            member.require(Action::ManageOwners)?;
-        }
-        self.changed(
-            self.store
-                .remove_member(&member.org_id, &target.account_id)
-                .await?,
-        )?;
+        self.change(member, &target, MemberChange::Remove, |now| {
+            let actor = now.actor()?;
+            actor.require(Action::ManageMembers)?;
+            if now.target()? == Role::Owner {
+                actor.require(Action::ManageOwners)?;
+                now.another_owner_remains()?;
+            }
+            Ok(())
+        })
+        .await?;
         let details = json!({"member": target.email, "role": target.role.as_str()});
         self.audit
             .record(
@@ -282,11 +314,14 @@ impl Orgs {
 
     /// Leaves the organization; its last owner cannot.
     pub async fn leave(&self, member: &Member) -> Result<(), AppError> {
-        self.changed(
-            self.store
-                .remove_member(&member.org_id, &member.actor.account_id)
-                .await?,
-        )?;
+        let me = self.target(member, &member.actor.account_id).await?;
+        self.change(member, &me, MemberChange::Remove, |now| {
+            if now.actor()? == Role::Owner {
+                now.another_owner_remains()?;
+            }
+            Ok(())
+        })
+        .await?;
         self.audit
             .record(
                 member,
@@ -307,11 +342,12 @@ impl Orgs {
                 "Choose another member to become the owner.",
             ));
         }
-        self.changed(
-            self.store
-                .transfer_ownership(&member.org_id, &member.actor.account_id, &target.account_id)
-                .await?,
-        )?;
+        self.change(member, &target, MemberChange::TransferOwnership, |now| {
+            now.actor()?.require(Action::ManageOwners)?;
+            now.target()?;
+            Ok(())
+        })
+        .await?;
         let details = json!({"to": target.email});
         self.audit
             .record(
@@ -328,22 +364,67 @@ impl Orgs {
             .await?
             .into_iter()
             .find(|m| m.account_id == account_id.trim())
-            .ok_or_else(|| AppError::invalid("account_id", "No such member in this organization."))
+            .ok_or_else(no_such_member)
     }
 
-    fn changed(&self, change: MembershipChange) -> Result<(), AppError> {
-        match change {
-            MembershipChange::Done => Ok(()),
-            MembershipChange::NoSuchMember => Err(AppError::invalid(
-                "account_id",
-                "No such member in this organization.",
-            )),
-            MembershipChange::LastOwner => Err(AppError::invalid(
+    /// Makes `change` once `rule` allows it on the roles as they are inside the change's
+    /// transaction.
+    async fn change(
+        &self,
+        member: &Member,
+        target: &MemberView,
+        change: MemberChange<'_>,
+        rule: impl FnOnce(&RolesNow) -> Result<(), AppError>,
+    ) -> Result<(), AppError> {
+        self.store
+            .change_membership(
+                &member.org_id,
+                &member.actor.account_id,
+                &target.account_id,
+                change,
+                rule,
+            )
+            .await?
+    }
+}
+
+/// The roles inside a membership change, as the rules read them.
+trait RolesNowExt {
+    fn actor(&self) -> Result<Role, AppError>;
+    fn target(&self) -> Result<Role, AppError>;
+    fn another_owner_remains(&self) -> Result<(), AppError>;
+}
+
+impl RolesNowExt for RolesNow {
+    /// The caller's role now; a caller no longer in the organization finds nothing.
+    fn actor(&self) -> Result<Role, AppError> {
+        self.actor
+            .as_deref()
+            .ok_or(AppError::NotFound)
+            .and_then(stored_role)
+    }
+
+    fn target(&self) -> Result<Role, AppError> {
+        self.target
+            .as_deref()
+            .ok_or_else(no_such_member)
+            .and_then(stored_role)
+    }
+
+    fn another_owner_remains(&self) -> Result<(), AppError> {
+        if self.owners > 1 {
+            Ok(())
+        } else {
+            Err(AppError::invalid(
                 "account_id",
                 "An organization needs an owner: make another member an owner first, or delete the organization.",
-            )),
+            ))
         }
     }
+}
+
+fn no_such_member() -> AppError {
+    AppError::invalid("account_id", "No such member in this organization.")
 }
 
 fn member(actor: Actor, record: MembershipRecord) -> Result<Member, AppError> {

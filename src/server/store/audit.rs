@@ -92,6 +92,27 @@ impl Store {
         })?)
     }
 
+    /// How many entries of either action `actor_id` made since `since_ms`, in any organization.
+    pub async fn audit_count_by_actor(
+        &self,
+        actor_id: &str,
+        actions: [&str; 2],
+        since_ms: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE at >= $1 AND actor_id = $2 \
+                 AND action IN ($3, $4)",
+            )
+            .bind(since_ms)
+            .bind(actor_id)
+            .bind(actions[0])
+            .bind(actions[1])
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+
     /// Deletes entries older than `before_ms`; returns how many.
     pub async fn prune_audit(&self, before_ms: i64) -> Result<u64, StoreError> {
         Ok(on_db!(self.db(), |pool| {

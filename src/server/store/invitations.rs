@@ -70,23 +70,6 @@ impl Store {
         Ok(id)
     }
 
-    /// How many invitations the organization made since `since_ms`.
-    pub async fn invitations_made_since(
-        &self,
-        org_id: &str,
-        since_ms: i64,
-    ) -> Result<i64, StoreError> {
-        Ok(on_db!(self.db(), |pool| {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND created_at >= $2",
-            )
-            .bind(org_id)
-            .bind(since_ms)
-            .fetch_one(pool)
-            .await
-        })?)
-    }
-
     /// The organization's pending invitations (expired ones included, marked by their time).
     pub async fn pending_invitations(
         &self,
@@ -99,6 +82,23 @@ impl Store {
             sqlx::query_as::<_, InvitationRecord>(&sql)
                 .bind(org_id)
                 .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    /// One pending invitation (expired or not) of the organization.
+    pub async fn pending_invitation(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<InvitationRecord>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} {FROM} WHERE i.org_id = $1 AND i.id = $2 AND {PENDING}");
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, InvitationRecord>(&sql)
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(pool)
                 .await
         })?)
     }

@@ -48,7 +48,7 @@ pub use invitations::{InvitationRecord, NewInvitation};
 pub use login_failures::AttemptLimit;
 pub use mail_outbox::{OutgoingMail, QueuedMail};
 pub use notices::NoticeKind;
-pub use orgs::{MemberRecord, MembershipChange, MembershipRecord, OrgOverview};
+pub use orgs::{MemberChange, MemberRecord, MembershipRecord, OrgOverview, RolesNow};
 pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
 pub use replays::ReplayCounts;
 

@@ -20,13 +20,22 @@ pub struct MemberRecord {
     pub created_at: i64,
 }
 
-/// Why a membership change was not made.
-#[derive(Debug, PartialEq, Eq)]
-pub enum MembershipChange {
-    Done,
-    NoSuchMember,
-    /// It would leave the organization without an owner.
-    LastOwner,
+/// A change to one membership (`change_membership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange<'a> {
+    SetRole(&'a str),
+    /// The target leaves, or is removed.
+    Remove,
+    /// The target becomes an owner and the actor an admin.
+    TransferOwnership,
+}
+
+/// The roles a membership change is judged on, read inside its transaction.
+#[derive(Debug, Clone)]
+pub struct RolesNow {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub owners: i64,
 }
 
 /// An organization for the operator's overview.
@@ -152,115 +161,92 @@ impl Store {
         })?)
     }
 
-    /// Gives a member a new role, unless that leaves the organization without an owner.
-    pub async fn set_member_role(
+    /// Changes one membership. The organization is locked first, then the roles as they are
+    /// now are read and handed to `decide`, so every rule (who may, the last owner) is judged
+    /// on the state the change is made to, however many changes race. Invitations the target
+    /// made are revoked when it leaves or stops being an owner or admin.
+    pub async fn change_membership<E>(
         &self,
         org_id: &str,
-        account_id: &str,
-        role: &str,
-    ) -> Result<MembershipChange, StoreError> {
-        Ok(on_db!(self.db(), |pool| {
+        actor_id: &str,
+        target_id: &str,
+        change: MemberChange<'_>,
+        decide: impl FnOnce(&RolesNow) -> Result<(), E>,
+    ) -> Result<Result<(), E>, StoreError> {
+        let now = now_ms();
+        Ok(on_db!(self.db(), |pool| async {
             let mut tx = pool.begin().await?;
             sqlx::query(LOCK_ORG).bind(org_id).execute(&mut *tx).await?;
-            let current: Option<(String,)> = sqlx::query_as(
-                "SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2",
-            )
-            .bind(org_id)
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let owners: (i64,) = sqlx::query_as(OWNERS)
+            let role_of = "SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2";
+            let actor: Option<String> = sqlx::query_scalar(role_of)
+                .bind(org_id)
+                .bind(actor_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let target: Option<String> = sqlx::query_scalar(role_of)
+                .bind(org_id)
+                .bind(target_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let owners: i64 = sqlx::query_scalar(OWNERS)
                 .bind(org_id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let change = match current {
-                None => MembershipChange::NoSuchMember,
-                Some((was,)) if was == "owner" && role != "owner" && owners.0 <= 1 => {
-                    MembershipChange::LastOwner
+            let roles = RolesNow {
+                actor,
+                target,
+                owners,
+            };
+            if let Err(refusal) = decide(&roles) {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
+            let set_role = "UPDATE memberships SET role = $3 WHERE org_id = $1 AND account_id = $2";
+            let keeps_inviting = match change {
+                MemberChange::SetRole(role) => {
+                    sqlx::query(set_role)
+                        .bind(org_id)
+                        .bind(target_id)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                    matches!(role, "owner" | "admin")
                 }
-                Some(_) => {
-                    sqlx::query(
-                        "UPDATE memberships SET role = $3 WHERE org_id = $1 AND account_id = $2",
-                    )
-                    .bind(org_id)
-                    .bind(account_id)
-                    .bind(role)
-                    .execute(&mut *tx)
-                    .await?;
-                    MembershipChange::Done
+                MemberChange::Remove => {
+                    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND account_id = $2")
+                        .bind(org_id)
+                        .bind(target_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    false
+                }
+                MemberChange::TransferOwnership => {
+                    for (account, role) in [(target_id, "owner"), (actor_id, "admin")] {
+                        sqlx::query(set_role)
+                            .bind(org_id)
+                            .bind(account)
+                            .bind(role)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    true
                 }
             };
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(change)
-        })?)
-    }
-
-    /// Removes a member (or lets one leave), unless they are the last owner.
-    pub async fn remove_member(
-        &self,
-        org_id: &str,
-        account_id: &str,
-    ) -> Result<MembershipChange, StoreError> {
-        Ok(on_db!(self.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(LOCK_ORG).bind(org_id).execute(&mut *tx).await?;
-            let owners: (i64,) = sqlx::query_as(OWNERS)
+            if !keeps_inviting {
+                sqlx::query(
+                    "UPDATE invitations SET revoked_at = $3 WHERE org_id = $1 AND invited_by = $2 \
+                     AND accepted_at IS NULL AND revoked_at IS NULL",
+                )
                 .bind(org_id)
-                .fetch_one(&mut *tx)
+                .bind(target_id)
+                .bind(now)
+                .execute(&mut *tx)
                 .await?;
-            let removed: Option<(String,)> = sqlx::query_as(
-                "DELETE FROM memberships WHERE org_id = $1 AND account_id = $2 RETURNING role",
-            )
-            .bind(org_id)
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let change = match removed {
-                None => MembershipChange::NoSuchMember,
-                Some((role,)) if role == "owner" && owners.0 <= 1 => MembershipChange::LastOwner,
-                Some(_) => MembershipChange::Done,
-            };
-            if change == MembershipChange::Done {
-                tx.commit().await?;
-            } else {
-                tx.rollback().await?;
             }
-            Ok::<_, sqlx::Error>(change)
-        })?)
-    }
-
-    /// Makes `to` an owner and `from` an admin, in one transaction.
-    pub async fn transfer_ownership(
-        &self,
-        org_id: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<MembershipChange, StoreError> {
-        Ok(on_db!(self.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            let promoted = sqlx::query(
-                "UPDATE memberships SET role = 'owner' WHERE org_id = $1 AND account_id = $2",
-            )
-            .bind(org_id)
-            .bind(to)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if promoted == 0 {
-                tx.rollback().await?;
-                return Ok(MembershipChange::NoSuchMember);
-            }
-            sqlx::query(
-                "UPDATE memberships SET role = 'admin' WHERE org_id = $1 AND account_id = $2 \
-                 AND role = 'owner'",
-            )
-            .bind(org_id)
-            .bind(from)
-            .execute(&mut *tx)
-            .await?;
             tx.commit().await?;
-            Ok::<_, sqlx::Error>(MembershipChange::Done)
-        })?)
+            Ok::<_, sqlx::Error>(Ok(()))
+        }
+        .await)?)
     }
 
     /// Every organization with its members and applications, for the operator.

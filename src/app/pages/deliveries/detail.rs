@@ -5,10 +5,11 @@ use super::live::LiveUpdates;
 use super::table::When;
 use crate::api::deliveries::{get_delivery, Redeliver};
 use crate::app::components::{form_error, CopyButton, FormAlert, SubmitButton};
-use crate::app::pages::app_frame::use_public_id;
+use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::model::delivery::{
     AttemptView, DeliveryDetail, DeliveryStatus, RequestPreview, TEST_EVENT_NAME,
 };
+use crate::model::org::Action;
 use crate::model::outcome::failure_in_words;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -20,6 +21,7 @@ pub fn DeliveryDetailPage() -> impl IntoView {
     let params = use_params_map();
     let delivery_id = Memo::new(move |_| params.read().get("delivery_id").unwrap_or_default());
     let redeliver = ServerAction::<Redeliver>::new();
+    let app = use_app_detail();
     let detail = Resource::new(
         move || {
             (
@@ -40,8 +42,11 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 
     let content = move || {
         Suspend::new(async move {
+            let may_redeliver = app
+                .await
+                .is_ok_and(|app| app.role.allows(Action::Redeliver));
             match detail.await {
-                Ok(detail) => view! { <DetailView detail redeliver/> }.into_any(),
+                Ok(detail) => view! { <DetailView detail redeliver may_redeliver/> }.into_any(),
                 Err(AppError::NotFound) => view! {
                     <section class="card"><p class="empty">"This delivery does not exist (or was purged)."</p></section>
                 }
@@ -62,12 +67,17 @@ pub fn DeliveryDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn DetailView(detail: DeliveryDetail, redeliver: ServerAction<Redeliver>) -> impl IntoView {
+fn DetailView(
+    detail: DeliveryDetail,
+    redeliver: ServerAction<Redeliver>,
+    may_redeliver: bool,
+) -> impl IntoView {
     let public_id = use_public_id();
     let summary = detail.summary;
     let now_ms = detail.now_ms;
-    let can_redeliver =
-        summary.status != DeliveryStatus::Delivering && summary.event_name != TEST_EVENT_NAME;
+    let can_redeliver = may_redeliver
+        && summary.status != DeliveryStatus::Delivering
+        && summary.event_name != TEST_EVENT_NAME;
     let when = match (summary.completed_at_ms, summary.next_attempt_at_ms) {
         (Some(done), _) => view! { "finished " <When at_ms=done now_ms/> }.into_any(),
         (None, Some(next)) => view! { "next attempt " <When at_ms=next now_ms/> }.into_any(),
