@@ -38,7 +38,11 @@ pub fn HealthBadge(endpoint: EndpointView) -> impl IntoView {
 
 /// Shown only for a disabled endpoint.
 #[component]
-pub fn DisabledNotice(endpoint: EndpointView) -> impl IntoView {
+pub fn DisabledNotice(
+    endpoint: EndpointView,
+    /// Whether the member's role may turn the endpoint back on.
+    may_reenable: bool,
+) -> impl IntoView {
     let public_id = use_public_id();
     let reenable = ServerAction::<ReenableEndpoint>::new();
     let form_id = format!("reenable-{}", endpoint.id);
@@ -64,12 +68,14 @@ pub fn DisabledNotice(endpoint: EndpointView) -> impl IntoView {
             <div class="disabled-notice" role="status" data-testid="disabled-notice">
                 <p>{format!("Disabled{when}{reason}")}</p>
                 <p class="hint">"Deliveries already queued for it wait and are sent on re-enable; events that arrive while it is disabled are not sent to it."</p>
-                <ActionForm action=reenable attr:class="inline-actions">
-                    <input type="hidden" name="public_id" value=public_id/>
-                    <input type="hidden" name="endpoint_id" value=endpoint.id.clone()/>
-                    <input type="hidden" name=FORM_ID_FIELD value=form_id.clone()/>
-                    <SubmitButton label="Re-enable" pending_label="Re-enabling…" pending=reenable.pending()/>
-                </ActionForm>
+                {may_reenable.then(|| view! {
+                    <ActionForm action=reenable attr:class="inline-actions">
+                        <input type="hidden" name="public_id" value=public_id/>
+                        <input type="hidden" name="endpoint_id" value=endpoint.id.clone()/>
+                        <input type="hidden" name=FORM_ID_FIELD value=form_id.clone()/>
+                        <SubmitButton label="Re-enable" pending_label="Re-enabling…" pending=reenable.pending()/>
+                    </ActionForm>
+                })}
                 <FormAlert message=form_error(error)/>
             </div>
         }

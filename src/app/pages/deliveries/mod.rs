@@ -15,9 +15,10 @@ pub use table::{DeliveriesTable, When};
 use crate::api::apps::list_endpoints;
 use crate::api::deliveries::{get_delivery_chart, list_deliveries, Redeliver};
 use crate::app::components::{form_error, FormAlert};
-use crate::app::pages::app_frame::use_public_id;
+use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::model::app::{EndpointView, EventKind};
 use crate::model::delivery::{DeliveryQuery, DeliveryStatus, MAX_SEARCH_CHARS, TEST_EVENT_NAME};
+use crate::model::org::{Action, Role};
 use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -62,6 +63,7 @@ pub fn DeliveriesTab() -> impl IntoView {
         },
     );
     let endpoints = Resource::new(move || public_id.get(), list_endpoints);
+    let app = use_app_detail();
     let chart = Resource::new(move || public_id.get(), |id| get_delivery_chart(id, None));
     // A failed "Redeliver" from a row comes back here.
     let redeliver = ServerAction::<Redeliver>::new();
@@ -86,6 +88,8 @@ pub fn DeliveriesTab() -> impl IntoView {
     };
     let list_view = move || {
         Suspend::new(async move {
+            let role = app.await.map(|app| app.role).unwrap_or(Role::Viewer);
+            let may_redeliver = role.allows(Action::Redeliver);
             let listing = match listing.await {
                 Ok(listing) => listing,
                 Err(AppError::NotFound) => return None,
@@ -109,7 +113,8 @@ pub fn DeliveriesTab() -> impl IntoView {
             let rows = if listing.items.is_empty() {
                 view! { <p class="empty">"No deliveries match (yet). Events sent to this application appear here."</p> }.into_any()
             } else {
-                view! { <DeliveriesTable items=listing.items now_ms=listing.now_ms/> }.into_any()
+                view! { <DeliveriesTable items=listing.items now_ms=listing.now_ms may_redeliver/> }
+                    .into_any()
             };
             Some(
                 view! {
@@ -134,7 +139,9 @@ pub fn DeliveriesTab() -> impl IntoView {
     let replay_panel = move || {
         Suspend::new(async move {
             let endpoints = endpoints.await.ok()?;
-            (!endpoints.is_empty()).then(|| view! { <ReplayPanel endpoints/> })
+            let role = app.await.ok()?.role;
+            (!endpoints.is_empty() && role.allows(Action::Redeliver))
+                .then(|| view! { <ReplayPanel endpoints/> })
         })
     };
 

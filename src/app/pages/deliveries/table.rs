@@ -27,6 +27,8 @@ pub fn DeliveriesTable(
     /// The endpoint column, left out on an endpoint's own page.
     #[prop(default = true)]
     show_endpoint: bool,
+    /// Whether the member's role may redeliver (else rows offer no Redeliver button).
+    may_redeliver: bool,
 ) -> impl IntoView {
     view! {
         <table class="list deliveries clickable" data-testid="deliveries">
@@ -41,7 +43,7 @@ pub fn DeliveriesTable(
             <tbody>
                 {items
                     .into_iter()
-                    .map(|item| view! { <DeliveryRow item now_ms show_endpoint/> })
+                    .map(|item| view! { <DeliveryRow item now_ms show_endpoint may_redeliver/> })
                     .collect_view()}
             </tbody>
         </table>
@@ -49,7 +51,12 @@ pub fn DeliveriesTable(
 }
 
 #[component]
-fn DeliveryRow(item: DeliverySummary, now_ms: i64, show_endpoint: bool) -> impl IntoView {
+fn DeliveryRow(
+    item: DeliverySummary,
+    now_ms: i64,
+    show_endpoint: bool,
+    may_redeliver: bool,
+) -> impl IntoView {
     let public_id = use_public_id();
     let href = format!("/apps/{}/deliveries/{}", public_id.get_untracked(), item.id);
     let next = item.next_attempt_at_ms.map(|next| {
@@ -65,10 +72,12 @@ fn DeliveryRow(item: DeliverySummary, now_ms: i64, show_endpoint: bool) -> impl 
         n => format!("{n} attempts"),
     };
     // Its last attempt failed: sending it again now is the obvious next step.
-    let redeliverable = matches!(
-        item.status,
-        DeliveryStatus::Failed | DeliveryStatus::Retrying
-    ) && item.event_name != TEST_EVENT_NAME;
+    let redeliverable = may_redeliver
+        && matches!(
+            item.status,
+            DeliveryStatus::Failed | DeliveryStatus::Retrying
+        )
+        && item.event_name != TEST_EVENT_NAME;
     let outcome_title = item.last_error_message.clone().unwrap_or_default();
     // The link covers the row, so its title is the row's tooltip: the exact values.
     let row_title = [

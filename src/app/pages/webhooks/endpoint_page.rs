@@ -108,9 +108,9 @@ fn EndpointDetail(
                 <div><dt>"Last delivery"</dt><dd>{last}</dd></div>
                 <div><dt>"Timeout"</dt><dd>{format!("{} s", endpoint.timeout_secs)}</dd></div>
             </dl>
-            <DisabledNotice endpoint=endpoint.clone()/>
+            <DisabledNotice endpoint=endpoint.clone() may_reenable=role.allows(Action::EditEndpoints)/>
         </section>
-        <ActivityCard endpoint_id=endpoint.id.clone() all_deliveries/>
+        <ActivityCard endpoint_id=endpoint.id.clone() all_deliveries may_redeliver=role.allows(Action::Redeliver)/>
         {role.allows(Action::SendTestEvents).then(|| view! { <TestEventCard endpoint_id=endpoint.id.clone() last_test/> })}
         <section class="card" aria-labelledby="settings-heading">
             <h2 id="settings-heading">"Settings"</h2>
@@ -127,7 +127,7 @@ fn EndpointDetail(
 
 /// The last day by the hour and the newest deliveries to this endpoint.
 #[component]
-fn ActivityCard(endpoint_id: String, all_deliveries: String) -> impl IntoView {
+fn ActivityCard(endpoint_id: String, all_deliveries: String, may_redeliver: bool) -> impl IntoView {
     let public_id = use_public_id();
     let chart = {
         let endpoint_id = endpoint_id.clone();
@@ -155,7 +155,7 @@ fn ActivityCard(endpoint_id: String, all_deliveries: String) -> impl IntoView {
                 Ok(mut page) => {
                     page.items.truncate(RECENT_SHOWN);
                     view! {
-                        <DeliveriesTable items=page.items now_ms=page.now_ms show_endpoint=false/>
+                        <DeliveriesTable items=page.items now_ms=page.now_ms show_endpoint=false may_redeliver/>
                         <p><a href=all_deliveries>"All deliveries to this endpoint"</a></p>
                     }
                     .into_any()
