@@ -138,9 +138,10 @@ impl Orgs {
 
     /// `actor` as a member of `org_id`; `NotFound` when it is not one.
     pub async fn member(&self, actor: Actor, org_id: &str) -> Result<Member, AppError> {
+        let org_id = stored_id(org_id)?;
         let record = self
             .store
-            .membership(&actor.account_id, org_id.trim())
+            .membership(&actor.account_id, org_id)
             .await?
             .ok_or(AppError::NotFound)?;
         member(actor, record)
@@ -149,9 +150,10 @@ impl Orgs {
     /// `actor` as a member of the organization that owns application `public_id`; `NotFound`
     /// for an application of an organization it is not in, as for one that does not exist.
     pub async fn member_for_app(&self, actor: Actor, public_id: &str) -> Result<Member, AppError> {
+        let public_id = stored_id(public_id)?;
         let record = self
             .store
-            .membership_for_app(&actor.account_id, public_id.trim())
+            .membership_for_app(&actor.account_id, public_id)
             .await?
             .ok_or(AppError::NotFound)?;
         member(actor, record)
@@ -420,6 +422,17 @@ impl RolesNowExt for RolesNow {
                 "An organization needs an owner: make another member an owner first, or delete the organization.",
             ))
         }
+    }
+}
+
+/// An ID from a URL path, trimmed; one no ID can be (a NUL, which PostgreSQL refuses in text,
+/// or past any ID's length) is simply not found.
+fn stored_id(raw: &str) -> Result<&str, AppError> {
+    let id = raw.trim();
+    if id.contains('\0') || id.len() > 64 {
+        Err(AppError::NotFound)
+    } else {
+        Ok(id)
     }
 }
 
