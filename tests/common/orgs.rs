@@ -65,3 +65,40 @@ pub async fn member(
     );
     client
 }
+
+/// Each member of the organization `client`'s console shows, by email: (account id, role).
+pub async fn members(
+    app: &TestApp,
+    client: &reqwest::Client,
+) -> std::collections::HashMap<String, (String, String)> {
+    let page = json(app.call_with(client, "org_settings", &[]).await).await;
+    let text = |m: &serde_json::Value, key: &str| m[key].as_str().expect(key).to_owned();
+    page["members"]
+        .as_array()
+        .expect("a member list")
+        .iter()
+        .map(|m| (text(m, "email"), (text(m, "account_id"), text(m, "role"))))
+        .collect()
+}
+
+/// Each member's account id, by email.
+pub async fn member_ids(
+    app: &TestApp,
+    client: &reqwest::Client,
+) -> std::collections::HashMap<String, String> {
+    let all = members(app, client).await;
+    all.into_iter()
+        .map(|(email, (id, _))| (email, id))
+        .collect()
+}
+
+/// Each member's role, by email.
+pub async fn member_roles(
+    app: &TestApp,
+    client: &reqwest::Client,
+) -> std::collections::HashMap<String, String> {
+    let all = members(app, client).await;
+    all.into_iter()
+        .map(|(email, (_, role))| (email, role))
+        .collect()
+}
