@@ -46,6 +46,9 @@ pub enum Command {
     /// Manage applications (prints JSON for scripts).
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Organization API tokens for the management API (prints JSON for scripts).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Manage webhook endpoints (prints JSON for scripts).
     #[command(subcommand)]
     Endpoints(EndpointsCommand),
@@ -113,6 +116,31 @@ pub enum AppsCommand {
         name: String,
         #[arg(long, default_value = "free")]
         plan: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Make a token as the account would on the organization's settings page; prints
+    /// {"token", "id", "name", "role", "expiresAt"} (the token is shown only here).
+    Create {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        /// Email of the account that makes it (its role must allow managing members).
+        #[arg(long)]
+        owner: String,
+        /// The organization (`org_…`); default: the account's oldest.
+        #[arg(long)]
+        org: Option<String>,
+        /// What uses the token, e.g. "CI deploys".
+        #[arg(long)]
+        name: String,
+        /// owner, admin, developer or viewer.
+        #[arg(long)]
+        role: String,
+        /// Days until it stops working; default: never.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
 }
 

@@ -108,6 +108,65 @@ async fn with_store<T>(
     outcome.map_err(|e| StartupError::Command(e.to_string()))
 }
 
+/// The account `owner` (an email) acting from the command line in organization `org`
+/// (default: its oldest), with the role it holds there.
+async fn command_member(
+    store: &Store,
+    owner: &str,
+    org: Option<&str>,
+) -> Result<crate::server::orgs::Member, AppError> {
+    let email = crate::model::EmailAddress::parse(owner)?;
+    let owner = store
+        .account_by_email(email.as_str())
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "owner",
+                format!("No account has the email {}.", email.as_str()),
+            )
+        })?;
+    let actor = Actor {
+        account_id: owner.id,
+        label: owner.email,
+        ip: COMMAND_LINE.to_owned(),
+    };
+    let orgs = command_orgs(store);
+    match org {
+        Some(org_id) => orgs.member(actor, org_id).await,
+        None => orgs.current(actor, None).await,
+    }
+}
+
+/// Makes an organization API token as the account `owner` would on the settings page, and
+/// prints it: the one time it is shown.
+pub async fn create_token(
+    database_url: &str,
+    owner: &str,
+    org: Option<&str>,
+    name: &str,
+    role: &str,
+    expires_in_days: Option<u32>,
+) -> Result<(), StartupError> {
+    let issued = with_store(database_url, async |store| {
+        let member = command_member(store, owner, org).await?;
+        command_orgs(store)
+            .create_token(&member, name, role, expires_in_days)
+            .await
+    })
+    .await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "token": issued.token,
+            "id": issued.view.id,
+            "name": issued.view.name,
+            "role": issued.view.role.as_str(),
+            "expiresAt": issued.view.expires_at_ms.map(crate::server::clock::rfc3339),
+        })
+    );
+    Ok(())
+}
+
 pub async fn create_app(
     database_url: &str,
     owner: &str,
@@ -117,26 +176,7 @@ pub async fn create_app(
 ) -> Result<(), StartupError> {
     let plan = Plan::parse(plan).map_err(|e| StartupError::Command(e.to_string()))?;
     let issued = with_store(database_url, async |store| {
-        let email = crate::model::EmailAddress::parse(owner)?;
-        let owner = store
-            .account_by_email(email.as_str())
-            .await?
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "owner",
-                    format!("No account has the email {}.", email.as_str()),
-                )
-            })?;
-        let actor = Actor {
-            account_id: owner.id,
-            label: owner.email,
-            ip: COMMAND_LINE.to_owned(),
-        };
-        let orgs = command_orgs(store);
-        let member = match org {
-            Some(org_id) => orgs.member(actor, org_id).await?,
-            None => orgs.current(actor, None).await?,
-        };
+        let member = command_member(store, owner, org).await?;
         Apps::new(store.clone(), Default::default())
             .create(&member, name, plan)
             .await

@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::app::{shell, App};
-use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand};
+use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand, TokensCommand};
 use crate::commands;
 use crate::server::admin::Admin;
 use crate::server::apps::Apps;
@@ -392,6 +392,24 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             plan,
         }) => {
             commands::create_app(&database.database_url, &owner, org.as_deref(), &name, &plan).await
+        }
+        Command::Tokens(TokensCommand::Create {
+            database,
+            owner,
+            org,
+            name,
+            role,
+            expires_in_days,
+        }) => {
+            commands::create_token(
+                &database.database_url,
+                &owner,
+                org.as_deref(),
+                &name,
+                &role,
+                expires_in_days,
+            )
+            .await
         }
         Command::Endpoints(EndpointsCommand::Add {
             database,

@@ -307,7 +307,7 @@ async fn the_shell_honours_roles(backend: Backend) {
             email: "viewer@example.com",
             role: "viewer",
             token_hash: &hash_api_key("fhi_cli"),
-            invited_by: &owner.id,
+            invited_by: Some(&owner.id),
             expires_at: now_ms() + 60_000,
         })
         .await

@@ -31,6 +31,8 @@ const PENDING_SIGN_IN_KEY: &str = "pending_sign_in";
 const CURRENT_ORG_KEY: &str = "org_id";
 /// Session key holding an invitation link to show once (no mail to send it).
 const INVITATION_LINK_KEY: &str = "invitation_link";
+/// Session key holding an organization API token just made, to show once.
+const ISSUED_TOKEN_KEY: &str = "issued_token";
 /// Session key holding recovery codes just made, until the page that shows them once.
 const RECOVERY_CODES_KEY: &str = "recovery_codes";
 /// How long the second factor may take after the password.
@@ -381,8 +383,8 @@ impl RequestContext {
         action: Action,
     ) -> Result<(Member, AppDetail), AppError> {
         let member = self.app_member(public_id, Action::ViewApps).await?;
-        let app = self.state.apps.detail(&member, public_id).await?;
-        member.require(action)?;
+        let app =
+            crate::server::operations::owned_app(&self.state, &member, public_id, action).await?;
         Ok((member, app))
     }
 
@@ -394,11 +396,14 @@ impl RequestContext {
         action: Action,
     ) -> Result<(Member, OwnedEndpoint), AppError> {
         let member = self.app_member(public_id, Action::ViewApps).await?;
-        let endpoint = self
-            .state
-            .apps
-            .owned_endpoint_state(&member, action, public_id, endpoint_id)
-            .await?;
+        let endpoint = crate::server::operations::owned_endpoint(
+            &self.state,
+            &member,
+            public_id,
+            endpoint_id,
+            action,
+        )
+        .await?;
         Ok((member, endpoint))
     }
 
@@ -406,6 +411,21 @@ impl RequestContext {
     pub async fn hold_invitation_link(&self, link: &str) -> Result<(), AppError> {
         self.session
             .insert(INVITATION_LINK_KEY, link)
+            .await
+            .map_err(internal)
+    }
+
+    /// Keeps a token just made for the next page, which shows it once to copy.
+    pub async fn hold_issued_token(&self, token: &str) -> Result<(), AppError> {
+        self.session
+            .insert(ISSUED_TOKEN_KEY, token)
+            .await
+            .map_err(internal)
+    }
+
+    pub async fn take_issued_token(&self) -> Result<Option<String>, AppError> {
+        self.session
+            .remove::<String>(ISSUED_TOKEN_KEY)
             .await
             .map_err(internal)
     }

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::context::RequestContext;
 #[cfg(feature = "ssr")]
-use crate::model::org::{Action, AuditAction};
+use crate::model::org::Action;
 
 /// Sends a `test` event to one endpoint now and answers with what came back, within the
 /// endpoint's timeout. Another owner's endpoint is not found.
@@ -22,43 +22,17 @@ pub async fn send_test_event(
     endpoint_id: String,
     event_type: Option<String>,
 ) -> Result<TestDeliveryResult, AppError> {
+    use crate::server::operations;
     let ctx = RequestContext::load().await?;
-    let (member, endpoint) = ctx
-        .owned_endpoint(&public_id, &endpoint_id, Action::SendTestEvents)
-        .await?;
-    let sent_as = crate::model::catalog::parse_test_type(event_type.as_deref())?;
-    let outcome = ctx
-        .state
-        .tester
-        .send(
-            &endpoint.app_id,
-            &endpoint.endpoint_id,
-            &ctx.client_ip(),
-            sent_as,
-        )
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let details = serde_json::json!({"event_type": sent_as, "delivery": outcome.delivery_id});
-    ctx.state
-        .orgs
-        .audit()
-        .record(
-            &member,
-            AuditAction::TestEvent,
-            ("endpoint", &endpoint.endpoint_id),
-            Some(details),
-        )
-        .await?;
-    let result = TestDeliveryResult {
-        delivery_id: outcome.delivery_id,
-        delivered: outcome.delivered,
-        status_code: outcome.status_code,
-        latency_ms: outcome.duration_ms,
-        http_version: outcome.http_version,
-        response_excerpt: outcome.response_excerpt,
-        error_class: outcome.error_class,
-        error_message: outcome.error_message,
-    };
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    let result = operations::send_test_event(
+        &ctx.state,
+        &member,
+        &public_id,
+        &endpoint_id,
+        event_type.as_deref(),
+    )
+    .await?;
     if ctx.is_plain_form_post() {
         // A plain form reloads the page: the endpoint's card shows the outcome from there.
         ctx.remember_test_result(&endpoint_id, &result).await?;
@@ -130,7 +104,7 @@ pub async fn list_deliveries(
 ) -> Result<DeliveryPage, AppError> {
     use crate::model::delivery::DeliveryQuery;
     let ctx = RequestContext::load().await?;
-    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let filter = DeliveryQuery {
         status,
         event,
@@ -140,14 +114,8 @@ pub async fn list_deliveries(
         search: q,
     }
     .parse()?;
-    ctx.state
-        .deliveries
-        .page(
-            &app.public_id,
-            &filter,
-            crate::model::parse_page(page.as_deref())?,
-        )
-        .await
+    let page = crate::model::parse_page(page.as_deref())?;
+    crate::server::operations::deliveries(&ctx.state, &member, &public_id, &filter, page).await
 }
 
 #[server(endpoint = "get_delivery")]
@@ -156,37 +124,21 @@ pub async fn get_delivery(
     delivery_id: String,
 ) -> Result<DeliveryDetail, AppError> {
     let ctx = RequestContext::load().await?;
-    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
-    ctx.state
-        .deliveries
-        .detail(&app.public_id, &delivery_id)
-        .await
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    crate::server::operations::delivery(&ctx.state, &member, &public_id, &delivery_id).await
 }
 
 /// Sends one delivery again now: a new attempt with the same `webhook-id`.
 #[server(endpoint = "redeliver")]
 pub async fn redeliver(public_id: String, delivery_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let (member, app) = ctx.owned_app(&public_id, Action::Redeliver).await?;
-    ctx.state
-        .deliveries
-        .redeliver(&app.public_id, &delivery_id)
-        .await?;
-    ctx.state
-        .orgs
-        .audit()
-        .record(
-            &member,
-            AuditAction::Redeliver,
-            ("delivery", delivery_id.trim()),
-            None,
-        )
-        .await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    crate::server::operations::redeliver(&ctx.state, &member, &public_id, &delivery_id).await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Queued for redelivery.").await?;
         leptos_axum::redirect(&format!(
             "/apps/{}/deliveries/{}",
-            app.public_id,
+            public_id.trim(),
             delivery_id.trim()
         ));
     }
@@ -220,9 +172,7 @@ pub async fn replay_failed(
     confirm: Option<String>,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
-    let (member, endpoint) = ctx
-        .owned_endpoint(&public_id, &endpoint_id, Action::Redeliver)
-        .await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let since_ms = parse_since(&since)?;
     if confirm.is_none() {
         return Err(AppError::invalid(
@@ -230,22 +180,14 @@ pub async fn replay_failed(
             "Tick the box to confirm the replay.",
         ));
     }
-    let progress = ctx
-        .state
-        .deliveries
-        .replay_failed(&endpoint, since_ms)
-        .await?;
-    let details = serde_json::json!({"since": crate::model::time::utc_time(since_ms), "deliveries": progress.total, "replay": progress.replay_id});
-    ctx.state
-        .orgs
-        .audit()
-        .record(
-            &member,
-            AuditAction::Replay,
-            ("endpoint", &endpoint.endpoint_id),
-            Some(details),
-        )
-        .await?;
+    let progress = crate::server::operations::replay_failed(
+        &ctx.state,
+        &member,
+        &public_id,
+        &endpoint_id,
+        since_ms,
+    )
+    .await?;
     if ctx.is_plain_form_post() {
         ctx.flash(&format!("Replaying {} failed deliveries.", progress.total))
             .await?;
@@ -264,11 +206,8 @@ pub async fn get_replay_progress(
     replay_id: String,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
-    let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
-    ctx.state
-        .deliveries
-        .replay_progress(&app.public_id, &replay_id)
-        .await
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    crate::server::operations::replay_progress(&ctx.state, &member, &public_id, &replay_id).await
 }
 
 /// The last day by the hour, for the whole application or (`endpoint_id`) one endpoint.

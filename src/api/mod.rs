@@ -11,6 +11,7 @@ pub mod recovery;
 pub mod registry;
 pub mod security;
 pub mod theme;
+pub mod tokens;
 
 #[cfg(feature = "ssr")]
 pub mod assets;

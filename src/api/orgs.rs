@@ -55,6 +55,11 @@ pub async fn org_settings() -> Result<OrgPage, AppError> {
     Ok(OrgPage {
         members: orgs.members(&member).await?,
         invitations: orgs.invitations(&member).await?,
+        tokens: if member.role.allows(crate::model::org::Action::ManageMembers) {
+            orgs.tokens(&member).await?
+        } else {
+            Vec::new()
+        },
         mail_configured: ctx.mail_configured(),
         org: member.summary(),
     })

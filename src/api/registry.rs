@@ -8,7 +8,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::context::RequestContext;
 #[cfg(feature = "ssr")]
-use crate::model::org::{Action, AuditAction};
+use crate::model::org::Action;
 
 #[server(endpoint = "list_facial_ids")]
 pub async fn list_facial_ids(
@@ -35,38 +35,17 @@ pub async fn delete_facial_id(
     facial_id: String,
     confirm: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::model::app::EventKind;
-    use crate::server::ingest::EventInput;
-
     let ctx = RequestContext::load().await?;
-    let (member, app) = ctx.owned_app(&public_id, Action::DeleteFacialIds).await?;
+    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     if confirm.is_none() {
         return Err(AppError::invalid(
             "confirm",
             "Tick the box to confirm the deletion.",
         ));
     }
-    let client_ip = ctx
-        .client_ip()
-        .parse()
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    let input = EventInput::new(EventKind::Deletion, Some(facial_id.clone()), client_ip);
-    ctx.state
-        .ingest
-        .submit(&app.public_id, input, None, |_, _| (0, String::new()))
-        .await?;
-    let details = serde_json::json!({"app": app.public_id});
-    ctx.state
-        .orgs
-        .audit()
-        .record(
-            &member,
-            AuditAction::FacialIdDelete,
-            ("facial_id", facial_id.trim()),
-            Some(details),
-        )
+    crate::server::operations::delete_facial_id(&ctx.state, &member, &public_id, &facial_id)
         .await?;
     ctx.flash("Facial ID deleted.").await?;
-    leptos_axum::redirect(&format!("/apps/{}/facial-ids", app.public_id));
+    leptos_axum::redirect(&format!("/apps/{}/facial-ids", public_id.trim()));
     Ok(())
 }

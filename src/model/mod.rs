@@ -14,6 +14,7 @@ pub mod registry;
 pub mod security;
 pub mod theme;
 pub mod time;
+pub mod token;
 
 pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};
 pub use error::AppError;

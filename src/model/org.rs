@@ -152,7 +152,7 @@ impl Action {
             Action::Redeliver => "redeliver or replay deliveries",
             Action::DeleteFacialIds => "delete facial IDs",
             Action::ViewAudit => "read the audit log",
-            Action::ManageMembers => "manage members and invitations",
+            Action::ManageMembers => "manage members, invitations and API tokens",
             Action::ManageOwners => "manage owners",
             Action::RenameOrg => "rename the organization",
             Action::DeleteOrg => "delete the organization",
@@ -192,10 +192,13 @@ pub enum AuditAction {
     MemberRemove,
     MemberLeave,
     OwnershipTransfer,
+    ApiTokenCreate,
+    ApiTokenRevoke,
+    ApiRead,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 29] = [
+    pub const ALL: [AuditAction; 32] = [
         AuditAction::SignIn,
         AuditAction::AppCreate,
         AuditAction::AppRename,
@@ -225,6 +228,9 @@ impl AuditAction {
         AuditAction::MemberRemove,
         AuditAction::MemberLeave,
         AuditAction::OwnershipTransfer,
+        AuditAction::ApiTokenCreate,
+        AuditAction::ApiTokenRevoke,
+        AuditAction::ApiRead,
     ];
 
     /// The stored name: `object.verb`, so a filter on `endpoint.` finds every endpoint action.
@@ -259,6 +265,10 @@ impl AuditAction {
             AuditAction::MemberRemove => "member.remove",
             AuditAction::MemberLeave => "member.leave",
             AuditAction::OwnershipTransfer => "org.ownership_transfer",
+            AuditAction::ApiTokenCreate => "api_token.create",
+            AuditAction::ApiTokenRevoke => "api_token.revoke",
+            // A management API read through a token (changes have their own actions).
+            AuditAction::ApiRead => "api.read",
         }
     }
 }
@@ -312,6 +322,8 @@ pub struct OrgPage {
     pub org: OrgSummary,
     pub members: Vec<MemberView>,
     pub invitations: Vec<InvitationView>,
+    /// The organization's API tokens, for those who may manage them (else empty).
+    pub tokens: Vec<crate::model::token::TokenView>,
     /// Whether invitations are mailed; without mail the inviter copies the link.
     pub mail_configured: bool,
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ingest;
 pub mod listener;
 pub mod mail;
+pub mod operations;
 pub mod orgs;
 pub mod secrets;
 pub mod state;

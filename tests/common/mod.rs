@@ -2,6 +2,7 @@
 //! PostgreSQL tests get a database of their own and fail (never skip) when it is unreachable.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod console;
 pub mod dispatch;
 pub mod orgs;

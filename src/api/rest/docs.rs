@@ -9,10 +9,21 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Facehook event intake API",
-        description = "Report facial-authentication events; Facehook stores them with the facial-ID registry and delivers them as webhooks. Authenticate with `Authorization: Bearer <application API key>`."
+        title = "Facehook API",
+        description = "Event intake (authenticate with `Authorization: Bearer <application API key>`, `fhk_live_…`) and management of applications, endpoints, deliveries, facial IDs, members, invitations and the audit log (authenticate with `Authorization: Bearer <organization API token>`, `fht_…`, made on the organization's settings page; it acts with its own role). Lists take `?limit=&after=` and answer `{\"data\": [...], \"next\"}`; every POST takes an `Idempotency-Key`."
     ),
-    paths(post_event, get_facial_id, put_payload, put_pincode, delete_facial_id),
+    paths(post_event, get_facial_id, put_payload, put_pincode, delete_facial_id,
+        manage::list_applications, manage::create_application, manage::get_application,
+        manage::rename_application, manage::delete_application, manage::rotate_api_key,
+        manage::rotate_webhook_token, manage::list_endpoints, manage::create_endpoint,
+        manage::get_endpoint, manage::update_endpoint, manage::delete_endpoint,
+        manage::enable_endpoint, manage::disable_endpoint, manage::reveal_signing_secret,
+        manage::rotate_signing_secret, manage::send_test_event, manage::replay_failed,
+        manage::list_deliveries, manage::get_delivery, manage::redeliver, manage::get_replay,
+        manage::list_facial_ids, manage::get_app_facial_id, manage::delete_app_facial_id,
+        manage::list_event_types, manage::list_members, manage::change_member_role,
+        manage::remove_member, manage::list_invitations, manage::invite_member,
+        manage::revoke_invitation, manage::list_audit_log),
     components(schemas(EventBody, DetailsBody, PayloadBody, PincodeBody, AcceptedReply, FacialIdReply, ErrorReply, ErrorDetail)),
     modifiers(&BearerApiKey, &CommonReplies)
 )]
@@ -40,12 +51,14 @@ impl utoipa::Modify for CommonReplies {
         let common = [
             ("400", "Malformed JSON (with its line and column)"),
             ("401", "Missing or invalid API key"),
-            ("404", "Unknown facial ID"),
+            ("403", "The token's role does not allow this (the message says which role may)"),
+            ("404", "Not found, or another organization's"),
             ("413", "Body over 64 KiB"),
             ("415", "Body not sent as JSON"),
             ("409", "The facial ID is already enrolled, or the Idempotency-Key was used with another request"),
             ("422", "Invalid field (named in `field`)"),
             ("429", "Rate limited; see Retry-After"),
+            ("409", "Conflicts with the current state, or the Idempotency-Key is in use"),
             (
                 "503",
                 "The database cannot take writes now; nothing was stored. See Retry-After",
@@ -56,12 +69,19 @@ impl utoipa::Modify for CommonReplies {
                 item.get.as_mut(),
                 item.put.as_mut(),
                 item.post.as_mut(),
+                item.patch.as_mut(),
                 item.delete.as_mut(),
             ];
             for operation in operations.into_iter().flatten() {
                 let takes_body = operation.request_body.is_some();
+                let managed = operation.security.as_ref().is_some_and(|requirements| {
+                    serde_json::to_string(requirements).is_ok_and(|text| text.contains("org_token"))
+                });
                 for (status, description) in common {
                     if !takes_body && matches!(status, "400" | "413" | "415") {
+                        continue;
+                    }
+                    if !managed && status == "403" {
                         continue;
                     }
                     operation
@@ -172,6 +192,10 @@ impl utoipa::Modify for BearerApiKey {
             "api_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        components.add_security_scheme(
+            "org_token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -185,8 +209,10 @@ pub async fn reference_page(State(state): State<AppState>) -> Html<String> {
     let mut html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>API reference · Facehook</title><link rel=\"stylesheet\" href=\"{}\"></head><body><main id=\"main\">\
-         <section class=\"card\"><h1>Facehook event intake API</h1>\
-         <p>Send <code>Authorization: Bearer &lt;application API key&gt;</code> with every request. \
+         <section class=\"card\"><h1>Facehook API</h1>\
+         <p>Event intake takes <code>Authorization: Bearer &lt;application API key&gt;</code>; \
+         management takes <code>Authorization: Bearer &lt;organization API token&gt;</code> (made on the \
+         organization's settings page). \
          Errors are <code>{{\"error\": {{\"code\", \"message\", \"field\"?}}}}</code>. \
          Machine-readable: <a href=\"/api/v1/openapi.json\">openapi.json</a> (OpenAPI 3.1). \
          <a href=\"/apps\">Back to the console</a>.</p></section>",

@@ -59,6 +59,14 @@ impl ApiError {
         )
     }
 
+    pub fn unauthorized_token() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Missing, revoked or expired token; send Authorization: Bearer <organization API token>.",
+        )
+    }
+
     pub fn rate_limited(retry_after: Duration) -> Self {
         ApiError {
             retry_after: Some(retry_after),
@@ -100,9 +108,9 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
         match err {
-            AppError::Invalid { field, message } => ApiError::invalid(&field, message),
+            AppError::Invalid { field, message } => ApiError::invalid(&camel_case(&field), message),
             AppError::Conflict { field, message } => ApiError {
-                field: Some(field),
+                field: Some(camel_case(&field)),
                 ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
             },
             AppError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
@@ -113,6 +121,7 @@ impl From<AppError> for ApiError {
                 let code = match &other {
                     AppError::Unavailable => "unavailable",
                     AppError::Busy => "busy",
+                    AppError::Forbidden { .. } => "forbidden",
                     _ if status.is_server_error() => "internal",
                     _ => "refused",
                 };
@@ -123,6 +132,24 @@ impl From<AppError> for ApiError {
             }
         }
     }
+}
+
+/// The service layer names fields as the console's forms do (`include_payload`); the JSON
+/// API's bodies spell them `includePayload`.
+fn camel_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl IntoResponse for ApiError {

@@ -4,6 +4,7 @@
 mod docs;
 mod error;
 mod key;
+mod manage;
 
 pub use error::{ApiError, ErrorDetail, ErrorReply};
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/facial-ids/{facial_id}/payload", put(put_payload))
         .route("/facial-ids/{facial_id}/pincode", put(put_pincode))
+        .merge(manage::router())
         .route("/openapi.json", get(docs::openapi_json))
         .route("/docs", get(docs::reference_page))
 }
@@ -445,18 +447,18 @@ async fn get_facial_id(
     State(state): State<AppState>,
     app: ApiApp,
     Path(facial_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FacialIdReply>, ApiError> {
     let record = state.ingest.facial_id(&app.id, &facial_id).await?;
     Ok(Json(facial_id_body(record)))
 }
 
-fn facial_id_body(record: FacialIdRecord) -> Value {
+fn facial_id_body(record: FacialIdRecord) -> FacialIdReply {
     let payload = record
         .payload
         .as_deref()
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
         .unwrap_or(Value::Null);
-    json!(FacialIdReply {
+    FacialIdReply {
         facial_id: record.facial_id,
         enrolled: true,
         enrolled_at: rfc3339(record.enrolled_at),
@@ -464,5 +466,5 @@ fn facial_id_body(record: FacialIdRecord) -> Value {
         gender: record.gender,
         age: record.age,
         payload,
-    })
+    }
 }

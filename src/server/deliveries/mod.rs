@@ -43,6 +43,7 @@ impl Deliveries {
             from_ms: filter.from_ms,
             to_ms: filter.to_ms,
             search: filter.search.as_deref(),
+            after: None,
         };
         // One row more than a page says whether an older page exists.
         let mut rows = self
@@ -57,6 +58,46 @@ impl Deliveries {
             has_more,
             now_ms: now_ms(),
         })
+    }
+
+    /// Up to `limit` deliveries listed after delivery `after` (from the newest when `None`),
+    /// and whether more follow: the management API's cursor.
+    pub async fn list_after(
+        &self,
+        app_id: &str,
+        filter: &DeliveryFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<DeliverySummary>, bool), AppError> {
+        let position = match after {
+            None => None,
+            Some(id) => Some(
+                self.store
+                    .delivery_position(app_id, id)
+                    .await?
+                    .map(|at| (at, id))
+                    .ok_or_else(|| unknown_cursor("delivery"))?,
+            ),
+        };
+        let listing = ListingFilter {
+            status: filter.status.map(DeliveryStatus::as_str),
+            event_name: filter.event.as_deref(),
+            endpoint_id: filter.endpoint_id.as_deref(),
+            from_ms: filter.from_ms,
+            to_ms: filter.to_ms,
+            search: filter.search.as_deref(),
+            after: position,
+        };
+        let mut rows = self
+            .store
+            .list_deliveries(app_id, listing, i64::from(limit) + 1, 0)
+            .await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        Ok((
+            rows.into_iter().map(summary).collect::<Result<_, _>>()?,
+            more,
+        ))
     }
 
     pub async fn detail(
@@ -244,4 +285,12 @@ fn summary(row: DeliveryListing) -> Result<DeliverySummary, AppError> {
         created_at_ms: row.created_at,
         completed_at_ms: row.completed_at,
     })
+}
+
+/// A cursor (`after`) that names nothing in the list it was given for.
+pub fn unknown_cursor(what: &str) -> AppError {
+    AppError::invalid(
+        "after",
+        format!("after must be the ID of a {what} in this list (the `next` of the previous page)."),
+    )
 }

@@ -156,6 +156,39 @@ impl Ingest {
             .ok_or(AppError::NotFound)
     }
 
+    /// Up to `limit` facial IDs listed after `after` (from the newest when `None`), and
+    /// whether more follow: the management API's cursor.
+    pub async fn facial_ids_after(
+        &self,
+        app_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<FacialIdRecord>, bool), AppError> {
+        let position = match after {
+            None => None,
+            Some(id) => {
+                let record = self
+                    .facial_id(app_id, id)
+                    .await
+                    .map_err(|_| crate::server::deliveries::unknown_cursor("facial ID"))?;
+                Some((record.enrolled_at, record.facial_id))
+            }
+        };
+        let mut rows = self
+            .store
+            .facial_ids_page(
+                app_id,
+                None,
+                position.as_ref().map(|(at, id)| (*at, id.as_str())),
+                i64::from(limit) + 1,
+                0,
+            )
+            .await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        Ok((rows, more))
+    }
+
     /// A page of the registry for the console, with the last day's event counts.
     pub async fn facial_id_page(
         &self,
@@ -167,7 +200,13 @@ impl Ingest {
         let per_page = i64::from(FACIAL_IDS_PER_PAGE);
         let mut rows = self
             .store
-            .facial_ids_page(app_id, search, per_page + 1, i64::from(page) * per_page)
+            .facial_ids_page(
+                app_id,
+                search,
+                None,
+                per_page + 1,
+                i64::from(page) * per_page,
+            )
             .await?;
         let has_more = rows.len() as i64 > per_page;
         rows.truncate(FACIAL_IDS_PER_PAGE as usize);

@@ -51,6 +51,7 @@ impl AuditQuery {
             action: text("action", &self.action)?,
             from_ms: time("from", &self.from)?,
             to_ms: time("to", &self.to)?,
+            after: None,
         })
     }
 }
@@ -147,6 +148,34 @@ impl Audit {
             page,
             has_more,
         })
+    }
+
+    /// Up to `limit` entries listed after entry `after` (from the newest when `None`), and
+    /// whether more follow: the management API's cursor.
+    pub async fn entries_after(
+        &self,
+        member: &Member,
+        query: &AuditQuery,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<AuditEntry>, bool), AppError> {
+        member.require(Action::ViewAudit)?;
+        let mut filter = query.parse()?;
+        if let Some(id) = after {
+            let at = self
+                .store
+                .audit_position(&member.org_id, id)
+                .await?
+                .ok_or_else(|| crate::server::deliveries::unknown_cursor("audit entry"))?;
+            filter.after = Some((at, id.to_owned()));
+        }
+        let mut records = self
+            .store
+            .audit_entries(&member.org_id, &filter, i64::from(limit) + 1, 0)
+            .await?;
+        let more = records.len() > limit as usize;
+        records.truncate(limit as usize);
+        Ok((records.into_iter().map(entry).collect(), more))
     }
 
     /// The newest `MAX_EXPORT_ENTRIES` entries that match, for CSV or JSON export.

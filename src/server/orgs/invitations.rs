@@ -67,7 +67,7 @@ impl Orgs {
                 email: email.as_str(),
                 role: role.as_str(),
                 token_hash: &hash_api_key(&token),
-                invited_by: &member.actor.account_id,
+                invited_by: member.actor.person(),
                 expires_at: now_ms() + INVITATION_VALIDITY_MS,
             })
             .await?;

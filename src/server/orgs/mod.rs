@@ -5,9 +5,11 @@
 mod audit;
 mod invitations;
 mod members;
+mod tokens;
 
 pub use audit::{Audit, AuditQuery, MAX_EXPORT_ENTRIES};
 pub use invitations::{SentInvitation, INVITATION_VALIDITY_MS};
+pub use tokens::TOKEN_PREFIX;
 
 use crate::model::org::{personal_org_name, Action, AuditAction, OrgSummary, Role};
 use crate::model::AppError;
@@ -16,7 +18,8 @@ use crate::server::error::internal;
 use crate::server::store::{MembershipRecord, Store};
 use serde_json::json;
 
-/// Who acts: an account (its email as the label) from an address, or the operator.
+/// Who acts: an account (its email as the label) from an address, an organization API token
+/// (its ID in `account_id`, its name in the label), or the operator.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// Empty for the operator acting outside any account (the command line).
@@ -33,6 +36,11 @@ impl Actor {
             label: "operator".to_owned(),
             ip: source.to_owned(),
         }
+    }
+
+    /// The account acting, or `None` for the operator or an API token (`tok_…`).
+    pub fn person(&self) -> Option<&str> {
+        Some(self.account_id.as_str()).filter(|id| !id.is_empty() && !id.starts_with("tok_"))
     }
 }
 

@@ -52,7 +52,11 @@ impl Store {
     ) -> Result<AppRecord, StoreError> {
         let sql = concat!(
             "INSERT INTO applications (id, org_id, owner_id, name, plan, api_key_hash, api_key_prefix, webhook_token, created_at) ",
-            "VALUES ($1, $2, $9, $3, $4, $5, $6, $7, $8) ",
+            // The creator, or for an API token (no account) the organization's oldest owner:
+            // `owner_id` names an account.
+            "VALUES ($1, $2, COALESCE((SELECT account_id FROM memberships WHERE org_id = $2 AND account_id = $9), ",
+            "(SELECT account_id FROM memberships WHERE org_id = $2 AND role = 'owner' ORDER BY created_at, account_id LIMIT 1), $9), ",
+            "$3, $4, $5, $6, $7, $8) ",
             "RETURNING id, org_id, name, plan, api_key_prefix, webhook_token, created_at, ",
             "CAST(NULL AS BIGINT) AS last_event_at"
         );

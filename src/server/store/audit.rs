@@ -35,6 +35,8 @@ pub struct AuditFilter {
     pub action: String,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+    /// Only entries listed after this one (its time, its ID).
+    pub after: Option<(i64, String)>,
 }
 
 impl Store {
@@ -62,6 +64,17 @@ impl Store {
         Ok(())
     }
 
+    /// When entry `id` of the organization was written.
+    pub async fn audit_position(&self, org_id: &str, id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT at FROM audit_log WHERE org_id = $1 AND id = $2")
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
     /// Up to `limit` entries, newest first, skipping `offset`.
     pub async fn audit_entries(
         &self,
@@ -77,6 +90,7 @@ impl Store {
                    AND substr(actor, 1, length($2)) = $2 \
                    AND substr(action, 1, length($3)) = $3 \
                    AND at >= $4 AND at < $5 \
+                   AND (CAST($8 AS BIGINT) IS NULL OR at < $8 OR (at = $8 AND id < $9)) \
                    ORDER BY at DESC, id DESC LIMIT $6 OFFSET $7";
         Ok(on_db!(self.db(), |pool| {
             sqlx::query_as::<_, AuditRecord>(sql)
@@ -87,6 +101,8 @@ impl Store {
                 .bind(filter.to_ms.unwrap_or(i64::MAX))
                 .bind(limit)
                 .bind(offset)
+                .bind(filter.after.as_ref().map(|(at, _)| *at))
+                .bind(filter.after.as_ref().map(|(_, id)| id.as_str()))
                 .fetch_all(pool)
                 .await
         })?)

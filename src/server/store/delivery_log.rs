@@ -45,6 +45,9 @@ pub struct ListingFilter<'a> {
     pub to_ms: Option<i64>,
     /// A delivery ID, event ID or facial ID.
     pub search: Option<&'a str>,
+    /// Only deliveries listed after this one (its event's time, its ID): a cursor that
+    /// neither skips nor repeats while new deliveries arrive.
+    pub after: Option<(i64, &'a str)>,
 }
 
 const LISTING_COLUMNS: &str = "d.id, d.event_id, ev.event_name, ev.facial_id, d.endpoint_id, \
@@ -85,6 +88,8 @@ impl Store {
              AND (CAST($6 AS TEXT) IS NULL OR d.endpoint_id = $6) \
              AND (CAST($9 AS TEXT) IS NULL OR d.id = $9 OR d.event_id = $9 \
                   OR ev.facial_id = $9) \
+             AND (CAST($10 AS BIGINT) IS NULL OR ev.occurred_at < $10 \
+                  OR (ev.occurred_at = $10 AND d.id < $11)) \
              ORDER BY ev.occurred_at DESC, d.id DESC LIMIT $7 OFFSET $8) l \
              ORDER BY l.occurred_at DESC, l.id DESC",
             last_error = last_error_message("l.id")
@@ -100,10 +105,30 @@ impl Store {
                 .bind(limit)
                 .bind(offset)
                 .bind(filter.search)
+                .bind(filter.after.map(|(at, _)| at))
+                .bind(filter.after.map(|(_, id)| id))
                 .fetch_all(pool)
                 .await
         })?;
         Ok(rows)
+    }
+
+    /// Where a delivery of `app_id` sits in the list: its event's time.
+    pub async fn delivery_position(
+        &self,
+        app_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT ev.occurred_at FROM deliveries d JOIN events ev ON ev.id = d.event_id \
+                 WHERE d.id = $1 AND d.app_id = $2",
+            )
+            .bind(delivery_id)
+            .bind(app_id)
+            .fetch_optional(pool)
+            .await
+        })?)
     }
 
     /// One delivery of `app_id`; `None` for another application's delivery.

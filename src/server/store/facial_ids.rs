@@ -40,6 +40,7 @@ impl Store {
         &self,
         app_id: &str,
         search: Option<&str>,
+        after: Option<(i64, &str)>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<FacialIdRecord>, StoreError> {
@@ -56,12 +57,16 @@ impl Store {
             sqlx::query_as::<_, FacialIdRecord>(
                 "SELECT facial_id, payload, gender, age, enrolled_at, last_auth_at FROM facial_ids \
                  WHERE app_id = $1 AND ($2 IS NULL OR facial_id LIKE $2 ESCAPE '\\') \
+                 AND (CAST($5 AS BIGINT) IS NULL OR enrolled_at < $5 \
+                      OR (enrolled_at = $5 AND facial_id > $6)) \
                  ORDER BY enrolled_at DESC, facial_id LIMIT $3 OFFSET $4",
             )
             .bind(app_id)
             .bind(&pattern)
             .bind(limit)
             .bind(offset)
+            .bind(after.map(|(at, _)| at))
+            .bind(after.map(|(_, id)| id))
             .fetch_all(pool)
             .await
         })?;

@@ -27,7 +27,8 @@ pub struct NewInvitation<'a> {
     pub email: &'a str,
     pub role: &'a str,
     pub token_hash: &'a str,
-    pub invited_by: &'a str,
+    /// `None` when an API token invites.
+    pub invited_by: Option<&'a str>,
     pub expires_at: i64,
 }
 

@@ -4,6 +4,7 @@
 mod account_sessions;
 mod accounts;
 mod admin;
+mod api_tokens;
 mod apps;
 mod audit;
 mod claim_cursor;
@@ -31,6 +32,7 @@ mod two_factor;
 pub use account_sessions::{AccountSessionRecord, SignInAddress};
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
+pub use api_tokens::{ApiTokenRecord, KeyState, NewApiToken};
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
 pub use audit::{AuditFilter, AuditRecord, NewAuditEntry};
 pub use claim_cursor::ClaimCursor;

@@ -177,7 +177,10 @@ impl Store {
         Ok(on_db!(self.db(), |pool| async {
             let mut tx = pool.begin().await?;
             sqlx::query(LOCK_ORG).bind(org_id).execute(&mut *tx).await?;
-            let role_of = "SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2";
+            // An actor is a member, or an organization API token acting with its own role.
+            let role_of = "SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2 \
+                 UNION ALL SELECT role FROM api_tokens WHERE org_id = $1 AND id = $2 \
+                 AND revoked_at IS NULL";
             let actor: Option<String> = sqlx::query_scalar(role_of)
                 .bind(org_id)
                 .bind(actor_id)

@@ -1,10 +1,11 @@
 //! `/org`: the organization the console shows — its members and their roles, invitations,
-//! the audit log's door, a new organization, and leaving or deleting. Each card offers only
+//! API tokens, the audit log's door, a new organization, and leaving or deleting. Each card offers only
 //! what the member's role allows; the server checks again.
 
 mod audit;
 mod invite;
 mod members;
+mod tokens;
 
 pub use audit::AuditPage;
 pub use invite::InvitePage;
@@ -18,6 +19,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use members::MembersCard;
+use tokens::TokensCard;
 
 #[component]
 pub fn OrgPage() -> impl IntoView {
@@ -59,6 +61,9 @@ fn OrgCards(page: OrgPageData) -> impl IntoView {
             <InviteCard org=org.clone() mail_configured=page.mail_configured/>
         })}
         <InvitationsCard org=org.clone() invitations=page.invitations/>
+        {role.allows(Action::ManageMembers).then(|| view! {
+            <TokensCard org=org.clone() tokens=page.tokens/>
+        })}
         <LeaveCard org_id=org.id.clone() name=org.name.clone() role/>
     }
 }
