@@ -164,10 +164,7 @@ async fn every_resource_answers_its_happy_path(backend: Backend) {
 
     // Replaying failed deliveries is a job with its own resource.
     let (status, job) = api
-        .post(
-            &format!("{at}/replay"),
-            json!({"since": "2020-01-01T00:00:00Z"}),
-        )
+        .post(&format!("{at}/replay"), json!({"since": 1_577_836_800}))
         .await;
     assert_eq!((status, job["total"].clone()), (202, json!(1)), "{job}");
     let job_path = format!("{base}/replays/{}", job["id"].as_str().unwrap());
@@ -178,10 +175,7 @@ async fn every_resource_answers_its_happy_path(backend: Backend) {
     .await;
     assert_eq!(done["delivered"], 1, "{done}");
     let (status, nothing) = api
-        .post(
-            &format!("{at}/replay"),
-            json!({"since": "2020-01-01T00:00:00Z"}),
-        )
+        .post(&format!("{at}/replay"), json!({"since": 1_577_836_800}))
         .await;
     assert_eq!(
         (
@@ -381,7 +375,10 @@ async fn bad_input_is_refused_with_its_field(backend: Backend) {
         (format!("{base}/deliveries?status=lost"), "status"),
         (format!("{base}/deliveries?from=yesterday"), "from"),
         ("/audit-log?after=aud_nothing".to_owned(), "after"),
-        ("/applications?colour=red".to_owned(), "query"),
+        ("/applications?colour=red".to_owned(), "colour"),
+        ("/applications?limit=many".to_owned(), "limit"),
+        (format!("{base}/deliveries?from=-5"), "from"),
+        (format!("{base}/deliveries?event=Enroll"), "event"),
         ("/applications?after=%00".to_owned(), "query"),
     ] {
         let (status, reply) = api.get(&path).await;

@@ -26,7 +26,7 @@ async fn members_change_roles_leave_and_hand_over_ownership(backend: Backend) {
     let org = || ("org_id", org_id.clone());
 
     // The last owner can neither leave nor be demoted.
-    assert_eq!(call(&alice, "leave_org", vec![org()]).await.status(), 422);
+    assert_eq!(call(&alice, "leave_org", vec![org()]).await.status(), 409);
     let demote = call(
         &alice,
         "change_member_role",
@@ -37,7 +37,7 @@ async fn members_change_roles_leave_and_hand_over_ownership(backend: Backend) {
         ],
     )
     .await;
-    assert_eq!(demote.status(), 422);
+    assert_eq!(demote.status(), 409);
     // An admin manages non-owners but not owners.
     let promote = call(
         &bob,
@@ -187,10 +187,10 @@ async fn racing_changes_never_leave_an_organization_without_an_owner(backend: Ba
     );
     let statuses = [left_a.status().as_u16(), left_b.status().as_u16()];
     assert!(
-        statuses.contains(&200) && statuses.contains(&422),
+        statuses.contains(&200) && statuses.contains(&409),
         "{statuses:?}"
     );
-    let (stayed, stayer) = if statuses[0] == 422 {
+    let (stayed, stayer) = if statuses[0] == 409 {
         (&alice, "alice@example.com")
     } else {
         (&bob, "bob@example.com")

@@ -172,7 +172,10 @@ pub async fn replay_failed(
     confirm: Option<String>,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
-    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    // The role first, so a member who may not replay is told so rather than asked for a time.
+    let (member, _) = ctx
+        .owned_endpoint(&public_id, &endpoint_id, Action::Redeliver)
+        .await?;
     let since_ms = parse_since(&since)?;
     if confirm.is_none() {
         return Err(AppError::invalid(

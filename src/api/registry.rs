@@ -36,7 +36,8 @@ pub async fn delete_facial_id(
     confirm: Option<String>,
 ) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
-    let member = ctx.app_member(&public_id, Action::ViewApps).await?;
+    // The role first, so a member who may not delete is told so rather than asked to confirm.
+    let (member, _) = ctx.owned_app(&public_id, Action::DeleteFacialIds).await?;
     if confirm.is_none() {
         return Err(AppError::invalid(
             "confirm",

@@ -13,6 +13,14 @@ pub enum AppError {
     Conflict { field: String, message: String },
     #[error("Email or password is incorrect.")]
     BadCredentials,
+    /// A limit on how often something may be done (invitations an hour, organizations a
+    /// day) is reached; `field` names the form field it concerns.
+    #[error("{message}")]
+    Limited {
+        field: String,
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Too many sign-in attempts; retry in {retry_in_minutes} minute{}.", if *.retry_in_minutes == 1 { "" } else { "s" })]
     TooManyAttempts { retry_in_minutes: u64 },
     #[error("Please sign in to continue.")]
@@ -64,13 +72,18 @@ impl AppError {
             AppError::Unavailable => Some(5),
             AppError::Busy => Some(1),
             AppError::TooManyAttempts { retry_in_minutes } => Some(retry_in_minutes * 60),
+            AppError::Limited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
             _ => None,
         }
     }
 
     pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::Invalid { field, .. } | AppError::Conflict { field, .. } => Some(field),
+            AppError::Invalid { field, .. }
+            | AppError::Conflict { field, .. }
+            | AppError::Limited { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -81,7 +94,7 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::Conflict { .. } => 409,
             AppError::BadCredentials | AppError::Unauthenticated => 401,
-            AppError::TooManyAttempts { .. } => 429,
+            AppError::TooManyAttempts { .. } | AppError::Limited { .. } => 429,
             AppError::NotFound => 404,
             AppError::SignupClosed
             | AppError::Forbidden { .. }

@@ -194,7 +194,7 @@ pub enum AuditAction {
     OwnershipTransfer,
     ApiTokenCreate,
     ApiTokenRevoke,
-    ApiRead,
+    ApiRequest,
 }
 
 impl AuditAction {
@@ -230,7 +230,7 @@ impl AuditAction {
         AuditAction::OwnershipTransfer,
         AuditAction::ApiTokenCreate,
         AuditAction::ApiTokenRevoke,
-        AuditAction::ApiRead,
+        AuditAction::ApiRequest,
     ];
 
     /// The stored name: `object.verb`, so a filter on `endpoint.` finds every endpoint action.
@@ -267,8 +267,8 @@ impl AuditAction {
             AuditAction::OwnershipTransfer => "org.ownership_transfer",
             AuditAction::ApiTokenCreate => "api_token.create",
             AuditAction::ApiTokenRevoke => "api_token.revoke",
-            // A management API read through a token (changes have their own actions).
-            AuditAction::ApiRead => "api.read",
+            // Any management API request through a token (changes also have their own).
+            AuditAction::ApiRequest => "api.request",
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct TokenView {
     pub expires_at_ms: Option<i64>,
     pub last_used_at_ms: Option<i64>,
     pub last_used_ip: Option<String>,
+    /// False once its maker can no longer make such a token (demoted, removed, disabled):
+    /// it is refused from then on.
+    pub active: bool,
 }
 
 /// A token just made: the secret is here once and nowhere else.

@@ -55,10 +55,9 @@ impl utoipa::Modify for CommonReplies {
             ("404", "Not found, or another organization's"),
             ("413", "Body over 64 KiB"),
             ("415", "Body not sent as JSON"),
-            ("409", "The facial ID is already enrolled, or the Idempotency-Key was used with another request"),
+            ("409", "Conflicts with the current state (a facial ID already enrolled, an organization's last owner), or the Idempotency-Key is in use or was used with another request"),
             ("422", "Invalid field (named in `field`)"),
             ("429", "Rate limited; see Retry-After"),
-            ("409", "Conflicts with the current state, or the Idempotency-Key is in use"),
             (
                 "503",
                 "The database cannot take writes now; nothing was stored. See Retry-After",
@@ -160,6 +159,19 @@ fn constrain(doc: &mut Value) {
         "oneOf": variants,
         "description": "An event reported by the application's back end: `facialId` is required except for `enroll`, `pincode` for `pincode_update`."
     });
+    let kinds: Vec<&str> = crate::model::app::EventKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .collect();
+    for body in ["NewEndpointBody", "EndpointPatchBody"] {
+        if let Some(properties) = schemas[body]["properties"].as_object_mut() {
+            properties.insert(
+                "events".into(),
+                json!({"type": ["array", "null"], "items": {"type": "string", "enum": kinds},
+                       "description": "Event types to send; null means every type, including types added later."}),
+            );
+        }
+    }
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -168,7 +180,11 @@ fn constrain(doc: &mut Value) {
         .filter_map(Value::as_object_mut)
         .flat_map(|item| item.values_mut())
     {
-        let Some(parameters) = operation["parameters"].as_array_mut() else {
+        // `get_mut`: indexing would add a `parameters: null` to operations that take none.
+        let Some(parameters) = operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+        else {
             continue;
         };
         for parameter in parameters {

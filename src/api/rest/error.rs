@@ -152,6 +152,19 @@ fn camel_case(field: &str) -> String {
     out
 }
 
+impl ApiError {
+    /// The reply body this error is sent with.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!(ErrorReply {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+                field: self.field.clone(),
+            },
+        })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let reply = ErrorReply {

@@ -190,7 +190,18 @@ impl ApiRequest {
                 "Send the body as JSON, with Content-Type: application/json.",
             ));
         }
-        let parsed = serde_json::from_slice(&self.body).map_err(ApiError::from_json)?;
+        let mut reader = serde_json::Deserializer::from_slice(&self.body);
+        let parsed = serde_path_to_error::deserialize(&mut reader).map_err(|err| {
+            // The field at fault by its path (`timeoutSecs`, `events[2]`) where one is known.
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data if path != "." && !path.is_empty() => {
+                    ApiError::invalid(&path, inner.to_string())
+                }
+                _ => ApiError::from_json(inner),
+            }
+        })?;
         // The linked payload is kept as JSON text, where a NUL stays an escape.
         if let Some(field) = crate::api::input::nul_in_json(&self.body, &["payload"]) {
             let message = crate::api::input::NulField(field.clone()).message();

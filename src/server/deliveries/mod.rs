@@ -60,25 +60,16 @@ impl Deliveries {
         })
     }
 
-    /// Up to `limit` deliveries listed after delivery `after` (from the newest when `None`),
-    /// and whether more follow: the management API's cursor.
+    /// Up to `limit` deliveries listed after the position `after` (an event's time and a
+    /// delivery ID; from the newest when `None`), and the position after the last one when
+    /// more follow: the management API's cursor, which needs no row to still exist.
     pub async fn list_after(
         &self,
         app_id: &str,
         filter: &DeliveryFilter,
-        after: Option<&str>,
+        after: Option<(i64, &str)>,
         limit: u32,
-    ) -> Result<(Vec<DeliverySummary>, bool), AppError> {
-        let position = match after {
-            None => None,
-            Some(id) => Some(
-                self.store
-                    .delivery_position(app_id, id)
-                    .await?
-                    .map(|at| (at, id))
-                    .ok_or_else(|| unknown_cursor("delivery"))?,
-            ),
-        };
+    ) -> Result<(Vec<DeliverySummary>, Option<(i64, String)>), AppError> {
         let listing = ListingFilter {
             status: filter.status.map(DeliveryStatus::as_str),
             event_name: filter.event.as_deref(),
@@ -86,7 +77,7 @@ impl Deliveries {
             from_ms: filter.from_ms,
             to_ms: filter.to_ms,
             search: filter.search.as_deref(),
-            after: position,
+            after,
         };
         let mut rows = self
             .store
@@ -94,10 +85,11 @@ impl Deliveries {
             .await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        Ok((
-            rows.into_iter().map(summary).collect::<Result<_, _>>()?,
-            more,
-        ))
+        let next = more
+            .then(|| rows.last().map(|row| (row.occurred_at, row.id.clone())))
+            .flatten();
+        let items = rows.into_iter().map(summary).collect::<Result<_, _>>()?;
+        Ok((items, next))
     }
 
     pub async fn detail(
@@ -285,12 +277,4 @@ fn summary(row: DeliveryListing) -> Result<DeliverySummary, AppError> {
         created_at_ms: row.created_at,
         completed_at_ms: row.completed_at,
     })
-}
-
-/// A cursor (`after`) that names nothing in the list it was given for.
-pub fn unknown_cursor(what: &str) -> AppError {
-    AppError::invalid(
-        "after",
-        format!("after must be the ID of a {what} in this list (the `next` of the previous page)."),
-    )
 }

@@ -156,37 +156,25 @@ impl Ingest {
             .ok_or(AppError::NotFound)
     }
 
-    /// Up to `limit` facial IDs listed after `after` (from the newest when `None`), and
-    /// whether more follow: the management API's cursor.
+    /// Up to `limit` facial IDs listed after the position `after` (an enrolment time and a
+    /// facial ID; from the newest when `None`), and the position after the last one when more
+    /// follow: the management API's cursor, which needs no row to still exist.
     pub async fn facial_ids_after(
         &self,
         app_id: &str,
-        after: Option<&str>,
+        after: Option<(i64, &str)>,
         limit: u32,
-    ) -> Result<(Vec<FacialIdRecord>, bool), AppError> {
-        let position = match after {
-            None => None,
-            Some(id) => {
-                let record = self
-                    .facial_id(app_id, id)
-                    .await
-                    .map_err(|_| crate::server::deliveries::unknown_cursor("facial ID"))?;
-                Some((record.enrolled_at, record.facial_id))
-            }
-        };
+    ) -> Result<(Vec<FacialIdRecord>, Option<(i64, String)>), AppError> {
         let mut rows = self
             .store
-            .facial_ids_page(
-                app_id,
-                None,
-                position.as_ref().map(|(at, id)| (*at, id.as_str())),
-                i64::from(limit) + 1,
-                0,
-            )
+            .facial_ids_page(app_id, None, after, i64::from(limit) + 1, 0)
             .await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        Ok((rows, more))
+        let next = more
+            .then(|| rows.last().map(|r| (r.enrolled_at, r.facial_id.clone())))
+            .flatten();
+        Ok((rows, next))
     }
 
     /// A page of the registry for the console, with the last day's event counts.

@@ -128,6 +128,23 @@ impl Audit {
             .await?)
     }
 
+    /// How many entries of either action the organization's API tokens made in the window.
+    pub async fn recent_by_tokens(
+        &self,
+        org_id: &str,
+        actions: [AuditAction; 2],
+        window_ms: i64,
+    ) -> Result<i64, AppError> {
+        Ok(self
+            .store
+            .audit_count_by_tokens(
+                org_id,
+                actions.map(AuditAction::as_str),
+                now_ms() - window_ms,
+            )
+            .await?)
+    }
+
     pub async fn page(
         &self,
         member: &Member,
@@ -150,32 +167,33 @@ impl Audit {
         })
     }
 
-    /// Up to `limit` entries listed after entry `after` (from the newest when `None`), and
-    /// whether more follow: the management API's cursor.
+    /// Up to `limit` entries listed after the position `after` (a time and an entry ID;
+    /// from the newest when `None`), and the position after the last one when more follow.
+    /// Times may come as milliseconds rather than in `query`.
     pub async fn entries_after(
         &self,
         member: &Member,
         query: &AuditQuery,
-        after: Option<&str>,
+        (from_ms, to_ms): (Option<i64>, Option<i64>),
+        after: Option<(i64, String)>,
         limit: u32,
-    ) -> Result<(Vec<AuditEntry>, bool), AppError> {
+    ) -> Result<(Vec<AuditEntry>, Option<(i64, String)>), AppError> {
         member.require(Action::ViewAudit)?;
         let mut filter = query.parse()?;
-        if let Some(id) = after {
-            let at = self
-                .store
-                .audit_position(&member.org_id, id)
-                .await?
-                .ok_or_else(|| crate::server::deliveries::unknown_cursor("audit entry"))?;
-            filter.after = Some((at, id.to_owned()));
-        }
+        filter.from_ms = filter.from_ms.or(from_ms);
+        filter.to_ms = filter.to_ms.or(to_ms);
+        filter.after = after;
         let mut records = self
             .store
             .audit_entries(&member.org_id, &filter, i64::from(limit) + 1, 0)
             .await?;
         let more = records.len() > limit as usize;
         records.truncate(limit as usize);
-        Ok((records.into_iter().map(entry).collect(), more))
+        let entries: Vec<AuditEntry> = records.into_iter().map(entry).collect();
+        let next = more
+            .then(|| entries.last().map(|e| (e.at_ms, e.id.clone())))
+            .flatten();
+        Ok((entries, next))
     }
 
     /// The newest `MAX_EXPORT_ENTRIES` entries that match, for CSV or JSON export.

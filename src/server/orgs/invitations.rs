@@ -168,7 +168,11 @@ impl Orgs {
             role: stored_role(&record.role)?,
             org_name: record.org_name,
             email: record.email,
-            invited_by: record.invited_by,
+            invited_by: if record.invited_by.is_empty() {
+                "an API token".to_owned()
+            } else {
+                record.invited_by
+            },
             expires_at_ms: record.expires_at,
         })
     }
@@ -200,19 +204,22 @@ impl Orgs {
     }
 
     async fn within_invitation_limit(&self, member: &Member) -> Result<(), AppError> {
-        let sent = self
-            .audit
-            .recent(
-                &member.actor,
-                [AuditAction::MemberInvite, AuditAction::InvitationResend],
-                3_600_000,
-            )
-            .await?;
+        let actions = [AuditAction::MemberInvite, AuditAction::InvitationResend];
+        // An account counts its own; the organization's API tokens share one count, so
+        // making more tokens buys no more mail.
+        let sent = if member.actor.person().is_some() {
+            self.audit.recent(&member.actor, actions, 3_600_000).await?
+        } else {
+            self.audit
+                .recent_by_tokens(&member.org_id, actions, 3_600_000)
+                .await?
+        };
         if sent >= INVITATIONS_PER_HOUR {
-            return Err(AppError::invalid(
-                "email",
-                format!("You sent {INVITATIONS_PER_HOUR} invitations in the last hour, the most allowed; try again later."),
-            ));
+            return Err(AppError::Limited {
+                field: "email".to_owned(),
+                message: format!("{INVITATIONS_PER_HOUR} invitations were sent in the last hour, the most allowed; try again later."),
+                retry_after_secs: 600,
+            });
         }
         Ok(())
     }
@@ -253,7 +260,11 @@ fn invitation_view(record: InvitationRecord) -> Result<InvitationView, AppError>
         role: stored_role(&record.role)?,
         id: record.id,
         email: record.email,
-        invited_by: record.invited_by,
+        invited_by: if record.invited_by.is_empty() {
+            "an API token".to_owned()
+        } else {
+            record.invited_by
+        },
         created_at_ms: record.created_at,
         expires_at_ms: record.expires_at,
     })

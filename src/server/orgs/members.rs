@@ -195,14 +195,15 @@ impl RolesNowExt for RolesNow {
         if self.owners > 1 {
             Ok(())
         } else {
-            Err(AppError::invalid(
-                "account_id",
-                "An organization needs an owner: make another member an owner first, or delete the organization.",
-            ))
+            Err(AppError::Conflict {
+                field: "account_id".to_owned(),
+                message: "An organization needs an owner: make another member an owner first, or delete the organization.".to_owned(),
+            })
         }
     }
 }
 
+/// Someone not in the organization is not found, like any other organization's object.
 fn no_such_member() -> AppError {
-    AppError::invalid("account_id", "No such member in this organization.")
+    AppError::NotFound
 }

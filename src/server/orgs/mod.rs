@@ -179,10 +179,11 @@ impl Orgs {
             )
             .await?;
         if made >= ORGS_PER_DAY {
-            return Err(AppError::invalid(
-                "name",
-                format!("You created {ORGS_PER_DAY} organizations today, the most allowed; try again tomorrow."),
-            ));
+            return Err(AppError::Limited {
+                field: "name".to_owned(),
+                message: format!("You created {ORGS_PER_DAY} organizations today, the most allowed; try again tomorrow."),
+                retry_after_secs: 3600,
+            });
         }
         self.create_unlimited(actor, name).await
     }

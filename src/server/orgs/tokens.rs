@@ -7,7 +7,7 @@ use crate::model::org::{Action, AuditAction, Role};
 use crate::model::token::{IssuedToken, TokenView, MAX_TOKEN_NAME_CHARS};
 use crate::model::AppError;
 use crate::server::secrets::hash_api_key;
-use crate::server::store::{now_ms, ApiTokenRecord, NewApiToken};
+use crate::server::store::{now_ms, ApiTokenRecord, NewApiToken, MAX_TOKENS_PER_ORG};
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::json;
 
@@ -43,6 +43,13 @@ impl Orgs {
             member.require(Action::ManageOwners)?;
         }
         let name = token_name(name)?;
+        let held = self.store.api_tokens(&member.org_id).await?.len();
+        if held as i64 >= MAX_TOKENS_PER_ORG {
+            return Err(AppError::Conflict {
+                field: "name".to_owned(),
+                message: format!("This organization holds {MAX_TOKENS_PER_ORG} tokens, the most allowed; revoke one first."),
+            });
+        }
         if let Some(days) = expires_in_days {
             crate::model::token::parse_expiry_days(Some(&days.to_string()))?;
         }
@@ -75,10 +82,11 @@ impl Orgs {
             )
             .await?;
         let view = self
-            .tokens(member)
+            .store
+            .api_token(&member.org_id, &id)
             .await?
-            .into_iter()
-            .find(|token| token.id == id)
+            .map(token_view)
+            .transpose()?
             .ok_or(AppError::NotFound)?;
         Ok(IssuedToken {
             token: secret,
@@ -91,10 +99,8 @@ impl Orgs {
         let token_id = stored_id(token_id)?;
         let token = self
             .store
-            .api_tokens(&member.org_id)
+            .api_token(&member.org_id, token_id)
             .await?
-            .into_iter()
-            .find(|token| token.id == token_id)
             .ok_or(AppError::NotFound)?;
         member.require(Action::ManageMembers)?;
         if stored_role(&token.role)? == Role::Owner {
@@ -128,7 +134,10 @@ impl Orgs {
         let Some(token) = self.store.api_token_by_hash(&hash_api_key(secret)).await? else {
             return Ok(None);
         };
-        self.store.touch_api_token(&token.id, ip).await?;
+        if let Err(err) = self.store.touch_api_token(&token.id, ip).await {
+            // A token whose last use cannot be written (a full disk) still reads.
+            tracing::warn!(error = %err, "could not record a token's last use");
+        }
         Ok(Some(Member {
             actor: Actor {
                 label: format!("API token “{}”", token.name),
@@ -168,11 +177,12 @@ fn token_view(record: ApiTokenRecord) -> Result<TokenView, AppError> {
         created_by: if record.created_by.is_some() {
             record.created_by_email
         } else {
-            "operator".to_owned()
+            "a deleted account".to_owned()
         },
         created_at_ms: record.created_at,
         expires_at_ms: record.expires_at,
         last_used_at_ms: record.last_used_at,
         last_used_ip: record.last_used_ip,
+        active: record.active == 1,
     })
 }

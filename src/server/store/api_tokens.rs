@@ -17,6 +17,8 @@ pub struct ApiTokenRecord {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub last_used_ip: Option<String>,
+    /// 1 while its maker may still make it (see `MAKER_MAY`), else 0.
+    pub active: i64,
 }
 
 /// The stored parts of a new token.
@@ -50,12 +52,33 @@ pub const TOKEN_REPLY_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 /// A request still "running" after this long died with its process; its key may be reused.
 const RUNNING_KEY_ABANDONED_MS: i64 = 5 * 60 * 1000;
 
-const COLUMNS: &str = "t.id, t.org_id, o.name AS org_name, t.name, t.role, t.prefix, \
-     t.created_by, COALESCE(a.email, '') AS created_by_email, t.created_at, t.expires_at, \
-     t.last_used_at, t.last_used_ip";
+/// A token acts only while the account that made it could make it now: an enabled member
+/// who is an owner, or an admin for a token that is not an owner's. Demoting, removing or
+/// disabling its maker silences the token at once, so it never outlives the power behind it.
+const MAKER_MAY: &str =
+    "EXISTS (SELECT 1 FROM memberships m JOIN accounts ma ON ma.id = m.account_id \
+     WHERE m.org_id = t.org_id AND m.account_id = t.created_by AND ma.disabled_at IS NULL \
+     AND (m.role = 'owner' OR (m.role = 'admin' AND t.role <> 'owner')))";
+
+/// The condition a token `t` must meet to act, with the current time as parameter `now`.
+pub(super) fn live(now: &str) -> String {
+    format!(
+        "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > {now}) AND {MAKER_MAY}"
+    )
+}
+
+fn columns() -> String {
+    format!(
+        "t.id, t.org_id, o.name AS org_name, t.name, t.role, t.prefix, t.created_by, \
+         COALESCE(a.email, '') AS created_by_email, t.created_at, t.expires_at, t.last_used_at, \
+         t.last_used_ip, CAST(CASE WHEN {MAKER_MAY} THEN 1 ELSE 0 END AS BIGINT) AS active"
+    )
+}
+
 const FROM: &str = "FROM api_tokens t JOIN organizations o ON o.id = t.org_id \
      LEFT JOIN accounts a ON a.id = t.created_by";
-const LIVE: &str = "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)";
+/// Tokens an organization may hold at once (not revoked).
+pub const MAX_TOKENS_PER_ORG: i64 = 100;
 
 impl Store {
     pub async fn insert_api_token(&self, token: NewApiToken<'_>) -> Result<String, StoreError> {
@@ -84,8 +107,9 @@ impl Store {
     /// The organization's tokens that are not revoked (expired ones included), newest first.
     pub async fn api_tokens(&self, org_id: &str) -> Result<Vec<ApiTokenRecord>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} {FROM} WHERE t.org_id = $1 AND t.revoked_at IS NULL \
-             ORDER BY t.created_at DESC, t.id DESC LIMIT 500"
+            "SELECT {} {FROM} WHERE t.org_id = $1 AND t.revoked_at IS NULL \
+             ORDER BY t.created_at DESC, t.id DESC LIMIT {MAX_TOKENS_PER_ORG}",
+            columns()
         );
         Ok(on_db!(self.db(), |pool| {
             sqlx::query_as::<_, ApiTokenRecord>(&sql)
@@ -100,11 +124,34 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<ApiTokenRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} {FROM} WHERE t.token_hash = $1 AND {LIVE}");
+        let sql = format!(
+            "SELECT {} {FROM} WHERE t.token_hash = $1 AND {}",
+            columns(),
+            live("$2")
+        );
         Ok(on_db!(self.db(), |pool| {
             sqlx::query_as::<_, ApiTokenRecord>(&sql)
                 .bind(token_hash)
                 .bind(now_ms())
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// One of the organization's tokens that is not revoked.
+    pub async fn api_token(
+        &self,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} {FROM} WHERE t.org_id = $1 AND t.id = $2 AND t.revoked_at IS NULL",
+            columns()
+        );
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, ApiTokenRecord>(&sql)
+                .bind(org_id)
+                .bind(id)
                 .fetch_optional(pool)
                 .await
         })?)
@@ -150,13 +197,14 @@ impl Store {
     }
 
     /// Holds `key` for this request, or says what it already stands for. The row is written
-    /// first, so of two requests racing with one key exactly one is `Reserved`.
+    /// first, so of two requests racing with one key exactly one is `Reserved`. `None` when
+    /// the key was freed between the write and the read: the caller tries again.
     pub async fn reserve_token_key(
         &self,
         token_id: &str,
         key: &str,
         request_hash: &str,
-    ) -> Result<KeyState, StoreError> {
+    ) -> Result<Option<KeyState>, StoreError> {
         let now = now_ms();
         let inserted = on_db!(self.db(), |pool| {
             sqlx::query(
@@ -178,7 +226,7 @@ impl Store {
             .map(|done| done.rows_affected())
         })?;
         if inserted > 0 {
-            return Ok(KeyState::Reserved);
+            return Ok(Some(KeyState::Reserved));
         }
         let row: Option<(String, i64, String)> = on_db!(self.db(), |pool| {
             sqlx::query_as(
@@ -190,16 +238,16 @@ impl Store {
             .fetch_optional(pool)
             .await
         })?;
-        Ok(match row {
-            // Gone between the two statements (the token was revoked and deleted): run anew.
-            None => KeyState::Reserved,
-            Some((request_hash, 0, _)) => KeyState::Running { request_hash },
-            Some((request_hash, status_code, body)) => KeyState::Done {
-                request_hash,
-                status_code,
-                body,
-            },
-        })
+        Ok(
+            row.map(|(request_hash, status_code, body)| match status_code {
+                0 => KeyState::Running { request_hash },
+                _ => KeyState::Done {
+                    request_hash,
+                    status_code,
+                    body,
+                },
+            }),
+        )
     }
 
     /// Keeps the reply a reserved key's request gave.

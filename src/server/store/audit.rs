@@ -64,17 +64,6 @@ impl Store {
         Ok(())
     }
 
-    /// When entry `id` of the organization was written.
-    pub async fn audit_position(&self, org_id: &str, id: &str) -> Result<Option<i64>, StoreError> {
-        Ok(on_db!(self.db(), |pool| {
-            sqlx::query_scalar("SELECT at FROM audit_log WHERE org_id = $1 AND id = $2")
-                .bind(org_id)
-                .bind(id)
-                .fetch_optional(pool)
-                .await
-        })?)
-    }
-
     /// Up to `limit` entries, newest first, skipping `offset`.
     pub async fn audit_entries(
         &self,
@@ -122,6 +111,28 @@ impl Store {
             )
             .bind(since_ms)
             .bind(actor_id)
+            .bind(actions[0])
+            .bind(actions[1])
+            .fetch_one(pool)
+            .await
+        })?)
+    }
+
+    /// How many entries of either action the organization's API tokens (`tok_…` actors)
+    /// made since `since_ms`.
+    pub async fn audit_count_by_tokens(
+        &self,
+        org_id: &str,
+        actions: [&str; 2],
+        since_ms: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE at >= $1 AND org_id = $2 \
+                 AND substr(actor_id, 1, 4) = 'tok_' AND action IN ($3, $4)",
+            )
+            .bind(since_ms)
+            .bind(org_id)
             .bind(actions[0])
             .bind(actions[1])
             .fetch_one(pool)

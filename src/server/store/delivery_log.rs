@@ -33,6 +33,9 @@ pub struct DeliveryListing {
     pub last_latency_ms: Option<i64>,
     pub created_at: i64,
     pub completed_at: Option<i64>,
+    /// Its event's time, by which lists are ordered (read by `list_deliveries` only).
+    #[sqlx(default)]
+    pub occurred_at: i64,
 }
 
 /// Which deliveries of an application to list; `None` matches anything.
@@ -111,24 +114,6 @@ impl Store {
                 .await
         })?;
         Ok(rows)
-    }
-
-    /// Where a delivery of `app_id` sits in the list: its event's time.
-    pub async fn delivery_position(
-        &self,
-        app_id: &str,
-        delivery_id: &str,
-    ) -> Result<Option<i64>, StoreError> {
-        Ok(on_db!(self.db(), |pool| {
-            sqlx::query_scalar(
-                "SELECT ev.occurred_at FROM deliveries d JOIN events ev ON ev.id = d.event_id \
-                 WHERE d.id = $1 AND d.app_id = $2",
-            )
-            .bind(delivery_id)
-            .bind(app_id)
-            .fetch_optional(pool)
-            .await
-        })?)
     }
 
     /// One delivery of `app_id`; `None` for another application's delivery.

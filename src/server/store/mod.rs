@@ -32,7 +32,7 @@ mod two_factor;
 pub use account_sessions::{AccountSessionRecord, SignInAddress};
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
-pub use api_tokens::{ApiTokenRecord, KeyState, NewApiToken};
+pub use api_tokens::{ApiTokenRecord, KeyState, NewApiToken, MAX_TOKENS_PER_ORG};
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
 pub use audit::{AuditFilter, AuditRecord, NewAuditEntry};
 pub use claim_cursor::ClaimCursor;

@@ -178,17 +178,22 @@ impl Store {
             let mut tx = pool.begin().await?;
             sqlx::query(LOCK_ORG).bind(org_id).execute(&mut *tx).await?;
             // An actor is a member, or an organization API token acting with its own role.
-            let role_of = "SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2 \
-                 UNION ALL SELECT role FROM api_tokens WHERE org_id = $1 AND id = $2 \
-                 AND revoked_at IS NULL";
-            let actor: Option<String> = sqlx::query_scalar(role_of)
+            let role_of = format!(
+                "SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2 \
+                 UNION ALL SELECT t.role FROM api_tokens t WHERE t.org_id = $1 AND t.id = $2 \
+                 AND {}",
+                super::api_tokens::live("$3")
+            );
+            let actor: Option<String> = sqlx::query_scalar(&role_of)
                 .bind(org_id)
                 .bind(actor_id)
+                .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let target: Option<String> = sqlx::query_scalar(role_of)
+            let target: Option<String> = sqlx::query_scalar(&role_of)
                 .bind(org_id)
                 .bind(target_id)
+                .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
             let owners: i64 = sqlx::query_scalar(OWNERS)

@@ -4,13 +4,13 @@ use super::views::{
     ApiKeyReply, Application, ApplicationList, CreatedApplication, EventType, EventTypeList,
     FacialIdList, WebhookTokenReply,
 };
-use super::{json, once, Listing, Params, TokenMember};
+use super::{json, once, Ids, Listing, Params, Reply, TokenMember, Window};
 use crate::api::rest::{facial_id_body, ApiError, ApiRequest, FacialIdReply};
 use crate::model::app::Plan;
 use crate::model::org::Action;
 use crate::server::operations;
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,8 +19,8 @@ use serde::Deserialize;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationBody {
-    /// 1 to 100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    /// Up to 80 characters, not only spaces, without control characters.
+    #[schema(max_length = 80)]
     name: String,
 }
 
@@ -51,19 +51,23 @@ pub async fn create_application(
     TokenMember(member): TokenMember,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let body: ApplicationBody = request.json()?;
-        let issued = state.apps.create(&member, &body.name, Plan::Free).await?;
-        let application = application(&state, &member, &issued.public_id).await?;
-        json(
-            StatusCode::CREATED,
-            CreatedApplication {
-                application,
-                api_key: issued.api_key,
-            },
-        )
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        let body = request.json::<ApplicationBody>();
+        async move {
+            let body = body?;
+            let issued = state.apps.create(&member, &body.name, Plan::Free).await?;
+            let application = application(&state, &member, &issued.public_id).await?;
+            json(
+                StatusCode::CREATED,
+                CreatedApplication {
+                    application,
+                    api_key: issued.api_key,
+                },
+            )
+        }
+    };
+    once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
 
 /// Get an application
@@ -73,7 +77,7 @@ pub async fn create_application(
 pub async fn get_application(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
+    Ids(app_id): Ids<String>,
 ) -> Result<Json<Application>, ApiError> {
     Ok(Json(application(&state, &member, &app_id).await?))
 }
@@ -85,7 +89,7 @@ pub async fn get_application(
 pub async fn rename_application(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
+    Ids(app_id): Ids<String>,
     request: ApiRequest,
 ) -> Result<Json<Application>, ApiError> {
     let body: ApplicationBody = request.json()?;
@@ -102,7 +106,7 @@ pub async fn rename_application(
 pub async fn delete_application(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
+    Ids(app_id): Ids<String>,
 ) -> Result<StatusCode, ApiError> {
     // The console asks for the name typed out; a DELETE request is its own confirmation.
     let app = state.apps.detail(&member, &app_id).await?;
@@ -119,19 +123,22 @@ pub async fn delete_application(
 pub async fn rotate_api_key(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
+    Ids(app_id): Ids<String>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let issued = state.apps.rotate_api_key(&member, &app_id).await?;
-        json(
-            StatusCode::OK,
-            ApiKeyReply {
-                api_key: issued.api_key,
-            },
-        )
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        async move {
+            let issued = state.apps.rotate_api_key(&member, &app_id).await?;
+            json(
+                StatusCode::OK,
+                ApiKeyReply {
+                    api_key: issued.api_key,
+                },
+            )
+        }
+    };
+    once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
 
 /// Rotate the webhook token
@@ -144,36 +151,44 @@ pub async fn rotate_api_key(
 pub async fn rotate_webhook_token(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
+    Ids(app_id): Ids<String>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let webhook_token = state.apps.rotate_webhook_token(&member, &app_id).await?;
-        json(StatusCode::OK, WebhookTokenReply { webhook_token })
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        async move {
+            let webhook_token = state.apps.rotate_webhook_token(&member, &app_id).await?;
+            json(StatusCode::OK, WebhookTokenReply { webhook_token })
+        }
+    };
+    once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
 
 /// List facial IDs
 #[utoipa::path(get, path = "/api/v1/applications/{appId}/facial-ids", tag = "Facial IDs",
-    params(("appId" = String, Path), Listing), responses((status = 200, body = FacialIdList)),
+    params(("appId" = String, Path), Window), responses((status = 200, body = FacialIdList)),
     security(("org_token" = [])))]
 pub async fn list_facial_ids(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
-    Params(listing): Params<Listing>,
+    Ids(app_id): Ids<String>,
+    Params(window): Params<Window>,
 ) -> Result<Json<FacialIdList>, ApiError> {
     let app = operations::owned_app(&state, &member, &app_id, Action::ViewApps).await?;
-    let (records, more) = state
+    let after = window.after()?;
+    let (records, next) = state
         .ingest
-        .facial_ids_after(&app.public_id, listing.after(), listing.limit()?)
+        .facial_ids_after(
+            &app.public_id,
+            after.as_ref().map(|(at, id)| (*at, id.as_str())),
+            window.limit()?,
+        )
         .await?;
-    let next = more
-        .then(|| records.last().map(|r| r.facial_id.clone()))
-        .flatten();
     let data = records.into_iter().map(facial_id_body).collect();
-    Ok(Json(FacialIdList { data, next }))
+    Ok(Json(FacialIdList {
+        data,
+        next: super::cursor(next),
+    }))
 }
 
 /// Get a facial ID
@@ -183,7 +198,7 @@ pub async fn list_facial_ids(
 pub async fn get_app_facial_id(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, facial_id)): Path<(String, String)>,
+    Ids((app_id, facial_id)): Ids<(String, String)>,
 ) -> Result<Json<FacialIdReply>, ApiError> {
     let app = operations::owned_app(&state, &member, &app_id, Action::ViewApps).await?;
     let record = state.ingest.facial_id(&app.public_id, &facial_id).await?;
@@ -200,7 +215,7 @@ pub async fn get_app_facial_id(
 pub async fn delete_app_facial_id(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, facial_id)): Path<(String, String)>,
+    Ids((app_id, facial_id)): Ids<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     operations::delete_facial_id(&state, &member, &app_id, &facial_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,7 @@
 //! An application's webhook endpoints: settings, state, signing secret, test events, replays.
 
 use super::views::{Endpoint, EndpointList, ReplayJob, SigningSecretReply, TestResult};
-use super::{json, once, Listing, Params, TokenMember};
+use super::{json, once, Ids, Listing, Params, Reply, TokenMember};
 use crate::api::rest::{ApiError, ApiRequest};
 use crate::model::app::{check_timeout_secs, EndpointView, EventKind, DEFAULT_TIMEOUT_SECS};
 use crate::model::AppError;
@@ -10,7 +10,7 @@ use crate::server::clock::rfc3339;
 use crate::server::operations;
 use crate::server::orgs::Member;
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -28,11 +28,13 @@ pub struct NewEndpointBody {
     /// Default true.
     enabled: Option<bool>,
     /// Event types to send; absent or `null` means every type, including types added later.
+    #[schema(value_type = Option<Vec<String>>)]
     events: Option<Vec<String>>,
     /// Include the linked `payload` (Business plan and up). Default false.
     include_payload: Option<bool>,
-    /// 1 to 30 seconds; default 15.
+    /// 1 to 30 seconds; default 6.
     #[schema(minimum = 1, maximum = 30)]
+    #[serde(default, deserialize_with = "whole_number")]
     timeout_secs: Option<i64>,
 }
 
@@ -50,7 +52,21 @@ pub struct EndpointPatchBody {
     events: Option<Option<Vec<String>>>,
     include_payload: Option<bool>,
     #[schema(minimum = 1, maximum = 30)]
+    #[serde(default, deserialize_with = "whole_number")]
     timeout_secs: Option<i64>,
+}
+
+/// A whole number, written `4` or `4.0` (JSON Schema's integers include both).
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let value = Option::<f64>::deserialize(deserializer)?;
+    match value {
+        None => Ok(None),
+        // Exact: a whole number below 2^53 converts without loss.
+        Some(n) if n.fract() == 0.0 && n.abs() < 1e15 => Ok(Some(n as i64)),
+        Some(n) => Err(serde::de::Error::custom(format!(
+            "expected a whole number, got {n}"
+        ))),
+    }
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -64,14 +80,16 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TestEventBody {
     /// `test` (default) or an event type, sent with example values.
+    #[schema(pattern = "^(enroll|auth|deletion|payload_update|pincode_update|test)$")]
     event_type: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayBody {
-    /// UTC, e.g. `2026-11-25T18:04:00Z`: failed deliveries since then are sent again.
-    since: String,
+    /// Unix seconds: failed deliveries of events since then are sent again.
+    #[schema(minimum = 0, maximum = 253402300799_i64)]
+    since: i64,
 }
 
 /// List endpoints
@@ -81,7 +99,7 @@ pub struct ReplayBody {
 pub async fn list_endpoints(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
+    Ids(app_id): Ids<String>,
     Params(listing): Params<Listing>,
 ) -> Result<Json<EndpointList>, ApiError> {
     let endpoints = state.apps.endpoints(&member, &app_id).await?;
@@ -102,24 +120,28 @@ pub async fn list_endpoints(
 pub async fn create_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(app_id): Path<String>,
+    Ids(app_id): Ids<String>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let body: NewEndpointBody = request.json()?;
-        let input = EndpointInput {
-            url: body.url,
-            description: body.description.unwrap_or_default(),
-            enabled: body.enabled.unwrap_or(true),
-            events: events(body.events)?,
-            include_payload: body.include_payload.unwrap_or(false),
-            timeout_secs: check_timeout_secs(body.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
-                .map_err(|err| field("timeoutSecs", err))?,
-        };
-        let (saved, _) = state.apps.add_endpoint(&member, &app_id, input).await?;
-        json(StatusCode::CREATED, Endpoint::from(saved))
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        let body = request.json::<NewEndpointBody>();
+        async move {
+            let body = body?;
+            let input = EndpointInput {
+                url: body.url,
+                description: body.description.unwrap_or_default(),
+                enabled: body.enabled.unwrap_or(true),
+                events: events(body.events)?,
+                include_payload: body.include_payload.unwrap_or(false),
+                timeout_secs: check_timeout_secs(body.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
+                    .map_err(|err| field("timeoutSecs", err))?,
+            };
+            let (saved, _) = state.apps.add_endpoint(&member, &app_id, input).await?;
+            json(StatusCode::CREATED, Endpoint::from(saved))
+        }
+    };
+    once(&state, &member, &request, Reply::Plain, task).await
 }
 
 /// Get an endpoint
@@ -129,7 +151,7 @@ pub async fn create_endpoint(
 pub async fn get_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
 ) -> Result<Json<Endpoint>, ApiError> {
     Ok(Json(
         endpoint(&state, &member, &app_id, &endpoint_id)
@@ -146,7 +168,7 @@ pub async fn get_endpoint(
 pub async fn update_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Result<Json<Endpoint>, ApiError> {
     let body: EndpointPatchBody = request.json()?;
@@ -177,7 +199,7 @@ pub async fn update_endpoint(
 pub async fn delete_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .apps
@@ -197,23 +219,26 @@ pub async fn delete_endpoint(
 pub async fn enable_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
-        let saved = if now.disabled_reason.is_some() {
-            state
-                .apps
-                .reenable_endpoint(&member, &app_id, &endpoint_id)
-                .await?;
-            endpoint(&state, &member, &app_id, &endpoint_id).await?
-        } else {
-            set_enabled(&state, &member, &app_id, now, true).await?
-        };
-        json(StatusCode::OK, Endpoint::from(saved))
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        async move {
+            let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
+            let saved = if now.disabled_reason.is_some() {
+                state
+                    .apps
+                    .reenable_endpoint(&member, &app_id, &endpoint_id)
+                    .await?;
+                endpoint(&state, &member, &app_id, &endpoint_id).await?
+            } else {
+                set_enabled(&state, &member, &app_id, now, true).await?
+            };
+            json(StatusCode::OK, Endpoint::from(saved))
+        }
+    };
+    once(&state, &member, &request, Reply::Plain, task).await
 }
 
 /// Disable an endpoint
@@ -226,15 +251,18 @@ pub async fn enable_endpoint(
 pub async fn disable_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
-        let saved = set_enabled(&state, &member, &app_id, now, false).await?;
-        json(StatusCode::OK, Endpoint::from(saved))
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        async move {
+            let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
+            let saved = set_enabled(&state, &member, &app_id, now, false).await?;
+            json(StatusCode::OK, Endpoint::from(saved))
+        }
+    };
+    once(&state, &member, &request, Reply::Plain, task).await
 }
 
 /// Reveal the signing secret
@@ -244,7 +272,7 @@ pub async fn disable_endpoint(
 pub async fn reveal_signing_secret(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
 ) -> Result<Json<SigningSecretReply>, ApiError> {
     let secrets = state
         .apps
@@ -264,17 +292,20 @@ pub async fn reveal_signing_secret(
 pub async fn rotate_signing_secret(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let secrets = state
-            .apps
-            .rotate_signing_secret(&member, &app_id, &endpoint_id)
-            .await?;
-        json(StatusCode::OK, secret_reply(secrets))
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        async move {
+            let secrets = state
+                .apps
+                .rotate_signing_secret(&member, &app_id, &endpoint_id)
+                .await?;
+            json(StatusCode::OK, secret_reply(secrets))
+        }
+    };
+    once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
 
 /// Send a test event
@@ -288,22 +319,31 @@ pub async fn rotate_signing_secret(
 pub async fn send_test_event(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let body: TestEventBody = request.json()?;
-        let result = operations::send_test_event(
-            &state,
-            &member,
-            &app_id,
-            &endpoint_id,
-            body.event_type.as_deref(),
-        )
-        .await?;
-        json(StatusCode::OK, TestResult::from(result))
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        let body = request.json::<TestEventBody>();
+        async move {
+            let body = body?;
+            if let Some(event_type) = &body.event_type {
+                let mut names = super::event_kind_names();
+                names.push(crate::model::delivery::TEST_EVENT_NAME);
+                super::one_of("eventType", event_type, &names)?;
+            }
+            let result = operations::send_test_event(
+                &state,
+                &member,
+                &app_id,
+                &endpoint_id,
+                body.event_type.as_deref(),
+            )
+            .await?;
+            json(StatusCode::OK, TestResult::from(result))
+        }
+    };
+    once(&state, &member, &request, Reply::Plain, task).await
 }
 
 /// Replay failed deliveries
@@ -320,24 +360,27 @@ pub async fn send_test_event(
 pub async fn replay_failed(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path((app_id, endpoint_id)): Path<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let body: ReplayBody = request.json()?;
-        let since_ms = crate::model::time::parse_utc_minute(&body.since)
-            .map_err(|reason| ApiError::invalid("since", reason))?;
-        let progress =
-            operations::replay_failed(&state, &member, &app_id, &endpoint_id, since_ms).await?;
-        // A replay with nothing to send is done at once and kept nowhere to look up.
-        let status = if progress.total == 0 {
-            StatusCode::OK
-        } else {
-            StatusCode::ACCEPTED
-        };
-        json(status, ReplayJob::from(progress))
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        let body = request.json::<ReplayBody>();
+        async move {
+            let body = body?;
+            let since_ms = super::unix_secs("since", Some(body.since))?.unwrap_or_default();
+            let progress =
+                operations::replay_failed(&state, &member, &app_id, &endpoint_id, since_ms).await?;
+            // A replay with nothing to send is done at once and kept nowhere to look up.
+            let status = if progress.total == 0 {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
+            json(status, ReplayJob::from(progress))
+        }
+    };
+    once(&state, &member, &request, Reply::Plain, task).await
 }
 
 async fn endpoint(
@@ -381,20 +424,12 @@ fn events(names: Option<Vec<String>>) -> Result<Option<Vec<EventKind>>, ApiError
     let Some(names) = names else {
         return Ok(None);
     };
+    let known = super::event_kind_names();
     names
         .iter()
         .map(|name| {
-            EventKind::parse(name).map_err(|_| {
-                let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
-                ApiError::invalid(
-                    "events",
-                    format!(
-                        "Unknown event type {:?}; expected some of {}.",
-                        name.chars().take(40).collect::<String>(),
-                        known.join(", ")
-                    ),
-                )
-            })
+            let name = super::one_of("events", name, &known)?;
+            EventKind::parse(name).map_err(ApiError::from)
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)

@@ -20,16 +20,19 @@ use crate::server::orgs::{Member, TOKEN_PREFIX};
 use crate::server::secrets::API_KEY_PREFIX;
 use crate::server::state::AppState;
 use crate::server::store::KeyState;
+use axum::extract::OriginalUri;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -115,6 +118,48 @@ pub fn router() -> Router<AppState> {
             axum::routing::delete(revoke_invitation),
         )
         .route("/audit-log", get(list_audit_log))
+        .layer(axum::middleware::from_fn(audit_every_request))
+}
+
+/// Where `TokenMember` leaves the member a request acted as, for `audit_every_request`.
+#[derive(Clone, Default)]
+struct ActedAs(Arc<Mutex<Option<(AppState, Member)>>>);
+
+/// Writes every request a token made into its organization's audit log once it is answered:
+/// method, path and status, reads and refusals included (a change also has its own entry).
+async fn audit_every_request(mut request: axum::extract::Request, next: Next) -> Response {
+    let acted_as = ActedAs::default();
+    let method = request.method().clone();
+    let path: String = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().path(), |uri| uri.path())
+        .chars()
+        .take(200)
+        .collect();
+    request.extensions_mut().insert(acted_as.clone());
+    let response = next.run(request).await;
+    let taken = acted_as.0.lock().ok().and_then(|mut slot| slot.take());
+    if let Some((state, member)) = taken {
+        let details = serde_json::json!({
+            "method": method.as_str(),
+            "status": response.status().as_u16(),
+        });
+        let recorded = state
+            .orgs
+            .audit()
+            .record(
+                &member,
+                AuditAction::ApiRequest,
+                ("request", &path),
+                Some(details),
+            )
+            .await;
+        if let Err(err) = recorded {
+            tracing::warn!(error = %err, "could not record an API request in the audit log");
+        }
+    }
+    response
 }
 
 /// The organization member a request's API token acts as.
@@ -154,21 +199,17 @@ impl FromRequestParts<AppState> for TokenMember {
         {
             return Err(ApiError::rate_limited(retry_after));
         }
-        if parts.method == Method::GET {
-            // Changes leave their own entries; a read leaves this one, so the log shows
-            // everything a token did.
-            let path: String = parts.uri.path().chars().take(200).collect();
-            state
-                .orgs
-                .audit()
-                .record(&member, AuditAction::ApiRead, ("request", &path), None)
-                .await?;
+        if let Some(ActedAs(slot)) = parts.extensions.get::<ActedAs>() {
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some((state.clone(), member.clone()));
+            }
         }
         Ok(TokenMember(member))
     }
 }
 
-/// `?limit=&after=`: up to `limit` items (1 to 100, default 20) after the item `after`.
+/// `?limit=&after=` of a list ordered by ID (applications, endpoints, members,
+/// invitations): up to `limit` items after the item whose ID is `after`.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -177,33 +218,123 @@ pub struct Listing {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// The `next` of the previous page.
-    #[param(max_length = 64)]
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     after: Option<String>,
 }
 
-impl Listing {
+/// `?limit=&after=` of a list ordered newest first (deliveries, facial IDs, the audit
+/// log): `after` is the previous page's `next`, a position that needs no row to still exist.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Window {
+    /// 1 to 100; default 20.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// The `next` of the previous page.
+    #[param(pattern = "^[0-9]{1,15}\\.[A-Za-z0-9_-]{1,64}$")]
+    after: Option<String>,
+}
+
+fn limit(raw: Option<u32>) -> Result<u32, ApiError> {
+    match raw {
+        None => Ok(20),
+        Some(limit @ 1..=100) => Ok(limit),
+        Some(_) => Err(ApiError::invalid("limit", "limit must be from 1 to 100.")),
+    }
+}
+
+fn is_id(raw: &str) -> bool {
+    (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::invalid(
+        "after",
+        "after must be the `next` of the previous page of this list.",
+    )
+}
+
+impl Window {
     fn limit(&self) -> Result<u32, ApiError> {
-        match self.limit {
-            None => Ok(20),
-            Some(limit @ 1..=100) => Ok(limit),
-            Some(_) => Err(ApiError::invalid("limit", "limit must be from 1 to 100.")),
+        limit(self.limit)
+    }
+
+    /// The position `after` names: a time in milliseconds and an ID.
+    fn after(&self) -> Result<Option<(i64, String)>, ApiError> {
+        let Some(raw) = self.after.as_deref() else {
+            return Ok(None);
+        };
+        let (ms, id) = raw.split_once('.').ok_or_else(bad_cursor)?;
+        let digits = (1..=15).contains(&ms.len()) && ms.bytes().all(|b| b.is_ascii_digit());
+        match ms.parse::<i64>() {
+            Ok(ms) if digits && is_id(id) => Ok(Some((ms, id.to_owned()))),
+            _ => Err(bad_cursor()),
         }
     }
+}
 
-    fn after(&self) -> Option<&str> {
-        self.after
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
+/// `raw` if it is exactly one of `allowed` (JSON values are not trimmed or re-cased).
+fn one_of<'a>(field: &str, raw: &'a str, allowed: &[&str]) -> Result<&'a str, ApiError> {
+    if allowed.contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "{field} must be one of {}; got {:?}.",
+                allowed.join(", "),
+                raw.chars().take(40).collect::<String>()
+            ),
+        ))
     }
+}
 
-    /// One page of a list already held whole (small lists: applications, endpoints,
-    /// members, invitations), in ID order: IDs grow with time, so an item added while a
-    /// client pages sorts last and nothing shifts under the cursor.
+/// The roles' names, as the API spells them.
+fn role_names() -> Vec<&'static str> {
+    crate::model::org::Role::ALL.map(|r| r.as_str()).to_vec()
+}
+
+/// The event types an endpoint may subscribe to.
+fn event_kind_names() -> Vec<&'static str> {
+    crate::model::app::EventKind::ALL
+        .map(|k| k.as_str())
+        .to_vec()
+}
+
+/// The latest time the API takes, in Unix seconds (9999-12-31T23:59:59Z).
+const MAX_UNIX_SECS: i64 = 253_402_300_799;
+
+/// A time given in Unix seconds, as milliseconds.
+fn unix_secs(field: &str, raw: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some(secs @ 0..=MAX_UNIX_SECS) => Ok(Some(secs * 1000)),
+        Some(_) => Err(ApiError::invalid(
+            field,
+            format!("{field} is a time in Unix seconds, from 0 to {MAX_UNIX_SECS}."),
+        )),
+    }
+}
+
+/// The cursor of a position, as `next` gives it.
+fn cursor(position: Option<(i64, String)>) -> Option<String> {
+    position.map(|(ms, id)| format!("{ms}.{id}"))
+}
+
+impl Listing {
+    /// One page of a list already held whole (it is short), in ID order, after the item
+    /// `after`: an item added while a client pages never shifts the cursor.
     fn page<T>(&self, mut items: Vec<T>, id: impl Fn(&T) -> &str) -> Result<Page<T>, ApiError> {
-        let limit = self.limit()? as usize;
+        let limit = limit(self.limit)? as usize;
         items.sort_by(|a, b| id(a).cmp(id(b)));
-        if let Some(after) = self.after() {
+        if let Some(after) = self.after.as_deref() {
+            if !is_id(after) {
+                return Err(bad_cursor());
+            }
             items.retain(|item| id(item) > after);
         }
         let more = items.len() > limit;
@@ -212,6 +343,28 @@ impl Listing {
             .then(|| items.last().map(|item| id(item).to_owned()))
             .flatten();
         Ok(Page { data: items, next })
+    }
+}
+
+/// An ID from the path; one no object can have (a NUL, undecodable bytes) is not found.
+pub struct Ids<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Ids<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let not_found = || ApiError::from(crate::model::AppError::NotFound);
+        if parts.uri.path().to_ascii_lowercase().contains("%00") {
+            return Err(not_found());
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(ids)| Ids(ids))
+            .map_err(|_| not_found())
     }
 }
 
@@ -235,29 +388,67 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Par
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|axum::extract::Query(value)| Params(value))
             .map_err(|err| {
+                let text = err.body_text();
                 ApiError::invalid(
-                    "query",
-                    format!("The query is not valid: {}", err.body_text()),
+                    &query_field(&text),
+                    format!("The query is not valid: {text}"),
                 )
             })
     }
 }
 
+/// The query parameter a deserialization error is about: `unknown field `x``, or the name
+/// before the first `: ` of the reason; `query` when neither names one.
+fn query_field(text: &str) -> String {
+    let reason = text.split_once("query string: ").map_or(text, |(_, r)| r);
+    let named = reason
+        .split("unknown field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .or_else(|| reason.split_once(": ").map(|(name, _)| name));
+    match named {
+        Some(name) if is_id(name) => name.to_owned(),
+        _ => "query".to_owned(),
+    }
+}
+
+/// Whether a POST's reply carries a secret (a new API key, token or invitation link), which
+/// is never written to the database: a repeat of it is told the secret was shown once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    Plain,
+    HoldsSecret,
+}
+
 /// Runs a state-changing POST once per `Idempotency-Key`: a repeat gets the first reply
 /// (with `Idempotent-Replayed: true`), a repeat while the first still runs gets 409, and a
-/// request that failed leaves the key free for a retry.
-async fn once<F>(state: &AppState, member: &Member, request: &ApiRequest, run: F) -> Response
+/// request that failed leaves the key free for a retry. The work runs as its own task, so a
+/// client that hangs up mid-way cannot leave it half recorded.
+async fn once<F>(
+    state: &AppState,
+    member: &Member,
+    request: &ApiRequest,
+    kind: Reply,
+    run: F,
+) -> Response
 where
-    F: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
+    F: std::future::Future<Output = Result<(StatusCode, Value), ApiError>> + Send + 'static,
 {
-    let Some(key) = request.idempotency_key.as_deref() else {
+    let run = async move {
+        tokio::spawn(run).await.unwrap_or_else(|err| {
+            Err(ApiError::from(crate::server::error::internal(format!(
+                "a management request's task ended: {err}"
+            ))))
+        })
+    };
+    let Some(key) = request.idempotency_key.clone() else {
         return reply(run.await);
     };
-    let token_id = &member.actor.account_id;
+    let token_id = member.actor.account_id.clone();
     let fingerprint = request.fingerprint();
-    let store = &state.store;
-    match store.reserve_token_key(token_id, key, &fingerprint).await {
-        Err(err) => ApiError::from(crate::model::AppError::from(err)).into_response(),
+    let store = state.store.clone();
+    match reserve(&store, &token_id, &key, &fingerprint).await {
+        Err(err) => err.into_response(),
         Ok(KeyState::Running { request_hash }) => conflict(
             request_hash == fingerprint,
             "A request with this Idempotency-Key is still running; retry in a moment.",
@@ -282,30 +473,60 @@ where
             );
             response
         }
-        Ok(KeyState::Reserved) => match run.await {
-            Ok((status, body)) => {
-                let kept = store
-                    .complete_token_key(
-                        token_id,
-                        key,
-                        i64::from(status.as_u16()),
-                        &body.to_string(),
-                    )
-                    .await;
-                if let Err(err) = kept {
-                    // Done, but not remembered: a retry with this key would do it again.
-                    tracing::warn!(error = %err, "could not keep an idempotent reply");
+        Ok(KeyState::Reserved) => {
+            let (kept_status, kept_body, result) = match run.await {
+                Ok((status, body)) => match kind {
+                    Reply::Plain => (status, body.to_string(), Ok((status, body))),
+                    Reply::HoldsSecret => {
+                        let refusal = ApiError::new(
+                            StatusCode::CONFLICT,
+                            "idempotency_key_used",
+                            "This request was already done, and its reply held a secret that is shown only once; rotate it or list the objects to continue.",
+                        );
+                        (
+                            StatusCode::CONFLICT,
+                            refusal.body().to_string(),
+                            Ok((status, body)),
+                        )
+                    }
+                },
+                Err(err) => {
+                    if let Err(release) = store.release_token_key(&token_id, &key).await {
+                        tracing::warn!(error = %release, "could not free an idempotency key");
+                    }
+                    return err.into_response();
                 }
-                (status, Json(body)).into_response()
+            };
+            let kept = store
+                .complete_token_key(&token_id, &key, i64::from(kept_status.as_u16()), &kept_body)
+                .await;
+            if let Err(err) = kept {
+                // Done, but not remembered: a retry with this key would do it again.
+                tracing::warn!(error = %err, "could not keep an idempotent reply");
             }
-            Err(err) => {
-                if let Err(release) = store.release_token_key(token_id, key).await {
-                    tracing::warn!(error = %release, "could not free an idempotency key");
-                }
-                err.into_response()
-            }
-        },
+            reply(result)
+        }
     }
+}
+
+/// Holds `key` for this request. A key freed between the attempt to write it and the read
+/// of its state (its first request failed) is tried again, so two requests never both hold it.
+async fn reserve(
+    store: &crate::server::store::Store,
+    token_id: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<KeyState, ApiError> {
+    for _ in 0..3 {
+        match store.reserve_token_key(token_id, key, fingerprint).await {
+            Ok(Some(state)) => return Ok(state),
+            Ok(None) => continue,
+            Err(err) => return Err(ApiError::from(crate::model::AppError::from(err))),
+        }
+    }
+    Ok(KeyState::Running {
+        request_hash: fingerprint.to_owned(),
+    })
 }
 
 fn conflict(same_request: bool, running: &str) -> Response {

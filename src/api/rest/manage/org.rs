@@ -2,12 +2,12 @@
 
 use super::views::SentInvitation;
 use super::views::{AuditList, AuditLogEntry, Invitation, InvitationList, Member, MemberList};
-use super::{json, once, Listing, Params, TokenMember};
+use super::{json, once, Ids, Listing, Params, Reply, TokenMember, Window};
 use crate::api::rest::{ApiError, ApiRequest};
 use crate::model::AppError;
 use crate::server::orgs::AuditQuery;
 use crate::server::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -16,9 +16,11 @@ use serde::Deserialize;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationBody {
+    /// The address to invite, as `name@example.com`.
     #[schema(max_length = 254)]
     email: String,
     /// `owner` (by owners only), `admin`, `developer` or `viewer`.
+    #[schema(pattern = "^(owner|admin|developer|viewer)$")]
     role: String,
 }
 
@@ -26,6 +28,7 @@ pub struct InvitationBody {
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
     /// `owner`, `admin`, `developer` or `viewer`.
+    #[schema(pattern = "^(owner|admin|developer|viewer)$")]
     role: String,
 }
 
@@ -34,18 +37,22 @@ pub struct RoleBody {
 #[into_params(parameter_in = Query)]
 pub struct AuditListing {
     /// Entries whose actor starts so.
-    #[param(max_length = 200)]
+    #[param(pattern = "^[^\\u0000]{0,100}$")]
     actor: Option<String>,
     /// Entries whose action starts so, e.g. `endpoint.`.
-    #[param(max_length = 200)]
+    #[param(pattern = "^[^\\u0000]{0,100}$")]
     action: Option<String>,
-    /// UTC: entries at or after.
-    from: Option<String>,
-    /// UTC: entries before.
-    to: Option<String>,
+    /// Entries at or after this time, in Unix seconds.
+    #[param(minimum = 0, maximum = 253402300799_i64)]
+    from: Option<i64>,
+    /// Entries before this time, in Unix seconds.
+    #[param(minimum = 0, maximum = 253402300799_i64)]
+    to: Option<i64>,
+    /// 1 to 100; default 20.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
-    #[param(max_length = 64)]
+    /// The `next` of the previous page.
+    #[param(pattern = "^[0-9]{1,15}\\.[A-Za-z0-9_-]{1,64}$")]
     after: Option<String>,
 }
 
@@ -74,14 +81,12 @@ pub async fn list_members(
 pub async fn change_member_role(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(account_id): Path<String>,
+    Ids(account_id): Ids<String>,
     request: ApiRequest,
 ) -> Result<Json<Member>, ApiError> {
     let body: RoleBody = request.json()?;
-    state
-        .orgs
-        .change_role(&member, &account_id, &body.role)
-        .await?;
+    let role = super::one_of("role", &body.role, &super::role_names())?;
+    state.orgs.change_role(&member, &account_id, role).await?;
     let changed = state
         .orgs
         .members(&member)
@@ -99,7 +104,7 @@ pub async fn change_member_role(
 pub async fn remove_member(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(account_id): Path<String>,
+    Ids(account_id): Ids<String>,
 ) -> Result<StatusCode, ApiError> {
     state.orgs.remove(&member, &account_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -135,26 +140,31 @@ pub async fn invite_member(
     TokenMember(member): TokenMember,
     request: ApiRequest,
 ) -> Response {
-    once(&state, &member, &request, async {
-        let body: InvitationBody = request.json()?;
-        let sent = state.orgs.invite(&member, &body.email, &body.role).await?;
-        // One pending invitation per address: the one just made.
-        let invitation = state
-            .orgs
-            .invitations(&member)
-            .await?
-            .into_iter()
-            .find(|i| i.email == sent.email)
-            .ok_or(AppError::NotFound)?;
-        json(
-            StatusCode::CREATED,
-            SentInvitation {
-                invitation: invitation.into(),
-                link: sent.link,
-            },
-        )
-    })
-    .await
+    let task = {
+        let (state, member) = (state.clone(), member.clone());
+        let body = request.json::<InvitationBody>();
+        async move {
+            let body = body?;
+            let role = super::one_of("role", &body.role, &super::role_names())?;
+            let sent = state.orgs.invite(&member, &body.email, role).await?;
+            // One pending invitation per address: the one just made.
+            let invitation = state
+                .orgs
+                .invitations(&member)
+                .await?
+                .into_iter()
+                .find(|i| i.email == sent.email)
+                .ok_or(AppError::NotFound)?;
+            json(
+                StatusCode::CREATED,
+                SentInvitation {
+                    invitation: invitation.into(),
+                    link: sent.link,
+                },
+            )
+        }
+    };
+    once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
 
 /// Revoke an invitation
@@ -164,7 +174,7 @@ pub async fn invite_member(
 pub async fn revoke_invitation(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Path(invitation_id): Path<String>,
+    Ids(invitation_id): Ids<String>,
 ) -> Result<StatusCode, ApiError> {
     state.orgs.revoke(&member, &invitation_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -178,24 +188,27 @@ pub async fn list_audit_log(
     TokenMember(member): TokenMember,
     Params(listing): Params<AuditListing>,
 ) -> Result<Json<AuditList>, ApiError> {
-    let cursor = Listing {
+    let window = Window {
         limit: listing.limit,
         after: listing.after,
     };
     let query = AuditQuery {
         actor: listing.actor,
         action: listing.action,
-        from: listing.from,
-        to: listing.to,
+        from: None,
+        to: None,
     };
-    let (entries, more) = state
+    let times = (
+        super::unix_secs("from", listing.from)?,
+        super::unix_secs("to", listing.to)?,
+    );
+    let (entries, next) = state
         .orgs
         .audit()
-        .entries_after(&member, &query, cursor.after(), cursor.limit()?)
+        .entries_after(&member, &query, times, window.after()?, window.limit()?)
         .await?;
-    let next = more.then(|| entries.last().map(|e| e.id.clone())).flatten();
     Ok(Json(AuditList {
         data: entries.into_iter().map(AuditLogEntry::from).collect(),
-        next,
+        next: super::cursor(next),
     }))
 }

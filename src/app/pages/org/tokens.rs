@@ -65,7 +65,11 @@ pub fn TokensCard(org: OrgSummary, tokens: Vec<TokenView>) -> impl IntoView {
                                     <strong>{token.name.clone()}</strong>
                                     " " <span class="badge">{token.role.label()}</span>
                                     " " <code class="id">{format!("{}…", token.prefix)}</code>
+                                    {(!token.active).then(|| view! { " " <span class="badge health-off">"Inactive"</span> })}
                                 </div>
+                                {(!token.active).then(|| view! {
+                                    <p class="hint">"Refused: whoever made it can no longer make such a token (their role changed, or they left)."</p>
+                                })}
                                 <p class="hint">
                                     {format!("Made by {} on {}{expiry}. {used}.", token.created_by, utc_time(token.created_at_ms))}
                                 </p>
