@@ -317,17 +317,24 @@ fn console_base_url(
     Ok(format!("http://{local}"))
 }
 
-/// Every hour: deletes expired sessions and audit entries past their retention.
+/// Every hour: deletes expired sessions, idempotency replies past 24 hours and audit entries
+/// past their retention.
 fn spawn_sweeper(store: &Store, audit_retention_days: u32) -> tokio::task::JoinHandle<()> {
     use tower_sessions::ExpiredDeletion;
     let sessions = DbSessionStore::new(store.db());
     let audit = crate::server::orgs::Audit::new(store.clone());
+    let store = store.clone();
     tokio::spawn(async move {
         let mut hourly = tokio::time::interval(tokio::time::Duration::from_secs(3600));
         loop {
             hourly.tick().await;
             if let Err(err) = sessions.delete_expired().await {
                 tracing::warn!(error = %err, "could not delete expired sessions");
+            }
+            match store.prune_token_replies().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "idempotency replies past 24 hours deleted"),
+                Err(err) => tracing::warn!(error = %err, "could not prune idempotency replies"),
             }
             match audit.prune(audit_retention_days).await {
                 Ok(0) => {}

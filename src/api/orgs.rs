@@ -61,6 +61,8 @@ pub async fn org_settings() -> Result<OrgPage, AppError> {
             Vec::new()
         },
         mail_configured: ctx.mail_configured(),
+        issued_token: ctx.take_issued_token().await?,
+        invitation_link: ctx.take_invitation_link().await?,
         org: member.summary(),
     })
 }
@@ -129,14 +131,6 @@ async fn announce_invitation(
                 .await
         }
     }
-}
-
-/// The invitation link made by the last invite or resend, shown once.
-#[server(endpoint = "take_invitation_link")]
-pub async fn take_invitation_link() -> Result<Option<String>, AppError> {
-    let ctx = RequestContext::load().await?;
-    ctx.account().await?;
-    ctx.take_invitation_link().await
 }
 
 #[server(endpoint = "revoke_invitation")]

@@ -38,11 +38,3 @@ pub async fn revoke_api_token(org_id: String, token_id: String) -> Result<(), Ap
     ctx.state.orgs.revoke_token(&member, &token_id).await?;
     ctx.flash("Token revoked: it stopped working.").await
 }
-
-/// The token made by the last `create_api_token`, given once.
-#[server(endpoint = "take_issued_token")]
-pub async fn take_issued_token() -> Result<Option<String>, AppError> {
-    let ctx = RequestContext::load().await?;
-    ctx.account().await?;
-    ctx.take_issued_token().await
-}

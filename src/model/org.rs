@@ -324,6 +324,11 @@ pub struct OrgPage {
     pub invitations: Vec<InvitationView>,
     /// The organization's API tokens, for those who may manage them (else empty).
     pub tokens: Vec<crate::model::token::TokenView>,
+    /// A token just made, shown on this page view only (taken with the page's own data, so
+    /// it cannot be taken by one request and rendered by none).
+    pub issued_token: Option<String>,
+    /// An invitation link just made (no mail to send it), shown on this page view only.
+    pub invitation_link: Option<String>,
     /// Whether invitations are mailed; without mail the inviter copies the link.
     pub mail_configured: bool,
 }

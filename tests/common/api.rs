@@ -26,8 +26,7 @@ pub async fn token(app: &TestApp, client: &reqwest::Client, org_id: &str, role: 
         "{}",
         made.text().await.unwrap_or_default()
     );
-    json(app.call_with(client, "take_issued_token", &[]).await)
-        .await
+    json(app.call_with(client, "org_settings", &[]).await).await["issued_token"]
         .as_str()
         .expect("the new token, shown once")
         .to_owned()

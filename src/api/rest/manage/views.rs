@@ -68,7 +68,7 @@ pub struct Application {
     /// The public application ID, as in event bodies' `appId`.
     pub id: String,
     pub name: String,
-    /// `free`, `pro`, `business` or `enterprise`.
+    /// `free`, `premium`, `business` or `enterprise`.
     pub plan: String,
     pub endpoint_count: i64,
     pub last_event_at: Option<String>,
@@ -124,7 +124,7 @@ pub struct Endpoint {
     /// Whether bodies carry the linked `payload` (Business plan and up).
     pub include_payload: bool,
     pub timeout_secs: i64,
-    /// Why Facehook disabled it (410 Gone, or failing for days); `null` when it did not.
+    /// Why it is disabled (by its owner, a 410 Gone, or failing for days); `null` while enabled.
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<String>,
     /// Deliveries of the last 24 hours (test events aside).

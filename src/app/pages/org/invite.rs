@@ -3,8 +3,7 @@
 
 use crate::api::auth::whoami;
 use crate::api::orgs::{
-    invitation_details, take_invitation_link, AcceptInvitation, InviteMember, ResendInvitation,
-    RevokeInvitation,
+    invitation_details, AcceptInvitation, InviteMember, ResendInvitation, RevokeInvitation,
 };
 use crate::app::components::{
     field_error, form_error, Confirm, CopyButton, Field, FormAlert, SubmitButton,
@@ -18,21 +17,18 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 #[component]
-pub fn InviteCard(org: OrgSummary, mail_configured: bool) -> impl IntoView {
+pub fn InviteCard(org: OrgSummary, mail_configured: bool, link: Option<String>) -> impl IntoView {
     let invite = ServerAction::<InviteMember>::new();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || invite.value().get().and_then(Result::err));
-    let link = Resource::new(|| (), |_| take_invitation_link());
-    let shown_link = move || {
-        Suspend::new(async move {
-            link.await.ok().flatten().map(|link| view! {
-                <div class="notice" data-testid="invitation-link">
-                    <p>"Invitation link (valid 7 days, works once):"</p>
-                    <p class="secret-row"><code class="secret">{link.clone()}</code> <CopyButton text=link label="Copy invitation link"/></p>
-                </div>
-            })
-        })
-    };
+    let shown_link = link.map(|link| {
+        view! {
+            <div class="notice" data-testid="invitation-link">
+                <p>"Invitation link (valid 7 days, works once):"</p>
+                <p class="secret-row"><code class="secret">{link.clone()}</code> <CopyButton text=link label="Copy invitation link"/></p>
+            </div>
+        }
+    });
     let roles: Vec<Role> = Role::ALL
         .into_iter()
         .filter(|role| *role != Role::Owner || org.role.allows(Action::ManageOwners))
@@ -46,7 +42,7 @@ pub fn InviteCard(org: OrgSummary, mail_configured: bool) -> impl IntoView {
         <section class="card" aria-labelledby="invite-heading">
             <h2 id="invite-heading">"Invite someone"</h2>
             <p class="hint">{how}</p>
-            <Suspense fallback=|| ()>{shown_link}</Suspense>
+            {shown_link}
             <FormAlert message=form_error(error)/>
             <ActionForm action=invite attr:class="stack" attr:novalidate=true>
                 <input type="hidden" name="org_id" value=org.id/>

@@ -58,11 +58,11 @@ fn OrgCards(page: OrgPageData) -> impl IntoView {
         </section>
         <MembersCard org=org.clone() members=page.members/>
         {role.allows(Action::ManageMembers).then(|| view! {
-            <InviteCard org=org.clone() mail_configured=page.mail_configured/>
+            <InviteCard org=org.clone() mail_configured=page.mail_configured link=page.invitation_link.clone()/>
         })}
         <InvitationsCard org=org.clone() invitations=page.invitations/>
         {role.allows(Action::ManageMembers).then(|| view! {
-            <TokensCard org=org.clone() tokens=page.tokens/>
+            <TokensCard org=org.clone() tokens=page.tokens issued=page.issued_token.clone()/>
         })}
         <LeaveCard org_id=org.id.clone() name=org.name.clone() role/>
     }

@@ -1,7 +1,7 @@
 //! The API tokens card: owners and admins make organization tokens for the management API
 //! (shown once), see when each was last used and from where, and revoke them.
 
-use crate::api::tokens::{take_issued_token, CreateApiToken, RevokeApiToken};
+use crate::api::tokens::{CreateApiToken, RevokeApiToken};
 use crate::app::components::{
     field_error, form_error, Confirm, CopyButton, Field, FormAlert, SubmitButton,
 };
@@ -12,24 +12,25 @@ use crate::model::AppError;
 use leptos::prelude::*;
 
 #[component]
-pub fn TokensCard(org: OrgSummary, tokens: Vec<TokenView>) -> impl IntoView {
+pub fn TokensCard(
+    org: OrgSummary,
+    tokens: Vec<TokenView>,
+    issued: Option<String>,
+) -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || create.value().get().and_then(Result::err));
     let revoke_error: Signal<Option<AppError>> =
         Signal::derive(move || revoke.value().get().and_then(Result::err));
-    let issued = Resource::new(|| (), |_| take_issued_token());
-    let shown_token = move || {
-        Suspend::new(async move {
-            issued.await.ok().flatten().map(|token| view! {
-                <div class="notice" data-testid="issued-token">
-                    <p>"Your new token (shown this once; it is stored only as a hash):"</p>
-                    <p class="secret-row"><code class="secret">{token.clone()}</code> <CopyButton text=token label="Copy token"/></p>
-                </div>
-            })
-        })
-    };
+    let shown_token = issued.map(|token| {
+        view! {
+            <div class="notice" data-testid="issued-token">
+                <p>"Your new token (shown this once; it is stored only as a hash):"</p>
+                <p class="secret-row"><code class="secret">{token.clone()}</code> <CopyButton text=token label="Copy token"/></p>
+            </div>
+        }
+    });
     let roles: Vec<Role> = Role::ALL
         .into_iter()
         .filter(|role| *role != Role::Owner || org.role.allows(Action::ManageOwners))
@@ -43,7 +44,7 @@ pub fn TokensCard(org: OrgSummary, tokens: Vec<TokenView>) -> impl IntoView {
                 <a href="/api/v1/docs">"management API"</a>
                 " with the role you give it. Everything it does is in the audit log."
             </p>
-            <Suspense fallback=|| ()>{shown_token}</Suspense>
+            {shown_token}
             <FormAlert message=Signal::derive(move || revoke_error.get().map(|e| e.to_string()))/>
             {(!tokens.is_empty()).then(|| view! {
                 <ul class="member-list" data-testid="tokens">
