@@ -8,6 +8,17 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+/// The credential in `Authorization: Bearer …`, if one is there.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
 /// The application whose API key authenticated the request.
 pub struct ApiApp {
     pub id: String,
@@ -17,14 +28,7 @@ impl FromRequestParts<AppState> for ApiApp {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let key = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(ApiError::unauthorized)?;
+        let key = bearer(parts).ok_or_else(ApiError::unauthorized)?;
         // The same answer for a malformed, unknown or revoked key: nothing about which apps exist.
         let app = state
             .store

@@ -36,15 +36,7 @@ impl Deliveries {
         page: u32,
     ) -> Result<DeliveryPage, AppError> {
         let per_page = i64::from(DELIVERIES_PER_PAGE);
-        let listing = ListingFilter {
-            status: filter.status.map(DeliveryStatus::as_str),
-            event_name: filter.event.as_deref(),
-            endpoint_id: filter.endpoint_id.as_deref(),
-            from_ms: filter.from_ms,
-            to_ms: filter.to_ms,
-            search: filter.search.as_deref(),
-            after: None,
-        };
+        let listing = listing_filter(filter, None);
         // One row more than a page says whether an older page exists.
         let mut rows = self
             .store
@@ -70,15 +62,7 @@ impl Deliveries {
         after: Option<(i64, &str)>,
         limit: u32,
     ) -> Result<(Vec<DeliverySummary>, Option<(i64, String)>), AppError> {
-        let listing = ListingFilter {
-            status: filter.status.map(DeliveryStatus::as_str),
-            event_name: filter.event.as_deref(),
-            endpoint_id: filter.endpoint_id.as_deref(),
-            from_ms: filter.from_ms,
-            to_ms: filter.to_ms,
-            search: filter.search.as_deref(),
-            after,
-        };
+        let listing = listing_filter(filter, after);
         let mut rows = self
             .store
             .list_deliveries(app_id, listing, i64::from(limit) + 1, 0)
@@ -277,4 +261,20 @@ fn summary(row: DeliveryListing) -> Result<DeliverySummary, AppError> {
         created_at_ms: row.created_at,
         completed_at_ms: row.completed_at,
     })
+}
+
+/// The store's filter for a console filter, listing after `after` when given.
+fn listing_filter<'a>(
+    filter: &'a DeliveryFilter,
+    after: Option<(i64, &'a str)>,
+) -> ListingFilter<'a> {
+    ListingFilter {
+        status: filter.status.map(DeliveryStatus::as_str),
+        event_name: filter.event.as_deref(),
+        endpoint_id: filter.endpoint_id.as_deref(),
+        from_ms: filter.from_ms,
+        to_ms: filter.to_ms,
+        search: filter.search.as_deref(),
+        after,
+    }
 }
