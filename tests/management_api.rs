@@ -405,6 +405,17 @@ async fn bad_input_is_refused_with_its_field(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(raw.status(), 400);
+    // Nothing may follow the JSON value: trailing bytes would slip past the NUL check.
+    let trailing = app
+        .client
+        .post(app.url("/api/v1/applications"))
+        .bearer_auth(&api.token)
+        .header("Content-Type", "application/json")
+        .body("{\"name\": \"a\\u0000\"} x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trailing.status(), 400);
     let form = app
         .client
         .post(app.url("/api/v1/applications"))

@@ -114,6 +114,15 @@ impl From<AppError> for ApiError {
                 ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
             },
             AppError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
+            AppError::Limited {
+                field,
+                message,
+                retry_after_secs,
+            } => ApiError {
+                field: Some(camel_case(&field)),
+                retry_after: Some(Duration::from_secs(retry_after_secs)),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "limit_reached", message)
+            },
             AppError::Unauthenticated | AppError::BadCredentials => ApiError::unauthorized(),
             other => {
                 let status = StatusCode::from_u16(other.status_code())

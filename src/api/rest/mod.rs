@@ -202,6 +202,8 @@ impl ApiRequest {
                 _ => ApiError::from_json(inner),
             }
         })?;
+        // Nothing but white space may follow the value (as `from_slice` required).
+        reader.end().map_err(ApiError::from_json)?;
         // The linked payload is kept as JSON text, where a NUL stays an escape.
         if let Some(field) = crate::api::input::nul_in_json(&self.body, &["payload"]) {
             let message = crate::api::input::NulField(field.clone()).message();

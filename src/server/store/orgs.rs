@@ -251,6 +251,43 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+            // The tokens the target may no longer make are revoked for good, so promoting or
+            // inviting it again does not wake them (all of them once it is no owner or admin;
+            // its owner tokens once it is no owner).
+            let target_role_now = match change {
+                MemberChange::SetRole(role) => Some(role),
+                MemberChange::Remove => None,
+                MemberChange::TransferOwnership => Some("owner"),
+            };
+            let revoke_roles: &[&str] = match target_role_now {
+                Some("owner") => &[],
+                Some("admin") => &["owner"],
+                _ => &["owner", "admin", "developer", "viewer"],
+            };
+            for role in revoke_roles {
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $3 WHERE org_id = $1 AND created_by = $2 \
+                     AND role = $4 AND revoked_at IS NULL",
+                )
+                .bind(org_id)
+                .bind(target_id)
+                .bind(now)
+                .bind(*role)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if matches!(change, MemberChange::TransferOwnership) {
+                // The former owner is an admin now: its owner tokens go.
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $3 WHERE org_id = $1 AND created_by = $2 \
+                     AND role = 'owner' AND revoked_at IS NULL",
+                )
+                .bind(org_id)
+                .bind(actor_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Ok(()))
         }

@@ -20,8 +20,8 @@ pub(super) enum Reply {
 
 /// Runs a state-changing POST once per `Idempotency-Key`: a repeat gets the first reply
 /// (with `Idempotent-Replayed: true`), a repeat while the first still runs gets 409, and a
-/// request that failed leaves the key free for a retry. The work runs as its own task, so a
-/// client that hangs up mid-way cannot leave it half recorded.
+/// request that failed leaves the key free for a retry. (The whole request runs as its own
+/// task, see `audit_every_request`, so a client that hangs up cannot leave a key half kept.)
 pub(super) async fn once<F>(
     state: &AppState,
     member: &Member,
@@ -30,15 +30,8 @@ pub(super) async fn once<F>(
     run: F,
 ) -> Response
 where
-    F: std::future::Future<Output = Result<(StatusCode, Value), ApiError>> + Send + 'static,
+    F: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
-    let run = async move {
-        tokio::spawn(run).await.unwrap_or_else(|err| {
-            Err(ApiError::from(crate::server::error::internal(format!(
-                "a management request's task ended: {err}"
-            ))))
-        })
-    };
     let Some(key) = request.idempotency_key.clone() else {
         return reply(run.await);
     };

@@ -29,7 +29,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use std::net::SocketAddr;
@@ -128,6 +128,8 @@ struct ActedAs(Arc<Mutex<Option<(AppState, Member)>>>);
 
 /// Writes every request a token made into its organization's audit log once it is answered:
 /// method, path and status, reads and refusals included (a change also has its own entry).
+/// The request runs as its own task, so a client that hangs up mid-way cannot cut short the
+/// work, its idempotency record or this entry.
 async fn audit_every_request(mut request: axum::extract::Request, next: Next) -> Response {
     let acted_as = ActedAs::default();
     let method = request.method().clone();
@@ -139,28 +141,37 @@ async fn audit_every_request(mut request: axum::extract::Request, next: Next) ->
         .take(200)
         .collect();
     request.extensions_mut().insert(acted_as.clone());
-    let response = next.run(request).await;
-    let taken = acted_as.0.lock().ok().and_then(|mut slot| slot.take());
-    if let Some((state, member)) = taken {
-        let details = serde_json::json!({
-            "method": method.as_str(),
-            "status": response.status().as_u16(),
-        });
-        let recorded = state
-            .orgs
-            .audit()
-            .record(
-                &member,
-                AuditAction::ApiRequest,
-                ("request", &path),
-                Some(details),
-            )
-            .await;
-        if let Err(err) = recorded {
-            tracing::warn!(error = %err, "could not record an API request in the audit log");
+    let task = tokio::spawn(async move {
+        let response = next.run(request).await;
+        let taken = acted_as.0.lock().ok().and_then(|mut slot| slot.take());
+        if let Some((state, member)) = taken {
+            let details = serde_json::json!({
+                "method": method.as_str(),
+                "status": response.status().as_u16(),
+            });
+            let recorded = state
+                .orgs
+                .audit()
+                .record(
+                    &member,
+                    AuditAction::ApiRequest,
+                    ("request", &path),
+                    Some(details),
+                )
+                .await;
+            if let Err(err) = recorded {
+                tracing::warn!(error = %err, "could not record an API request in the audit log");
+            }
         }
+        response
+    });
+    match task.await {
+        Ok(response) => response,
+        Err(err) => ApiError::from(crate::server::error::internal(format!(
+            "a management request's task ended: {err}"
+        )))
+        .into_response(),
     }
-    response
 }
 
 /// The organization member a request's API token acts as.
@@ -188,15 +199,15 @@ impl FromRequestParts<AppState> for TokenMember {
             .authenticate_token(secret, &ip)
             .await?
             .ok_or_else(ApiError::unauthorized_token)?;
-        if let RateDecision::Limited { retry_after } =
-            state.rate_limiter.check(&member.actor.account_id)
-        {
-            return Err(ApiError::rate_limited(retry_after));
-        }
         if let Some(ActedAs(slot)) = parts.extensions.get::<ActedAs>() {
             if let Ok(mut slot) = slot.lock() {
                 *slot = Some((state.clone(), member.clone()));
             }
+        }
+        if let RateDecision::Limited { retry_after } =
+            state.rate_limiter.check(&member.actor.account_id)
+        {
+            return Err(ApiError::rate_limited(retry_after));
         }
         Ok(TokenMember(member))
     }

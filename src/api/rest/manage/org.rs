@@ -164,7 +164,13 @@ pub async fn invite_member(
             )
         }
     };
-    once(&state, &member, &request, Reply::HoldsSecret, task).await
+    // Without mail the reply carries the invitation link, a secret.
+    let kind = if state.config.mail.smtp_url.is_some() {
+        Reply::Plain
+    } else {
+        Reply::HoldsSecret
+    };
+    once(&state, &member, &request, kind, task).await
 }
 
 /// Revoke an invitation

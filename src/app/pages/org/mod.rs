@@ -97,7 +97,8 @@ fn LeaveCard(org_id: String, name: String, role: Role) -> impl IntoView {
     view! {
         <section class="card danger-zone" aria-labelledby="leave-heading">
             <h2 id="leave-heading">"Leave or delete"</h2>
-            <FormAlert message=form_error(leave_error)/>
+            // The last owner's refusal names the member it is about; it shows here all the same.
+            <FormAlert message=Signal::derive(move || leave_error.get().map(|e| e.to_string()))/>
             <Confirm opener="Leave this organization…"
                 question=format!("Leave {name}?")
                 consequence="You lose access to its applications until someone invites you again. Its last owner cannot leave.">
