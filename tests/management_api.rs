@@ -394,27 +394,35 @@ async fn bad_input_is_refused_with_its_field(backend: Backend) {
             json!({"since": "soon"}),
         )
         .await;
-    assert_eq!(status, 422, "{reply}");
-    let raw = app
-        .client
-        .post(app.url("/api/v1/applications"))
-        .bearer_auth(&api.token)
-        .header("Content-Type", "application/json")
-        .body("{\"name\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(raw.status(), 400);
+    assert_eq!(
+        (status, reply["error"]["field"].as_str()),
+        (422, Some("since")),
+        "{reply}"
+    );
+    // IDs no object can have are simply not found.
+    for path in [
+        format!("{base}%00"),
+        format!("{base}/endpoints/%FF%FE"),
+        "/applications/a%00b/deliveries".to_owned(),
+    ] {
+        let (status, reply) = api.get(&path).await;
+        assert_eq!(
+            (status, reply["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}: {reply}"
+        );
+    }
+    let json_body = |body: &'static str| {
+        app.client
+            .post(app.url("/api/v1/applications"))
+            .bearer_auth(&api.token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(json_body("{\"name\": ").await.unwrap().status(), 400);
     // Nothing may follow the JSON value: trailing bytes would slip past the NUL check.
-    let trailing = app
-        .client
-        .post(app.url("/api/v1/applications"))
-        .bearer_auth(&api.token)
-        .header("Content-Type", "application/json")
-        .body("{\"name\": \"a\\u0000\"} x")
-        .send()
-        .await
-        .unwrap();
+    let trailing = json_body("{\"name\": \"a\\u0000\"} x").await.unwrap();
     assert_eq!(trailing.status(), 400);
     let form = app
         .client

@@ -51,21 +51,18 @@ pub async fn create_application(
     TokenMember(member): TokenMember,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        let body = request.json::<ApplicationBody>();
-        async move {
-            let body = body?;
-            let issued = state.apps.create(&member, &body.name, Plan::Free).await?;
-            let application = application(&state, &member, &issued.public_id).await?;
-            json(
-                StatusCode::CREATED,
-                CreatedApplication {
-                    application,
-                    api_key: issued.api_key,
-                },
-            )
-        }
+    let body = request.json::<ApplicationBody>();
+    let task = async {
+        let body = body?;
+        let issued = state.apps.create(&member, &body.name, Plan::Free).await?;
+        let application = application(&state, &member, &issued.public_id).await?;
+        json(
+            StatusCode::CREATED,
+            CreatedApplication {
+                application,
+                api_key: issued.api_key,
+            },
+        )
     };
     once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
@@ -126,17 +123,14 @@ pub async fn rotate_api_key(
     Ids(app_id): Ids<String>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        async move {
-            let issued = state.apps.rotate_api_key(&member, &app_id).await?;
-            json(
-                StatusCode::OK,
-                ApiKeyReply {
-                    api_key: issued.api_key,
-                },
-            )
-        }
+    let task = async {
+        let issued = state.apps.rotate_api_key(&member, &app_id).await?;
+        json(
+            StatusCode::OK,
+            ApiKeyReply {
+                api_key: issued.api_key,
+            },
+        )
     };
     once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
@@ -154,12 +148,9 @@ pub async fn rotate_webhook_token(
     Ids(app_id): Ids<String>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        async move {
-            let webhook_token = state.apps.rotate_webhook_token(&member, &app_id).await?;
-            json(StatusCode::OK, WebhookTokenReply { webhook_token })
-        }
+    let task = async {
+        let webhook_token = state.apps.rotate_webhook_token(&member, &app_id).await?;
+        json(StatusCode::OK, WebhookTokenReply { webhook_token })
     };
     once(&state, &member, &request, Reply::HoldsSecret, task).await
 }

@@ -135,13 +135,10 @@ pub async fn redeliver(
     Ids((app_id, delivery_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        async move {
-            operations::redeliver(&state, &member, &app_id, &delivery_id).await?;
-            let detail = operations::delivery(&state, &member, &app_id, &delivery_id).await?;
-            json(StatusCode::ACCEPTED, Delivery::from(detail.summary))
-        }
+    let task = async {
+        operations::redeliver(&state, &member, &app_id, &delivery_id).await?;
+        let detail = operations::delivery(&state, &member, &app_id, &delivery_id).await?;
+        json(StatusCode::ACCEPTED, Delivery::from(detail.summary))
     };
     once(&state, &member, &request, Reply::Plain, task).await
 }

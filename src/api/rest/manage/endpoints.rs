@@ -123,23 +123,20 @@ pub async fn create_endpoint(
     Ids(app_id): Ids<String>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        let body = request.json::<NewEndpointBody>();
-        async move {
-            let body = body?;
-            let input = EndpointInput {
-                url: body.url,
-                description: body.description.unwrap_or_default(),
-                enabled: body.enabled.unwrap_or(true),
-                events: events(body.events)?,
-                include_payload: body.include_payload.unwrap_or(false),
-                timeout_secs: check_timeout_secs(body.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
-                    .map_err(|err| field("timeoutSecs", err))?,
-            };
-            let (saved, _) = state.apps.add_endpoint(&member, &app_id, input).await?;
-            json(StatusCode::CREATED, Endpoint::from(saved))
-        }
+    let body = request.json::<NewEndpointBody>();
+    let task = async {
+        let body = body?;
+        let input = EndpointInput {
+            url: body.url,
+            description: body.description.unwrap_or_default(),
+            enabled: body.enabled.unwrap_or(true),
+            events: events(body.events)?,
+            include_payload: body.include_payload.unwrap_or(false),
+            timeout_secs: check_timeout_secs(body.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
+                .map_err(|err| field("timeoutSecs", err))?,
+        };
+        let (saved, _) = state.apps.add_endpoint(&member, &app_id, input).await?;
+        json(StatusCode::CREATED, Endpoint::from(saved))
     };
     once(&state, &member, &request, Reply::Plain, task).await
 }
@@ -222,21 +219,18 @@ pub async fn enable_endpoint(
     Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        async move {
-            let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
-            let saved = if now.disabled_reason.is_some() {
-                state
-                    .apps
-                    .reenable_endpoint(&member, &app_id, &endpoint_id)
-                    .await?;
-                endpoint(&state, &member, &app_id, &endpoint_id).await?
-            } else {
-                set_enabled(&state, &member, &app_id, now, true).await?
-            };
-            json(StatusCode::OK, Endpoint::from(saved))
-        }
+    let task = async {
+        let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
+        let saved = if now.disabled_reason.is_some() {
+            state
+                .apps
+                .reenable_endpoint(&member, &app_id, &endpoint_id)
+                .await?;
+            endpoint(&state, &member, &app_id, &endpoint_id).await?
+        } else {
+            set_enabled(&state, &member, &app_id, now, true).await?
+        };
+        json(StatusCode::OK, Endpoint::from(saved))
     };
     once(&state, &member, &request, Reply::Plain, task).await
 }
@@ -254,13 +248,10 @@ pub async fn disable_endpoint(
     Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        async move {
-            let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
-            let saved = set_enabled(&state, &member, &app_id, now, false).await?;
-            json(StatusCode::OK, Endpoint::from(saved))
-        }
+    let task = async {
+        let now = endpoint(&state, &member, &app_id, &endpoint_id).await?;
+        let saved = set_enabled(&state, &member, &app_id, now, false).await?;
+        json(StatusCode::OK, Endpoint::from(saved))
     };
     once(&state, &member, &request, Reply::Plain, task).await
 }
@@ -295,15 +286,12 @@ pub async fn rotate_signing_secret(
     Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        async move {
-            let secrets = state
-                .apps
-                .rotate_signing_secret(&member, &app_id, &endpoint_id)
-                .await?;
-            json(StatusCode::OK, secret_reply(secrets))
-        }
+    let task = async {
+        let secrets = state
+            .apps
+            .rotate_signing_secret(&member, &app_id, &endpoint_id)
+            .await?;
+        json(StatusCode::OK, secret_reply(secrets))
     };
     once(&state, &member, &request, Reply::HoldsSecret, task).await
 }
@@ -322,26 +310,23 @@ pub async fn send_test_event(
     Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        let body = request.json::<TestEventBody>();
-        async move {
-            let body = body?;
-            if let Some(event_type) = &body.event_type {
-                let mut names = super::event_kind_names();
-                names.push(crate::model::delivery::TEST_EVENT_NAME);
-                super::one_of("eventType", event_type, &names)?;
-            }
-            let result = operations::send_test_event(
-                &state,
-                &member,
-                &app_id,
-                &endpoint_id,
-                body.event_type.as_deref(),
-            )
-            .await?;
-            json(StatusCode::OK, TestResult::from(result))
+    let body = request.json::<TestEventBody>();
+    let task = async {
+        let body = body?;
+        if let Some(event_type) = &body.event_type {
+            let mut names = super::event_kind_names();
+            names.push(crate::model::delivery::TEST_EVENT_NAME);
+            super::one_of("eventType", event_type, &names)?;
         }
+        let result = operations::send_test_event(
+            &state,
+            &member,
+            &app_id,
+            &endpoint_id,
+            body.event_type.as_deref(),
+        )
+        .await?;
+        json(StatusCode::OK, TestResult::from(result))
     };
     once(&state, &member, &request, Reply::Plain, task).await
 }
@@ -363,22 +348,19 @@ pub async fn replay_failed(
     Ids((app_id, endpoint_id)): Ids<(String, String)>,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        let body = request.json::<ReplayBody>();
-        async move {
-            let body = body?;
-            let since_ms = super::unix_secs("since", Some(body.since))?.unwrap_or_default();
-            let progress =
-                operations::replay_failed(&state, &member, &app_id, &endpoint_id, since_ms).await?;
-            // A replay with nothing to send is done at once and kept nowhere to look up.
-            let status = if progress.total == 0 {
-                StatusCode::OK
-            } else {
-                StatusCode::ACCEPTED
-            };
-            json(status, ReplayJob::from(progress))
-        }
+    let body = request.json::<ReplayBody>();
+    let task = async {
+        let body = body?;
+        let since_ms = super::unix_secs("since", Some(body.since))?.unwrap_or_default();
+        let progress =
+            operations::replay_failed(&state, &member, &app_id, &endpoint_id, since_ms).await?;
+        // A replay with nothing to send is done at once and kept nowhere to look up.
+        let status = if progress.total == 0 {
+            StatusCode::OK
+        } else {
+            StatusCode::ACCEPTED
+        };
+        json(status, ReplayJob::from(progress))
     };
     once(&state, &member, &request, Reply::Plain, task).await
 }

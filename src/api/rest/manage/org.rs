@@ -140,29 +140,26 @@ pub async fn invite_member(
     TokenMember(member): TokenMember,
     request: ApiRequest,
 ) -> Response {
-    let task = {
-        let (state, member) = (state.clone(), member.clone());
-        let body = request.json::<InvitationBody>();
-        async move {
-            let body = body?;
-            let role = super::one_of("role", &body.role, &super::role_names())?;
-            let sent = state.orgs.invite(&member, &body.email, role).await?;
-            // One pending invitation per address: the one just made.
-            let invitation = state
-                .orgs
-                .invitations(&member)
-                .await?
-                .into_iter()
-                .find(|i| i.email == sent.email)
-                .ok_or(AppError::NotFound)?;
-            json(
-                StatusCode::CREATED,
-                SentInvitation {
-                    invitation: invitation.into(),
-                    link: sent.link,
-                },
-            )
-        }
+    let body = request.json::<InvitationBody>();
+    let task = async {
+        let body = body?;
+        let role = super::one_of("role", &body.role, &super::role_names())?;
+        let sent = state.orgs.invite(&member, &body.email, role).await?;
+        // One pending invitation per address: the one just made.
+        let invitation = state
+            .orgs
+            .invitations(&member)
+            .await?
+            .into_iter()
+            .find(|i| i.email == sent.email)
+            .ok_or(AppError::NotFound)?;
+        json(
+            StatusCode::CREATED,
+            SentInvitation {
+                invitation: invitation.into(),
+                link: sent.link,
+            },
+        )
     };
     // Without mail the reply carries the invitation link, a secret.
     let kind = if state.config.mail.smtp_url.is_some() {
