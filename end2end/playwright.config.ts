@@ -83,6 +83,8 @@ export default defineConfig({
       // flows here create applications right after signing up (the requirement has its own
       // integration tests).
       FACEHOOK_REQUIRE_VERIFIED_EMAIL: 'false',
+      // Alerts are checked twice a second, so the bell's live count shows up promptly.
+      FACEHOOK_ALERT_CHECK_MS: '500',
     },
   },
   ],

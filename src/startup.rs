@@ -6,13 +6,14 @@ use crate::app::{shell, App};
 use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand, TokensCommand};
 use crate::commands;
 use crate::server::admin::Admin;
+use crate::server::alerts::{self, AlertSettings, Alerts};
 use crate::server::apps::Apps;
 use crate::server::assets::SiteAssets;
 use crate::server::auth::session_store::DbSessionStore;
 use crate::server::auth::{AccountMail, AccountPolicy, Auth, ThrottlePolicy};
 use crate::server::config::{LogFormat, ServeConfig, WorkerConfig};
 use crate::server::deliveries::Deliveries;
-use crate::server::dispatch::{Dispatcher, TestSender, Transport, TransportError};
+use crate::server::dispatch::{Dispatcher, RetrySchedule, TestSender, Transport, TransportError};
 use crate::server::ingest::{Ingest, RateLimiter};
 use crate::server::listener::{self, ConnectionLimits};
 use crate::server::mail::Mailer;
@@ -63,6 +64,8 @@ pub struct Application {
     audit_retention_days: u32,
     stopping: tokio::sync::watch::Sender<bool>,
     limits: ConnectionLimits,
+    /// The alert evaluator's settings and the operational webhook's transport and retries.
+    alerts: (AlertSettings, Transport, RetrySchedule),
 }
 
 impl Application {
@@ -120,9 +123,21 @@ impl Application {
             store.clone(),
             mailer.is_some().then(|| console_base_url.clone()),
         );
+        let alert_settings = AlertSettings {
+            check_every: std::time::Duration::from_millis(u64::from(config.alert_check_ms)),
+            backlog_after_ms: i64::from(config.backlog_alert_secs) * 1000,
+            disable_after_ms: (config.dispatch.disable_failing_after_days * 86_400_000.0) as i64,
+            console_url: console_base_url.trim_end_matches('/').to_owned(),
+        };
+        let alerts = (
+            alert_settings,
+            transport.clone(),
+            config.dispatch.retry_schedule.clone(),
+        );
         let orgs = Orgs::new(store.clone(), account_mail.clone(), console_base_url);
         let auth = Auth::new(store.clone(), config.signup, throttle, account_mail, policy);
         let apps = Apps::new(store.clone(), config.targets.allow_list());
+        let alert_service = Alerts::new(store.clone(), Arc::new(config.targets.allow_list()));
         let state = AppState {
             leptos_options,
             assets,
@@ -130,6 +145,7 @@ impl Application {
             auth,
             apps,
             orgs,
+            alerts: alert_service,
             admin: Admin::new(store.clone()),
             ingest: Ingest::new(store.clone()),
             deliveries: Deliveries::new(store.clone()),
@@ -163,6 +179,7 @@ impl Application {
             audit_retention_days,
             stopping,
             limits,
+            alerts,
         })
     }
 
@@ -178,6 +195,19 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = spawn_sweeper(&self.store, self.audit_retention_days);
+        let (alert_settings, alert_transport, alert_retries) = self.alerts;
+        let alert_tasks = [
+            alerts::spawn(
+                self.store.clone(),
+                alert_settings,
+                self.dispatcher.as_ref().map(Dispatcher::metrics),
+            ),
+            tokio::spawn(alerts::run_webhook_sender(
+                self.store.clone(),
+                alert_transport,
+                alert_retries,
+            )),
+        ];
         let mail_sender = self.mailer.map(|mailer| {
             tokio::spawn(crate::server::mail::run_sender(self.store.clone(), mailer))
         });
@@ -193,6 +223,9 @@ impl Application {
             dispatcher.shutdown().await;
         }
         sweeper.abort();
+        for task in alert_tasks {
+            task.abort();
+        }
         if let Some(mail_sender) = mail_sender {
             mail_sender.abort();
         }

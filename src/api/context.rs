@@ -28,7 +28,7 @@ const SESSION_REF_KEY: &str = "session_ref";
 /// Session key holding a sign-in that passed the password and awaits its second factor.
 const PENDING_SIGN_IN_KEY: &str = "pending_sign_in";
 /// Session key holding the organization the console shows.
-const CURRENT_ORG_KEY: &str = "org_id";
+pub(super) const CURRENT_ORG_KEY: &str = "org_id";
 /// Session key holding an invitation link to show once (no mail to send it).
 const INVITATION_LINK_KEY: &str = "invitation_link";
 /// Session key holding an organization API token just made, to show once.

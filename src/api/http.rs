@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/apps/{public_id}/live", get(live_deliveries))
+        .route("/alerts/live", get(live_alert_count))
 }
 
 /// The process is up and serving.
@@ -126,6 +127,67 @@ async fn live_deliveries(
     )
     .keep_alive(KeepAlive::default())
     .into_response()
+}
+
+/// How often the bell's feed counts unread alerts.
+const ALERT_POLL: Duration = Duration::from_secs(2);
+
+/// The bell's count: a `count` event with the number of unread alerts (capped at 100) first
+/// and whenever it changes, so every open console page shows a new alert within seconds.
+async fn live_alert_count(
+    State(state): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+) -> Response {
+    let reader = async {
+        let account = session_account(&state, &session, &peer.ip().to_string())
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        state.auth.ensure_console_use(&account)?;
+        let preferred = session
+            .get::<String>(super::context::CURRENT_ORG_KEY)
+            .await
+            .ok()
+            .flatten();
+        let actor = crate::server::orgs::Actor {
+            account_id: account.id.clone(),
+            label: account.email.clone(),
+            ip: peer.ip().to_string(),
+        };
+        let member = state.orgs.current(actor, preferred.as_deref()).await?;
+        Ok::<_, AppError>((member, account.is_operator))
+    };
+    let (member, is_operator) = match reader.await {
+        Ok(found) => found,
+        Err(err) => return plain_error(&err),
+    };
+    let alerts = state.alerts.clone();
+    let counts = futures_util::stream::unfold(None::<i64>, move |last| {
+        let (alerts, member) = (alerts.clone(), member.clone());
+        async move {
+            loop {
+                if last.is_some() {
+                    tokio::time::sleep(ALERT_POLL).await;
+                }
+                if let Ok(now) = alerts.unread(&member, is_operator).await {
+                    if Some(now) != last {
+                        let event = Event::default().event("count").data(now.to_string());
+                        return Some((Ok::<_, Infallible>(event), Some(now)));
+                    }
+                } else if last.is_none() {
+                    tokio::time::sleep(ALERT_POLL).await;
+                }
+            }
+        }
+    });
+    use futures_util::StreamExt;
+    let mut stopping = state.stopping.clone();
+    let stopped = async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    };
+    Sse::new(counts.take_until(stopped))
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 fn plain_error(err: &AppError) -> Response {

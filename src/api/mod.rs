@@ -2,6 +2,7 @@
 //! Thin by design: read the request (session, state), call a `server` service, map the outcome.
 
 pub mod admin;
+pub mod alerts;
 pub mod apps;
 pub mod auth;
 pub mod catalog;

@@ -61,6 +61,7 @@ pub async fn org_settings() -> Result<OrgPage, AppError> {
             Vec::new()
         },
         mail_configured: ctx.mail_configured(),
+        alerts: ctx.state.alerts.settings(&member).await?,
         issued_token: ctx.take_issued_token().await?,
         invitation_link: ctx.take_invitation_link().await?,
         org: member.summary(),

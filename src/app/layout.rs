@@ -1,8 +1,10 @@
 //! The frame around every page: navigation, the signed-in user, one-time notices.
 
+use crate::api::alerts::unread_alerts;
 use crate::api::auth::{take_flash, whoami, SignOut};
 use crate::api::orgs::{current_orgs, SwitchOrg};
 use crate::api::theme::SetTheme;
+use crate::app::bell::AlertBell;
 use crate::model::org::OrgChoice;
 use crate::model::theme::Theme;
 use leptos::prelude::*;
@@ -23,6 +25,10 @@ pub fn Layout(children: Children) -> impl IntoView {
         move || location.pathname.get(),
         |_| async move { current_orgs().await.ok() },
     );
+    let unread = Resource::new(
+        move || location.pathname.get(),
+        |_| async move { unread_alerts().await.ok() },
+    );
     let sign_out = ServerAction::<SignOut>::new();
 
     // Wide screens show the links in a row; narrow ones fold the same links into a menu
@@ -30,9 +36,9 @@ pub fn Layout(children: Children) -> impl IntoView {
     let nav = move || {
         Suspend::new(async move {
             let user = user.await.1.ok().flatten();
-            let orgs = match user {
-                Some(_) => orgs.await,
-                None => None,
+            let (orgs, unread) = match user {
+                Some(_) => (orgs.await, unread.await),
+                None => (None, None),
             };
             let links = move || match user.clone() {
                 Some(user) => {
@@ -64,12 +70,16 @@ pub fn Layout(children: Children) -> impl IntoView {
                 }
                 .into_any(),
             };
+            // The bell stays outside the two link lists: one live feed per page.
             view! {
-                <div class="nav-wide">{links()}</div>
-                <details class="nav-menu">
-                    <summary>"Menu"</summary>
-                    {links()}
-                </details>
+                <div class="nav-end">
+                    {unread.map(|count| view! { <AlertBell count/> })}
+                    <div class="nav-wide">{links()}</div>
+                    <details class="nav-menu">
+                        <summary>"Menu"</summary>
+                        {links()}
+                    </details>
+                </div>
             }
         })
     };

@@ -3,6 +3,7 @@
 //! so every flow works without JavaScript and the browser downloads little.
 //! Talks to the server only through `api` server functions; never touches storage.
 
+mod bell;
 mod components;
 mod format;
 mod layout;
@@ -15,7 +16,7 @@ use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
-    AccountPage, AdminPage, AppFrame, AppOverview, AppsPage, AuditPage, DeliveriesTab,
+    AccountPage, AdminPage, AlertsPage, AppFrame, AppOverview, AppsPage, AuditPage, DeliveriesTab,
     DeliveryDetailPage, EndpointPage, EventCatalogTab, FacialIdsTab, ForgotPasswordPage, HomePage,
     InvitePage, LoginPage, NotFound, OrgPage, ResetPasswordPage, SignInCodePage, SignupPage,
     TwoFactorPage, VerifyEmailPage, WebhooksTab,
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/org/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alert;
 pub mod app;
 pub mod catalog;
 pub mod delivery;

@@ -115,10 +115,12 @@ pub enum Action {
     ManageOwners,
     RenameOrg,
     DeleteOrg,
+    /// Alert thresholds and the operational webhook.
+    ManageAlerts,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::ViewApps,
         Action::CreateApp,
         Action::RenameApp,
@@ -135,6 +137,7 @@ impl Action {
         Action::ManageOwners,
         Action::RenameOrg,
         Action::DeleteOrg,
+        Action::ManageAlerts,
     ];
 
     /// Completes "Your role cannot …".
@@ -156,6 +159,7 @@ impl Action {
             Action::ManageOwners => "manage owners",
             Action::RenameOrg => "rename the organization",
             Action::DeleteOrg => "delete the organization",
+            Action::ManageAlerts => "change alert rules or the operational webhook",
         }
     }
 }
@@ -195,10 +199,11 @@ pub enum AuditAction {
     ApiTokenCreate,
     ApiTokenRevoke,
     ApiRequest,
+    AlertSettings,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 32] = [
+    pub const ALL: [AuditAction; 33] = [
         AuditAction::SignIn,
         AuditAction::AppCreate,
         AuditAction::AppRename,
@@ -231,6 +236,7 @@ impl AuditAction {
         AuditAction::ApiTokenCreate,
         AuditAction::ApiTokenRevoke,
         AuditAction::ApiRequest,
+        AuditAction::AlertSettings,
     ];
 
     /// The stored name: `object.verb`, so a filter on `endpoint.` finds every endpoint action.
@@ -269,6 +275,7 @@ impl AuditAction {
             AuditAction::ApiTokenRevoke => "api_token.revoke",
             // Any management API request through a token (changes also have their own).
             AuditAction::ApiRequest => "api.request",
+            AuditAction::AlertSettings => "org.alert_settings",
         }
     }
 }
@@ -331,6 +338,8 @@ pub struct OrgPage {
     pub invitation_link: Option<String>,
     /// Whether invitations are mailed; without mail the inviter copies the link.
     pub mail_configured: bool,
+    /// Alert thresholds and the operational webhook.
+    pub alerts: crate::model::alert::AlertSettingsView,
 }
 
 /// What an invitation link shows before it is accepted.

@@ -183,6 +183,14 @@ pub struct ServeConfig {
     #[arg(long, env = "FACEHOOK_API_BURST", default_value_t = 400)]
     pub api_burst: u32,
 
+    /// Raise `queue.backlog` when the oldest due delivery has waited this many seconds.
+    #[arg(long, env = "FACEHOOK_BACKLOG_ALERT_SECS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=604_800))]
+    pub backlog_alert_secs: u32,
+
+    /// How often alert conditions are checked, in milliseconds.
+    #[arg(long, env = "FACEHOOK_ALERT_CHECK_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(50..=600_000))]
+    pub alert_check_ms: u32,
+
     /// Folder with the compiled site (`pkg/`, CSS, public assets). Defaults to `site/`
     /// beside the binary, then `../site` (the cargo-leptos layout `target/site`).
     #[arg(long, env = "FACEHOOK_SITE_DIR")]
@@ -211,6 +219,8 @@ impl ServeConfig {
             max_connections: 4096,
             api_rate_per_second: 200,
             api_burst: 400,
+            backlog_alert_secs: 300,
+            alert_check_ms: 5_000,
             site_dir: None,
         }
     }

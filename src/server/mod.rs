@@ -2,6 +2,7 @@
 //! Never imports `app` (UI) or `api` (the boundary); `startup` wires these to them.
 
 pub mod admin;
+pub mod alerts;
 pub mod apps;
 pub mod assets;
 pub mod auth;

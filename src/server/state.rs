@@ -1,6 +1,7 @@
 //! The shared state handed to every request: cheap to clone, built once by `startup`.
 
 use crate::server::admin::Admin;
+use crate::server::alerts::Alerts;
 use crate::server::apps::Apps;
 use crate::server::assets::SiteAssets;
 use crate::server::auth::Auth;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub auth: Auth,
     pub apps: Apps,
     pub orgs: Orgs,
+    pub alerts: Alerts,
     pub admin: Admin,
     pub ingest: Ingest,
     pub deliveries: Deliveries,

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod alerts;
 mod app_frame;
 mod app_overview;
 mod apps;
@@ -19,6 +20,7 @@ mod webhooks;
 
 pub use account::{AccountPage, TwoFactorPage};
 pub use admin::AdminPage;
+pub use alerts::AlertsPage;
 pub use app_frame::AppFrame;
 pub use app_overview::AppOverview;
 pub use apps::AppsPage;

@@ -32,6 +32,8 @@ pub struct DispatchMetrics {
     latency_count: AtomicU64,
     /// (second, delivered, attempts) for the seconds of the last minute that saw attempts.
     recent: Mutex<VecDeque<(i64, u64, u64)>>,
+    /// Each endpoint's success rate over the last hour, for alerts.
+    pub success_rates: super::SuccessRates,
 }
 
 /// A consistent-enough copy of the counters for one scrape.
@@ -69,6 +71,7 @@ impl DispatchMetrics {
         if outcomes.is_empty() {
             return;
         }
+        self.success_rates.record(outcomes, now_ms);
         let second = now_ms.div_euclid(1000);
         let attempts = outcomes.len() as u64;
         let mut recent = self

@@ -10,12 +10,15 @@ mod metrics;
 mod retention;
 mod schedule;
 mod signature;
+mod success_rates;
 mod test_event;
 mod transport;
 
 pub use message::{build as build_message, example_body, Message, USER_AGENT};
 pub use metrics::{DispatchMetrics, MetricsSnapshot, LATENCY_BUCKETS_SECONDS, OUTCOMES};
 pub use schedule::RetrySchedule;
+pub use signature::{signature_header, SigningKey};
+pub use success_rates::{EndpointRate, SuccessRates};
 pub use test_event::{TestOutcome, TestSender};
 pub use transport::{Transport, TransportError};
 

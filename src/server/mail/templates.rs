@@ -141,3 +141,16 @@ pub fn email_changed(to_old: &str, new_email: &str, when: &str) -> OutgoingMail 
         None,
     )
 }
+
+/// An alert, mailed to each member who chose its kind; `to` is filled per recipient.
+pub fn alert(kind: &str, message: &str, link: Option<&str>) -> OutgoingMail {
+    mail(
+        "",
+        &format!("Facehook alert: {kind}"),
+        &[
+            message,
+            "You receive this because you chose this alert on your Facehook account page; change your choices there.",
+        ],
+        link.map(|url| ("Open it in the console", url)),
+    )
+}

@@ -115,7 +115,7 @@ impl Store {
                 "UPDATE endpoints SET url = $3, description = $4, enabled = $5, events = $6, \
                  include_payload = $7, timeout_secs = $8, \
                  disabled_reason = CASE WHEN $5 THEN NULL \
-                   ELSE COALESCE(disabled_reason, 'turned off by the owner') END, \
+                   ELSE COALESCE(disabled_reason, $10) END, \
                  disabled_at = CASE WHEN $5 THEN NULL ELSE COALESCE(disabled_at, $9) END, \
                  failing_since = CASE WHEN $5 THEN NULL ELSE failing_since END, \
                  consecutive_failures = CASE WHEN $5 AND NOT enabled THEN 0 \
@@ -131,6 +131,7 @@ impl Store {
             .bind(settings.include_payload)
             .bind(settings.timeout_secs)
             .bind(now_ms())
+            .bind(super::OWNER_DISABLED_REASON)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

@@ -4,6 +4,8 @@
 mod account_sessions;
 mod accounts;
 mod admin;
+mod alert_raise;
+mod alerts;
 mod api_tokens;
 mod apps;
 mod audit;
@@ -22,6 +24,7 @@ mod invitations;
 mod login_failures;
 mod mail_outbox;
 mod notices;
+mod ops_deliveries;
 mod orgs;
 mod outcomes;
 mod password_resets;
@@ -32,6 +35,10 @@ mod two_factor;
 pub use account_sessions::{AccountSessionRecord, SignInAddress};
 pub use accounts::{AccountRecord, NewAccount};
 pub use admin::AccountOverview;
+pub use alert_raise::{NewAlert, NewEpisode};
+pub use alerts::{
+    AlertRecord, EndpointFacts, ExhaustedBatch, OpenEndpointEpisode, OWNER_DISABLED_REASON,
+};
 pub use api_tokens::{ApiTokenRecord, KeyState, NewApiToken, MAX_TOKENS_PER_ORG};
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
 pub use audit::{AuditFilter, AuditRecord, NewAuditEntry};
@@ -50,6 +57,7 @@ pub use invitations::{InvitationRecord, NewInvitation};
 pub use login_failures::AttemptLimit;
 pub use mail_outbox::{OutgoingMail, QueuedMail};
 pub use notices::NoticeKind;
+pub use ops_deliveries::{OpsDelivery, OpsOutcome};
 pub use orgs::{MemberChange, MemberRecord, MembershipRecord, OrgOverview, RolesNow};
 pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
 pub use replays::ReplayCounts;

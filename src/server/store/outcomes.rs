@@ -362,10 +362,13 @@ impl Store {
                         .await?;
                 }
                 sqlx::query(
-                    "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
-                     WHERE failing_since IS NOT NULL AND id IN (SELECT value FROM json_each($1))",
+                    "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0, \
+                     last_success_at = CASE WHEN alerting THEN $2 ELSE last_success_at END \
+                     WHERE (failing_since IS NOT NULL OR alerting) \
+                     AND id IN (SELECT value FROM json_each($1))",
                 )
                 .bind(&healthy)
+                .bind(now_ms())
                 .execute(&mut *tx)
                 .await?;
                 for outcome in outcomes {
@@ -391,11 +394,13 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0 \
-                     WHERE failing_since IS NOT NULL \
+                    "UPDATE endpoints SET failing_since = NULL, consecutive_failures = 0, \
+                     last_success_at = CASE WHEN alerting THEN $2 ELSE last_success_at END \
+                     WHERE (failing_since IS NOT NULL OR alerting) \
                      AND id IN (SELECT jsonb_array_elements_text($1::jsonb))",
                 )
                 .bind(&healthy)
+                .bind(now_ms())
                 .execute(&mut *tx)
                 .await?;
                 for outcome in outcomes {

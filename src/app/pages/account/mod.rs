@@ -1,6 +1,7 @@
 //! `/account`: the signed-in owner's email (confirmed or not, and changing it), password,
-//! two-factor state and sessions. Each card has one primary action.
+//! two-factor state, alert emails and sessions. Each card has one primary action.
 
+mod alert_mail;
 mod sessions;
 mod two_factor;
 
@@ -10,6 +11,7 @@ use crate::api::auth::{whoami, ChangePassword};
 use crate::api::security::{ChangeEmail, ResendVerification};
 use crate::app::components::{field_error, form_error, Field, FormAlert, SubmitButton};
 use crate::model::{AppError, CurrentUser, NewPassword};
+use alert_mail::AlertMailCard;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use sessions::SessionsCard;
@@ -32,6 +34,7 @@ pub fn AccountPage() -> impl IntoView {
         <ChangeEmailCard/>
         <ChangePasswordCard/>
         <TwoFactorSummaryCard/>
+        <AlertMailCard/>
         <SessionsCard/>
     }
 }

@@ -1,7 +1,8 @@
 //! `/org`: the organization the console shows — its members and their roles, invitations,
-//! API tokens, the audit log's door, a new organization, and leaving or deleting. Each card offers only
+//! API tokens, alert rules and the operational webhook, the audit log's door, a new organization, and leaving or deleting. Each card offers only
 //! what the member's role allows; the server checks again.
 
+mod alerts;
 mod audit;
 mod invite;
 mod members;
@@ -14,6 +15,7 @@ use crate::api::orgs::{org_settings, CreateOrg, DeleteOrg, LeaveOrg, RenameOrg};
 use crate::app::components::{field_error, form_error, Confirm, Field, FormAlert, SubmitButton};
 use crate::model::org::{Action, OrgPage as OrgPageData, Role};
 use crate::model::AppError;
+use alerts::{AlertRulesCard, OpsWebhookCard};
 use invite::{InvitationsCard, InviteCard};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -64,6 +66,8 @@ fn OrgCards(page: OrgPageData) -> impl IntoView {
         {role.allows(Action::ManageMembers).then(|| view! {
             <TokensCard org=org.clone() tokens=page.tokens issued=page.issued_token.clone()/>
         })}
+        <AlertRulesCard org_id=org.id.clone() settings=page.alerts.clone()/>
+        <OpsWebhookCard org_id=org.id.clone() settings=page.alerts/>
         <LeaveCard org_id=org.id.clone() name=org.name.clone() role/>
     }
 }

@@ -1,0 +1,352 @@
+//! Alerts on SQLite and PostgreSQL: an endpoint whose receiver refuses connections raises
+//! `endpoint.failing` once, then `delivery.exhausted` grouped, the disable warnings, then
+//! `endpoint.disabled`; bringing the receiver back and re-enabling raises
+//! `endpoint.recovered` and closes the episode. Mails reach a real SMTP server, the
+//! operational webhook's messages verify with the `standardwebhooks` crate, and a restart
+//! sends nothing again. Plus the settings' validation and who may change them.
+
+mod common;
+
+use common::console::{json, owner, save_endpoint};
+use common::dispatch::{dispatching_app_with, loopback_dispatch, Hooked};
+use common::orgs::current_org;
+use common::receiver::Receiver;
+use common::smtp::{free_port, SmtpServer};
+use common::Backend;
+use facehook::server::config::ServeConfig;
+use facehook::startup::Application;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const OWNER: &str = "owner@example.com";
+const ENDPOINT_KINDS: [&str; 5] = [
+    "endpoint.failing",
+    "endpoint.disable_warning",
+    "endpoint.disabled",
+    "endpoint.recovered",
+    "delivery.exhausted",
+];
+/// An endpoint failing this long is disabled (FACEHOOK_DISABLE_AFTER_DAYS, in seconds).
+const DISABLE_AFTER_SECS: f64 = 3.0;
+
+fn alerting(config: &mut ServeConfig, smtp: &SmtpServer) {
+    loopback_dispatch(config, "0s,100ms");
+    config.dispatch.disable_failing_after_days = DISABLE_AFTER_SECS / 86_400.0;
+    config.mail.smtp_url = Some(smtp.url());
+    config.mail.mail_from = Some("Facehook <facehook@example.com>".to_owned());
+    config.require_verified_email = Some(false);
+    config.alert_check_ms = 100;
+}
+
+async fn alerts(hooked: &Hooked) -> Vec<Value> {
+    let page = json(
+        hooked
+            .app
+            .call_with(&hooked.owner, "list_alerts", &[])
+            .await,
+    )
+    .await;
+    let mut alerts = page["alerts"].as_array().cloned().unwrap_or_default();
+    alerts.reverse(); // oldest first
+    alerts
+}
+
+fn kinds(alerts: &[Value]) -> Vec<String> {
+    alerts
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn wait_for_alert(hooked: &Hooked, kind: &str) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let alerts = alerts(hooked).await;
+        if kinds(&alerts).iter().any(|k| k == kind) {
+            return alerts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {kind} alert; got {:?}",
+            kinds(&alerts)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn count(alerts: &[Value], kind: &str) -> usize {
+    alerts.iter().filter(|a| a["kind"] == kind).count()
+}
+
+async fn an_outage_raises_each_alert_once_and_recovery_closes_it(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let ops = Receiver::start("127.0.0.1:0").await;
+    let refused = free_port();
+    let hooked = dispatching_app_with(backend, |config| alerting(config, &smtp)).await;
+    let account = hooked.store.account_by_email(OWNER).await.unwrap().unwrap();
+    hooked.store.mark_email_verified(&account.id).await.unwrap();
+    let org_id = current_org(&hooked.app, &hooked.owner).await;
+    let post = |function: &'static str, form: Vec<(&'static str, String)>| {
+        let (app, owner) = (&hooked.app, &hooked.owner);
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call_with(owner, function, &form).await
+        }
+    };
+    let chosen: Vec<(&'static str, String)> =
+        ["kinds[0]", "kinds[1]", "kinds[2]", "kinds[3]", "kinds[4]"]
+            .into_iter()
+            .zip(ENDPOINT_KINDS.map(str::to_owned))
+            .collect();
+    assert!(post("save_alert_mail", chosen).await.status().is_success());
+    let rules = post(
+        "save_alert_rules",
+        vec![
+            ("org_id", org_id.clone()),
+            ("failures", "3".into()),
+            ("rate_percent", "50".into()),
+            ("min_attempts", "20".into()),
+        ],
+    )
+    .await;
+    assert!(rules.status().is_success());
+    let saved = post(
+        "save_ops_webhook",
+        vec![("org_id", org_id.clone()), ("url", ops.url("/ops"))],
+    )
+    .await;
+    assert!(saved.status().is_success());
+    let settings = json(post("alert_settings", vec![]).await).await;
+    let secret = settings["webhook_secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{settings}");
+
+    let endpoint = hooked
+        .add_endpoint(&format!("http://127.0.0.1:{refused}/hook"), &[])
+        .await;
+    for n in 0..3 {
+        hooked.enroll(&format!("face-{n}")).await;
+    }
+    let failing = wait_for_alert(&hooked, "endpoint.failing").await;
+    assert_eq!(
+        failing[0]["kind"],
+        "endpoint.failing",
+        "{:?}",
+        kinds(&failing)
+    );
+    assert!(failing[0]["endpoint_href"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/webhooks/{}", endpoint.id)));
+
+    // Past the failure window, the next failure disables the endpoint.
+    tokio::time::sleep(Duration::from_secs_f64(DISABLE_AFTER_SECS)).await;
+    hooked.enroll("face-late").await;
+    wait_for_alert(&hooked, "endpoint.disabled").await;
+    // Failed deliveries are counted a moment after they fail, into one alert per hour.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let outage = loop {
+        let alerts = wait_for_alert(&hooked, "delivery.exhausted").await;
+        let counted = alerts
+            .iter()
+            .filter(|a| a["kind"] == "delivery.exhausted")
+            .map(|a| a["deliveries_affected"].as_i64().unwrap_or(0))
+            .sum::<i64>();
+        if counted >= 3 {
+            break alerts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{counted} of 3 exhausted deliveries counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let seen = kinds(&outage);
+    assert_eq!(count(&outage, "endpoint.failing"), 1, "{seen:?}");
+    assert_eq!(count(&outage, "delivery.exhausted"), 1, "{seen:?}");
+    assert_eq!(count(&outage, "endpoint.disabled"), 1, "{seen:?}");
+    assert!(count(&outage, "endpoint.disable_warning") <= 2, "{seen:?}");
+    let position = |kind: &str| seen.iter().position(|k| k == kind).unwrap();
+    assert!(position("endpoint.failing") < position("endpoint.disabled"));
+    let exhausted = &outage[position("delivery.exhausted")];
+    assert_eq!(exhausted["deliveries_affected"], 3, "grouped: {exhausted}");
+    let episode = &outage[position("endpoint.disabled")]["episode"];
+    assert_eq!(episode["id"], outage[0]["episode"]["id"], "one episode");
+    assert!(episode["closed_at_ms"].is_null());
+
+    // The receiver is back and the owner re-enables the endpoint: its held delivery goes out.
+    let back = Receiver::start(&format!("127.0.0.1:{refused}")).await;
+    let enabled = save_endpoint(
+        &hooked.app,
+        &hooked.owner,
+        &hooked.public_id,
+        &[
+            ("endpoint_id", endpoint.id.as_str()),
+            ("url", &format!("http://127.0.0.1:{refused}/hook")),
+        ],
+    )
+    .await;
+    assert!(enabled.status().is_success());
+    back.wait_for(1, Duration::from_secs(15)).await;
+    let recovered = wait_for_alert(&hooked, "endpoint.recovered").await;
+    assert_eq!(count(&recovered, "endpoint.recovered"), 1);
+    let closing = recovered.last().unwrap();
+    assert_eq!(closing["kind"], "endpoint.recovered");
+    assert!(closing["episode"]["closed_at_ms"].is_i64(), "{closing}");
+    assert_eq!(closing["episode"]["deliveries_affected"], 3);
+
+    // Every alert was mailed to the owner who chose it, and posted, signed, to the webhook.
+    let raised = recovered.len();
+    for kind in [
+        "endpoint.failing",
+        "delivery.exhausted",
+        "endpoint.disabled",
+        "endpoint.recovered",
+    ] {
+        smtp.wait_for_mails_to(OWNER, &format!("Facehook alert: {kind}"), 1)
+            .await;
+    }
+    let posted = ops.wait_for(raised, Duration::from_secs(15)).await;
+    let verifier = standardwebhooks::Webhook::new(&secret).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    for message in &posted {
+        verifier
+            .verify(&message.body, &message.headers)
+            .expect("operational webhook messages verify with the standardwebhooks crate");
+        let body = message.json();
+        assert!(
+            ENDPOINT_KINDS.contains(&body["type"].as_str().unwrap()),
+            "{body}"
+        );
+        assert_eq!(body["data"]["endpointId"], endpoint.id.as_str());
+        assert_eq!(message.header("webhook-id"), body["data"]["alertId"]);
+        ids.insert(message.header("webhook-id").to_owned());
+    }
+    assert_eq!(ids.len(), raised, "one message per alert");
+    let mails = smtp.mails().len();
+
+    // A restart on the same database raises, mails and posts nothing again.
+    let mut app = hooked.app;
+    app.stop_serving().await;
+    let mut config = ServeConfig::for_database(app.database.url.clone());
+    alerting(&mut config, &smtp);
+    let restarted = Application::build(config).await.expect("restart");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(restarted.run_until(async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let _ = stop.send(());
+    let _ = running.await;
+    let store = app.database.store().await;
+    let alerts_now = store
+        .alerts_for(&org_id, false, 100)
+        .await
+        .expect("read alerts");
+    assert_eq!(alerts_now.len(), raised, "no alert raised twice");
+    assert_eq!(smtp.mails().len(), mails, "no mail sent twice");
+    assert_eq!(ops.count(), raised, "no webhook message sent twice");
+}
+
+async fn settings_are_validated_and_only_owners_and_admins_change_them(backend: Backend) {
+    let hooked = dispatching_app_with(backend, |config| loopback_dispatch(config, "0s")).await;
+    let org_id = current_org(&hooked.app, &hooked.owner).await;
+    let owner_posts = |function: &'static str, form: Vec<(&'static str, String)>| {
+        let (app, owner) = (&hooked.app, &hooked.owner);
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            common::console::error_field(app.call_with(owner, function, &form).await).await
+        }
+    };
+    let (status, field, message) = owner_posts(
+        "save_alert_rules",
+        vec![
+            ("org_id", org_id.clone()),
+            ("failures", "0".into()),
+            ("rate_percent", "50".into()),
+            ("min_attempts", "20".into()),
+        ],
+    )
+    .await;
+    assert_eq!((status, field.as_str()), (422, "failures"), "{message}");
+    let (status, field, _) = owner_posts(
+        "save_ops_webhook",
+        vec![
+            ("org_id", org_id.clone()),
+            ("url", "http://10.0.0.1/ops".into()),
+        ],
+    )
+    .await;
+    assert_eq!((status, field.as_str()), (422, "url"));
+    let (status, field, _) = owner_posts(
+        "save_alert_mail",
+        vec![("kinds[0]", "endpoint.exploded".into())],
+    )
+    .await;
+    assert_eq!((status, field.as_str()), (422, "kinds"));
+    // The first account is the server's operator: it may choose the server's own alerts.
+    let (status, _, _) = owner_posts(
+        "save_alert_mail",
+        vec![("kinds[0]", "queue.backlog".into())],
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Another organization's id is not found; a viewer is refused by role.
+    let stranger = owner(&hooked.app, "stranger@example.com").await;
+    let foreign = hooked
+        .app
+        .call_with(
+            &stranger,
+            "save_ops_webhook",
+            &[("org_id", &org_id), ("url", "https://example.com/ops")],
+        )
+        .await;
+    assert_eq!(foreign.status().as_u16(), 404);
+    let not_operator = common::console::error_field(
+        hooked
+            .app
+            .call_with(
+                &stranger,
+                "save_alert_mail",
+                &[("kinds[0]", "queue.backlog")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(not_operator.0, 422);
+    assert!(not_operator.2.contains("operators"), "{not_operator:?}");
+    let viewer = common::orgs::member(
+        &hooked.app,
+        &hooked.owner,
+        &org_id,
+        "viewer@example.com",
+        "viewer",
+    )
+    .await;
+    let refused = hooked
+        .app
+        .call_with(
+            &viewer,
+            "save_alert_rules",
+            &[
+                ("org_id", &org_id),
+                ("failures", "2"),
+                ("rate_percent", "50"),
+                ("min_attempts", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 403);
+    let seen = json(hooked.app.call_with(&viewer, "alert_settings", &[]).await).await;
+    assert_eq!(seen["rules"]["failures"], 5, "the defaults");
+    assert!(
+        seen["webhook_secret"].is_null(),
+        "viewers never see the secret"
+    );
+    assert_eq!(seen["can_edit"], false);
+}
+
+on_both_backends!(
+    an_outage_raises_each_alert_once_and_recovery_closes_it,
+    settings_are_validated_and_only_owners_and_admins_change_them,
+);
