@@ -128,6 +128,7 @@ impl Application {
             backlog_after_ms: i64::from(config.backlog_alert_secs) * 1000,
             disable_after_ms: (config.dispatch.disable_failing_after_days * 86_400_000.0) as i64,
             console_url: console_base_url.trim_end_matches('/').to_owned(),
+            mail_on: mailer.is_some(),
         };
         let alerts = (
             alert_settings,
@@ -373,6 +374,14 @@ fn spawn_sweeper(store: &Store, audit_retention_days: u32) -> tokio::task::JoinH
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "audit entries past retention deleted"),
                 Err(err) => tracing::warn!(error = %err, "could not prune the audit log"),
+            }
+            // Alerts are history like the audit log, and kept as long.
+            let cutoff =
+                crate::server::store::now_ms() - i64::from(audit_retention_days) * 86_400_000;
+            match store.prune_alerts(cutoff).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "alerts past retention deleted"),
+                Err(err) => tracing::warn!(error = %err, "could not prune alerts"),
             }
         }
     })

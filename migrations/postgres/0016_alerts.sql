@@ -17,9 +17,16 @@ ALTER TABLE endpoints ADD COLUMN last_success_at BIGINT;
 -- last such alert was sent (at most one an hour per endpoint).
 ALTER TABLE endpoints ADD COLUMN exhausted_counted_until BIGINT;
 ALTER TABLE endpoints ADD COLUMN exhausted_alert_at BIGINT;
+-- Counted since that alert, for the next one (sent once the hour has passed).
+ALTER TABLE endpoints ADD COLUMN exhausted_pending BIGINT NOT NULL DEFAULT 0;
 
--- The bell counts alerts raised after this.
-ALTER TABLE accounts ADD COLUMN alerts_seen_at BIGINT NOT NULL DEFAULT 0;
+-- The bell counts an organization's alerts raised after the account last opened its alerts.
+CREATE TABLE alert_reads (
+    account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    org_id     TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    seen_at    BIGINT NOT NULL,
+    PRIMARY KEY (account_id, org_id)
+);
 
 -- `subject` is an endpoint's id, `queue` or `dispatcher`; at most one open episode each.
 -- `org_id` is NULL for the operator's episodes (queue, dispatcher).
@@ -31,7 +38,10 @@ CREATE TABLE alert_episodes (
     endpoint_id         TEXT REFERENCES endpoints (id) ON DELETE CASCADE,
     opened_at           BIGINT NOT NULL,
     closed_at           BIGINT,
-    deliveries_affected BIGINT NOT NULL DEFAULT 0
+    deliveries_affected BIGINT NOT NULL DEFAULT 0,
+    -- Opened by the success-rate rule, which only a dispatching process can judge: only
+    -- such a process, seeing the rate back above the threshold, closes it.
+    by_rate             BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE UNIQUE INDEX alert_episodes_open ON alert_episodes (subject) WHERE closed_at IS NULL;
 
@@ -52,6 +62,7 @@ CREATE TABLE alerts (
 );
 CREATE INDEX alerts_by_org ON alerts (org_id, raised_at);
 CREATE INDEX alerts_by_time ON alerts (raised_at);
+CREATE INDEX alerts_by_endpoint ON alerts (endpoint_id, kind, raised_at);
 
 -- The alert kinds each account wants mailed.
 CREATE TABLE alert_mail_prefs (

@@ -30,7 +30,10 @@ pub async fn list_alerts() -> Result<AlertsPage, AppError> {
 pub async fn alert_mail_settings() -> Result<AlertMailChoices, AppError> {
     let ctx = RequestContext::load().await?;
     let account = ctx.signed_in_account().await?;
-    ctx.state.alerts.mail_choices(&account).await
+    ctx.state
+        .alerts
+        .mail_choices(&account, ctx.mail_configured())
+        .await
 }
 
 /// `kinds[i]` is each chosen kind; none chosen sends none.

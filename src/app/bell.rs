@@ -21,9 +21,12 @@ pub fn AlertBell(count: i64) -> impl IntoView {
         n => format!("Alerts: {n} unread"),
     };
     view! {
-        <a href="/alerts" class="bell" data-testid="alert-bell" aria-label=label>
-            <span aria-hidden="true" class="bell-icon">"🔔"</span>
-            <span class="bell-text" aria-hidden="true">"Alerts"</span>
+        <a href="/alerts" class="bell" data-testid="alert-bell" aria-label=label title="Alerts">
+            <svg class="bell-icon" aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"
+                fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+                <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9"/>
+                <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0"/>
+            </svg>
             <span class="bell-count" data-testid="alert-count" aria-hidden="true"
                 class:bell-count-zero=move || count.get() == 0>{shown}</span>
         </a>

@@ -25,9 +25,16 @@ pub fn Layout(children: Children) -> impl IntoView {
         move || location.pathname.get(),
         |_| async move { current_orgs().await.ok() },
     );
+    // The alerts page marks every alert read as it renders: its bell starts at none.
     let unread = Resource::new(
         move || location.pathname.get(),
-        |_| async move { unread_alerts().await.ok() },
+        |path| async move {
+            if path == "/alerts" {
+                Some(0)
+            } else {
+                unread_alerts().await.ok()
+            }
+        },
     );
     let sign_out = ServerAction::<SignOut>::new();
 

@@ -168,6 +168,9 @@ pub struct AlertMailChoices {
     pub chosen: Vec<String>,
     pub is_operator: bool,
     pub email: String,
+    /// Alerts are mailed only to a confirmed address, and only when the server sends mail.
+    pub email_verified: bool,
+    pub mail_configured: bool,
 }
 
 #[cfg(test)]

@@ -23,8 +23,9 @@ pub fn alert(
     dedupe_key: String,
     deliveries_affected: i64,
     raised_at: i64,
-    console_url: &str,
+    settings: &super::AlertSettings,
 ) -> NewAlert {
+    let console_url = &settings.console_url;
     let id = new_id("alr");
     let endpoint = subject.endpoint;
     let link = match endpoint {
@@ -47,7 +48,9 @@ pub fn alert(
         }
     });
     NewAlert {
-        mail: templates::alert(kind.as_str(), &message, Some(&link)),
+        mail: settings
+            .mail_on
+            .then(|| templates::alert(kind.as_str(), &message, Some(&link))),
         webhook_body: body.to_string(),
         id,
         dedupe_key,

@@ -57,7 +57,7 @@ impl Alerts {
             .await?;
         let seen_before = self
             .store
-            .mark_alerts_seen(&member.actor.account_id, now_ms())
+            .mark_alerts_seen(&member.actor.account_id, &member.org_id, now_ms())
             .await?;
         let mut open = std::collections::HashSet::new();
         let alerts = rows
@@ -101,11 +101,17 @@ impl Alerts {
         })
     }
 
-    pub async fn mail_choices(&self, account: &Account) -> Result<AlertMailChoices, AppError> {
+    pub async fn mail_choices(
+        &self,
+        account: &Account,
+        mail_configured: bool,
+    ) -> Result<AlertMailChoices, AppError> {
         Ok(AlertMailChoices {
             chosen: self.store.alert_mail_prefs(&account.id).await?,
             is_operator: account.is_operator,
             email: account.email.clone(),
+            email_verified: account.email_verified,
+            mail_configured,
         })
     }
 
@@ -145,6 +151,16 @@ impl Alerts {
     pub async fn settings(&self, member: &Member) -> Result<AlertSettingsView, AppError> {
         let can_edit = member.role.allows(Action::ManageAlerts);
         let (webhook_url, secret) = self.store.ops_webhook(&member.org_id).await?;
+        // Incident tools put credentials in their URLs: other roles see only the host.
+        let webhook_url = match (webhook_url, can_edit) {
+            (Some(url), false) => Some(
+                url::Url::parse(&url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(|h| format!("{}://{h}/…", u.scheme())))
+                    .unwrap_or_else(|| "(set)".to_owned()),
+            ),
+            (url, _) => url,
+        };
         Ok(AlertSettingsView {
             rules: self.store.alert_rules(&member.org_id).await?,
             webhook_secret: secret.filter(|_| can_edit && webhook_url.is_some()),

@@ -16,7 +16,7 @@ pub use webhook::run_sender as run_webhook_sender;
 use crate::model::alert::AlertKind;
 use crate::server::dispatch::{DispatchMetrics, EndpointRate};
 use crate::server::store::{
-    new_id, EndpointFacts, NewEpisode, OpenEndpointEpisode, Store, StoreError,
+    new_id, EndpointFacts, NewAlert, NewEpisode, OpenEndpointEpisode, Store, StoreError,
 };
 use compose::{alert, failing_reason, span, Subject};
 use std::collections::HashMap;
@@ -25,9 +25,12 @@ use std::time::Duration;
 
 /// Work due this long with no dispatcher attempting anything is `dispatcher.silent`.
 const SILENT_AFTER_MS: i64 = 60_000;
-/// Failed deliveries are counted once they are this old, so rows committed a little after
-/// their completion time are not passed over.
-const EXHAUSTED_LAG_MS: i64 = 2_000;
+/// Failed deliveries are counted once they are this old, so rows committed after their
+/// completion time (an outcome batch waiting for SQLite's lock, up to its 10 s busy timeout)
+/// are not passed over.
+const EXHAUSTED_LAG_MS: i64 = 10_000;
+/// An operator episode closes once its condition has been clear this long.
+const OPERATOR_CLEAR_MS: i64 = 5 * 60_000;
 /// At start, failed deliveries this recent are counted (a restart misses none).
 const EXHAUSTED_LOOKBACK_MS: i64 = 24 * 3_600_000;
 
@@ -40,6 +43,9 @@ pub struct AlertSettings {
     pub disable_after_ms: i64,
     /// The console's address, for links in mail and webhook messages.
     pub console_url: String,
+    /// Whether this server sends mail: without, alerts queue none (they would all go out,
+    /// stale, the day mail is configured).
+    pub mail_on: bool,
 }
 
 pub struct Evaluator {
@@ -48,6 +54,8 @@ pub struct Evaluator {
     /// This process's dispatcher, whose success rates the rate rule reads.
     dispatch: Option<Arc<DispatchMetrics>>,
     exhausted_counted_to: i64,
+    /// When each operator condition was last seen clear while its episode is open.
+    clear_since: HashMap<&'static str, i64>,
 }
 
 /// Runs the evaluator every `check_every` until aborted; errors are logged and retried.
@@ -81,6 +89,7 @@ impl Evaluator {
             settings,
             dispatch,
             exhausted_counted_to,
+            clear_since: HashMap::new(),
         }
     }
 
@@ -97,15 +106,16 @@ impl Evaluator {
         self.disabled(now).await?;
         self.failing(now, &rates).await?;
         self.exhausted(now).await?;
+        self.warnings(now).await?;
         let episodes = self.store.open_endpoint_episodes().await?;
-        self.warnings(now, &episodes).await?;
         self.recoveries(now, &episodes, &rates).await?;
         self.queue(now).await?;
         Ok(())
     }
 
-    fn episode_for(endpoint: &EndpointFacts, now: i64) -> NewEpisode {
+    fn episode_for(endpoint: &EndpointFacts, now: i64, by_rate: bool) -> NewEpisode {
         NewEpisode {
+            by_rate,
             id: new_id("epi"),
             subject: endpoint.id.clone(),
             org_id: Some(endpoint.org_id.clone()),
@@ -149,7 +159,7 @@ impl Evaluator {
             }
         }
         for (endpoint, rate) in candidates {
-            let episode = Self::episode_for(&endpoint, now);
+            let episode = Self::episode_for(&endpoint, now, rate.is_some());
             let message = format!(
                 "The endpoint {} is failing: {}.",
                 endpoint.url,
@@ -162,7 +172,7 @@ impl Evaluator {
                 format!("{}:{}", episode.id, AlertKind::EndpointFailing.as_str()),
                 0,
                 now,
-                &self.settings.console_url,
+                &self.settings,
             );
             self.store.open_episode(&episode, &raised).await?;
         }
@@ -202,12 +212,12 @@ impl Evaluator {
                         key,
                         0,
                         now,
-                        &self.settings.console_url,
+                        &self.settings,
                     );
                     self.store.raise_alert(&raised).await?;
                 }
                 None => {
-                    let episode = Self::episode_for(&endpoint, now);
+                    let episode = Self::episode_for(&endpoint, now, false);
                     let raised = alert(
                         AlertKind::EndpointDisabled,
                         self.subject(&endpoint, &episode.id),
@@ -215,7 +225,7 @@ impl Evaluator {
                         key,
                         0,
                         now,
-                        &self.settings.console_url,
+                        &self.settings,
                     );
                     self.store.open_episode(&episode, &raised).await?;
                 }
@@ -224,22 +234,20 @@ impl Evaluator {
         Ok(())
     }
 
-    /// `endpoint.disable_warning` at 50 % and 90 % of the failure window, once each per
-    /// episode (a check that finds 90 % passed raises that one only).
-    async fn warnings(&self, now: i64, episodes: &[OpenEndpointEpisode]) -> Result<(), StoreError> {
+    /// `endpoint.disable_warning` at 50 % and 90 % of the failure window, once each per run
+    /// of failures (a check that finds 90 % passed raises that one only); opens the
+    /// endpoint's episode if the failing rules have not.
+    async fn warnings(&self, now: i64) -> Result<(), StoreError> {
         let window = self.settings.disable_after_ms.max(1);
-        for open in episodes {
-            let endpoint = &open.endpoint;
-            let Some(since) = endpoint.failing_since.filter(|_| endpoint.enabled) else {
+        for endpoint in self.store.failing_since_before(now - window / 2).await? {
+            let Some(since) = endpoint.failing_since else {
                 continue;
             };
             let failing_for = now - since;
             let percent = if failing_for * 10 >= window * 9 {
                 90
-            } else if failing_for * 2 >= window {
-                50
             } else {
-                continue;
+                50
             };
             let message = format!(
                 "The endpoint {} has failed for {}: {percent} % of the way to being disabled after {}.",
@@ -247,20 +255,26 @@ impl Evaluator {
                 span(failing_for),
                 span(window)
             );
+            let existing = self.store.open_episode_of(&endpoint.id).await?;
+            let episode = Self::episode_for(&endpoint, now, false);
+            let episode_id = existing.clone().unwrap_or_else(|| episode.id.clone());
             let raised = alert(
                 AlertKind::DisableWarning,
-                self.subject(endpoint, &open.episode_id),
+                self.subject(&endpoint, &episode_id),
                 message,
                 format!(
-                    "{}:{}:{percent}",
-                    open.episode_id,
+                    "{}:{}:{since}:{percent}",
+                    endpoint.id,
                     AlertKind::DisableWarning.as_str()
                 ),
                 0,
                 now,
-                &self.settings.console_url,
+                &self.settings,
             );
-            self.store.raise_alert(&raised).await?;
+            match existing {
+                Some(_) => self.store.raise_alert(&raised).await?,
+                None => self.store.open_episode(&episode, &raised).await?,
+            };
         }
         Ok(())
     }
@@ -278,12 +292,15 @@ impl Evaluator {
             let delivered_since_open = endpoint
                 .last_success_at
                 .is_some_and(|at| at >= open.opened_at);
-            let rate_failing = rates.get(&endpoint.id).is_some_and(|rate| {
-                rate.below(
+            // The rate rule is judged only by a process that sees the endpoint's attempts;
+            // an episode it opened waits for such a process to see the rate recover.
+            let rate_failing = match rates.get(&endpoint.id) {
+                Some(rate) => rate.below(
                     endpoint.alert_rate_percent,
                     endpoint.alert_rate_min_attempts,
-                )
-            });
+                ),
+                None => open.by_rate,
+            };
             if !(delivered_since_open
                 && endpoint.enabled
                 && endpoint.failing_since.is_none()
@@ -307,7 +324,7 @@ impl Evaluator {
                 ),
                 0,
                 now,
-                &self.settings.console_url,
+                &self.settings,
             );
             self.store
                 .close_episode(&open.episode_id, Some(&raised))
@@ -316,59 +333,75 @@ impl Evaluator {
         Ok(())
     }
 
-    /// `delivery.exhausted`: deliveries that failed their last attempt, counted once, at most
-    /// one alert an hour per endpoint.
+    /// `delivery.exhausted`: deliveries that failed their last attempt, counted once; at most
+    /// one alert an hour per endpoint, carrying how many failed since the one before.
     async fn exhausted(&mut self, now: i64) -> Result<(), StoreError> {
         let until = now - EXHAUSTED_LAG_MS;
-        if until <= self.exhausted_counted_to {
-            return Ok(());
+        if until > self.exhausted_counted_to {
+            let batches = self
+                .store
+                .exhausted_deliveries(self.exhausted_counted_to, until)
+                .await?;
+            for batch in batches {
+                let compose = self.exhausted_alert(&batch.endpoint, now).await?;
+                self.store
+                    .count_exhausted(
+                        &batch.endpoint.id,
+                        batch.counted_until,
+                        batch.newest,
+                        batch.count,
+                        &compose,
+                    )
+                    .await?;
+            }
+            self.exhausted_counted_to = until;
         }
-        let batches = self
-            .store
-            .exhausted_deliveries(self.exhausted_counted_to, until)
-            .await?;
-        for batch in batches {
-            let endpoint = &batch.endpoint;
-            let episode_id = self.store.open_episode_of(&endpoint.id).await?;
+        let waiting = self.store.endpoints_with_pending_exhausted().await?;
+        for endpoint in self.store.endpoint_facts(&waiting).await? {
+            let compose = self.exhausted_alert(&endpoint, now).await?;
+            self.store.flush_exhausted(&endpoint.id, &compose).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the `delivery.exhausted` alert of `endpoint` for a number of deliveries.
+    async fn exhausted_alert(
+        &self,
+        endpoint: &EndpointFacts,
+        now: i64,
+    ) -> Result<impl Fn(i64) -> NewAlert + Sync + use<>, StoreError> {
+        let episode_id = self.store.open_episode_of(&endpoint.id).await?;
+        let (endpoint, settings) = (endpoint.clone(), self.settings.clone());
+        Ok(move |count: i64| {
             let message = format!(
-                "Deliveries to {} failed their last attempt and will not be retried; redeliver them from the Deliveries tab once it works.",
-                endpoint.url
+                "{count} deliver{} to {} failed {} last attempt and will not be retried; redeliver from the Deliveries tab once it works.",
+                if count == 1 { "y" } else { "ies" },
+                endpoint.url,
+                if count == 1 { "its" } else { "their" },
             );
-            let raised = alert(
+            alert(
                 AlertKind::DeliveryExhausted,
                 Subject {
                     org_id: Some(&endpoint.org_id),
-                    endpoint: Some(endpoint),
+                    endpoint: Some(&endpoint),
                     episode_id: episode_id.as_deref(),
                 },
                 message,
                 format!(
-                    "{}:{}:{}",
+                    "{}:{}:{now}",
                     AlertKind::DeliveryExhausted.as_str(),
-                    endpoint.id,
-                    batch.newest
+                    endpoint.id
                 ),
-                batch.count,
+                count,
                 now,
-                &self.settings.console_url,
-            );
-            self.store
-                .count_exhausted(
-                    &endpoint.id,
-                    batch.counted_until,
-                    batch.newest,
-                    batch.count,
-                    &raised,
-                )
-                .await?;
-        }
-        self.exhausted_counted_to = until;
-        Ok(())
+                &settings,
+            )
+        })
     }
 
     /// The operator's alerts: `queue.backlog` and `dispatcher.silent`, each an episode that
     /// closes (silently) when the condition passes.
-    async fn queue(&self, now: i64) -> Result<(), StoreError> {
+    async fn queue(&mut self, now: i64) -> Result<(), StoreError> {
         let backlog_cutoff = now - self.settings.backlog_after_ms;
         let oldest = self
             .store
@@ -396,11 +429,13 @@ impl Evaluator {
             .await
     }
 
-    /// Opens `subject`'s episode with an alert saying `message`, or closes it when `None`.
+    /// Opens `subject`'s episode with an alert saying `message`, or closes it once `None`
+    /// has held for `OPERATOR_CLEAR_MS`: a condition hovering at its threshold opens one
+    /// episode, not one per check.
     async fn operator_episode(
-        &self,
+        &mut self,
         kind: AlertKind,
-        subject: &str,
+        subject: &'static str,
         message: Option<String>,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -414,6 +449,7 @@ impl Evaluator {
                     app_id: None,
                     endpoint_id: None,
                     opened_at: now,
+                    by_rate: false,
                 };
                 let raised = alert(
                     kind,
@@ -426,12 +462,19 @@ impl Evaluator {
                     format!("{}:{}", episode.id, kind.as_str()),
                     0,
                     now,
-                    &self.settings.console_url,
+                    &self.settings,
                 );
                 self.store.open_episode(&episode, &raised).await?;
             }
+            (Some(_), Some(_)) => {
+                self.clear_since.remove(subject);
+            }
             (None, Some(episode_id)) => {
-                self.store.close_episode(&episode_id, None).await?;
+                let clear_since = *self.clear_since.entry(subject).or_insert(now);
+                if now - clear_since >= OPERATOR_CLEAR_MS {
+                    self.store.close_episode(&episode_id, None).await?;
+                    self.clear_since.remove(subject);
+                }
             }
             _ => {}
         }

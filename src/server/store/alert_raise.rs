@@ -20,8 +20,9 @@ pub struct NewAlert {
     pub message: String,
     pub deliveries_affected: i64,
     pub raised_at: i64,
-    /// Sent to every member (or operator) who chose this kind; `to` is filled per recipient.
-    pub mail: OutgoingMail,
+    /// Sent to every member (or operator) who chose this kind, `to` filled per recipient;
+    /// `None` when this server sends no mail.
+    pub mail: Option<OutgoingMail>,
     pub webhook_body: String,
 }
 
@@ -34,6 +35,8 @@ pub struct NewEpisode {
     pub app_id: Option<String>,
     pub endpoint_id: Option<String>,
     pub opened_at: i64,
+    /// Opened by the success-rate rule.
+    pub by_rate: bool,
 }
 
 /// Records `$alert` unless its key exists, then queues its mails and webhook message;
@@ -61,7 +64,7 @@ macro_rules! record_alert {
         .await?
         .rows_affected()
             == 1;
-        if recorded {
+        if let Some(mail) = alert.mail.as_ref().filter(|_| recorded) {
             // Only confirmed addresses: an address typed at sign-up by someone else never
             // receives alerts it did not ask for.
             sqlx::query(
@@ -74,14 +77,16 @@ macro_rules! record_alert {
                   OR (CAST($7 AS TEXT) IS NULL AND a.is_operator))",
             )
             .bind(&alert.id)
-            .bind(&alert.mail.subject)
-            .bind(&alert.mail.text)
-            .bind(&alert.mail.html)
+            .bind(&mail.subject)
+            .bind(&mail.text)
+            .bind(&mail.html)
             .bind(alert.raised_at)
             .bind(alert.kind)
             .bind(&alert.org_id)
             .execute(&mut *$tx)
             .await?;
+        }
+        if recorded {
             sqlx::query(
                 "INSERT INTO ops_deliveries (id, org_id, url, body, next_attempt_at, created_at) \
                  SELECT $1, o.id, o.ops_webhook_url, $2, $3, $3 FROM organizations o \
@@ -98,6 +103,46 @@ macro_rules! record_alert {
     }};
 }
 
+/// At most one `delivery.exhausted` alert per endpoint in this time.
+pub const EXHAUSTED_ALERT_EVERY_MS: i64 = 3_600_000;
+
+/// On `$tx`: when `$endpoint_id` has deliveries counted since its last `delivery.exhausted`
+/// alert and that alert is an hour old (or there is none), records the alert `$compose`
+/// makes for their number and starts the next hour. The UPDATE comes first: on SQLite it
+/// takes the write lock, on PostgreSQL the row's, so two replicas never both raise it.
+macro_rules! raise_pending_exhausted {
+    ($tx:ident, $endpoint_id:expr, $compose:expr) => {{
+        let now = now_ms();
+        let due = sqlx::query(
+            "UPDATE endpoints SET exhausted_alert_at = $2 WHERE id = $1 \
+             AND exhausted_pending > 0 \
+             AND (exhausted_alert_at IS NULL OR exhausted_alert_at <= $3)",
+        )
+        .bind($endpoint_id)
+        .bind(now)
+        .bind(now - EXHAUSTED_ALERT_EVERY_MS)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if due {
+            let (pending,): (i64,) =
+                sqlx::query_as("SELECT exhausted_pending FROM endpoints WHERE id = $1")
+                    .bind($endpoint_id)
+                    .fetch_one(&mut *$tx)
+                    .await?;
+            sqlx::query("UPDATE endpoints SET exhausted_pending = 0 WHERE id = $1")
+                .bind($endpoint_id)
+                .execute(&mut *$tx)
+                .await?;
+            let alert = $compose(pending);
+            record_alert!($tx, &alert)
+        } else {
+            false
+        }
+    }};
+}
+
 impl Store {
     /// Opens `episode` with `alert` as its first alert, unless its subject has an open
     /// episode already; an endpoint's successes are watched from then on.
@@ -111,7 +156,7 @@ impl Store {
                 let mut tx = pool.begin().await?;
                 let opened = sqlx::query(
                     "INSERT INTO alert_episodes (id, org_id, subject, app_id, endpoint_id, \
-                     opened_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                     opened_at, by_rate) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                 )
                 .bind(&episode.id)
                 .bind(&episode.org_id)
@@ -119,6 +164,7 @@ impl Store {
                 .bind(&episode.app_id)
                 .bind(&episode.endpoint_id)
                 .bind(episode.opened_at)
+                .bind(episode.by_rate)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -208,28 +254,29 @@ impl Store {
     }
 
     /// Counts `count` deliveries of `endpoint_id` that failed for good, up to `newest`, if
-    /// nobody counted past `counted_until` meanwhile: into its open episode, and into an
-    /// alert — `alert`, when none was raised for the endpoint in the last hour, else the
-    /// last one's count grows. Returns whether `alert` was raised.
+    /// nobody counted past `counted_until` meanwhile: into its open episode and into the
+    /// count the next `delivery.exhausted` alert carries, which is raised now unless one was
+    /// raised in the last hour (then it waits for the hour to pass: `flush_exhausted`).
     pub async fn count_exhausted(
         &self,
         endpoint_id: &str,
         counted_until: Option<i64>,
         newest: i64,
         count: i64,
-        alert: &NewAlert,
+        compose: &(dyn Fn(i64) -> NewAlert + Sync),
     ) -> Result<bool, StoreError> {
-        const HOUR_MS: i64 = 3_600_000;
         let raised = on_db!(self.db(), |pool| {
             async {
                 let mut tx = pool.begin().await?;
                 let claimed = sqlx::query(
-                    "UPDATE endpoints SET exhausted_counted_until = $2 WHERE id = $1 \
+                    "UPDATE endpoints SET exhausted_counted_until = $2, \
+                     exhausted_pending = exhausted_pending + $4 WHERE id = $1 \
                      AND COALESCE(exhausted_counted_until, -1) = COALESCE($3, -1)",
                 )
                 .bind(endpoint_id)
                 .bind(newest)
                 .bind(counted_until)
+                .bind(count)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -245,36 +292,45 @@ impl Store {
                 .bind(count)
                 .execute(&mut *tx)
                 .await?;
-                let due = sqlx::query(
-                    "UPDATE endpoints SET exhausted_alert_at = $2 WHERE id = $1 \
-                     AND (exhausted_alert_at IS NULL OR exhausted_alert_at <= $3)",
-                )
-                .bind(endpoint_id)
-                .bind(alert.raised_at)
-                .bind(alert.raised_at - HOUR_MS)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                    == 1;
-                let raised = if due {
-                    record_alert!(tx, alert)
-                } else {
-                    sqlx::query(
-                        "UPDATE alerts SET deliveries_affected = deliveries_affected + $2 \
-                         WHERE id = (SELECT id FROM alerts WHERE endpoint_id = $1 \
-                         AND kind = 'delivery.exhausted' ORDER BY raised_at DESC LIMIT 1)",
-                    )
-                    .bind(endpoint_id)
-                    .bind(count)
-                    .execute(&mut *tx)
-                    .await?;
-                    false
-                };
+                let raised = raise_pending_exhausted!(tx, endpoint_id, compose);
                 tx.commit().await?;
                 Ok(raised)
             }
             .await
         })?;
         Ok(raised)
+    }
+
+    /// Raises `delivery.exhausted` for endpoints whose deliveries failed for good after
+    /// their last such alert, once that alert is an hour old.
+    pub async fn flush_exhausted(
+        &self,
+        endpoint_id: &str,
+        compose: &(dyn Fn(i64) -> NewAlert + Sync),
+    ) -> Result<bool, StoreError> {
+        let raised = on_db!(self.db(), |pool| {
+            async {
+                let mut tx = pool.begin().await?;
+                let raised = raise_pending_exhausted!(tx, endpoint_id, compose);
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>(raised)
+            }
+            .await
+        })?;
+        Ok(raised)
+    }
+
+    /// Endpoints with failed-for-good deliveries waiting for their hourly alert.
+    pub async fn endpoints_with_pending_exhausted(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_db!(self.db(), |pool| {
+            sqlx::query_as(
+                "SELECT id FROM endpoints WHERE exhausted_pending > 0 \
+                 AND (exhausted_alert_at IS NULL OR exhausted_alert_at <= $1)",
+            )
+            .bind(now_ms() - EXHAUSTED_ALERT_EVERY_MS)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }

@@ -36,6 +36,7 @@ const FACTS: &str = "SELECT e.id, e.app_id, a.org_id, e.url, e.enabled, e.consec
 pub struct OpenEndpointEpisode {
     pub episode_id: String,
     pub opened_at: i64,
+    pub by_rate: bool,
     #[sqlx(flatten)]
     pub endpoint: EndpointFacts,
 }
@@ -128,7 +129,8 @@ impl Store {
     }
 
     /// Sets (or with `None`, removes) the URL; the secret is kept unless one is given.
-    /// Messages already queued keep the address they were queued for.
+    /// Messages not yet delivered follow the URL to its new address, or with it removed are
+    /// dropped.
     pub async fn set_ops_webhook(
         &self,
         org_id: &str,
@@ -136,18 +138,54 @@ impl Store {
         secret: Option<&str>,
     ) -> Result<(), StoreError> {
         on_db!(self.db(), |pool| {
-            sqlx::query(
-                "UPDATE organizations SET ops_webhook_url = $2, \
-                 ops_webhook_secret = COALESCE($3, ops_webhook_secret) WHERE id = $1",
-            )
-            .bind(org_id)
-            .bind(url)
-            .bind(secret)
-            .execute(pool)
+            async {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "UPDATE organizations SET ops_webhook_url = $2, \
+                     ops_webhook_secret = COALESCE($3, ops_webhook_secret) WHERE id = $1",
+                )
+                .bind(org_id)
+                .bind(url)
+                .bind(secret)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE ops_deliveries SET url = COALESCE($2, url), \
+                     status = CASE WHEN $2 IS NULL THEN 'failed' ELSE status END, \
+                     last_error = CASE WHEN $2 IS NULL \
+                       THEN 'the operational webhook was removed' ELSE last_error END \
+                     WHERE org_id = $1 AND status = 'pending'",
+                )
+                .bind(org_id)
+                .bind(url)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await
+            }
             .await
-            .map(|_| ())
         })?;
         Ok(())
+    }
+
+    /// Deletes alerts raised before `cutoff` (their webhook messages with them) and episodes
+    /// closed before it.
+    pub async fn prune_alerts(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let pruned = on_db!(self.db(), |pool| {
+            async {
+                let alerts = sqlx::query("DELETE FROM alerts WHERE raised_at < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                sqlx::query("DELETE FROM alert_episodes WHERE closed_at < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?;
+                Ok::<_, sqlx::Error>(alerts)
+            }
+            .await
+        })?;
+        Ok(pruned)
     }
 
     pub async fn alert_mail_prefs(&self, account_id: &str) -> Result<Vec<String>, StoreError> {
@@ -197,7 +235,8 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM alerts al WHERE {VISIBLE} AND al.raised_at > \
-             (SELECT alerts_seen_at FROM accounts WHERE id = $3) LIMIT $4) unread"
+             COALESCE((SELECT r.seen_at FROM alert_reads r WHERE r.account_id = $3 \
+             AND r.org_id = $1), 0) LIMIT $4) unread"
         );
         let (count,): (i64,) = on_db!(self.db(), |pool| {
             sqlx::query_as(&sql)
@@ -236,20 +275,30 @@ impl Store {
         Ok(rows)
     }
 
-    /// Marks every alert up to `now` seen; returns the previous mark, so the page can show
-    /// which alerts were new to this look.
-    pub async fn mark_alerts_seen(&self, account_id: &str, now: i64) -> Result<i64, StoreError> {
+    /// Marks the organization's alerts up to `now` seen by the account; returns the previous
+    /// mark, so the page can show which alerts were new to this look.
+    pub async fn mark_alerts_seen(
+        &self,
+        account_id: &str,
+        org_id: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
         let previous = on_db!(self.db(), |pool| {
             async {
-                let previous: Option<(i64,)> =
-                    sqlx::query_as("SELECT alerts_seen_at FROM accounts WHERE id = $1")
-                        .bind(account_id)
-                        .fetch_optional(pool)
-                        .await?;
-                sqlx::query(
-                    "UPDATE accounts SET alerts_seen_at = $2 WHERE id = $1 AND alerts_seen_at < $2",
+                let previous: Option<(i64,)> = sqlx::query_as(
+                    "SELECT seen_at FROM alert_reads WHERE account_id = $1 AND org_id = $2",
                 )
                 .bind(account_id)
+                .bind(org_id)
+                .fetch_optional(pool)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO alert_reads (account_id, org_id, seen_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (account_id, org_id) DO UPDATE SET seen_at = $3 \
+                     WHERE alert_reads.seen_at < $3",
+                )
+                .bind(account_id)
+                .bind(org_id)
                 .bind(now)
                 .execute(pool)
                 .await?;
@@ -269,6 +318,20 @@ impl Store {
         );
         Ok(on_db!(self.db(), |pool| {
             sqlx::query_as::<_, EndpointFacts>(&sql)
+                .fetch_all(pool)
+                .await
+        })?)
+    }
+
+    /// Enabled endpoints failing since `cutoff` or before.
+    pub async fn failing_since_before(
+        &self,
+        cutoff: i64,
+    ) -> Result<Vec<EndpointFacts>, StoreError> {
+        let sql = format!("{FACTS} WHERE e.enabled AND e.failing_since <= $1");
+        Ok(on_db!(self.db(), |pool| {
+            sqlx::query_as::<_, EndpointFacts>(&sql)
+                .bind(cutoff)
                 .fetch_all(pool)
                 .await
         })?)
@@ -302,8 +365,11 @@ impl Store {
 
     /// Open episodes about endpoints.
     pub async fn open_endpoint_episodes(&self) -> Result<Vec<OpenEndpointEpisode>, StoreError> {
-        let sql = FACTS.replacen("SELECT ", "SELECT ep.id AS episode_id, ep.opened_at, ", 1)
-            + " JOIN alert_episodes ep ON ep.endpoint_id = e.id AND ep.closed_at IS NULL";
+        let sql = FACTS.replacen(
+            "SELECT ",
+            "SELECT ep.id AS episode_id, ep.opened_at, ep.by_rate, ",
+            1,
+        ) + " JOIN alert_episodes ep ON ep.endpoint_id = e.id AND ep.closed_at IS NULL";
         Ok(on_db!(self.db(), |pool| {
             sqlx::query_as::<_, OpenEndpointEpisode>(&sql)
                 .fetch_all(pool)
@@ -359,20 +425,24 @@ impl Store {
     }
 
     /// When the oldest delivery that could be sent now (its endpoint enabled) became due,
-    /// if it became due at or before `cutoff`.
+    /// if it became due at or before `cutoff`. Looks at the oldest `OLDEST_DUE_SCAN` waiting
+    /// rows only, so the work is bounded: more held deliveries of disabled endpoints than
+    /// that (they are not sent, so they are no backlog) hide an older backlog behind them.
     pub async fn oldest_due_before(&self, cutoff: i64) -> Result<Option<i64>, StoreError> {
-        let row: Option<(i64,)> = on_db!(self.db(), |pool| {
+        const OLDEST_DUE_SCAN: i64 = 10_000;
+        let row: Option<(Option<i64>,)> = on_db!(self.db(), |pool| {
             sqlx::query_as(
-                "SELECT d.next_attempt_at FROM deliveries d \
-                 WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1 \
-                 AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
-                 ORDER BY d.next_attempt_at LIMIT 1",
+                "SELECT MIN(w.next_attempt_at) FROM (SELECT d.next_attempt_at, d.endpoint_id \
+                 FROM deliveries d WHERE d.status IN ('pending', 'retrying') \
+                 AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at LIMIT $2) w \
+                 WHERE w.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled)",
             )
             .bind(cutoff)
+            .bind(OLDEST_DUE_SCAN)
             .fetch_optional(pool)
             .await
         })?;
-        Ok(row.map(|(at,)| at))
+        Ok(row.and_then(|(at,)| at))
     }
 
     /// Whether any dispatcher replica said it is alive since `since` and attempted a

@@ -118,6 +118,7 @@ impl Store {
                    ELSE COALESCE(disabled_reason, $10) END, \
                  disabled_at = CASE WHEN $5 THEN NULL ELSE COALESCE(disabled_at, $9) END, \
                  failing_since = CASE WHEN $5 THEN NULL ELSE failing_since END, \
+                 last_success_at = CASE WHEN $5 AND NOT enabled THEN NULL ELSE last_success_at END, \
                  consecutive_failures = CASE WHEN $5 AND NOT enabled THEN 0 \
                    ELSE consecutive_failures END \
                  WHERE app_id = $1 AND id = $2",

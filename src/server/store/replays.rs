@@ -132,7 +132,8 @@ impl Store {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE endpoints SET enabled = TRUE, disabled_at = NULL, disabled_reason = NULL, \
-                 failing_since = NULL, consecutive_failures = 0 WHERE app_id = $1 AND id = $2",
+                 failing_since = NULL, consecutive_failures = 0, last_success_at = NULL \
+                 WHERE app_id = $1 AND id = $2",
             )
             .bind(app_id)
             .bind(endpoint_id)

@@ -40,6 +40,13 @@ fn AlertMailForm(choices: AlertMailChoices) -> impl IntoView {
             {format!("Mailed to {} for every organization you belong to. Every alert also shows on the ", choices.email)}
             <a href="/alerts">"Alerts page"</a>"."
         </p>
+        {if !choices.mail_configured {
+            Some(view! { <p class="notice">"This server sends no mail (its operator has not set SMTP up): your choices apply once it does."</p> })
+        } else if !choices.email_verified {
+            Some(view! { <p class="notice">"Your email is not confirmed: alerts are mailed once it is (see the top of this page)."</p> })
+        } else {
+            None
+        }}
         <FormAlert message=field_error(error, "kinds")/>
         <ActionForm action=save attr:class="stack">
             <fieldset class="events">

@@ -110,7 +110,7 @@ pub fn OpsWebhookCard(org_id: String, settings: AlertSettingsView) -> impl IntoV
     view! {
         <section class="card" aria-labelledby="ops-webhook-heading">
             <h2 id="ops-webhook-heading">"Operational webhook"</h2>
-            <p class="hint" data-testid="ops-webhook-state">{state}</p>
+            <p class="hint wrap-anywhere" data-testid="ops-webhook-state">{state}</p>
             {edit}
         </section>
     }
