@@ -463,7 +463,45 @@ async fn replicas_raise_once_and_only_a_judge_of_the_rate_closes_its_episode(bac
     assert!(closed[1]["episode"]["closed_at_ms"].is_i64());
 }
 
+/// With deliveries due and no dispatcher running, the operator is told of the backlog and of
+/// the silence, once each, and an organization's members see neither.
+async fn a_stalled_queue_alerts_the_operator(backend: Backend) {
+    let hooked = dispatching_app_with(backend, |config| {
+        loopback_dispatch(config, "0s");
+        config.no_dispatch = true;
+        config.alert_check_ms = 600_000;
+    })
+    .await;
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    hooked.add_endpoint(&receiver.url("/hook"), &[]).await;
+    hooked.enroll("face-waiting").await;
+    let org_id = current_org(&hooked.app, &hooked.owner).await;
+    let settings = AlertSettings {
+        check_every: Duration::from_secs(600),
+        backlog_after_ms: 120_000,
+        disable_after_ms: 86_400_000,
+        console_url: "http://console.test".to_owned(),
+        mail_on: false,
+    };
+    let mut evaluator = Evaluator::new(hooked.store.clone(), settings, None);
+    // Checked as if three minutes had passed, twice: raised once.
+    let later = now_ms() + 180_000;
+    evaluator.check(later).await.unwrap();
+    evaluator.check(later + 1_000).await.unwrap();
+    let operator = hooked.store.alerts_for(&org_id, true, 100).await.unwrap();
+    let mut raised: Vec<&str> = operator.iter().map(|a| a.kind.as_str()).collect();
+    raised.sort();
+    assert_eq!(raised, ["dispatcher.silent", "queue.backlog"]);
+    assert!(
+        operator.iter().all(|a| a.message.contains("3 minutes")),
+        "{operator:?}"
+    );
+    let members = hooked.store.alerts_for(&org_id, false, 100).await.unwrap();
+    assert!(members.is_empty(), "the server's alerts are the operator's");
+}
+
 on_both_backends!(
+    a_stalled_queue_alerts_the_operator,
     replicas_raise_once_and_only_a_judge_of_the_rate_closes_its_episode,
     an_outage_raises_each_alert_once_and_recovery_closes_it,
     settings_are_validated_and_only_owners_and_admins_change_them,

@@ -97,7 +97,7 @@ test.describe('without JavaScript', () => {
   test.use({ javaScriptEnabled: false });
 
   test('alert emails and rules save with plain forms, and the alerts page lists alerts', async ({ page, request }) => {
-    test.setTimeout(60_000);
+    test.setTimeout(120_000);
     await signUp(page, uniqueEmail('alerts-nojs'));
     const { path, apiKey } = await createApp(page, 'Side door');
     await addEndpoint(page, path, REFUSED);

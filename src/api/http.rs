@@ -131,6 +131,8 @@ async fn live_deliveries(
 
 /// How often the bell's feed counts unread alerts.
 const ALERT_POLL: Duration = Duration::from_secs(2);
+/// How long one bell feed lasts before the browser opens a new one.
+const ALERT_FEED_LIFETIME: Duration = Duration::from_secs(300);
 
 /// The bell's count: a `count` event with the number of unread alerts (capped at 100) first
 /// and whenever it changes, so every open console page shows a new alert within seconds.
@@ -185,7 +187,11 @@ async fn live_alert_count(
     let stopped = async move {
         let _ = stopping.wait_for(|stopping| *stopping).await;
     };
-    Sse::new(counts.take_until(stopped))
+    // The browser reconnects on its own: ending each feed after a while re-checks the
+    // session and the membership it counts for, and bounds how long one request lives.
+    let renewed = tokio::time::sleep(ALERT_FEED_LIFETIME);
+    let ends = futures_util::future::select(Box::pin(stopped), Box::pin(renewed));
+    Sse::new(counts.take_until(ends))
         .keep_alive(KeepAlive::default())
         .into_response()
 }

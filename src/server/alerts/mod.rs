@@ -150,6 +150,7 @@ impl Evaluator {
                 continue;
             };
             if endpoint.enabled
+                && !endpoint.alerting
                 && rate.below(
                     endpoint.alert_rate_percent,
                     endpoint.alert_rate_min_attempts,
@@ -249,6 +250,14 @@ impl Evaluator {
             } else {
                 50
             };
+            let key = format!(
+                "{}:{}:{since}:{percent}",
+                endpoint.id,
+                AlertKind::DisableWarning.as_str()
+            );
+            if self.store.alert_key_exists(&key).await? {
+                continue;
+            }
             let message = format!(
                 "The endpoint {} has failed for {}: {percent} % of the way to being disabled after {}.",
                 endpoint.url,
@@ -262,11 +271,7 @@ impl Evaluator {
                 AlertKind::DisableWarning,
                 self.subject(&endpoint, &episode_id),
                 message,
-                format!(
-                    "{}:{}:{since}:{percent}",
-                    endpoint.id,
-                    AlertKind::DisableWarning.as_str()
-                ),
+                key,
                 0,
                 now,
                 &self.settings,

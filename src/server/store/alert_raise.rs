@@ -242,6 +242,18 @@ impl Store {
         Ok(closed)
     }
 
+    /// Whether an alert with this key was recorded: a read that spares a write transaction
+    /// every check for alerts already raised.
+    pub async fn alert_key_exists(&self, dedupe_key: &str) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = on_db!(self.db(), |pool| {
+            sqlx::query_as("SELECT 1 FROM alerts WHERE dedupe_key = $1")
+                .bind(dedupe_key)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.is_some())
+    }
+
     /// The open episode of `subject`, if any.
     pub async fn open_episode_of(&self, subject: &str) -> Result<Option<String>, StoreError> {
         let row: Option<(String,)> = on_db!(self.db(), |pool| {

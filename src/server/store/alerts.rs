@@ -15,6 +15,8 @@ pub struct EndpointFacts {
     pub org_id: String,
     pub url: String,
     pub enabled: bool,
+    /// An episode is open for it.
+    pub alerting: bool,
     pub consecutive_failures: i64,
     pub failing_since: Option<i64>,
     pub last_success_at: Option<i64>,
@@ -25,7 +27,8 @@ pub struct EndpointFacts {
     pub alert_rate_min_attempts: i64,
 }
 
-const FACTS: &str = "SELECT e.id, e.app_id, a.org_id, e.url, e.enabled, e.consecutive_failures, \
+const FACTS: &str = "SELECT e.id, e.app_id, a.org_id, e.url, e.enabled, e.alerting, \
+     e.consecutive_failures, \
      e.failing_since, e.last_success_at, e.disabled_at, e.disabled_reason, o.alert_failures, \
      o.alert_rate_percent, o.alert_rate_min_attempts \
      FROM endpoints e JOIN applications a ON a.id = e.app_id \
