@@ -122,6 +122,7 @@ test.describe('without JavaScript', () => {
     }).toPass({ timeout: 15_000 });
     await page.getByTestId('alert-bell').click();
     await expect(page.getByTestId('alert').first()).toHaveAttribute('data-kind', 'endpoint.failing');
-    await expectAccessible(page, 'alerts page without JavaScript');
+    // axe runs inside the page, so it cannot scan with JavaScript off; the same page is scanned
+    // with JavaScript in the test above.
   });
 });

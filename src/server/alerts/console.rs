@@ -51,13 +51,16 @@ impl Alerts {
 
     /// The newest alerts with their episodes; opening the page marks them read.
     pub async fn page(&self, member: &Member, is_operator: bool) -> Result<AlertsPage, AppError> {
+        // Marked up to the moment before the read: an alert raised while the page is read
+        // stays unread until it has been shown.
+        let looked_at = now_ms();
         let rows = self
             .store
             .alerts_for(&member.org_id, is_operator, PAGE_SIZE)
             .await?;
         let seen_before = self
             .store
-            .mark_alerts_seen(&member.actor.account_id, &member.org_id, now_ms())
+            .mark_alerts_seen(&member.actor.account_id, &member.org_id, looked_at)
             .await?;
         let mut open = std::collections::HashSet::new();
         let alerts = rows
