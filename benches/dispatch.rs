@@ -201,7 +201,7 @@ async fn transport_rate(concurrency: usize) -> f64 {
         let (transport, delivery) = (transport.clone(), delivery.clone());
         workers.spawn(async move {
             for _ in 0..BARE_REQUESTS / concurrency {
-                let message = build_message(&delivery, facehook::server::store::now_ms());
+                let message = build_message(&delivery, facehook::server::clock::now_ms());
                 let report = transport
                     .send(&delivery.url, message, Duration::from_secs(6))
                     .await;

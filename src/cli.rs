@@ -154,8 +154,7 @@ pub enum EndpointsCommand {
         targets: TargetConfig,
         public_id: String,
         url: String,
-        /// Comma-separated: enroll, auth, deletion, payload_update, pincode_update (default: all).
-        #[arg(long, default_value = "all")]
+        #[arg(long, default_value = "all", help = events_help())]
         events: String,
         #[arg(long)]
         include_payload: bool,
@@ -164,4 +163,12 @@ pub enum EndpointsCommand {
         #[arg(long, default_value = "")]
         description: String,
     },
+}
+
+/// The `--events` help, listing the kinds from their one list.
+fn events_help() -> String {
+    format!(
+        "Comma-separated: {} (default: all).",
+        crate::model::app::EventKind::names()
+    )
 }

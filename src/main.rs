@@ -1,9 +1,9 @@
-//! Thin entry point: parse the command line and hand over to the composition root.
+//! Thin entry point: parse the command line and run its command.
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = facehook::cli::Cli::parse();
-    facehook::startup::run_cli(cli).await
+    facehook::commands::run_cli(cli).await
 }

@@ -1,10 +1,9 @@
 //! The composition root: the one place that sees every part. It builds the state, joins the
-//! console (UI) routes, the boundary's HTTP routes and the layers, and runs the CLI commands.
+//! console (UI) routes, the boundary's HTTP routes and the layers, and starts the dispatcher.
+//! The CLI (`commands`) calls it; it never calls back.
 
 use crate::api;
 use crate::app::{shell, App};
-use crate::cli::{AppsCommand, Cli, Command, EndpointsCommand, TokensCommand};
-use crate::commands;
 use crate::server::admin::Admin;
 use crate::server::alerts::{self, AlertSettings, Alerts};
 use crate::server::apps::Apps;
@@ -28,7 +27,6 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -377,7 +375,7 @@ fn spawn_sweeper(store: &Store, audit_retention_days: u32) -> tokio::task::JoinH
             }
             // Alerts are history like the audit log, and kept as long.
             let cutoff =
-                crate::server::store::now_ms() - i64::from(audit_retention_days) * 86_400_000;
+                crate::server::clock::now_ms() - i64::from(audit_retention_days) * 86_400_000;
             match store.prune_alerts(cutoff).await {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "alerts past retention deleted"),
@@ -422,100 +420,8 @@ pub fn init_tracing(format: LogFormat) {
     };
 }
 
-pub async fn run_cli(cli: Cli) -> ExitCode {
-    init_tracing(cli.log_format);
-    let outcome = match cli.command {
-        Command::Serve(config) => serve(config).await,
-        Command::Dispatch(config) => dispatch_only(config).await,
-        Command::Migrate(database) => commands::migrate(&database.database_url).await,
-        Command::CreateAccount {
-            database,
-            email,
-            operator,
-        } => commands::create_account(&database.database_url, &email, operator).await,
-        Command::Apps(AppsCommand::Create {
-            database,
-            owner,
-            org,
-            name,
-            plan,
-        }) => {
-            commands::create_app(&database.database_url, &owner, org.as_deref(), &name, &plan).await
-        }
-        Command::Tokens(TokensCommand::Create {
-            database,
-            owner,
-            org,
-            name,
-            role,
-            expires_in_days,
-        }) => {
-            commands::create_token(
-                &database.database_url,
-                &owner,
-                org.as_deref(),
-                &name,
-                &role,
-                expires_in_days,
-            )
-            .await
-        }
-        Command::Endpoints(EndpointsCommand::Add {
-            database,
-            targets,
-            public_id,
-            url,
-            events,
-            include_payload,
-            timeout_secs,
-            description,
-        }) => {
-            let input = crate::model::app::EventKind::parse_list(&events).map(|events| {
-                crate::server::apps::EndpointInput {
-                    url,
-                    description,
-                    enabled: true,
-                    events,
-                    include_payload,
-                    timeout_secs,
-                }
-            });
-            match input {
-                Ok(input) => {
-                    commands::add_endpoint(&database.database_url, &targets, &public_id, input)
-                        .await
-                }
-                Err(err) => Err(StartupError::Command(err.to_string())),
-            }
-        }
-        Command::SendTestMail { mail, to } => commands::send_test_mail(&mail, &to).await,
-        Command::ResetLink {
-            database,
-            email,
-            public_url,
-        } => commands::reset_link(&database.database_url, &email, &public_url).await,
-        Command::ResetTwoFactor { database, email } => {
-            commands::reset_two_factor(&database.database_url, &email).await
-        }
-        Command::VerifyEmail { database, email } => {
-            commands::verify_email(&database.database_url, &email).await
-        }
-        Command::SetPlan {
-            database,
-            public_id,
-            plan,
-        } => commands::set_plan(&database.database_url, &public_id, &plan).await,
-    };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("facehook: {err}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn serve(config: ServeConfig) -> Result<(), StartupError> {
+/// `facehook serve`: the console, the API and (unless turned off) the dispatcher.
+pub async fn serve(config: ServeConfig) -> Result<(), StartupError> {
     let backend = config
         .database
         .database_url
@@ -531,7 +437,7 @@ async fn serve(config: ServeConfig) -> Result<(), StartupError> {
 }
 
 /// `facehook dispatch`: delivers without serving the console or the API.
-async fn dispatch_only(config: WorkerConfig) -> Result<(), StartupError> {
+pub async fn dispatch_only(config: WorkerConfig) -> Result<(), StartupError> {
     let store = Store::connect(&config.database.database_url).await?;
     store.migrate().await?;
     let dispatcher =

@@ -151,8 +151,8 @@ async fn endpoints_are_added_updated_and_deleted(backend: Backend) {
                 ("url", "https://[2606:4700::1111]:8443/hook"),
                 ("description", "Primary"),
                 ("events_mode", "selected"),
-                ("event_enroll", "on"),
-                ("event_auth", "on"),
+                ("events[0]", "enroll"),
+                ("events[1]", "auth"),
                 ("timeout_secs", "10"),
             ],
         )
@@ -198,6 +198,24 @@ async fn endpoints_are_added_updated_and_deleted(backend: Backend) {
     )
     .await;
     assert_eq!((status, field.as_str()), (422, "events"));
+    // A kind the server does not know is named back, never dropped in silence.
+    let (status, field, message) = error_field(
+        save_endpoint(
+            &app,
+            &alice,
+            &public_id,
+            &[
+                ("url", "https://example.com/x"),
+                ("events_mode", "selected"),
+                ("events[0]", "auth"),
+                ("events[1]", "enrol"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, field.as_str()), (422, "events"));
+    assert!(message.contains("\"enrol\""), "{message}");
     for timeout in ["0", "31", "abc"] {
         let (status, field, _) = error_field(
             save_endpoint(
@@ -411,7 +429,7 @@ async fn signing_secret_rotation_keeps_the_previous_for_a_day(backend: Backend) 
     assert_ne!(rotated["current"], original.as_str());
     assert_eq!(rotated["previous"], original.as_str());
     let expires = rotated["previous_expires_at_ms"].as_i64().unwrap();
-    let now = facehook::server::store::now_ms();
+    let now = facehook::server::clock::now_ms();
     let day = 24 * 60 * 60 * 1000;
     assert!((expires - now - day).abs() < 60_000, "about 24 h from now");
 

@@ -3,6 +3,7 @@
 mod common;
 
 use common::{new_client, Backend, TestDatabase};
+use facehook::server::clock::now_ms;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -272,7 +273,7 @@ fn bad_dispatch_settings_are_refused_with_the_reason() {
 /// `apps create --org` acts as the account's member of that organization, with its role.
 async fn the_shell_honours_roles(backend: Backend) {
     use facehook::server::secrets::hash_api_key;
-    use facehook::server::store::{now_ms, NewInvitation};
+    use facehook::server::store::NewInvitation;
 
     let database = TestDatabase::create(backend).await;
     for email in ["owner@example.com", "viewer@example.com"] {

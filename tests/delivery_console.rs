@@ -10,7 +10,7 @@ use common::dispatch::{dispatching_app, Hooked};
 use common::receiver::{Receiver, Reply};
 use common::Backend;
 use facehook::model::time::utc_input;
-use facehook::server::store::now_ms;
+use facehook::server::clock::now_ms;
 use serde_json::Value;
 use std::time::Duration;
 

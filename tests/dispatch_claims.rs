@@ -56,7 +56,7 @@ async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
         hooked.enroll(&format!("claim-{n}")).await;
     }
     let store = &hooked.store;
-    let now = facehook::server::store::now_ms;
+    let now = facehook::server::clock::now_ms;
 
     // Up to 4 held for the endpoint, 2 on the wire at once: two rounds of two.
     let claimed_at = now();

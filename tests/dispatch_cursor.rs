@@ -218,7 +218,7 @@ async fn a_probe_never_starts_past_the_cursor(backend: Backend) {
     let store = &hooked.store;
     let gone = "UPDATE deliveries SET status = 'delivered'";
     assert_eq!(change_deliveries(store, gone).await, 9);
-    let now = facehook::server::store::now_ms;
+    let now = facehook::server::clock::now_ms;
     let wait = |event: usize, endpoint: &str, due: i64| {
         let due = format!("{due}, status = 'pending'");
         let event = events[event].clone();
@@ -299,7 +299,7 @@ impl WriteBlocker {
 async fn a_delivery_is_due_from_its_write_not_its_request(backend: Backend) {
     let hooked = std::sync::Arc::new(unthrottled_app(backend, true).await);
     hooked.add_endpoint("http://127.0.0.1:9/hook", &[]).await;
-    let started = facehook::server::store::now_ms();
+    let started = facehook::server::clock::now_ms();
     let wait = std::time::Duration::from_millis(400);
     let blocker = block_writes(&hooked.store).await;
     let sent = tokio::spawn({

@@ -190,7 +190,7 @@ async fn retention_purges_old_events_with_their_history(backend: Backend) {
     hooked.add_endpoint("http://127.0.0.1:9/never", &[]).await;
     let old = hooked.enroll("face-old").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let cutoff = facehook::server::store::now_ms();
+    let cutoff = facehook::server::clock::now_ms();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let recent = hooked.enroll("face-recent").await;
     assert_eq!(hooked.deliveries(&old).await.len(), 1);

@@ -81,7 +81,7 @@ async fn an_endpoint_error_stays_with_the_form_that_was_sent(backend: Backend) {
                 ("url", "ftp://example.com/typed-by-hand"),
                 ("description", "Typed by hand"),
                 ("events_mode", "selected"),
-                ("event_auth", "on"),
+                ("events[1]", "auth"),
                 ("timeout_secs", "6"),
             ],
         )
@@ -100,7 +100,7 @@ async fn an_endpoint_error_stays_with_the_form_that_was_sent(backend: Backend) {
         .expect("the add form");
     assert_eq!(add_form.matches("checked").count(), 2, "{add_form}");
     assert!(
-        add_form.contains(r#"name="event_auth" checked"#),
+        add_form.contains(r#"name="events[1]" value="auth" checked"#),
         "{add_form}"
     );
     assert!(

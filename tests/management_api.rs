@@ -473,7 +473,7 @@ async fn console_and_api_show_the_same_objects(backend: Backend) {
                 ("url", "https://example.com/a"),
                 ("description", "A"),
                 ("events_mode", "selected"),
-                ("event_auth", "on"),
+                ("events[1]", "auth"),
                 ("timeout_secs", "7"),
             ],
         )

@@ -151,7 +151,7 @@ async fn an_expired_or_unknown_link_is_refused(backend: Backend) {
         .create_password_reset_for_email(
             "late@example.com",
             &facehook::server::secrets::hash_api_key(token),
-            facehook::server::store::now_ms() - 1,
+            facehook::server::clock::now_ms() - 1,
         )
         .await
         .unwrap();
@@ -294,7 +294,7 @@ async fn one_link_sets_one_password_however_many_race(backend: Backend) {
             &facehook::server::secrets::hash_api_key(
                 "fhr_racingracingracingracingracingracingracin",
             ),
-            facehook::server::store::now_ms() + 60_000,
+            facehook::server::clock::now_ms() + 60_000,
         )
         .await
         .unwrap();

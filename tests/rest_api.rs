@@ -20,7 +20,7 @@ async fn app_with_key(app: &TestApp, email: &str) -> (String, String) {
         vec![
             ("url", "https://example.com/auth"),
             ("events_mode", "selected"),
-            ("event_auth", "on"),
+            ("events[1]", "auth"),
         ],
     ] {
         assert_eq!(

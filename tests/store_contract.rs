@@ -72,7 +72,7 @@ async fn login_failures_answer_the_nth_most_recent(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let store = database.store().await;
     let limit = |max| AttemptLimit {
-        since_ms: facehook::server::store::now_ms() - 60_000,
+        since_ms: facehook::server::clock::now_ms() - 60_000,
         max,
     };
     for _ in 0..3 {

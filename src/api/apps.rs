@@ -141,7 +141,8 @@ pub async fn get_endpoint(
 }
 
 /// Adds an endpoint (no `endpoint_id`) or saves one. Checkboxes follow HTML form rules:
-/// present means on. `events_mode` is `all` or `selected` (then the `event_*` boxes count).
+/// present means on. `events_mode` is `all` or `selected` (then `events[i]`, each a chosen
+/// kind's name, count).
 #[server(endpoint = "save_endpoint")]
 pub async fn save_endpoint(
     public_id: String,
@@ -150,11 +151,7 @@ pub async fn save_endpoint(
     description: Option<String>,
     enabled: Option<String>,
     events_mode: Option<String>,
-    event_enroll: Option<String>,
-    event_auth: Option<String>,
-    event_deletion: Option<String>,
-    event_payload_update: Option<String>,
-    event_pincode_update: Option<String>,
+    events: Option<Vec<String>>,
     include_payload: Option<String>,
     timeout_secs: Option<String>,
 ) -> Result<EndpointView, AppError> {
@@ -166,16 +163,11 @@ pub async fn save_endpoint(
     let events = match events_mode.as_deref().unwrap_or("all") {
         "all" => None,
         "selected" => Some(
-            [
-                (EventKind::Enroll, event_enroll),
-                (EventKind::Auth, event_auth),
-                (EventKind::Deletion, event_deletion),
-                (EventKind::PayloadUpdate, event_payload_update),
-                (EventKind::PincodeUpdate, event_pincode_update),
-            ]
-            .into_iter()
-            .filter_map(|(kind, checked)| checked.map(|_| kind))
-            .collect(),
+            events
+                .unwrap_or_default()
+                .iter()
+                .map(|name| EventKind::parse(name))
+                .collect::<Result<Vec<_>, _>>()?,
         ),
         other => {
             return Err(AppError::invalid(

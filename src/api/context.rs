@@ -171,7 +171,7 @@ impl RequestContext {
     /// when a session is saved. Saving on every request would let a request that overlaps a
     /// sign-out write the session back, so activity is recorded at most once a day.
     async fn mark_active(&self) -> Result<(), AppError> {
-        let today = crate::server::store::now_ms() / 86_400_000;
+        let today = crate::server::clock::now_ms() / 86_400_000;
         let recorded = self
             .session
             .get::<i64>(ACTIVE_DAY_KEY)
@@ -243,7 +243,7 @@ impl RequestContext {
             account_id: account.id.clone(),
             next: next.to_owned(),
             session_epoch: account.session_epoch,
-            started_at: crate::server::store::now_ms(),
+            started_at: crate::server::clock::now_ms(),
         };
         self.session
             .insert(PENDING_SIGN_IN_KEY, pending)
@@ -258,7 +258,7 @@ impl RequestContext {
             .get::<PendingSignIn>(PENDING_SIGN_IN_KEY)
             .await
             .map_err(internal)?;
-        let now = crate::server::store::now_ms();
+        let now = crate::server::clock::now_ms();
         Ok(pending.filter(|p| now - p.started_at < PENDING_SIGN_IN_MS))
     }
 

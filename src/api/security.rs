@@ -81,7 +81,7 @@ pub async fn list_sessions() -> Result<SessionList, AppError> {
     let account = ctx.signed_in_account().await?;
     let current = ctx.session_ref().await?;
     Ok(SessionList {
-        now_ms: crate::server::store::now_ms(),
+        now_ms: crate::server::clock::now_ms(),
         sessions: ctx.state.auth.sessions(&account.id, &current).await?,
     })
 }

@@ -96,6 +96,12 @@ impl EventKind {
         }
     }
 
+    /// Every kind's name, comma-separated, for messages, help and docs: drawn from `ALL`, so
+    /// a kind added there appears everywhere the kinds are listed.
+    pub fn names() -> String {
+        EventKind::ALL.map(EventKind::as_str).join(", ")
+    }
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         EventKind::ALL
             .into_iter()
@@ -104,7 +110,8 @@ impl EventKind {
                 AppError::invalid(
                     "events",
                     format!(
-                        "Unknown event {raw:?}; expected one of enroll, auth, deletion, payload_update, pincode_update."
+                        "Unknown event {raw:?}; expected one of {}.",
+                        EventKind::names()
                     ),
                 )
             })
@@ -212,7 +219,7 @@ pub struct EndpointView {
     pub timeout_secs: i64,
     pub disabled_reason: Option<String>,
     pub disabled_at_ms: Option<i64>,
-    pub health: super::delivery::EndpointHealth,
+    pub health: EndpointHealth,
 }
 
 /// An endpoint as people named it, or the host of its URL when it has no description.
@@ -331,9 +338,53 @@ fn timeout_error() -> AppError {
     )
 }
 
+/// An endpoint's recent record, shown as a badge on the WEBHOOKS tab.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointHealth {
+    /// Deliveries of the last 24 hours (test events aside), and how many were delivered.
+    pub recent_total: i64,
+    pub recent_delivered: i64,
+    pub consecutive_failures: i64,
+    /// The newest event of the last 24 hours sent to it.
+    pub last_delivery_at_ms: Option<i64>,
+}
+
+impl EndpointHealth {
+    pub fn delivered_percent(&self) -> Option<i64> {
+        (self.recent_total > 0).then(|| self.recent_delivered * 100 / self.recent_total)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `EventKind::ALL` is the one list: names, parsing and the wire spelling agree with it,
+    /// and every hand-written list of kinds in the README names each of them.
+    #[test]
+    fn every_list_of_event_kinds_follows_all() {
+        for kind in EventKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(EventKind::parse(kind.as_str()).unwrap(), kind);
+            assert!(EventKind::names().contains(kind.as_str()));
+        }
+        assert_eq!(EventKind::names().split(", ").count(), EventKind::ALL.len());
+        let readme = include_str!("../../README.md");
+        let lists: Vec<&str> = readme
+            .lines()
+            .filter(|line| line.contains("`payload_update`"))
+            .collect();
+        assert!(!lists.is_empty(), "the README lists the event kinds");
+        for line in lists {
+            for kind in EventKind::ALL {
+                assert!(
+                    line.contains(&format!("`{}`", kind.as_str())),
+                    "README line {line:?} does not name {}",
+                    kind.as_str()
+                );
+            }
+        }
+    }
 
     #[test]
     fn plans_parse_and_gate_payloads() {

@@ -110,7 +110,10 @@ impl DeliveryQuery {
                         .map_err(|_| {
                             AppError::invalid(
                                 "event",
-                                format!("Unknown event {raw:?}; expected enroll, auth, deletion, payload_update, pincode_update or test."),
+                                format!(
+                                    "Unknown event {raw:?}; expected one of {}, {TEST_EVENT_NAME}.",
+                                    EventKind::names()
+                                ),
                             )
                         })
                 }
@@ -306,23 +309,6 @@ pub struct HourStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryChart {
     pub hours: Vec<HourStats>,
-}
-
-/// An endpoint's recent record, shown as a badge on the WEBHOOKS tab.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EndpointHealth {
-    /// Deliveries of the last 24 hours (test events aside), and how many were delivered.
-    pub recent_total: i64,
-    pub recent_delivered: i64,
-    pub consecutive_failures: i64,
-    /// The newest event of the last 24 hours sent to it.
-    pub last_delivery_at_ms: Option<i64>,
-}
-
-impl EndpointHealth {
-    pub fn delivered_percent(&self) -> Option<i64> {
-        (self.recent_total > 0).then(|| self.recent_delivered * 100 / self.recent_total)
-    }
 }
 
 #[cfg(test)]

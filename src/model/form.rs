@@ -35,6 +35,23 @@ impl RetainedForm {
             .find(|(field, _)| field == name)
             .map(|(_, value)| value.clone())
     }
+
+    /// The values the user sent as the list `name` (`name[0]`, `name[3]`, …), if this is their form.
+    pub fn list(&self, form: Option<&str>, name: &str) -> Vec<&str> {
+        if !self.is_form(form) {
+            return Vec::new();
+        }
+        self.fields
+            .iter()
+            .filter(|(field, _)| {
+                field
+                    .strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('['))
+                    .is_some_and(|rest| rest.ends_with(']'))
+            })
+            .map(|(_, value)| value.as_str())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -55,5 +72,20 @@ mod tests {
         assert_eq!(retained.value(Some("ep_1"), "url"), None);
         assert_eq!(retained.value(None, "url"), None);
         assert_eq!(retained.value(Some("new"), "description"), None);
+    }
+
+    #[test]
+    fn a_list_is_every_indexed_field_of_its_name() {
+        let retained = RetainedForm {
+            fields: vec![
+                ("events[1]".into(), "auth".into()),
+                ("events_mode".into(), "selected".into()),
+                ("events[4]".into(), "pincode_update".into()),
+                ("eventsx[0]".into(), "enroll".into()),
+            ],
+            ..RetainedForm::default()
+        };
+        assert_eq!(retained.list(None, "events"), ["auth", "pincode_update"]);
+        assert!(retained.list(Some("new"), "events").is_empty());
     }
 }

@@ -4,8 +4,9 @@
 
 use crate::model::admin::{ReplicaView, SystemView};
 use crate::model::AppError;
+use crate::server::clock::now_ms;
 use crate::server::dispatch::{DispatchMetrics, MetricsSnapshot};
-use crate::server::store::{now_ms, Store};
+use crate::server::store::Store;
 use std::fmt::Write;
 use std::sync::Arc;
 

@@ -230,7 +230,7 @@ pub fn delivered(delivery: &ClaimedDelivery, lease_token: &str) -> AttemptOutcom
         lease_token: lease_token.to_owned(),
         endpoint_id: delivery.endpoint_id.clone(),
         attempt: AttemptRecord {
-            started_at: facehook::server::store::now_ms(),
+            started_at: facehook::server::clock::now_ms(),
             duration_ms: 1,
             http_version: Some("HTTP/1.1".to_owned()),
             remote_addr: Some("127.0.0.1:9".to_owned()),

@@ -172,6 +172,19 @@ fn constrain(doc: &mut Value) {
             );
         }
     }
+    // Where `test` is taken too: the deliveries filter and the test event's type.
+    let mut kinds_and_test = kinds.clone();
+    kinds_and_test.push(crate::model::delivery::TEST_EVENT_NAME);
+    let event_filter = json!({"type": "string", "enum": kinds_and_test});
+    let mut event_types = kinds_and_test.iter().map(|k| json!(k)).collect::<Vec<_>>();
+    event_types.push(Value::Null);
+    if let Some(properties) = schemas["TestEventBody"]["properties"].as_object_mut() {
+        properties.insert(
+            "eventType".into(),
+            json!({"type": ["string", "null"], "enum": event_types,
+                   "description": "`test` (default) or an event type, sent with example values."}),
+        );
+    }
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -190,6 +203,9 @@ fn constrain(doc: &mut Value) {
         for parameter in parameters {
             match parameter["name"].as_str() {
                 Some("facialId") => parameter["schema"] = facial_id.clone(),
+                Some("event") if parameter["in"] == "query" => {
+                    parameter["schema"] = event_filter.clone()
+                }
                 Some("Idempotency-Key") => {
                     parameter["schema"] = json!({"type": "string", "pattern": "^[!-~]{1,255}$"})
                 }

@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EventBody {
-    /// One of `enroll`, `auth`, `deletion`, `payload_update`, `pincode_update`.
+    /// The event's kind: each kind is a variant of this body, with its own required fields.
     event_name: String,
     /// Required except for `enroll`, which generates one when absent.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
@@ -244,7 +244,11 @@ fn parse_event_name(raw: &str) -> Result<EventKind, ApiError> {
     EventKind::parse(raw).map_err(|_| {
         ApiError::invalid(
             "eventName",
-            format!("Unknown eventName {}; expected one of enroll, auth, deletion, payload_update, pincode_update.", echo(raw)),
+            format!(
+                "Unknown eventName {}; expected one of {}.",
+                echo(raw),
+                EventKind::names()
+            ),
         )
     })
 }

@@ -70,7 +70,7 @@ pub fn spawn(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(err) = evaluator.check(crate::server::store::now_ms()).await {
+            if let Err(err) = evaluator.check(crate::server::clock::now_ms()).await {
                 tracing::warn!(error = %err, "checking for alerts failed; trying again");
             }
         }
@@ -83,7 +83,7 @@ impl Evaluator {
         settings: AlertSettings,
         dispatch: Option<Arc<DispatchMetrics>>,
     ) -> Self {
-        let exhausted_counted_to = crate::server::store::now_ms() - EXHAUSTED_LOOKBACK_MS;
+        let exhausted_counted_to = crate::server::clock::now_ms() - EXHAUSTED_LOOKBACK_MS;
         Evaluator {
             store,
             settings,

@@ -4,8 +4,9 @@
 //! failures are retried and logged; they never raise an alert, so it cannot alert about
 //! itself.
 
+use crate::server::clock::now_ms;
 use crate::server::dispatch::{signature_header, Message, RetrySchedule, SigningKey, Transport};
-use crate::server::store::{now_ms, OpsDelivery, OpsOutcome, Store};
+use crate::server::store::{OpsDelivery, OpsOutcome, Store};
 use std::time::Duration;
 
 const BATCH: i64 = 16;

@@ -3,17 +3,18 @@
 
 use super::PREVIOUS_SECRET_VALIDITY_MS;
 use super::{found, stored_plan, Apps, EndpointInput, EndpointUrl, OwnedEndpoint};
+use crate::model::app::EndpointHealth;
 use crate::model::app::{
     check_timeout_secs, normalise_subscription, EndpointView, EventKind, SigningSecrets,
     MAX_ENDPOINTS_PER_APP, PAYLOAD_PLAN_NOTICE,
 };
-use crate::model::delivery::EndpointHealth;
 use crate::model::org::{Action, AuditAction};
 use crate::model::AppError;
+use crate::server::clock::now_ms;
 use crate::server::error::internal;
 use crate::server::orgs::Member;
 use crate::server::secrets;
-use crate::server::store::{now_ms, AppRecord, EndpointRecord, EndpointSettings};
+use crate::server::store::{AppRecord, EndpointRecord, EndpointSettings};
 use serde_json::json;
 
 const MAX_DESCRIPTION_CHARS: usize = 200;

@@ -5,8 +5,8 @@ use super::{found, Apps};
 use crate::model::app::EndpointView;
 use crate::model::org::{Action, AuditAction};
 use crate::model::AppError;
+use crate::server::clock::now_ms;
 use crate::server::orgs::Member;
-use crate::server::store::now_ms;
 
 const DAY_MS: i64 = 24 * 3_600_000;
 

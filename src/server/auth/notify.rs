@@ -3,8 +3,9 @@
 
 use crate::model::time::utc_time;
 use crate::model::AppError;
+use crate::server::clock::now_ms;
 use crate::server::mail::templates;
-use crate::server::store::{now_ms, OutgoingMail, Store};
+use crate::server::store::{OutgoingMail, Store};
 
 #[derive(Clone)]
 pub struct AccountMail {

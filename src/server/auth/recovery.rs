@@ -3,8 +3,9 @@
 
 use super::{password, Auth};
 use crate::model::{AppError, EmailAddress, NewPassword};
+use crate::server::clock::now_ms;
 use crate::server::secrets::{hash_api_key, new_reset_token};
-use crate::server::store::{now_ms, AttemptLimit};
+use crate::server::store::AttemptLimit;
 
 /// How long a reset link works.
 pub const RESET_VALID_MS: i64 = 30 * 60 * 1000;

@@ -4,7 +4,8 @@
 use super::{Account, Auth};
 use crate::model::security::{browser_label, SessionView};
 use crate::model::AppError;
-use crate::server::store::{now_ms, SignInAddress};
+use crate::server::clock::now_ms;
+use crate::server::store::SignInAddress;
 
 /// Sessions end after a week unused (the cookie's expiry); older rows are not shown.
 pub const SESSION_IDLE_MS: i64 = 7 * 86_400_000;

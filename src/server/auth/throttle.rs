@@ -3,7 +3,8 @@
 //! many arrive together.
 
 use crate::model::AppError;
-use crate::server::store::{now_ms, AttemptLimit, Store};
+use crate::server::clock::now_ms;
+use crate::server::store::{AttemptLimit, Store};
 
 #[derive(Debug, Clone)]
 pub struct ThrottlePolicy {

@@ -50,7 +50,7 @@ fn matching_step(totp: &TOTP, code: &str, now_seconds: u64) -> Option<i64> {
 }
 
 fn now_seconds() -> u64 {
-    u64::try_from(crate::server::store::now_ms() / 1000).unwrap_or_default()
+    u64::try_from(crate::server::clock::now_ms() / 1000).unwrap_or_default()
 }
 
 fn wrong_code() -> AppError {

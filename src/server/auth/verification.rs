@@ -3,8 +3,9 @@
 
 use super::{Account, Auth};
 use crate::model::{AppError, EmailAddress};
+use crate::server::clock::now_ms;
 use crate::server::secrets::{hash_api_key, new_verification_token};
-use crate::server::store::{now_ms, AttemptLimit};
+use crate::server::store::AttemptLimit;
 
 /// How long a verification link works.
 const VERIFY_VALID_MS: i64 = 48 * 3_600_000;

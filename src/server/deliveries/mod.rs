@@ -11,8 +11,9 @@ use crate::model::delivery::{
 };
 use crate::model::AppError;
 use crate::server::apps::OwnedEndpoint;
+use crate::server::clock::now_ms;
 use crate::server::error::internal;
-use crate::server::store::{now_ms, DeliveryListing, ListingFilter, Store};
+use crate::server::store::{DeliveryListing, ListingFilter, Store};
 use std::hash::{Hash, Hasher};
 
 const HOUR_MS: i64 = 3_600_000;

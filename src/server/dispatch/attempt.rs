@@ -4,8 +4,9 @@
 use super::message;
 use super::schedule;
 use super::transport::{ErrorClass, Transport};
+use crate::server::clock::now_ms;
 use crate::server::store::{
-    now_ms, AttemptOutcome, AttemptRecord, ClaimedDelivery, EndpointVerdict, NextStep,
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, EndpointVerdict, NextStep,
 };
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! so operators see every replica and the cluster's delivery rate in one place.
 
 use super::metrics::DispatchMetrics;
-use crate::server::store::{new_id, now_ms, Heartbeat, Store};
+use crate::server::clock::now_ms;
+use crate::server::store::{new_id, Heartbeat, Store};
 use std::sync::Arc;
 use std::time::Duration;
 

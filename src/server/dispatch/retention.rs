@@ -1,7 +1,8 @@
 //! Retention: events older than `FACEHOOK_RETENTION_DAYS`, with their deliveries and
 //! attempts, are deleted in small batches so the purge never holds the database for long.
 
-use crate::server::store::{now_ms, Store};
+use crate::server::clock::now_ms;
+use crate::server::store::Store;
 use std::time::Duration;
 
 const BATCH: i64 = 500;

@@ -198,7 +198,7 @@ impl Ingest {
             .await?;
         let has_more = rows.len() as i64 > per_page;
         rows.truncate(FACIAL_IDS_PER_PAGE as usize);
-        let since = crate::server::store::now_ms() - 24 * 60 * 60 * 1000;
+        let since = crate::server::clock::now_ms() - 24 * 60 * 60 * 1000;
         let counted = self.store.event_counts_since(app_id, since).await?;
         let counts_24h = EventKind::ALL
             .into_iter()

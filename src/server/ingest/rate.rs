@@ -1,66 +1,50 @@
-//! Per-API-key rate limiting: a token bucket per application, in this process's memory.
-//! Each replica limits on its own; the limit is a guard against runaway clients, not billing.
+//! Per-key rate limiting (an application's API key, an organization's token) on `governor`'s
+//! keyed GCRA limiter, in this process's memory. Each replica limits on its own: the limit
+//! guards against runaway clients, it is not billing. Keys are applications and tokens, so
+//! the map is bounded by what the database holds.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::num::NonZeroU32;
+use std::time::Duration;
 
-#[derive(Debug)]
 pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    limiter: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    updated: Instant,
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter").finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateDecision {
     Allowed,
-    /// Refused; a token is available again after this long.
+    /// Refused; a request is allowed again after this long.
     Limited {
         retry_after: Duration,
     },
 }
 
 impl RateLimiter {
+    /// `per_second` sustained, with bursts of up to `burst` (each at least 1).
     pub fn new(per_second: u32, burst: u32) -> Self {
+        let at_least_one = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_second(at_least_one(per_second)).allow_burst(at_least_one(burst));
         RateLimiter {
-            per_second: f64::from(per_second.max(1)),
-            burst: f64::from(burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
+            limiter: DefaultKeyedRateLimiter::dashmap(quota),
+            clock: DefaultClock::default(),
         }
     }
 
     pub fn check(&self, key: &str) -> RateDecision {
-        self.check_at(key, Instant::now())
-    }
-
-    fn check_at(&self, key: &str, now: Instant) -> RateDecision {
-        // A poisoned lock only means another request panicked mid-update; the map is still usable.
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            updated: now,
-        });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(self.burst);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            RateDecision::Allowed
-        } else {
-            let wait = (1.0 - bucket.tokens) / self.per_second;
-            RateDecision::Limited {
-                retry_after: Duration::from_secs_f64(wait),
-            }
+        match self.limiter.check_key(&key.to_owned()) {
+            Ok(()) => RateDecision::Allowed,
+            Err(not_until) => RateDecision::Limited {
+                retry_after: not_until.wait_time_from(self.clock.now()),
+            },
         }
     }
 }
@@ -72,22 +56,23 @@ mod tests {
     #[test]
     fn allows_the_burst_then_refills_at_the_rate() {
         let limiter = RateLimiter::new(10, 3);
-        let start = Instant::now();
         for _ in 0..3 {
-            assert_eq!(limiter.check_at("k", start), RateDecision::Allowed);
+            assert_eq!(limiter.check("k"), RateDecision::Allowed);
         }
-        let RateDecision::Limited { retry_after } = limiter.check_at("k", start) else {
-            panic!("the fourth request in the same instant is limited");
+        let RateDecision::Limited { retry_after } = limiter.check("k") else {
+            panic!("the fourth request at once is limited");
         };
-        assert!(retry_after <= Duration::from_millis(100));
+        assert!(retry_after <= Duration::from_millis(100), "{retry_after:?}");
         assert_eq!(
-            limiter.check_at("other", start),
+            limiter.check("other"),
             RateDecision::Allowed,
             "keys are independent"
         );
+        std::thread::sleep(retry_after + Duration::from_millis(5));
         assert_eq!(
-            limiter.check_at("k", start + Duration::from_millis(100)),
-            RateDecision::Allowed
+            limiter.check("k"),
+            RateDecision::Allowed,
+            "refilled at 10/s"
         );
     }
 }

@@ -135,7 +135,7 @@ async fn deliver(store: &Store, mailer: &Mailer, mail: QueuedMail, delays_secs: 
         Err(SendError::Transient(error)) => match delays_secs.get(mail.attempts as usize) {
             Some(delay) => {
                 tracing::warn!(mail_id = %mail.id, %error, retry_in_secs = delay, "mail not sent");
-                let next = crate::server::store::now_ms() + delay * 1000;
+                let next = crate::server::clock::now_ms() + delay * 1000;
                 store.retry_mail(&mail, next, &error).await
             }
             None => {

@@ -4,8 +4,9 @@
 use super::{Actor, Member};
 use crate::model::org::{Action, AuditAction, AuditEntry, AuditPage};
 use crate::model::AppError;
+use crate::server::clock::now_ms;
 use crate::server::error::internal;
-use crate::server::store::{now_ms, AuditFilter, AuditRecord, NewAuditEntry, Store};
+use crate::server::store::{AuditFilter, AuditRecord, NewAuditEntry, Store};
 
 const PAGE_SIZE: i64 = 50;
 /// An export holds at most this many entries (newest first); narrow the time to get older.

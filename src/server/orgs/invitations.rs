@@ -4,8 +4,9 @@
 use super::{stored_role, Actor, Member, Orgs};
 use crate::model::org::{Action, AuditAction, InvitationPreview, InvitationView, Role};
 use crate::model::{AppError, EmailAddress};
+use crate::server::clock::now_ms;
 use crate::server::secrets::{hash_api_key, new_invitation_token};
-use crate::server::store::{now_ms, InvitationRecord, NewInvitation};
+use crate::server::store::{InvitationRecord, NewInvitation};
 use serde_json::json;
 
 pub const INVITATION_VALIDITY_MS: i64 = 7 * 24 * 60 * 60 * 1000;

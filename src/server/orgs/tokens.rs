@@ -6,8 +6,9 @@ use super::{stored_id, stored_role, Actor, Member, Orgs};
 use crate::model::org::{Action, AuditAction, Role};
 use crate::model::token::{IssuedToken, TokenView, MAX_TOKEN_NAME_CHARS};
 use crate::model::AppError;
+use crate::server::clock::now_ms;
 use crate::server::secrets::hash_api_key;
-use crate::server::store::{now_ms, ApiTokenRecord, NewApiToken, MAX_TOKENS_PER_ORG};
+use crate::server::store::{ApiTokenRecord, NewApiToken, MAX_TOKENS_PER_ORG};
 use rand::distributions::{Alphanumeric, DistString};
 use serde_json::json;
 

@@ -1,7 +1,8 @@
 //! Console sessions as the account owner sees them (browser, address, when), and the
 //! addresses each account signs in from. Never holds the session's cookie or data.
 
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// One signed-in console session.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,8 +1,9 @@
 //! The accounts aggregate: who may sign in, with which password hash, and as what role.
 
 use super::orgs::{insert_org_with_owner, personal_org_id};
-use super::{is_unique_violation, new_id, now_ms, on_db, Store, StoreError};
+use super::{is_unique_violation, new_id, on_db, Store, StoreError};
 use crate::model::org::personal_org_name;
+use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRecord {

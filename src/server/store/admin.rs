@@ -1,6 +1,7 @@
 //! Operator views across all accounts. Only the operator boundary may call these.
 
-use super::{now_ms, on_db, Store, StoreError};
+use super::{on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountOverview {

@@ -3,7 +3,8 @@
 //! episode per subject) makes every raise happen once, whichever replica tries it and however
 //! often: what was recorded is sent by the outboxes, and a restart sends nothing again.
 
-use super::{now_ms, on_db, OutgoingMail, Store, StoreError};
+use super::{on_db, OutgoingMail, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// An alert ready to record: its words for mail and its operational webhook body.
 #[derive(Debug, Clone)]

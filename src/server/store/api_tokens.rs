@@ -1,7 +1,8 @@
 //! Organization API tokens (stored as SHA-256 only) and the replies kept for their
 //! `Idempotency-Key`s. A token is live until it is revoked or its expiry passes.
 
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiTokenRecord {

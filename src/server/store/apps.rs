@@ -1,7 +1,8 @@
 //! The applications aggregate. Every member-facing query is scoped by `org_id`, so another
 //! organization's application is indistinguishable from one that does not exist.
 
-use super::{is_unique_violation, now_ms, on_db, Store, StoreError};
+use super::{is_unique_violation, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 use crate::server::secrets::new_public_app_id;
 
 #[derive(Debug, Clone, sqlx::FromRow)]

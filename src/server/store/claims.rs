@@ -4,7 +4,8 @@
 
 use super::claim_cursor::{advance_on_postgres, SQLITE_PASSED};
 use super::claim_pick::{claim_scan, pick, scanned_rows};
-use super::{new_id, now_ms, ClaimCursor, QueueDb, Store, StoreError};
+use super::{new_id, ClaimCursor, QueueDb, Store, StoreError};
+use crate::server::clock::now_ms;
 use sqlx::{FromRow, Row};
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -2,7 +2,8 @@
 //! time, purge old history, and hear other replicas' news. Claims live in `claims`; nothing
 //! here holds a transaction across an HTTP call.
 
-use super::{now_ms, on_db, on_queue_writer, Db, Store, StoreError};
+use super::{on_db, on_queue_writer, Db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 impl Store {
     /// Gives leased deliveries back untouched, e.g. when shutting down mid-attempt.

@@ -1,7 +1,8 @@
 //! Email verification tokens: made for the address they were mailed to, spent once, and
 //! confirming the account's email only while it is still that address.
 
-use super::{now_ms, on_db, Store, StoreError};
+use super::{on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 impl Store {
     pub async fn create_email_verification(

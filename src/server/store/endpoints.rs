@@ -1,7 +1,8 @@
 //! Webhook endpoints. Callers pass the application id they already checked ownership of;
 //! every query is scoped by it, so an endpoint id from another application matches nothing.
 
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointRecord {

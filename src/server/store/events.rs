@@ -2,7 +2,8 @@
 //! event, one pending delivery per subscribed enabled endpoint and the idempotent reply, all in
 //! one transaction: the dispatcher never sees half an event.
 
-use super::{is_unique_violation, new_id, now_ms, on_db, Db, Store, StoreError};
+use super::{is_unique_violation, new_id, on_db, Db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// What an event does to the facial-ID registry.
 #[derive(Debug, Clone)]

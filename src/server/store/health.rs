@@ -1,7 +1,8 @@
 //! Whether the database can take writes now: failures that mean "not now" (a full disk, a
 //! read-only file, a lost connection) told apart from faults, and the readiness probe.
 
-use super::{now_ms, on_db, Store, StoreError};
+use super::{on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

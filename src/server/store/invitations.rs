@@ -1,7 +1,8 @@
 //! Invitations to an organization: pending until accepted once, revoked, or expired.
 //! Only a token's SHA-256 is stored; a resend draws a new token, so older links die.
 
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvitationRecord {

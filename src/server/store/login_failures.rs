@@ -2,7 +2,8 @@
 //! An attempt is reserved before its password is hashed, in one atomic step per backend, so
 //! concurrent guesses cannot all pass a check made before any of them was counted.
 
-use super::{now_ms, on_db, Db, Store, StoreError};
+use super::{on_db, Db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// How many attempts a throttle key (an email, an IP) may make within a window.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,8 @@
 //! The mail outbox: mail queued by requests, leased by the sender while it tries, then marked
 //! sent, due again later, or failed for good. Nothing here talks SMTP.
 
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// One queued mail, as the sender reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -62,12 +62,13 @@ pub use orgs::{MemberChange, MemberRecord, MembershipRecord, OrgOverview, RolesN
 pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
 pub use replays::ReplayCounts;
 
+use crate::server::clock::now_ms;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -337,13 +338,6 @@ fn spawn_announcer(pool: PgPool) -> std::sync::Arc<tokio::sync::Notify> {
         }
     });
     requests
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// A prefixed public identifier, e.g. `evt_0mi8x2k4qf3k9x2ab7c`, so a pasted ID explains

@@ -1,7 +1,8 @@
 //! One-time notices: written once, removed by the read that shows them (DELETE … RETURNING),
 //! so two concurrent page loads cannot both show the same notice.
 
-use super::{now_ms, on_db, Store, StoreError};
+use super::{on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// Notices not shown within this long are dropped.
 const NOTICE_TTL_MS: i64 = 10 * 60 * 1000;

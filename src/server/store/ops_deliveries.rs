@@ -3,7 +3,8 @@
 //! queue: an alert storm never slows event delivery, and these failures never count against
 //! any endpoint.
 
-use super::{now_ms, on_db, Store, StoreError};
+use super::{on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// One leased message, with its organization's signing secret as it is now.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -2,7 +2,8 @@
 //! away an organization's last owner first lock the organization's row (an UPDATE, which
 //! also takes SQLite's write lock at once), then count owners inside the same transaction.
 
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// An organization seen through one member's membership.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,7 +1,8 @@
 //! What attempts did: their records, where each delivery goes next, and what it means for
 //! its endpoint — written for a whole batch of outcomes in one transaction.
 
-use super::{new_id, now_ms, QueueDb, Store, StoreError};
+use super::{new_id, QueueDb, Store, StoreError};
+use crate::server::clock::now_ms;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 

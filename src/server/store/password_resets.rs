@@ -1,7 +1,8 @@
 //! Password reset tokens: created for an account, used once within their validity, and the
 //! new password set in the same transaction as the token is spent.
 
-use super::{now_ms, on_db, Store, StoreError};
+use super::{on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 impl Store {
     /// Makes a reset token for the enabled account with `email`, in one statement that does

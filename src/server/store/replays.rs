@@ -2,7 +2,8 @@
 //! of an endpoint since a time, in small batches. Each goes back to the queue as `pending`;
 //! the dispatcher does the sending, so a replay survives restarts like any delivery.
 
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 /// Failed deliveries of endpoint $1 created since $2, test events aside: a console test is
 /// never sent twice. `deliveries_failed` holds exactly these rows.

@@ -2,7 +2,8 @@
 //! created already leased so the sender attempts it at once and the queue leaves it alone.
 
 use super::claims::{leased_one_sql, ClaimedDelivery};
-use super::{new_id, now_ms, on_db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 impl Store {
     /// Records a `test` event for `endpoint_id` of `app_id`, sent as `sent_as` (an event

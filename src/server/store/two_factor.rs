@@ -1,7 +1,8 @@
 //! Two-factor sign-in state: the TOTP secret (pending while enrolling, then active), the last
 //! accepted time step, and the hashed recovery codes. Knows nothing of codes' arithmetic.
 
-use super::{now_ms, on_db, Store, StoreError};
+use super::{on_db, Store, StoreError};
+use crate::server::clock::now_ms;
 
 impl Store {
     /// Keeps a freshly generated secret until a code confirms it.

@@ -22,8 +22,7 @@ pub struct DeliveryListing {
     /// `pending`, `delivering`, `delivered`, `retrying` or `failed`.
     #[param(pattern = "^(pending|delivering|delivered|retrying|failed)$")]
     status: Option<String>,
-    /// An event type's name, or `test`.
-    #[param(pattern = "^(enroll|auth|deletion|payload_update|pincode_update|test)$")]
+    /// An event type's name, or `test` (the document lists them).
     event: Option<String>,
     /// An endpoint ID.
     #[param(pattern = "^[A-Za-z0-9_-]{1,64}$")]

@@ -37,15 +37,16 @@ pub fn EndpointForm(endpoint: Option<EndpointView>, allows_payload: bool) -> imp
             .as_ref()
             .map(|t| t.value(Some(&prefix), name).is_some())
     };
+    let retained_events = typed.as_ref().map(|t| t.list(Some(&prefix), "events"));
     let all_events = match &typed {
         Some(t) => t.value(Some(&prefix), "events_mode").as_deref() != Some("selected"),
         None => endpoint.as_ref().is_none_or(|e| e.events.is_none()),
     };
     let subscribed: Vec<bool> = EventKind::ALL
         .into_iter()
-        .map(|kind| {
-            chosen(&format!("event_{}", kind.as_str()))
-                .unwrap_or_else(|| endpoint.as_ref().is_none_or(|e| e.subscribes_to(kind)))
+        .map(|kind| match &retained_events {
+            Some(sent) => sent.contains(&kind.as_str()),
+            None => endpoint.as_ref().is_none_or(|e| e.subscribes_to(kind)),
         })
         .collect();
     let events_error_id = id("events-error");
@@ -114,11 +115,13 @@ pub fn EndpointForm(endpoint: Option<EndpointView>, allows_payload: bool) -> imp
                     {EventKind::ALL
                         .into_iter()
                         .zip(subscribed)
-                        .map(|(kind, checked)| {
+                        .enumerate()
+                        .map(|(index, (kind, checked))| {
                             let box_id = id(&format!("event-{}", kind.as_str()));
                             view! {
                                 <div class="check">
-                                    <input type="checkbox" id=box_id.clone() name=format!("event_{}", kind.as_str()) checked=checked/>
+                                    <input type="checkbox" id=box_id.clone() name=format!("events[{index}]")
+                                        value=kind.as_str() checked=checked/>
                                     <label for=box_id>{kind.label()}</label>
                                 </div>
                             }
