@@ -194,7 +194,12 @@ impl Alerts {
         let (before, secret) = self.store.ops_webhook(&member.org_id).await?;
         let url = match raw_url.trim() {
             "" => None,
-            raw => Some(EndpointUrl::parse(raw, &self.allow)?.as_str().to_owned()),
+            raw => Some(
+                EndpointUrl::parse(raw, &self.allow)
+                    .await?
+                    .as_str()
+                    .to_owned(),
+            ),
         };
         let new_secret = secret
             .is_none()

@@ -47,7 +47,7 @@ impl Apps {
         if input.include_payload && !plan.allows_payload() {
             return Err(payload_refusal());
         }
-        let settings = self.settings(input, None)?;
+        let settings = self.settings(input, None).await?;
         let secret = secrets::new_signing_secret();
         let record = self
             .store
@@ -91,7 +91,7 @@ impl Apps {
         } else {
             current.include_payload
         };
-        let settings = self.settings(input, Some(include_payload))?;
+        let settings = self.settings(input, Some(include_payload)).await?;
         found(
             self.store
                 .update_endpoint(&app.id, &current.id, &settings)
@@ -214,12 +214,12 @@ impl Apps {
             .ok_or(AppError::NotFound)
     }
 
-    fn settings(
+    async fn settings(
         &self,
         input: EndpointInput,
         include_payload: Option<bool>,
     ) -> Result<EndpointSettings, AppError> {
-        let url = EndpointUrl::parse(&input.url, &self.allow)?;
+        let url = EndpointUrl::parse(&input.url, &self.allow).await?;
         let description = input.description.trim().to_owned();
         if description.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(AppError::invalid(
