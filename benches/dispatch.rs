@@ -316,7 +316,7 @@ async fn queue_rate(backend: Backend, endpoints: usize) -> f64 {
     let (hooked, total) = queued(backend, endpoints, |n| format!("http://127.0.0.1:9/{n}")).await;
     let limits = ClaimLimits {
         limit: 256,
-        per_endpoint: i64::MAX / 2,
+        held_per_endpoint: i64::MAX / 2,
         on_wire_per_endpoint: PER_ENDPOINT_CONCURRENCY as i64,
         lease_margin_ms: 10_000,
     };

@@ -79,7 +79,7 @@ async fn claims_skip_a_saturated_endpoints_backlog_until_it_has_room(backend: Ba
     let store = &hooked.store;
     let mut cursor = ClaimCursor::default();
     let to_healthy = |event: &str| (healthy.id.clone(), event.to_owned());
-    let slow_full = (slow.id.clone(), LIMITS.per_endpoint);
+    let slow_full = (slow.id.clone(), LIMITS.held_per_endpoint);
 
     let held = [slow_full.clone()];
     let taken = claim_pairs(store, &held, &mut cursor).await;
@@ -92,7 +92,7 @@ async fn claims_skip_a_saturated_endpoints_backlog_until_it_has_room(backend: Ba
     // One place free at the slow endpoint: its oldest row lies behind the cursor, which must
     // start over rather than hand it a newer one.
     let held = [
-        (slow.id.clone(), LIMITS.per_endpoint - 1),
+        (slow.id.clone(), LIMITS.held_per_endpoint - 1),
         (healthy.id.clone(), 1),
     ];
     let taken = claim_pairs(store, &held, &mut cursor).await;
@@ -136,7 +136,7 @@ async fn a_passed_endpoint_is_probed_without_starting_over(backend: Backend) {
     let (slow, backlog, healthy, first_healthy) = slow_backlog_then_healthy(&hooked).await;
     let store = &hooked.store;
     let mut cursor = ClaimCursor::default();
-    let slow_full = (slow.id.clone(), LIMITS.per_endpoint);
+    let slow_full = (slow.id.clone(), LIMITS.held_per_endpoint);
     let taken = claim_pairs(store, &[slow_full], &mut cursor).await;
     assert_eq!(taken, [(healthy.id.clone(), first_healthy)]);
 
@@ -145,7 +145,7 @@ async fn a_passed_endpoint_is_probed_without_starting_over(backend: Backend) {
     set_due(store, &behind, &slow.id, "next_attempt_at - 60000").await;
     // Two places free at the slow endpoint: its two oldest, and nothing from behind.
     let held = [
-        (slow.id.clone(), LIMITS.per_endpoint - 2),
+        (slow.id.clone(), LIMITS.held_per_endpoint - 2),
         (healthy.id.clone(), 1),
     ];
     let taken = claim_pairs(store, &held, &mut cursor).await;
@@ -192,7 +192,7 @@ async fn a_claim_says_when_its_scan_was_full(backend: Backend) {
     assert_eq!(taken.len(), 4, "the endpoint's cap");
     assert!(cursor.walk_was_full(), "70 due rows fill a scan of 64");
     let held = [(endpoint.id.clone(), 2)];
-    let few = LIMITS.per_endpoint as usize - 2;
+    let few = LIMITS.held_per_endpoint as usize - 2;
     let settle = "UPDATE deliveries SET status = 'delivered' WHERE status = 'pending' \
                   AND event_id NOT IN (SELECT event_id FROM deliveries \
                                        WHERE status = 'pending' ORDER BY id LIMIT 2)";
@@ -230,7 +230,7 @@ async fn a_probe_never_starts_past_the_cursor(backend: Backend) {
     wait(0, &a.id, base).await;
     wait(0, &x.id, base + 10).await;
     wait(0, &b.id, base + 20).await;
-    let cap = LIMITS.per_endpoint;
+    let cap = LIMITS.held_per_endpoint;
     let mut cursor = ClaimCursor::default();
 
     // a and x saturated: b's first, and the cursor moves to it, past a's and x's.

@@ -57,7 +57,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
+                crate::server::system::METRICS_CONTENT_TYPE,
             )],
             text,
         )

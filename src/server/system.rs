@@ -5,9 +5,14 @@
 use crate::model::admin::{ReplicaView, SystemView};
 use crate::model::AppError;
 use crate::server::clock::now_ms;
-use crate::server::dispatch::{DispatchMetrics, MetricsSnapshot};
+use crate::server::dispatch::DispatchMetrics;
 use crate::server::store::Store;
-use std::fmt::Write;
+use prometheus_client::encoding::prometheus_text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 /// A replica that missed three heartbeats is shown as gone.
@@ -57,85 +62,64 @@ impl System {
         })
     }
 
-    /// Prometheus text exposition format, version 0.0.4.
+    /// The Prometheus text format (0.0.4), written by `prometheus-client`.
     pub async fn prometheus(&self) -> Result<String, AppError> {
         let view = self.view().await?;
-        Ok(render(&view, &self.metrics.snapshot()))
+        Ok(render(&view, &self.metrics))
     }
 }
 
-fn render(view: &SystemView, snapshot: &MetricsSnapshot) -> String {
-    let mut out = String::with_capacity(4096);
-    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
-    };
-    let attempts: Vec<_> = snapshot
-        .attempts
-        .iter()
-        .map(|(outcome, n)| (format!("{{outcome=\"{outcome}\"}}"), n.to_string()))
-        .collect();
-    metric(
-        "facehook_delivery_attempts_total",
-        "counter",
-        "Delivery attempts made by this process, by outcome (delivered or the error class).",
-        &attempts,
-    );
-    let mut latency: Vec<_> = snapshot
-        .latency_buckets
-        .iter()
-        .map(|(bound, n)| (format!("_bucket{{le=\"{bound}\"}}"), n.to_string()))
-        .collect();
-    latency.push((
-        "_bucket{le=\"+Inf\"}".into(),
-        snapshot.latency_count.to_string(),
-    ));
-    latency.push(("_sum".into(), snapshot.latency_sum_seconds.to_string()));
-    latency.push(("_count".into(), snapshot.latency_count.to_string()));
-    metric(
-        "facehook_delivery_attempt_duration_seconds",
-        "histogram",
-        "Time from connect to response head of this process's delivery attempts.",
-        &latency,
-    );
-    let depth: Vec<_> = [
+/// The content type of `System::prometheus`'s text (the Prometheus text format, 0.0.4).
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE as METRICS_CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: &'static str,
+}
+
+/// A scrape: this process's attempt metrics and the cluster's queue figures of `view`.
+fn render(view: &SystemView, metrics: &DispatchMetrics) -> String {
+    let mut registry = Registry::default();
+    metrics.register(&mut registry);
+    let depth = Family::<StatusLabel, Gauge>::default();
+    for (status, count) in [
         ("pending", view.pending),
         ("retrying", view.retrying),
         ("delivering", view.delivering),
         ("failed", view.failed),
-    ]
-    .iter()
-    .map(|(status, n)| (format!("{{status=\"{status}\"}}"), n.to_string()))
-    .collect();
-    metric(
+    ] {
+        depth.get_or_create(&StatusLabel { status }).set(count);
+    }
+    registry.register(
         "facehook_queue_depth",
-        "gauge",
-        "Deliveries by status across every replica (delivered ones are not counted).",
-        &depth,
+        "Deliveries by status across every replica (delivered ones are not counted)",
+        depth,
     );
-    let oldest = view.oldest_pending_age_ms.unwrap_or(0) as f64 / 1000.0;
-    metric(
+    let oldest = Gauge::<f64, AtomicU64>::default();
+    oldest.set(view.oldest_pending_age_ms.unwrap_or(0) as f64 / 1000.0);
+    registry.register(
         "facehook_oldest_pending_age_seconds",
-        "gauge",
-        "Age of the oldest delivery never attempted yet; 0 when none waits.",
-        &[(String::new(), oldest.to_string())],
+        "Age of the oldest delivery never attempted yet; 0 when none waits",
+        oldest,
     );
-    metric(
+    let rate = Gauge::<f64, AtomicU64>::default();
+    rate.set(view.deliveries_per_second());
+    registry.register(
         "facehook_deliveries_per_second",
-        "gauge",
-        "Deliveries per second over the last minute, summed over live dispatcher replicas.",
-        &[(String::new(), view.deliveries_per_second().to_string())],
+        "Deliveries per second over the last minute, summed over live dispatcher replicas",
+        rate,
     );
-    let live = view.replicas.iter().filter(|r| r.live).count();
-    metric(
+    let live: Gauge = Gauge::default();
+    live.set(view.replicas.iter().filter(|r| r.live).count() as i64);
+    registry.register(
         "facehook_dispatcher_replicas",
-        "gauge",
-        "Dispatcher replicas that sent a heartbeat in the last 15 seconds.",
-        &[(String::new(), live.to_string())],
+        "Dispatcher replicas that sent a heartbeat in the last 15 seconds",
+        live,
     );
-    out
+    let mut text = String::with_capacity(4096);
+    // Writing to a String cannot fail.
+    let _ = encode(&mut text, &registry);
+    text
 }
 
 #[cfg(test)]
@@ -154,7 +138,7 @@ mod tests {
             oldest_pending_age_ms: Some(1500),
             replicas: Vec::new(),
         };
-        let text = render(&view, &metrics.snapshot());
+        let text = render(&view, &metrics);
         for line in [
             "# TYPE facehook_delivery_attempts_total counter",
             "facehook_delivery_attempts_total{outcome=\"delivered\"} 0",
@@ -164,7 +148,7 @@ mod tests {
             "facehook_queue_depth{status=\"pending\"} 3",
             "facehook_queue_depth{status=\"failed\"} 2",
             "facehook_oldest_pending_age_seconds 1.5",
-            "facehook_deliveries_per_second 2",
+            "facehook_deliveries_per_second 2.0",
             "facehook_dispatcher_replicas 0",
         ] {
             assert!(

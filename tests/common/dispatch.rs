@@ -18,7 +18,7 @@ pub const CLAIM_MARGIN_MS: i64 = 10_000;
 /// Up to 10 per claim, 4 held per endpoint, 2 of them on the wire at once.
 pub const CLAIM_LIMITS: ClaimLimits = ClaimLimits {
     limit: 10,
-    per_endpoint: 4,
+    held_per_endpoint: 4,
     on_wire_per_endpoint: 2,
     lease_margin_ms: CLAIM_MARGIN_MS,
 };

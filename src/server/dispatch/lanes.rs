@@ -51,20 +51,25 @@ impl Lanes {
             .collect()
     }
 
-    /// Counts one more delivery held for `endpoint_id`; returns the lane's wire permits and
-    /// how many deliveries it now holds.
-    pub fn hold(&self, endpoint_id: &str) -> (Arc<Semaphore>, i64) {
+    /// Counts one more delivery held for `endpoint_id` until the returned hold is dropped (or
+    /// leaves early); the lane disappears with its last delivery.
+    pub fn hold(self: &Arc<Self>, endpoint_id: &str) -> LaneHold {
         let mut lanes = self.lock();
         let lane = lanes.entry(endpoint_id.to_owned()).or_insert_with(|| Lane {
             held: 0,
             on_wire: Arc::new(Semaphore::new(self.cap)),
         });
         lane.held += 1;
-        (lane.on_wire.clone(), lane.held)
+        LaneHold {
+            lanes: self.clone(),
+            endpoint_id: endpoint_id.to_owned(),
+            on_wire: lane.on_wire.clone(),
+            held: lane.held,
+            left: false,
+        }
     }
 
-    /// The delivery's attempt is over; the lane disappears with its last delivery.
-    pub fn release(&self, endpoint_id: &str) {
+    fn release(&self, endpoint_id: &str) {
         let mut lanes = self.lock();
         if let Some(lane) = lanes.get_mut(endpoint_id) {
             lane.held -= 1;
@@ -75,21 +80,63 @@ impl Lanes {
     }
 }
 
+/// One delivery's place in its endpoint's lane, given up when dropped.
+pub struct LaneHold {
+    lanes: Arc<Lanes>,
+    endpoint_id: String,
+    on_wire: Arc<Semaphore>,
+    held: i64,
+    left: bool,
+}
+
+impl LaneHold {
+    /// How many deliveries the lane held when this one joined.
+    pub fn held(&self) -> i64 {
+        self.held
+    }
+
+    /// The permits that keep the endpoint's attempts on the wire under its cap.
+    pub fn on_wire(&self) -> &Semaphore {
+        &self.on_wire
+    }
+
+    /// The attempt is over: the place frees now rather than when the hold is dropped.
+    pub fn leave(&mut self) {
+        if !self.left {
+            self.left = true;
+            self.lanes.release(&self.endpoint_id);
+        }
+    }
+}
+
+impl Drop for LaneHold {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn lanes_count_held_deliveries_and_share_permits() {
-        let lanes = Lanes::new(2);
-        let (first, _) = lanes.hold("ep_a");
-        let (second, held) = lanes.hold("ep_a");
-        assert!(Arc::ptr_eq(&first, &second));
-        assert_eq!(held, 2);
-        assert_eq!(first.available_permits(), 2);
+    fn lanes_count_held_deliveries_and_free_them_on_drop() {
+        let lanes = Arc::new(Lanes::new(2));
+        let mut first = lanes.hold("ep_a");
+        let second = lanes.hold("ep_a");
+        assert!(std::ptr::eq(first.on_wire(), second.on_wire()));
+        assert_eq!(second.held(), 2);
+        assert_eq!(first.on_wire().available_permits(), 2);
         assert_eq!(lanes.held(), vec![("ep_a".to_owned(), 2)]);
-        lanes.release("ep_a");
-        lanes.release("ep_a");
+        first.leave();
+        assert_eq!(lanes.held(), vec![("ep_a".to_owned(), 1)]);
+        drop(first);
+        assert_eq!(
+            lanes.held(),
+            vec![("ep_a".to_owned(), 1)],
+            "left once, not twice"
+        );
+        drop(second);
         assert!(lanes.held().is_empty());
     }
 }

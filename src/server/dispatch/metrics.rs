@@ -1,10 +1,14 @@
-//! What this process's dispatcher has done: attempts by outcome, a latency histogram, and a
-//! per-second tally of the last minute. Lock-free counters, read by `/metrics` and the
-//! heartbeat; counters start at zero with the process, as Prometheus expects.
+//! What this process's dispatcher has done: attempts by outcome and a latency histogram (on
+//! `prometheus-client`, registered for `/metrics`), and a per-second tally of the last minute
+//! for the heartbeat. Counters start at zero with the process, as Prometheus expects.
 
 use crate::server::store::AttemptOutcome;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Outcome labels: `delivered`, or the error class of a failed attempt.
@@ -23,26 +27,39 @@ pub const LATENCY_BUCKETS_SECONDS: [f64; 12] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Debug)]
 pub struct DispatchMetrics {
-    attempts: [AtomicU64; OUTCOMES.len()],
-    /// Cumulative: attempts at or under each bound.
-    latency_buckets: [AtomicU64; LATENCY_BUCKETS_SECONDS.len()],
-    latency_sum_micros: AtomicU64,
-    latency_count: AtomicU64,
+    attempts: Family<OutcomeLabel, Counter>,
+    /// The family's counters in `OUTCOMES` order, looked up once so counting takes no lock.
+    attempts_by_outcome: Vec<Counter>,
+    latency: Histogram,
     /// (second, delivered, attempts) for the seconds of the last minute that saw attempts.
     recent: Mutex<VecDeque<(i64, u64, u64)>>,
     /// Each endpoint's success rate over the last hour, for alerts.
     pub success_rates: super::SuccessRates,
 }
 
-/// A consistent-enough copy of the counters for one scrape.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricsSnapshot {
-    pub attempts: Vec<(&'static str, u64)>,
-    pub latency_buckets: Vec<(f64, u64)>,
-    pub latency_sum_seconds: f64,
-    pub latency_count: u64,
+impl Default for DispatchMetrics {
+    fn default() -> Self {
+        let attempts = Family::<OutcomeLabel, Counter>::default();
+        // Every outcome is listed from the start, at zero, so a scrape shows each series.
+        let attempts_by_outcome = OUTCOMES
+            .iter()
+            .map(|outcome| attempts.get_or_create(&OutcomeLabel { outcome }).clone())
+            .collect();
+        DispatchMetrics {
+            attempts,
+            attempts_by_outcome,
+            latency: Histogram::new(LATENCY_BUCKETS_SECONDS),
+            recent: Mutex::default(),
+            success_rates: super::SuccessRates::default(),
+        }
+    }
 }
 
 impl DispatchMetrics {
@@ -56,16 +73,10 @@ impl DispatchMetrics {
                 .iter()
                 .position(|o| *o == label)
                 .unwrap_or(OUTCOMES.len() - 1);
-            self.attempts[slot].fetch_add(1, Ordering::Relaxed);
-            let seconds = outcome.duration.as_secs_f64();
-            for (bound, count) in LATENCY_BUCKETS_SECONDS.iter().zip(&self.latency_buckets) {
-                if seconds <= *bound {
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
+            if let Some(counter) = self.attempts_by_outcome.get(slot) {
+                counter.inc();
             }
-            let micros = u64::try_from(outcome.duration.as_micros()).unwrap_or(u64::MAX);
-            self.latency_sum_micros.fetch_add(micros, Ordering::Relaxed);
-            self.latency_count.fetch_add(1, Ordering::Relaxed);
+            self.latency.observe(outcome.duration.as_secs_f64());
             delivered += u64::from(attempt.error_class.is_none());
         }
         if outcomes.is_empty() {
@@ -103,21 +114,18 @@ impl DispatchMetrics {
             .fold((0, 0), |(d, a), (_, dd, aa)| (d + dd, a + aa))
     }
 
-    pub fn snapshot(&self) -> MetricsSnapshot {
-        MetricsSnapshot {
-            attempts: OUTCOMES
-                .iter()
-                .zip(&self.attempts)
-                .map(|(label, n)| (*label, n.load(Ordering::Relaxed)))
-                .collect(),
-            latency_buckets: LATENCY_BUCKETS_SECONDS
-                .iter()
-                .zip(&self.latency_buckets)
-                .map(|(bound, n)| (*bound, n.load(Ordering::Relaxed)))
-                .collect(),
-            latency_sum_seconds: self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
-            latency_count: self.latency_count.load(Ordering::Relaxed),
-        }
+    /// Adds this process's attempt metrics to `registry` (they share their counts with it).
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "facehook_delivery_attempts",
+            "Delivery attempts made by this process, by outcome (delivered or the error class)",
+            self.attempts.clone(),
+        );
+        registry.register(
+            "facehook_delivery_attempt_duration_seconds",
+            "Time from connect to response head of this process's delivery attempts",
+            self.latency.clone(),
+        );
     }
 }
 
@@ -149,14 +157,30 @@ mod tests {
             1_000_500,
         );
         metrics.record(&[outcome(None, 40_250)], 1_030_000);
-        let snapshot = metrics.snapshot();
-        assert_eq!(snapshot.attempts[0], ("delivered", 2));
-        assert_eq!(snapshot.attempts[2], ("timeout", 1));
-        assert_eq!(snapshot.latency_count, 3);
-        assert_eq!(snapshot.latency_buckets[0], (0.005, 1));
-        assert_eq!(snapshot.latency_buckets[3], (0.05, 2));
-        assert_eq!(snapshot.latency_buckets[11], (30.0, 3));
-        assert!((snapshot.latency_sum_seconds - 6.04325).abs() < 1e-9);
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry).unwrap();
+        for line in [
+            "facehook_delivery_attempts_total{outcome=\"delivered\"} 2",
+            "facehook_delivery_attempts_total{outcome=\"timeout\"} 1",
+            "facehook_delivery_attempts_total{outcome=\"dns\"} 0",
+            "facehook_delivery_attempt_duration_seconds_count 3",
+            "facehook_delivery_attempt_duration_seconds_bucket{le=\"0.005\"} 1",
+            "facehook_delivery_attempt_duration_seconds_bucket{le=\"0.05\"} 2",
+            "facehook_delivery_attempt_duration_seconds_bucket{le=\"30\"} 3",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        let sum: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("facehook_delivery_attempt_duration_seconds_sum "))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        assert!((sum - 6.04325).abs() < 1e-9, "{sum}");
         assert_eq!(metrics.last_minute(1_030_000), (2, 3));
         // A minute on, the first second has left the window.
         assert_eq!(metrics.last_minute(1_060_500), (1, 1));

@@ -1,7 +1,8 @@
 //! The read side of deliveries: what was sent where, and every attempt, for the console and
 //! for operators. Queries only; the dispatcher's writes live in `deliveries`.
 
-use super::claims::{claimed_columns, ClaimedDelivery, CLAIMED_JOINS};
+use super::queue::{claimed_columns, Lease, CLAIMED_JOINS};
+use super::ClaimedDelivery;
 use super::{on_db, AttemptRecord, Store, StoreError};
 
 /// An attempt as the console lists it: its number, then what it observed.
@@ -142,8 +143,7 @@ impl Store {
         app_id: &str,
         delivery_id: &str,
     ) -> Result<Option<ClaimedDelivery>, StoreError> {
-        let columns =
-            claimed_columns().replace("d.lease_token AS", "COALESCE(d.lease_token, '') AS");
+        let columns = claimed_columns(Lease::Any);
         let sql = format!(
             "SELECT {columns} FROM deliveries d {CLAIMED_JOINS} WHERE d.id = $1 AND d.app_id = $2"
         );

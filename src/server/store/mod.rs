@@ -9,9 +9,6 @@ mod alerts;
 mod api_tokens;
 mod apps;
 mod audit;
-mod claim_cursor;
-mod claim_pick;
-mod claims;
 mod console_stats;
 mod deliveries;
 mod delivery_log;
@@ -26,8 +23,8 @@ mod mail_outbox;
 mod notices;
 mod ops_deliveries;
 mod orgs;
-mod outcomes;
 mod password_resets;
+mod queue;
 mod replays;
 mod test_events;
 mod two_factor;
@@ -42,8 +39,6 @@ pub use alerts::{
 pub use api_tokens::{ApiTokenRecord, KeyState, NewApiToken, MAX_TOKENS_PER_ORG};
 pub use apps::{AppListing, AppRecord, NewAppCredentials};
 pub use audit::{AuditFilter, AuditRecord, NewAuditEntry};
-pub use claim_cursor::ClaimCursor;
-pub use claims::{ClaimLimits, ClaimedDelivery};
 pub use console_stats::{EndpointCounts, Heartbeat, HourCounts, QueueDepth};
 pub use deliveries::DeliveryListener;
 pub use delivery_log::{AttemptLogRecord, DeliveryListing, ListingFilter};
@@ -59,7 +54,10 @@ pub use mail_outbox::{OutgoingMail, QueuedMail};
 pub use notices::NoticeKind;
 pub use ops_deliveries::{OpsDelivery, OpsOutcome};
 pub use orgs::{MemberChange, MemberRecord, MembershipRecord, OrgOverview, RolesNow};
-pub use outcomes::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
+pub use queue::{
+    AttemptOutcome, AttemptRecord, ClaimCursor, ClaimLimits, ClaimedDelivery, EndpointVerdict,
+    NextStep, RECORD_BATCH,
+};
 pub use replays::ReplayCounts;
 
 use crate::server::clock::now_ms;

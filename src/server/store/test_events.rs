@@ -1,7 +1,8 @@
 //! Test events from the console: a `test` event and one delivery to the chosen endpoint,
 //! created already leased so the sender attempts it at once and the queue leaves it alone.
 
-use super::claims::{leased_one_sql, ClaimedDelivery};
+use super::queue::leased_one_sql;
+use super::ClaimedDelivery;
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 

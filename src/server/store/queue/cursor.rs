@@ -1,17 +1,16 @@
 //! Where a dispatcher's claims read the due order: past the rows of endpoints it has
 //! saturated, for as long as they stay saturated, and each such endpoint's own rows once it has
-//! room again. It only skips work; it never decides which deliveries are leased.
+//! room again. It only skips work; it never decides which deliveries are leased. No SQL: each
+//! backend reads where the cursor says and tells it what it passed.
 
-use super::StoreError;
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 /// How far behind now a cursor stays: a delivery's due time is read before its transaction
 /// commits (a new event's as it is written, after any wait in the SQLite writer's queue; a
 /// retry's before the recorder's batch). Longer waits than this (a stall mid-write) land behind
 /// the cursor, and so do deliveries from a replica whose clock runs ahead; the periodic restart
 /// bounds their delay.
-const SETTLING_MS: i64 = 1_000;
+pub(super) const SETTLING_MS: i64 = 1_000;
 
 /// A claimer's place in the due order. Every due row before `from_ms` is a disabled or a `passed`
 /// endpoint's, all saturated when they were passed, so a claim that leaves those endpoints out
@@ -36,7 +35,7 @@ pub struct ClaimCursor {
     passed: HashMap<String, i64>,
     /// Whether the last claim's scan returned as many rows as it could and reached the
     /// cursor, so that more may be due beyond them.
-    pub(super) walk_was_full: bool,
+    walk_was_full: bool,
 }
 
 /// Where one claim reads: the walk from `from_ms` on, and the rows of the `probed` endpoints
@@ -51,8 +50,7 @@ pub(super) struct ClaimStart {
 impl ClaimStart {
     /// The probed endpoints as a JSON array.
     pub fn probed_json(&self) -> String {
-        // Strings only: serialising cannot fail.
-        serde_json::to_string(&self.probed).unwrap_or_else(|_| "[]".to_owned())
+        super::json_array(&self.probed)
     }
 }
 
@@ -63,6 +61,16 @@ impl ClaimCursor {
     /// for the next claim rather than cost a lone endpoint a claim per refill.
     pub fn walk_was_full(&self) -> bool {
         self.walk_was_full
+    }
+
+    /// What the last claim's scan found (see `walk_was_full`).
+    pub(super) fn set_walk_was_full(&mut self, full: bool) {
+        self.walk_was_full = full;
+    }
+
+    /// Where the walk of the due order starts.
+    pub(super) fn walk_starts_at_ms(&self) -> i64 {
+        self.from_ms
     }
 
     /// The next claim walks the due order from its start.
@@ -129,75 +137,6 @@ impl ClaimCursor {
             self.restart();
         }
     }
-}
-
-/// Which of the saturated endpoints ($2, a JSON array) have due rows from the cursor ($4) up
-/// to where it moves (`first_at`, or a second before now ($1) if that is sooner), each with the
-/// due time of its first row there, as space-separated `id due_time` pairs: an index walk per
-/// saturated endpoint that stops at its first row (one without rows there makes a null pair,
-/// which `group_concat` skips). A passed endpoint's rows come first, so that walk ends at once;
-/// one with no rows there reads the whole range, which is short unless the cursor has just
-/// started over.
-pub(super) static SQLITE_PASSED: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "(SELECT group_concat(s.value || ' ' || (SELECT p.next_attempt_at FROM deliveries p \
-             WHERE p.status IN ('pending', 'retrying') AND p.next_attempt_at >= $4 \
-             AND p.next_attempt_at < min(first_at, $1 - {SETTLING_MS}) \
-             AND p.endpoint_id = s.value ORDER BY p.next_attempt_at LIMIT 1), ' ') \
-           FROM json_each($2) s)"
-    )
-});
-
-/// PostgreSQL's claim has no place to return where its walk stopped, so the cursor moves first,
-/// in a statement of its own: the due time of the first due row from the cursor ($3) on that
-/// the claim could take (not a saturated ($2) or disabled endpoint's), or now ($1); and the
-/// saturated endpoints with due rows before where the cursor moves, each with its first (as
-/// `SQLITE_PASSED`). Only made while an endpoint is saturated.
-static POSTGRES_ADVANCE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT f.first_at, \
-           (SELECT string_agg(s.id || ' ' || p.at, ' ') \
-            FROM jsonb_array_elements_text($2::jsonb) s(id) CROSS JOIN LATERAL ( \
-              SELECT p.next_attempt_at AS at FROM deliveries p \
-              WHERE p.status IN ('pending', 'retrying') AND p.next_attempt_at >= $3 \
-              AND p.next_attempt_at < least(f.first_at, $1 - {SETTLING_MS}) \
-              AND p.endpoint_id = s.id ORDER BY p.next_attempt_at LIMIT 1) p) \
-         FROM (SELECT coalesce(( \
-           SELECT d.next_attempt_at FROM deliveries d \
-           JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
-           WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= $1 \
-           AND d.next_attempt_at >= $3 \
-           AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text($2::jsonb)) \
-           ORDER BY d.next_attempt_at LIMIT 1), $1::bigint) AS first_at) f"
-    )
-});
-
-/// Moves `cursor` past the due rows of the `saturated` endpoints (also given as the JSON array
-/// `saturated_json`) before a PostgreSQL claim at `now`; returns where the claim reads.
-pub(super) async fn advance_on_postgres(
-    pool: &sqlx::PgPool,
-    cursor: &mut ClaimCursor,
-    saturated: &[&str],
-    saturated_json: &str,
-    now: i64,
-) -> Result<ClaimStart, StoreError> {
-    let start = cursor.start(saturated);
-    if saturated.is_empty() {
-        // Nothing is left out but disabled endpoints, whose rows are few.
-        return Ok(start);
-    }
-    let from = start.from_ms;
-    let (first_at, passed): (i64, Option<String>) = sqlx::query_as(POSTGRES_ADVANCE.as_str())
-        .bind(now)
-        .bind(saturated_json)
-        .bind(from)
-        .fetch_one(pool)
-        .await?;
-    cursor.advance(first_at, passed.as_deref(), now);
-    Ok(ClaimStart {
-        from_ms: cursor.from_ms,
-        ..start
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,339 @@
+//! The dispatcher's main loop as named steps: reclaim expired leases, claim and spawn attempts,
+//! wait for room while attempts run or until something is due, and drain at shutdown. What one
+//! claimed delivery holds of the dispatcher's capacity is a `Holding`, freed on drop.
+
+use super::attempt::Attempts;
+use super::heartbeat::{self, HeartbeatTask};
+use super::lanes::{LaneHold, Lanes, ENDPOINT_LOOKAHEAD, LOOKAHEAD};
+use super::recorder::{self, Recorder};
+use super::{retention, DispatchMetrics, LEASE_MARGIN_MS};
+use crate::server::clock::now_ms;
+use crate::server::store::{ClaimCursor, ClaimLimits, ClaimedDelivery, DeliveryListener, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// Most deliveries one claim leases.
+const CLAIM_BATCH: usize = 256;
+/// How often expired leases are looked for.
+const RECLAIM_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait for attempts in flight to free slots before claiming again.
+const REFILL_WAIT: Duration = Duration::from_millis(20);
+/// The safety-net poll when no wake-up arrives.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+/// How long shutdown waits for attempts in flight before giving their leases back.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+pub(super) struct Worker {
+    pub store: Store,
+    pub metrics: Arc<DispatchMetrics>,
+    pub attempts: Attempts,
+    /// Attempts on the wire at once, in all.
+    pub max_in_flight: usize,
+    /// Attempts on the wire at once per endpoint.
+    pub on_wire_per_endpoint: i64,
+    pub retention_days: u32,
+}
+
+/// What this process holds: a slot per delivery held (claimed, waiting for its lane or on the
+/// wire), a permit per attempt on the wire (holding ahead only pays if it never takes the wire
+/// from other endpoints), each endpoint's lane, and the lease tokens not yet with the recorder.
+struct Holdings {
+    slots: Arc<Semaphore>,
+    wire: Arc<Semaphore>,
+    /// Counted in memory, so a claim can refill an endpoint the moment an attempt ends,
+    /// without waiting for its outcome to be recorded.
+    lanes: Arc<Lanes>,
+    /// One claim leases many deliveries under one token, which is given back at shutdown
+    /// while any of them is unfinished: each token with how many are.
+    leases: Arc<Mutex<HashMap<String, usize>>>,
+    /// Most deliveries held per endpoint.
+    held_per_endpoint: i64,
+}
+
+/// One claimed delivery's share of the dispatcher: its slot and its place in its endpoint's
+/// lane, both freed when dropped (an attempt that ends, or one cut short at shutdown), and its
+/// lease's count, forgotten only once the outcome is with the recorder so that a lease still
+/// listed at shutdown is given back.
+struct Holding {
+    _slot: OwnedSemaphorePermit,
+    lane: LaneHold,
+    wire: Arc<Semaphore>,
+    leases: Arc<Mutex<HashMap<String, usize>>>,
+    lease_token: String,
+}
+
+impl Holding {
+    /// The outcome is with the recorder: the lease no longer needs giving back.
+    fn handed_over(self) {
+        let mut leases = lock(&self.leases);
+        if let Some(count) = leases.get_mut(&self.lease_token) {
+            *count -= 1;
+            if *count == 0 {
+                leases.remove(&self.lease_token);
+            }
+        }
+    }
+}
+
+/// The loop's state between steps.
+struct Run {
+    worker: Arc<Worker>,
+    holdings: Holdings,
+    attempts: JoinSet<()>,
+    cursor: ClaimCursor,
+    last_reclaim: Option<Instant>,
+    listener: Option<DeliveryListener>,
+    recorder: Recorder,
+    heartbeat: HeartbeatTask,
+    purger: JoinHandle<()>,
+    stopped: watch::Receiver<bool>,
+}
+
+impl Worker {
+    pub(super) async fn run(self, stopped: watch::Receiver<bool>) {
+        let mut run = Run::start(self, stopped).await;
+        while !*run.stopped.borrow() {
+            while run.attempts.try_join_next().is_some() {}
+            run.reclaim_if_due().await;
+            if run.claim_and_spawn().await {
+                continue;
+            }
+            if run.attempts.is_empty() {
+                run.wait_until_due().await;
+            } else {
+                run.wait_for_room().await;
+            }
+        }
+        run.drain().await;
+    }
+}
+
+impl Run {
+    async fn start(worker: Worker, stopped: watch::Receiver<bool>) -> Run {
+        let worker = Arc::new(worker);
+        let holdings = Holdings {
+            slots: Arc::new(Semaphore::new(worker.max_in_flight * LOOKAHEAD as usize)),
+            wire: Arc::new(Semaphore::new(worker.max_in_flight)),
+            lanes: Arc::new(Lanes::new(worker.on_wire_per_endpoint as usize)),
+            leases: Arc::default(),
+            held_per_endpoint: worker.on_wire_per_endpoint * ENDPOINT_LOOKAHEAD,
+        };
+        let listener = match worker.store.delivery_listener().await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot LISTEN for new deliveries; polling instead");
+                None
+            }
+        };
+        tracing::info!(backend = worker.store.backend_name(), "dispatcher started");
+        Run {
+            recorder: recorder::spawn(worker.store.clone(), worker.metrics.clone()),
+            heartbeat: heartbeat::spawn(worker.store.clone(), worker.metrics.clone()),
+            purger: retention::spawn(worker.store.clone(), worker.retention_days),
+            worker,
+            holdings,
+            attempts: JoinSet::new(),
+            cursor: ClaimCursor::default(),
+            last_reclaim: None,
+            listener,
+            stopped,
+        }
+    }
+
+    /// Takes over deliveries whose lease ran out, once a second.
+    async fn reclaim_if_due(&mut self) {
+        if self
+            .last_reclaim
+            .is_some_and(|at| at.elapsed() < RECLAIM_EVERY)
+        {
+            return;
+        }
+        self.last_reclaim = Some(Instant::now());
+        // Reclaimed leases, and another replica's given back, keep their old due times,
+        // which may lie behind the cursor.
+        self.cursor.restart();
+        match self.worker.store.reclaim_expired_leases().await {
+            Ok(0) => {}
+            Ok(reclaimed) => tracing::warn!(reclaimed, "took over deliveries whose lease ran out"),
+            Err(err) => tracing::error!(error = %err, "reclaiming expired leases failed"),
+        }
+    }
+
+    /// Claims as many due deliveries as there are free slots and starts an attempt for each.
+    /// Returns whether to claim again at once rather than wait.
+    async fn claim_and_spawn(&mut self) -> bool {
+        let free = self.holdings.slots.available_permits().min(CLAIM_BATCH);
+        if free == 0 {
+            return false;
+        }
+        let limits = ClaimLimits {
+            limit: free as i64,
+            held_per_endpoint: self.holdings.held_per_endpoint,
+            on_wire_per_endpoint: self.worker.on_wire_per_endpoint,
+            lease_margin_ms: LEASE_MARGIN_MS,
+        };
+        let held = self.holdings.lanes.held();
+        let claimed = match self
+            .worker
+            .store
+            .claim_deliveries(&held, limits, &mut self.cursor)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::error!(error = %err, "claiming deliveries failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = self.stopped.changed() => {}
+                }
+                return true;
+            }
+        };
+        if claimed.is_empty() {
+            return false;
+        }
+        let took_all_it_could = claimed.len() == free;
+        let mut filled_a_lane = false;
+        for delivery in claimed {
+            let Some(holding) = self.hold(&delivery) else {
+                break;
+            };
+            filled_a_lane |= holding.lane.held() >= self.holdings.held_per_endpoint;
+            self.spawn_attempt(delivery, holding);
+        }
+        // A claim that took fewer than it could has taken everything claimable now, unless it
+        // filled an endpoint's lane and its walk was full: the walk may have ended in that
+        // endpoint's rows (a slow endpoint's backlog ahead of everyone else's), and the next
+        // claim, which leaves the endpoint out, reaches the rows behind them. Waiting for
+        // attempts to end held a healthy endpoint's first deliveries behind a slow endpoint's
+        // backlog for the whole refill wait; with nothing behind (a lone endpoint), claiming
+        // again only cost a scan.
+        took_all_it_could || (filled_a_lane && self.cursor.walk_was_full())
+    }
+
+    /// Takes a slot, a place in the lane and a count on the lease for `delivery`.
+    fn hold(&self, delivery: &ClaimedDelivery) -> Option<Holding> {
+        // Never waits: the claim took no more than the free slots.
+        let slot = self.holdings.slots.clone().try_acquire_owned().ok()?;
+        *lock(&self.holdings.leases)
+            .entry(delivery.lease_token.clone())
+            .or_default() += 1;
+        Some(Holding {
+            _slot: slot,
+            lane: self.holdings.lanes.hold(&delivery.endpoint_id),
+            wire: self.holdings.wire.clone(),
+            leases: self.holdings.leases.clone(),
+            lease_token: delivery.lease_token.clone(),
+        })
+    }
+
+    fn spawn_attempt(&mut self, delivery: ClaimedDelivery, holding: Holding) {
+        let worker = self.worker.clone();
+        let outcomes = self.recorder.sender();
+        self.attempts.spawn(async move {
+            let mut holding = holding;
+            let outcome = {
+                // Neither semaphore is ever closed.
+                let _lane = holding.lane.on_wire().acquire().await;
+                let _wire = holding.wire.acquire().await;
+                worker.attempts.make(delivery).await
+            };
+            // The endpoint's place frees now: a claim may refill it while the outcome waits
+            // for the recorder.
+            holding.lane.leave();
+            if outcomes.send(outcome).await.is_ok() {
+                holding.handed_over();
+            }
+        });
+    }
+
+    /// Nothing claimable while attempts are in flight: their endpoints are at their cap, or
+    /// nothing else is due. Lets a quarter of them finish first, so the next claim refills
+    /// many slots at once instead of one per statement; new deliveries and a short deadline
+    /// still end the wait at once.
+    async fn wait_for_room(&mut self) {
+        let enough = (self.attempts.len() / 4).max(1);
+        let deadline = tokio::time::sleep(REFILL_WAIT);
+        tokio::pin!(deadline);
+        let mut finished = 0;
+        while finished < enough {
+            tokio::select! {
+                Some(_) = self.attempts.join_next() => finished += 1,
+                _ = &mut deadline => break,
+                _ = self.worker.store.deliveries_committed() => break,
+                _ = announced(&mut self.listener) => break,
+                _ = self.stopped.changed() => break,
+            }
+        }
+    }
+
+    /// Nothing in flight: sleeps until the next delivery is due (at most `IDLE_POLL`), or
+    /// until new deliveries, a recorded retry or a stop request wake it.
+    async fn wait_until_due(&mut self) {
+        let wait = match self.worker.store.next_due_at().await {
+            Ok(Some(at)) => Duration::from_millis((at - now_ms()).max(0) as u64).min(IDLE_POLL),
+            Ok(None) => IDLE_POLL,
+            Err(_) => Duration::from_secs(1),
+        };
+        // Due but not claimable with nothing in flight: another replica holds the rows for a
+        // moment. Look again shortly rather than spinning.
+        let wait = wait.max(Duration::from_millis(5));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = self.worker.store.deliveries_committed() => {}
+            _ = announced(&mut self.listener) => {}
+            _ = self.recorder.recorded() => {}
+            _ = self.stopped.changed() => {}
+        }
+    }
+
+    /// Lets attempts in flight finish for up to `SHUTDOWN_GRACE`, records their outcomes and
+    /// gives back the leases of any that did not finish.
+    async fn drain(mut self) {
+        tracing::info!(in_flight = self.attempts.len(), "dispatcher stopping");
+        let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.attempts.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            self.attempts.abort_all();
+            while self.attempts.join_next().await.is_some() {}
+        }
+        self.recorder.finish().await;
+        self.purger.abort();
+        let store = &self.worker.store;
+        self.heartbeat.stop(store).await;
+        let unfinished: Vec<String> = lock(&self.holdings.leases)
+            .drain()
+            .map(|(token, _)| token)
+            .collect();
+        match store.release_leases(&unfinished).await {
+            Ok(released) if released > 0 => {
+                tracing::info!(released, "gave back the leases of unfinished attempts")
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "giving back leases failed; they expire"),
+        }
+        tracing::info!("dispatcher stopped");
+    }
+}
+
+async fn announced(listener: &mut Option<DeliveryListener>) {
+    match listener {
+        Some(l) => {
+            if l.announced().await.is_err() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
