@@ -185,7 +185,7 @@ async fn transport_rate(concurrency: usize) -> f64 {
         payload: None,
         occurred_at: 1_764_100_800_000,
         app_id: "fioabcdefgh".into(),
-        plan: "free".into(),
+        plan: facehook::model::app::Plan::Free,
         webhook_token: "fhw_bench".into(),
         endpoint_id: "ep_bench".into(),
         url: receiver.url("/transport"),

@@ -54,6 +54,15 @@ impl Plan {
     }
 }
 
+/// A stored plan, parsed once when its row is read.
+impl TryFrom<String> for Plan {
+    type Error = AppError;
+
+    fn try_from(raw: String) -> Result<Self, AppError> {
+        Plan::parse(&raw)
+    }
+}
+
 pub const PAYLOAD_PLAN_NOTICE: &str = "Available on the Business plan and up.";
 
 /// The kinds of event an endpoint can subscribe to.

@@ -42,8 +42,7 @@ pub struct Message {
 /// Whether this delivery carries the linked payload: the plan and the endpoint's toggle,
 /// both as they are now (the claim read them), not as they were when the event happened.
 pub fn includes_payload(delivery: &ClaimedDelivery) -> bool {
-    let plan_allows = Plan::parse(&delivery.plan).is_ok_and(|plan| plan.allows_payload());
-    plan_allows && delivery.include_payload
+    delivery.plan.allows_payload() && delivery.include_payload
 }
 
 pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
@@ -106,7 +105,7 @@ pub fn example_body(
         payload,
         occurred_at: EXAMPLE_OCCURRED_AT_MS,
         app_id: app_id.to_owned(),
-        plan: plan.as_str().to_owned(),
+        plan,
         webhook_token: String::new(),
         endpoint_id: String::new(),
         url: String::new(),
@@ -178,7 +177,7 @@ mod tests {
             payload: Some(r#"{"user":42}"#.into()),
             occurred_at: 1_764_000_000_000,
             app_id: "fioabc12345".into(),
-            plan: plan.into(),
+            plan: Plan::parse(plan).unwrap(),
             webhook_token: "fhw_token".into(),
             endpoint_id: "ep_1".into(),
             url: "https://example.com/hook".into(),

@@ -16,6 +16,7 @@ pub use outcome::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECO
 pub(super) use sql::{claimed_columns, leased_one_sql, Lease, CLAIMED_JOINS};
 
 use super::{new_id, QueueDb, Store, StoreError};
+use crate::model::app::Plan;
 use crate::server::clock::now_ms;
 
 /// A leased delivery with everything needed to send it, read when it was claimed (send time).
@@ -37,7 +38,9 @@ pub struct ClaimedDelivery {
     pub payload: Option<String>,
     pub occurred_at: i64,
     pub app_id: String,
-    pub plan: String,
+    /// Parsed when the row is read, not on every attempt.
+    #[sqlx(try_from = "String")]
+    pub plan: Plan,
     pub webhook_token: String,
     pub endpoint_id: String,
     pub url: String,
