@@ -55,6 +55,23 @@ impl DeliveryStatus {
     }
 }
 
+/// A stored status, parsed once when its row is read.
+impl TryFrom<String> for DeliveryStatus {
+    type Error = AppError;
+
+    fn try_from(raw: String) -> Result<Self, AppError> {
+        DeliveryStatus::parse(&raw)
+            .ok_or_else(|| AppError::invalid("status", format!("Unknown delivery status {raw:?}.")))
+    }
+}
+
+/// Compares with a status's stored spelling (`"delivered"`).
+impl PartialEq<&str> for DeliveryStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// The list's filter, as it appears in the page URL (`?status=failed&event=enroll&…`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryFilter {

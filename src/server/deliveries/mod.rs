@@ -12,7 +12,6 @@ use crate::model::delivery::{
 use crate::model::AppError;
 use crate::server::apps::OwnedEndpoint;
 use crate::server::clock::now_ms;
-use crate::server::error::internal;
 use crate::server::store::{DeliveryListing, ListingFilter, Store};
 use std::hash::{Hash, Hasher};
 
@@ -238,12 +237,7 @@ impl Deliveries {
 }
 
 fn summary(row: DeliveryListing) -> Result<DeliverySummary, AppError> {
-    let status = DeliveryStatus::parse(&row.status).ok_or_else(|| {
-        internal(format!(
-            "unknown delivery status {:?} in the database",
-            row.status
-        ))
-    })?;
+    let status = row.status;
     Ok(DeliverySummary {
         next_attempt_at_ms: (status == DeliveryStatus::Retrying).then_some(row.next_attempt_at),
         id: row.id,

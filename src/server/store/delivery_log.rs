@@ -4,6 +4,7 @@
 use super::queue::{claimed_columns, Lease, CLAIMED_JOINS};
 use super::ClaimedDelivery;
 use super::{on_db, AttemptRecord, Store, StoreError};
+use crate::model::delivery::DeliveryStatus;
 
 /// An attempt as the console lists it: its number, then what it observed.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,7 +26,9 @@ pub struct DeliveryListing {
     pub endpoint_url: String,
     pub endpoint_description: String,
     pub endpoint_enabled: bool,
-    pub status: String,
+    /// Parsed when the row is read.
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_status_code: Option<i64>,
