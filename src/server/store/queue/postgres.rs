@@ -235,13 +235,11 @@ pub(super) async fn record(pool: &PgPool, outcomes: &[AttemptOutcome]) -> Result
 
 #[cfg(test)]
 mod tests {
-    use super::super::sql::unresolved;
+    use super::super::sql::assert_every_name_bound;
     use super::*;
 
     #[test]
     fn every_statement_binds_every_name() {
-        for sql in [CLAIM.as_str(), ADVANCE.as_str(), RECORD.as_str()] {
-            assert!(unresolved(sql).is_empty(), "{:?} in {sql}", unresolved(sql));
-        }
+        assert_every_name_bound(&[CLAIM.as_str(), ADVANCE.as_str(), RECORD.as_str()]);
     }
 }

@@ -103,9 +103,17 @@ pub(super) fn numbered(template: &str, names: &[&str]) -> String {
     sql
 }
 
+/// Fails if any of `statements` still holds a `:name` its list did not number.
+#[cfg(test)]
+pub(super) fn assert_every_name_bound(statements: &[&str]) {
+    for sql in statements {
+        assert!(unresolved(sql).is_empty(), "{:?} in {sql}", unresolved(sql));
+    }
+}
+
 /// The `:name`s a numbered statement still holds (none, when its list was complete).
 #[cfg(test)]
-pub(super) fn unresolved(sql: &str) -> Vec<String> {
+fn unresolved(sql: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = sql;
     while let Some(colon) = rest.find(':') {

@@ -322,14 +322,12 @@ pub(super) async fn record(
 
 #[cfg(test)]
 mod tests {
-    use super::super::sql::unresolved;
+    use super::super::sql::assert_every_name_bound;
     use super::*;
 
     #[test]
     fn every_statement_binds_every_name() {
-        for sql in [SCAN.as_str(), LEASE.as_str(), LEASED.as_str()] {
-            assert!(unresolved(sql).is_empty(), "{:?} in {sql}", unresolved(sql));
-        }
+        assert_every_name_bound(&[SCAN.as_str(), LEASE.as_str(), LEASED.as_str()]);
     }
 
     fn limits(limit: i64, held_per_endpoint: i64, on_wire_per_endpoint: i64) -> ClaimLimits {
