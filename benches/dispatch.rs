@@ -265,7 +265,7 @@ async fn queued(
         hooked
             .store
             .insert_endpoint(
-                &app_id,
+                &app_id.as_str().into(),
                 &settings,
                 "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
                 1000,

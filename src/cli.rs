@@ -1,6 +1,8 @@
 //! The command line: `serve`, `dispatch`, `migrate`, `create-account` and admin helpers. Every
 //! option is also a `FACEHOOK_*` (or `DATABASE_URL`) environment variable. Parsing only; `startup` runs the commands.
 
+use crate::model::ids::AppId;
+
 use crate::server::config::{DatabaseConfig, LogFormat, ServeConfig, TargetConfig, WorkerConfig};
 use clap::{Parser, Subcommand};
 
@@ -95,7 +97,7 @@ pub enum Command {
     SetPlan {
         #[command(flatten)]
         database: DatabaseConfig,
-        public_id: String,
+        public_id: AppId,
         plan: String,
     },
 }
@@ -152,7 +154,7 @@ pub enum EndpointsCommand {
         database: DatabaseConfig,
         #[command(flatten)]
         targets: TargetConfig,
-        public_id: String,
+        public_id: AppId,
         url: String,
         #[arg(long, default_value = "all", help = events_help())]
         events: String,

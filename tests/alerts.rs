@@ -282,7 +282,7 @@ async fn an_outage_raises_each_alert_once_and_recovery_closes_it(backend: Backen
     let _ = running.await;
     let store = app.database.store().await;
     let alerts_now = store
-        .alerts_for(&org_id, false, 100)
+        .alerts_for(&org_id.as_str().into(), false, 100)
         .await
         .expect("read alerts");
     assert_eq!(alerts_now.len(), raised, "no alert raised twice");
@@ -410,7 +410,7 @@ async fn replicas_raise_once_and_only_a_judge_of_the_rate_closes_its_episode(bac
     let outcome = |healthy: bool| AttemptOutcome {
         delivery_id: "del_x".into(),
         lease_token: "lease_x".into(),
-        endpoint_id: endpoint.id.clone(),
+        endpoint_id: endpoint.id.as_str().into(),
         attempt: AttemptRecord::default(),
         duration: Duration::ZERO,
         next: NextStep::Delivered,
@@ -489,7 +489,11 @@ async fn a_stalled_queue_alerts_the_operator(backend: Backend) {
     let later = now_ms() + 180_000;
     evaluator.check(later).await.unwrap();
     evaluator.check(later + 1_000).await.unwrap();
-    let operator = hooked.store.alerts_for(&org_id, true, 100).await.unwrap();
+    let operator = hooked
+        .store
+        .alerts_for(&org_id.as_str().into(), true, 100)
+        .await
+        .unwrap();
     let mut raised: Vec<&str> = operator.iter().map(|a| a.kind.as_str()).collect();
     raised.sort();
     assert_eq!(raised, ["dispatcher.silent", "queue.backlog"]);
@@ -497,7 +501,11 @@ async fn a_stalled_queue_alerts_the_operator(backend: Backend) {
         operator.iter().all(|a| a.message.contains("3 minutes")),
         "{operator:?}"
     );
-    let members = hooked.store.alerts_for(&org_id, false, 100).await.unwrap();
+    let members = hooked
+        .store
+        .alerts_for(&org_id.as_str().into(), false, 100)
+        .await
+        .unwrap();
     assert!(members.is_empty(), "the server's alerts are the operator's");
 }
 

@@ -84,7 +84,11 @@ async fn applications_are_created_listed_renamed_and_deleted(backend: Backend) {
     assert_eq!(gone.status(), 404);
     let store = app.database.store().await;
     assert!(
-        store.endpoints_of_app(&public_id).await.unwrap().is_empty(),
+        store
+            .endpoints_of_app(&public_id.as_str().into())
+            .await
+            .unwrap()
+            .is_empty(),
         "endpoints deleted with the app"
     );
 }
@@ -109,7 +113,11 @@ async fn api_key_is_shown_once_and_only_its_hash_is_stored(backend: Backend) {
     assert!(again.is_null(), "never shown twice");
 
     let store = app.database.store().await;
-    let stored = store.api_key_hash_of(&public_id).await.unwrap().unwrap();
+    let stored = store
+        .api_key_hash_of(&public_id.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, facehook::server::secrets::hash_api_key(&key));
     assert!(!stored.contains(&key));
     let detail = json(
@@ -132,7 +140,11 @@ async fn api_key_is_shown_once_and_only_its_hash_is_stored(backend: Backend) {
     let new_key = new_key.as_str().unwrap();
     assert_ne!(new_key, key);
     assert_eq!(
-        store.api_key_hash_of(&public_id).await.unwrap().unwrap(),
+        store
+            .api_key_hash_of(&public_id.as_str().into())
+            .await
+            .unwrap()
+            .unwrap(),
         facehook::server::secrets::hash_api_key(new_key)
     );
 }

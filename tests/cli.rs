@@ -224,9 +224,20 @@ async fn provision_apps_and_endpoints_from_the_shell(backend: Backend) {
     assert!(String::from_utf8_lossy(&no_owner.stderr).contains("No account"));
 
     let store = database.store().await;
-    let stored = store.app_by_id(&public_id).await.unwrap().unwrap();
+    let stored = store
+        .app_by_id(&public_id.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.plan, "free");
-    assert_eq!(store.endpoints_of_app(&public_id).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .endpoints_of_app(&public_id.as_str().into())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -336,7 +347,7 @@ async fn the_shell_honours_roles(backend: Backend) {
             "",
         )
     };
-    let refused = create("viewer@example.com", &org_id);
+    let refused = create("viewer@example.com", org_id.as_str());
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr)
@@ -347,7 +358,7 @@ async fn the_shell_honours_roles(backend: Backend) {
     let elsewhere = create("owner@example.com", "org_nosuchorganization");
     assert!(!elsewhere.status.success());
     assert!(String::from_utf8_lossy(&elsewhere.stderr).contains("Not found"));
-    let made = create("owner@example.com", &org_id);
+    let made = create("owner@example.com", org_id.as_str());
     assert!(
         made.status.success(),
         "{}",

@@ -218,7 +218,12 @@ async fn the_detail_shows_the_bytes_that_were_signed(backend: Backend) {
     let delivery_id = hooked.wait_for_status(&event, "delivered", SETTLE).await[0]
         .id
         .clone();
-    let detail = call(&hooked, "get_delivery", &[("delivery_id", &delivery_id)]).await;
+    let detail = call(
+        &hooked,
+        "get_delivery",
+        &[("delivery_id", delivery_id.as_str())],
+    )
+    .await;
     let shown = detail["request"]["body"].as_str().unwrap();
     let got = receiver.wait_for(1, SETTLE).await;
     assert_eq!(shown.as_bytes(), &got[0].body[..]);

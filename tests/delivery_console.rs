@@ -178,7 +178,12 @@ async fn the_detail_masks_secrets_and_redelivery_keeps_the_webhook_id(backend: B
     let failed = hooked.wait_for_status(&event, "failed", SETTLE).await;
     let delivery_id = failed[0].id.clone();
 
-    let detail = call(&hooked, "get_delivery", &[("delivery_id", &delivery_id)]).await;
+    let detail = call(
+        &hooked,
+        "get_delivery",
+        &[("delivery_id", delivery_id.as_str())],
+    )
+    .await;
     let text = detail.to_string();
     let token = hooked.webhook_token().await;
     let sent = &receiver.received()[0];
@@ -227,7 +232,12 @@ async fn the_detail_masks_secrets_and_redelivery_keeps_the_webhook_id(backend: B
 
     // The receiver is fixed: redeliver sends it again, signed, with the same webhook-id.
     receiver.otherwise(Reply::status(200));
-    let queued = respond(&hooked, "redeliver", &[("delivery_id", &delivery_id)]).await;
+    let queued = respond(
+        &hooked,
+        "redeliver",
+        &[("delivery_id", delivery_id.as_str())],
+    )
+    .await;
     assert_eq!(queued.status(), 200);
     hooked.wait_for_status(&event, "delivered", SETTLE).await;
     let received = receiver.wait_for(2, SETTLE).await;
@@ -240,7 +250,12 @@ async fn the_detail_masks_secrets_and_redelivery_keeps_the_webhook_id(backend: B
         .unwrap()
         .verify(&received[1].body, &received[1].headers)
         .expect("a redelivery is signed afresh");
-    let detail = call(&hooked, "get_delivery", &[("delivery_id", &delivery_id)]).await;
+    let detail = call(
+        &hooked,
+        "get_delivery",
+        &[("delivery_id", delivery_id.as_str())],
+    )
+    .await;
     assert_eq!(detail["summary"]["status"], "Delivered");
     assert_eq!(detail["attempts"].as_array().unwrap().len(), 2);
     assert_eq!(detail["attempts"][1]["number"], 2);
@@ -388,7 +403,7 @@ async fn health_shows_a_disabled_endpoint_until_it_is_re_enabled(backend: Backen
 
     // What a disabled endpoint holds is not sent again until it is re-enabled.
     let gone = hooked.deliveries(&first).await[0].id.clone();
-    let refused = respond(&hooked, "redeliver", &[("delivery_id", &gone)]).await;
+    let refused = respond(&hooked, "redeliver", &[("delivery_id", gone.as_str())]).await;
     let (status, field, _) = error_field(refused).await;
     assert_eq!((status, field.as_str()), (422, "delivery_id"));
     let since = utc_seconds(now_ms() - 3_600_000);
@@ -667,8 +682,8 @@ async fn other_owners_get_not_found_on_every_route(backend: Backend) {
     for public_id in [hooked.public_id.as_str(), own_app.as_str()] {
         let calls: [(&str, Vec<(&str, &str)>); 8] = [
             ("list_deliveries", vec![]),
-            ("get_delivery", vec![("delivery_id", &delivery_id)]),
-            ("redeliver", vec![("delivery_id", &delivery_id)]),
+            ("get_delivery", vec![("delivery_id", delivery_id.as_str())]),
+            ("redeliver", vec![("delivery_id", delivery_id.as_str())]),
             (
                 "count_replayable",
                 vec![("endpoint_id", &endpoint.id), ("since", &since)],
@@ -694,7 +709,7 @@ async fn other_owners_get_not_found_on_every_route(backend: Backend) {
             if own_calls_that_succeed {
                 let page = json(response).await;
                 assert!(
-                    !page.to_string().contains(&delivery_id),
+                    !page.to_string().contains(delivery_id.as_str()),
                     "{function} leaked: {page}"
                 );
             } else {

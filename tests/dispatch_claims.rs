@@ -10,6 +10,7 @@ use common::dispatch::{
     delivered, unthrottled_app, CLAIM_LIMITS as LIMITS, CLAIM_MARGIN_MS as MARGIN_MS,
 };
 use common::Backend;
+use facehook::model::ids::EndpointId;
 use facehook::server::store::{ClaimCursor, ClaimedDelivery, Db, Store};
 
 const TIMEOUT_MS: i64 = 3_000;
@@ -68,7 +69,7 @@ async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
     assert_eq!(lease_rounds(store, &first, claimed_at).await, [1, 1, 2, 2]);
 
     // Saturated: nothing more for this endpoint.
-    let held = vec![(endpoint.id.clone(), 4)];
+    let held = vec![(EndpointId::from(endpoint.id.as_str()), 4)];
     let saturated = store
         .claim_deliveries(&held, LIMITS, &mut ClaimCursor::default())
         .await
@@ -76,7 +77,7 @@ async fn leases_cover_the_rounds_each_delivery_waits(backend: Backend) {
     assert!(saturated.is_empty(), "a saturated endpoint gets nothing");
 
     // One finished: the next delivery waits behind the three still held, so two rounds.
-    let held = vec![(endpoint.id.clone(), 3)];
+    let held = vec![(EndpointId::from(endpoint.id.as_str()), 3)];
     let claimed_at = now();
     let refill = store
         .claim_deliveries(&held, LIMITS, &mut ClaimCursor::default())

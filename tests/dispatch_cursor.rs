@@ -7,6 +7,7 @@ mod common;
 
 use common::dispatch::{unthrottled_app, EndpointCreated, Hooked, CLAIM_LIMITS as LIMITS};
 use common::Backend;
+use facehook::model::ids::EndpointId;
 use facehook::server::store::{ClaimCursor, Db, Store};
 
 /// Runs one statement that changes deliveries; returns how many it changed.
@@ -41,10 +42,14 @@ async fn claim_pairs(
     held: &[(String, i64)],
     cursor: &mut ClaimCursor,
 ) -> Vec<(String, String)> {
-    let claimed = store.claim_deliveries(held, LIMITS, cursor).await.unwrap();
+    let held: Vec<(EndpointId, i64)> = held
+        .iter()
+        .map(|(id, count)| (EndpointId::from(id.as_str()), *count))
+        .collect();
+    let claimed = store.claim_deliveries(&held, LIMITS, cursor).await.unwrap();
     claimed
         .into_iter()
-        .map(|d| (d.endpoint_id, d.event_id))
+        .map(|d| (d.endpoint_id.into(), d.event_id.into()))
         .collect()
 }
 

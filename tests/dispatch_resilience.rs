@@ -150,7 +150,10 @@ async fn sigterm_lets_an_attempt_in_flight_finish(backend: Backend) {
     assert!(status.success(), "{status:?}");
 
     let store = database.store().await;
-    let deliveries = store.deliveries_of_event(&event_id).await.unwrap();
+    let deliveries = store
+        .deliveries_of_event(&event_id.as_str().into())
+        .await
+        .unwrap();
     assert_eq!(deliveries[0].status, "delivered", "{deliveries:?}");
     assert_eq!(receiver.received().len(), 1);
 }

@@ -250,7 +250,7 @@ async fn shutdown_gives_back_the_lease_of_an_unfinished_attempt(backend: Backend
         let deliveries = hooked.deliveries(&event_id).await;
         let fast_done = deliveries
             .iter()
-            .any(|d| d.endpoint_id == fast_endpoint.id && d.status == "delivered");
+            .any(|d| d.endpoint_id == fast_endpoint.id.as_str() && d.status == "delivered");
         if fast_done {
             break;
         }
@@ -262,7 +262,7 @@ async fn shutdown_gives_back_the_lease_of_an_unfinished_attempt(backend: Backend
     let deliveries = hooked.deliveries(&event_id).await;
     let unfinished = deliveries
         .iter()
-        .find(|d| d.endpoint_id == hung_endpoint.id)
+        .find(|d| d.endpoint_id == hung_endpoint.id.as_str())
         .expect("the hung endpoint's delivery");
     assert_eq!(unfinished.status, "pending", "{unfinished:?}");
     assert_eq!(unfinished.attempts, 0);

@@ -44,7 +44,7 @@ async fn a_test_event_is_sent_now_and_answered_inline(backend: Backend) {
         .verify(&received[0].body, &received[0].headers)
         .expect("the test event is signed like any other");
     let attempts = hooked
-        .attempts(result["delivery_id"].as_str().unwrap())
+        .attempts(&result["delivery_id"].as_str().unwrap().into())
         .await;
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].attempt.status_code, Some(200));

@@ -325,18 +325,18 @@ async fn a_reply_full_of_nul_bytes_costs_no_other_outcome(backend: Backend) {
             };
             let settled = deliveries
                 .iter()
-                .any(|d| d.endpoint_id == healthy_endpoint.id)
+                .any(|d| d.endpoint_id == healthy_endpoint.id.as_str())
                 && deliveries
                     .iter()
                     .all(|d| d.status == "delivered" || d.status == "failed" || held(d));
             if settled {
                 for delivery in &deliveries {
                     let attempts = app.attempts(&delivery.id).await;
-                    if delivery.endpoint_id == healthy_endpoint.id {
+                    if delivery.endpoint_id == healthy_endpoint.id.as_str() {
                         assert_eq!(delivery.status, "delivered");
                         assert_eq!(attempts.len(), 1, "one record per attempt");
                     } else {
-                        assert_eq!(delivery.endpoint_id, gone_endpoint.id);
+                        assert_eq!(delivery.endpoint_id, gone_endpoint.id.as_str());
                         assert!(
                             delivery.status == "failed" || held(delivery),
                             "{delivery:?}"
@@ -362,11 +362,11 @@ async fn a_reply_full_of_nul_bytes_costs_no_other_outcome(backend: Backend) {
     assert!(gone_attempts >= 1, "the NUL reply was recorded");
     let gone = app
         .store
-        .endpoints_of_app(&app.public_id)
+        .endpoints_of_app(&app.public_id.as_str().into())
         .await
         .unwrap()
         .into_iter()
-        .find(|e| e.id == gone_endpoint.id)
+        .find(|e| e.id == gone_endpoint.id.as_str())
         .unwrap();
     assert!(!gone.enabled, "410 disables the endpoint");
 }

@@ -107,10 +107,17 @@ async fn enroll_and_auth_create_events_and_outbox_rows(backend: Backend) {
     let store = app.database.store().await;
     let event_id = body["eventId"].as_str().unwrap();
     assert_eq!(
-        store.pending_deliveries_of_event(event_id).await.unwrap(),
+        store
+            .pending_deliveries_of_event(&event_id.into())
+            .await
+            .unwrap(),
         1
     );
-    let listed = store.app_by_id(&public_id).await.unwrap().unwrap();
+    let listed = store
+        .app_by_id(&public_id.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         listed.last_event_at.is_some(),
         "the application shows when its last event came"
@@ -125,7 +132,7 @@ async fn enroll_and_auth_create_events_and_outbox_rows(backend: Backend) {
     assert_eq!(status, 202, "{auth}");
     assert_eq!(auth["deliveries"], 2);
     let carried = store
-        .event_payload(auth["eventId"].as_str().unwrap())
+        .event_payload(&auth["eventId"].as_str().unwrap().into())
         .await
         .unwrap();
     assert_eq!(
@@ -302,7 +309,11 @@ async fn bad_input_gets_a_specific_error_and_stores_nothing(backend: Backend) {
     assert_eq!(huge.status(), 413);
 
     let store = app.database.store().await;
-    let record = store.app_by_id(&public_id).await.unwrap().unwrap();
+    let record = store
+        .app_by_id(&public_id.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(record.last_event_at.is_none(), "no event was recorded");
 }
 
@@ -384,7 +395,7 @@ async fn idempotency_keys_replay_the_first_reply(backend: Backend) {
     let store = app.database.store().await;
     let facial_id = first["facialId"].as_str().unwrap();
     assert!(store
-        .facial_id(&public_id, facial_id)
+        .facial_id(&public_id.as_str().into(), facial_id)
         .await
         .unwrap()
         .is_some());
@@ -461,7 +472,7 @@ async fn a_failure_mid_transaction_leaves_nothing_behind(backend: Backend) {
 
     assert!(
         store
-            .facial_id(&public_id, "atomic-1")
+            .facial_id(&public_id.as_str().into(), "atomic-1")
             .await
             .unwrap()
             .is_none(),
@@ -610,13 +621,13 @@ async fn concurrent_events_succeed_or_fail_alone(backend: Backend) {
     let store = app.database.store().await;
     for n in (1..24).step_by(2) {
         assert!(store
-            .facial_id(&public_id, &format!("person-{n}"))
+            .facial_id(&public_id.as_str().into(), &format!("person-{n}"))
             .await
             .unwrap()
             .is_some());
     }
     assert!(store
-        .facial_id(&public_id, "same-person")
+        .facial_id(&public_id.as_str().into(), "same-person")
         .await
         .unwrap()
         .is_some());

@@ -17,7 +17,7 @@ async fn accounts_are_unique_by_email_and_the_first_is_operator(backend: Backend
         panic!("first insert creates");
     };
     assert!(first.is_operator, "the first account is the operator");
-    assert!(first.id.starts_with("acc_"));
+    assert!(first.id.as_str().starts_with("acc_"));
 
     let NewAccount::Created(second) = store
         .insert_account("b@example.com", "hash-b", false, true)

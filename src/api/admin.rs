@@ -1,5 +1,7 @@
 //! Server functions of the operator's `/admin` page. Non-operators get `NotFound`.
 
+use crate::model::ids::{AccountId, AppId};
+
 use crate::model::admin::AdminOverview;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -15,7 +17,7 @@ pub async fn operator_overview() -> Result<AdminOverview, AppError> {
 }
 
 #[server(endpoint = "set_app_plan")]
-pub async fn set_app_plan(public_id: String, plan: String) -> Result<(), AppError> {
+pub async fn set_app_plan(public_id: AppId, plan: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let operator = ctx.operator().await?;
     let plan = crate::model::app::Plan::parse(&plan)?;
@@ -28,7 +30,7 @@ pub async fn set_app_plan(public_id: String, plan: String) -> Result<(), AppErro
 }
 
 #[server(endpoint = "set_account_disabled")]
-pub async fn set_account_disabled(account_id: String, disabled: String) -> Result<(), AppError> {
+pub async fn set_account_disabled(account_id: AccountId, disabled: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let operator = ctx.operator().await?;
     let disabled = match disabled.as_str() {

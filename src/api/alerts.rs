@@ -1,6 +1,8 @@
 //! Server functions for alerts: the bell's count, the alerts page, the account's mail
 //! choices and the organization's alert settings. The rules live in `server::alerts`.
 
+use crate::model::ids::OrgId;
+
 use crate::model::alert::{AlertMailChoices, AlertSettingsView, AlertsPage};
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -60,7 +62,7 @@ pub async fn alert_settings() -> Result<AlertSettingsView, AppError> {
 
 #[server(endpoint = "save_alert_rules")]
 pub async fn save_alert_rules(
-    org_id: String,
+    org_id: OrgId,
     failures: String,
     rate_percent: String,
     min_attempts: String,
@@ -74,7 +76,7 @@ pub async fn save_alert_rules(
 
 /// Saves the operational webhook's URL; an empty one removes the webhook.
 #[server(endpoint = "save_ops_webhook")]
-pub async fn save_ops_webhook(org_id: String, url: String) -> Result<(), AppError> {
+pub async fn save_ops_webhook(org_id: OrgId, url: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.alerts.set_webhook(&member, &url).await?;
@@ -87,7 +89,7 @@ pub async fn save_ops_webhook(org_id: String, url: String) -> Result<(), AppErro
 }
 
 #[server(endpoint = "rotate_ops_webhook_secret")]
-pub async fn rotate_ops_webhook_secret(org_id: String) -> Result<(), AppError> {
+pub async fn rotate_ops_webhook_secret(org_id: OrgId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.alerts.rotate_webhook_secret(&member).await?;

@@ -1,8 +1,10 @@
 //! Server functions for the Application Manager and the WEBHOOKS tab. Each one reads the
 //! session, calls `server::apps` as the signed-in member, and maps nothing else.
+
 // Server-function arguments mirror the HTML form's fields one for one, so forms post
 // without JavaScript; `save_endpoint` has as many arguments as its form has fields.
 #![allow(clippy::too_many_arguments)]
+use crate::model::ids::{AppId, EndpointId, OrgId};
 
 use crate::model::app::{AppDetail, AppSummary, EndpointView, SigningSecrets};
 use crate::model::AppError;
@@ -23,11 +25,11 @@ pub async fn list_apps() -> Result<Vec<AppSummary>, AppError> {
 /// Creates an application in `org_id` (the organization the form showed; default the one the
 /// console shows) and opens its page, where the API key is shown once.
 #[server(endpoint = "create_app")]
-pub async fn create_app(name: String, org_id: Option<String>) -> Result<(), AppError> {
+pub async fn create_app(name: String, org_id: Option<OrgId>) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let owner = ctx.account().await?;
     ctx.state.auth.ensure_may_create_apps(&owner)?;
-    let member = match org_id.filter(|id| !id.trim().is_empty()) {
+    let member = match org_id.filter(|id| !id.as_str().is_empty()) {
         Some(org_id) => ctx.org_member(&org_id).await?,
         None => ctx.member().await?,
     };
@@ -42,21 +44,21 @@ pub async fn create_app(name: String, org_id: Option<String>) -> Result<(), AppE
 }
 
 #[server(endpoint = "get_app")]
-pub async fn get_app(public_id: String) -> Result<AppDetail, AppError> {
+pub async fn get_app(public_id: AppId) -> Result<AppDetail, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state.apps.detail(&member, &public_id).await
 }
 
 #[server(endpoint = "take_issued_api_key")]
-pub async fn take_issued_api_key(public_id: String) -> Result<Option<String>, AppError> {
+pub async fn take_issued_api_key(public_id: AppId) -> Result<Option<String>, AppError> {
     let ctx = RequestContext::load().await?;
     ctx.account().await?;
     ctx.take_issued_key(&public_id).await
 }
 
 #[server(endpoint = "rename_app")]
-pub async fn rename_app(public_id: String, name: String) -> Result<(), AppError> {
+pub async fn rename_app(public_id: AppId, name: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state.apps.rename(&member, &public_id, &name).await?;
@@ -67,7 +69,7 @@ pub async fn rename_app(public_id: String, name: String) -> Result<(), AppError>
 }
 
 #[server(endpoint = "delete_app")]
-pub async fn delete_app(public_id: String, confirmation: String) -> Result<(), AppError> {
+pub async fn delete_app(public_id: AppId, confirmation: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
@@ -80,7 +82,7 @@ pub async fn delete_app(public_id: String, confirmation: String) -> Result<(), A
 }
 
 #[server(endpoint = "rotate_api_key")]
-pub async fn rotate_api_key(public_id: String) -> Result<(), AppError> {
+pub async fn rotate_api_key(public_id: AppId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let issued = ctx.state.apps.rotate_api_key(&member, &public_id).await?;
@@ -92,14 +94,14 @@ pub async fn rotate_api_key(public_id: String) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "reveal_webhook_token")]
-pub async fn reveal_webhook_token(public_id: String) -> Result<String, AppError> {
+pub async fn reveal_webhook_token(public_id: AppId) -> Result<String, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state.apps.webhook_token(&member, &public_id).await
 }
 
 #[server(endpoint = "rotate_webhook_token")]
-pub async fn rotate_webhook_token(public_id: String) -> Result<String, AppError> {
+pub async fn rotate_webhook_token(public_id: AppId) -> Result<String, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let token = ctx
@@ -111,13 +113,13 @@ pub async fn rotate_webhook_token(public_id: String) -> Result<String, AppError>
         // The page after the redirect shows the new token.
         ctx.flash("Webhook token rotated: receivers need the new one now.")
             .await?;
-        leptos_axum::redirect(&format!("/apps/{}/webhooks?reveal=token", public_id.trim()));
+        leptos_axum::redirect(&format!("/apps/{}/webhooks?reveal=token", public_id));
     }
     Ok(token)
 }
 
 #[server(endpoint = "list_endpoints")]
-pub async fn list_endpoints(public_id: String) -> Result<Vec<EndpointView>, AppError> {
+pub async fn list_endpoints(public_id: AppId) -> Result<Vec<EndpointView>, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state.apps.endpoints(&member, &public_id).await
@@ -126,8 +128,8 @@ pub async fn list_endpoints(public_id: String) -> Result<Vec<EndpointView>, AppE
 /// One endpoint with its health; another owner's (or application's) is not found.
 #[server(endpoint = "get_endpoint")]
 pub async fn get_endpoint(
-    public_id: String,
-    endpoint_id: String,
+    public_id: AppId,
+    endpoint_id: EndpointId,
 ) -> Result<EndpointView, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
@@ -136,7 +138,7 @@ pub async fn get_endpoint(
         .endpoints(&member, &public_id)
         .await?
         .into_iter()
-        .find(|endpoint| endpoint.id == endpoint_id.trim())
+        .find(|endpoint| endpoint.id == endpoint_id)
         .ok_or(AppError::NotFound)
 }
 
@@ -145,8 +147,8 @@ pub async fn get_endpoint(
 /// kind's name, count).
 #[server(endpoint = "save_endpoint")]
 pub async fn save_endpoint(
-    public_id: String,
-    endpoint_id: Option<String>,
+    public_id: AppId,
+    endpoint_id: Option<EndpointId>,
     url: String,
     description: Option<String>,
     enabled: Option<String>,
@@ -185,7 +187,7 @@ pub async fn save_endpoint(
         timeout_secs: parse_timeout_secs(timeout_secs.as_deref().unwrap_or(""))?,
     };
     let apps = &ctx.state.apps;
-    let (saved, added) = match endpoint_id.filter(|id| !id.is_empty()) {
+    let (saved, added) = match endpoint_id.filter(|id| !id.as_str().is_empty()) {
         Some(id) => (
             apps.update_endpoint(&member, &public_id, &id, input)
                 .await?,
@@ -207,7 +209,7 @@ pub async fn save_endpoint(
 }
 
 #[server(endpoint = "delete_endpoint")]
-pub async fn delete_endpoint(public_id: String, endpoint_id: String) -> Result<(), AppError> {
+pub async fn delete_endpoint(public_id: AppId, endpoint_id: EndpointId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
@@ -216,15 +218,15 @@ pub async fn delete_endpoint(public_id: String, endpoint_id: String) -> Result<(
         .await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Endpoint deleted.").await?;
-        leptos_axum::redirect(&format!("/apps/{}/webhooks", public_id.trim()));
+        leptos_axum::redirect(&format!("/apps/{}/webhooks", public_id));
     }
     Ok(())
 }
 
 #[server(endpoint = "reveal_signing_secrets")]
 pub async fn reveal_signing_secrets(
-    public_id: String,
-    endpoint_id: String,
+    public_id: AppId,
+    endpoint_id: EndpointId,
 ) -> Result<SigningSecrets, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
@@ -236,8 +238,8 @@ pub async fn reveal_signing_secrets(
 
 #[server(endpoint = "rotate_signing_secret")]
 pub async fn rotate_signing_secret(
-    public_id: String,
-    endpoint_id: String,
+    public_id: AppId,
+    endpoint_id: EndpointId,
 ) -> Result<SigningSecrets, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
@@ -260,7 +262,7 @@ pub async fn rotate_signing_secret(
 
 /// Turns a disabled endpoint back on; what it holds is delivered at once.
 #[server(endpoint = "reenable_endpoint")]
-pub async fn reenable_endpoint(public_id: String, endpoint_id: String) -> Result<(), AppError> {
+pub async fn reenable_endpoint(public_id: AppId, endpoint_id: EndpointId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     ctx.state
@@ -276,6 +278,6 @@ pub async fn reenable_endpoint(public_id: String, endpoint_id: String) -> Result
 
 /// The endpoint's page in the console.
 #[cfg(feature = "ssr")]
-fn endpoint_path(public_id: &str, endpoint_id: &str) -> String {
-    format!("/apps/{}/webhooks/{}", public_id.trim(), endpoint_id.trim())
+fn endpoint_path(public_id: &AppId, endpoint_id: &EndpointId) -> String {
+    format!("/apps/{public_id}/webhooks/{endpoint_id}")
 }

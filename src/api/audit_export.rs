@@ -2,6 +2,7 @@
 //! filters as its page, for members whose role may read it.
 
 use super::context::session_account;
+use crate::model::ids::OrgId;
 use crate::model::org::AuditEntry;
 use crate::model::AppError;
 use crate::server::orgs::{Actor, AuditQuery};
@@ -31,7 +32,7 @@ async fn export(
     State(state): State<AppState>,
     session: Session,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(org_id): Path<String>,
+    Path(org_id): Path<OrgId>,
     Query(query): Query<ExportQuery>,
 ) -> Response {
     let entries = async {
@@ -40,11 +41,7 @@ async fn export(
             .await?
             .ok_or(AppError::Unauthenticated)?;
         state.auth.ensure_console_use(&account)?;
-        let actor = Actor {
-            account_id: account.id,
-            label: account.email,
-            ip,
-        };
+        let actor = Actor::account(account.id, account.email, ip);
         let member = state.orgs.member(actor, &org_id).await?;
         let filter = AuditQuery {
             actor: query.actor.clone(),

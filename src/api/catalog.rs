@@ -1,5 +1,7 @@
 //! The event catalog's server function: what each event type looks like on the wire.
 
+use crate::model::ids::AppId;
+
 use crate::model::catalog::EventCatalog;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -9,7 +11,7 @@ use super::context::RequestContext;
 
 /// Every event type with an example body exactly as this application's receivers get it.
 #[server(endpoint = "event_catalog")]
-pub async fn get_event_catalog(public_id: String) -> Result<EventCatalog, AppError> {
+pub async fn get_event_catalog(public_id: AppId) -> Result<EventCatalog, AppError> {
     use crate::model::catalog::{event_label, event_names, fires_when, EventTypeDoc};
     use crate::server::dispatch::example_body;
 

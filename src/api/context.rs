@@ -1,5 +1,7 @@
 //! What every server function needs from the request: the state, the session, the caller.
 
+use crate::model::ids::{AccountId, AppId, EndpointId, OrgId};
+
 use crate::model::app::{AppDetail, IssuedApiKey, TestDeliveryResult};
 use crate::model::org::Action;
 use crate::model::AppError;
@@ -41,7 +43,7 @@ const PENDING_SIGN_IN_MS: i64 = 10 * 60_000;
 /// A sign-in waiting for its code.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingSignIn {
-    pub account_id: String,
+    pub account_id: AccountId,
     /// Where to go once signed in (already checked by `safe_next`).
     pub next: String,
     /// The account's session epoch at the password step: a password change or reset since
@@ -65,7 +67,7 @@ pub async fn session_account(
     client_ip: &str,
 ) -> Result<Option<Account>, AppError> {
     let Some(id) = session
-        .get::<String>(ACCOUNT_ID_KEY)
+        .get::<AccountId>(ACCOUNT_ID_KEY)
         .await
         .map_err(internal)?
     else {
@@ -191,7 +193,7 @@ impl RequestContext {
     pub async fn begin_session(&self, account: &Account) -> Result<(), AppError> {
         let earlier = (
             self.session
-                .get::<String>(ACCOUNT_ID_KEY)
+                .get::<AccountId>(ACCOUNT_ID_KEY)
                 .await
                 .map_err(internal)?,
             self.session
@@ -301,7 +303,7 @@ impl RequestContext {
     pub async fn end_session(&self) -> Result<(), AppError> {
         let account_id = self
             .session
-            .get::<String>(ACCOUNT_ID_KEY)
+            .get::<AccountId>(ACCOUNT_ID_KEY)
             .await
             .map_err(internal)?;
         let session_ref = self
@@ -331,11 +333,7 @@ impl RequestContext {
     }
 
     pub fn actor_for(&self, account: &Account) -> Actor {
-        Actor {
-            account_id: account.id.clone(),
-            label: account.email.clone(),
-            ip: self.client_ip(),
-        }
+        Actor::account(account.id.clone(), account.email.clone(), self.client_ip())
     }
 
     /// The signed-in account in the organization the console shows.
@@ -343,20 +341,20 @@ impl RequestContext {
         let actor = self.actor().await?;
         let preferred = self
             .session
-            .get::<String>(CURRENT_ORG_KEY)
+            .get::<OrgId>(CURRENT_ORG_KEY)
             .await
             .map_err(internal)?;
-        self.state.orgs.current(actor, preferred.as_deref()).await
+        self.state.orgs.current(actor, preferred.as_ref()).await
     }
 
     /// The signed-in account as a member of `org_id`; `NotFound` unless it is one.
-    pub async fn org_member(&self, org_id: &str) -> Result<Member, AppError> {
+    pub async fn org_member(&self, org_id: &OrgId) -> Result<Member, AppError> {
         let actor = self.actor().await?;
         self.state.orgs.member(actor, org_id).await
     }
 
     /// Shows organization `org_id` from now on; `NotFound` unless the account is a member.
-    pub async fn switch_org(&self, org_id: &str) -> Result<Member, AppError> {
+    pub async fn switch_org(&self, org_id: &OrgId) -> Result<Member, AppError> {
         let actor = self.actor().await?;
         let member = self.state.orgs.member(actor, org_id).await?;
         self.session
@@ -368,7 +366,7 @@ impl RequestContext {
 
     /// The signed-in account in the organization that owns application `public_id`, allowed
     /// to do `action`; `NotFound` for another organization's application.
-    pub async fn app_member(&self, public_id: &str, action: Action) -> Result<Member, AppError> {
+    pub async fn app_member(&self, public_id: &AppId, action: Action) -> Result<Member, AppError> {
         let actor = self.actor().await?;
         let member = self.state.orgs.member_for_app(actor, public_id).await?;
         member.require(action)?;
@@ -379,7 +377,7 @@ impl RequestContext {
     /// `NotFound`.
     pub async fn owned_app(
         &self,
-        public_id: &str,
+        public_id: &AppId,
         action: Action,
     ) -> Result<(Member, AppDetail), AppError> {
         let member = self.app_member(public_id, Action::ViewApps).await?;
@@ -391,8 +389,8 @@ impl RequestContext {
     /// The member's endpoint; another organization's (or application's) is `NotFound`.
     pub async fn owned_endpoint(
         &self,
-        public_id: &str,
-        endpoint_id: &str,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
         action: Action,
     ) -> Result<(Member, OwnedEndpoint), AppError> {
         let member = self.app_member(public_id, Action::ViewApps).await?;
@@ -496,7 +494,7 @@ impl RequestContext {
             .put_notice(
                 &account.id,
                 NoticeKind::IssuedApiKey,
-                Some(&issued.public_id),
+                Some(issued.public_id.as_str()),
                 &issued.api_key,
             )
             .await?;
@@ -507,7 +505,7 @@ impl RequestContext {
     /// Keeps a test event's outcome for the endpoint's card on the next page (plain forms).
     pub async fn remember_test_result(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         result: &TestDeliveryResult,
     ) -> Result<(), AppError> {
         let account = self.account().await?;
@@ -517,7 +515,7 @@ impl RequestContext {
             .put_notice(
                 &account.id,
                 NoticeKind::TestResult,
-                Some(endpoint_id),
+                Some(endpoint_id.as_str()),
                 &body,
             )
             .await?;
@@ -526,23 +524,31 @@ impl RequestContext {
 
     pub async fn take_test_result(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
     ) -> Result<Option<TestDeliveryResult>, AppError> {
         let account = self.account().await?;
         let body = self
             .state
             .store
-            .take_notice(&account.id, NoticeKind::TestResult, Some(endpoint_id))
+            .take_notice(
+                &account.id,
+                NoticeKind::TestResult,
+                Some(endpoint_id.as_str()),
+            )
             .await?;
         Ok(body.and_then(|body| serde_json::from_str(&body).ok()))
     }
 
-    pub async fn take_issued_key(&self, public_id: &str) -> Result<Option<String>, AppError> {
+    pub async fn take_issued_key(&self, public_id: &AppId) -> Result<Option<String>, AppError> {
         let account = self.account().await?;
         Ok(self
             .state
             .store
-            .take_notice(&account.id, NoticeKind::IssuedApiKey, Some(public_id))
+            .take_notice(
+                &account.id,
+                NoticeKind::IssuedApiKey,
+                Some(public_id.as_str()),
+            )
             .await?)
     }
 }

@@ -1,8 +1,10 @@
 //! Server functions for delivery: test events on the WEBHOOKS tab, and the Deliveries tab's
 //! list, detail, redelivery, replay and chart. Membership and role are checked first;
 //! another organization's application, endpoint, delivery or replay is not found.
+
 // Arguments mirror the filter form's fields one for one, so it works without JavaScript.
 #![allow(clippy::too_many_arguments)]
+use crate::model::ids::{AppId, DeliveryId, EndpointId};
 
 use crate::model::app::TestDeliveryResult;
 use crate::model::delivery::{DeliveryChart, DeliveryDetail, DeliveryPage, ReplayProgress};
@@ -18,8 +20,8 @@ use crate::model::org::Action;
 /// endpoint's timeout. Another owner's endpoint is not found.
 #[server(endpoint = "send_test_event")]
 pub async fn send_test_event(
-    public_id: String,
-    endpoint_id: String,
+    public_id: AppId,
+    endpoint_id: EndpointId,
     event_type: Option<String>,
 ) -> Result<TestDeliveryResult, AppError> {
     use crate::server::operations;
@@ -45,8 +47,8 @@ pub async fn send_test_event(
 /// and the sender's address.
 #[server(endpoint = "test_event_body")]
 pub async fn test_event_body(
-    public_id: String,
-    endpoint_id: String,
+    public_id: AppId,
+    endpoint_id: EndpointId,
     event_type: Option<String>,
 ) -> Result<String, AppError> {
     use crate::server::dispatch::example_body;
@@ -60,7 +62,7 @@ pub async fn test_event_body(
         .endpoints(&member, &public_id)
         .await?
         .into_iter()
-        .find(|endpoint| endpoint.id == endpoint_id.trim())
+        .find(|endpoint| endpoint.id == endpoint_id)
         .ok_or(AppError::NotFound)?;
     let body = example_body(
         &app.public_id,
@@ -76,8 +78,8 @@ pub async fn test_event_body(
 /// the page was last shown, by endpoint ID; each is given once.
 #[server(endpoint = "take_test_results")]
 pub async fn take_test_results(
-    public_id: String,
-) -> Result<Vec<(String, TestDeliveryResult)>, AppError> {
+    public_id: AppId,
+) -> Result<Vec<(EndpointId, TestDeliveryResult)>, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     let endpoints = ctx.state.apps.endpoints(&member, &public_id).await?;
@@ -93,7 +95,7 @@ pub async fn take_test_results(
 /// One page of the application's deliveries, newest first, filtered as the URL says.
 #[server(endpoint = "list_deliveries")]
 pub async fn list_deliveries(
-    public_id: String,
+    public_id: AppId,
     status: Option<String>,
     event: Option<String>,
     endpoint: Option<String>,
@@ -120,8 +122,8 @@ pub async fn list_deliveries(
 
 #[server(endpoint = "get_delivery")]
 pub async fn get_delivery(
-    public_id: String,
-    delivery_id: String,
+    public_id: AppId,
+    delivery_id: DeliveryId,
 ) -> Result<DeliveryDetail, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
@@ -130,17 +132,13 @@ pub async fn get_delivery(
 
 /// Sends one delivery again now: a new attempt with the same `webhook-id`.
 #[server(endpoint = "redeliver")]
-pub async fn redeliver(public_id: String, delivery_id: String) -> Result<(), AppError> {
+pub async fn redeliver(public_id: AppId, delivery_id: DeliveryId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.app_member(&public_id, Action::ViewApps).await?;
     crate::server::operations::redeliver(&ctx.state, &member, &public_id, &delivery_id).await?;
     if ctx.is_plain_form_post() {
         ctx.flash("Queued for redelivery.").await?;
-        leptos_axum::redirect(&format!(
-            "/apps/{}/deliveries/{}",
-            public_id.trim(),
-            delivery_id.trim()
-        ));
+        leptos_axum::redirect(&format!("/apps/{}/deliveries/{}", public_id, delivery_id));
     }
     Ok(())
 }
@@ -148,8 +146,8 @@ pub async fn redeliver(public_id: String, delivery_id: String) -> Result<(), App
 /// How many failed deliveries "Replay failed" would send, shown before confirming.
 #[server(endpoint = "count_replayable")]
 pub async fn count_replayable(
-    public_id: String,
-    endpoint_id: String,
+    public_id: AppId,
+    endpoint_id: EndpointId,
     since: String,
 ) -> Result<i64, AppError> {
     let ctx = RequestContext::load().await?;
@@ -166,8 +164,8 @@ pub async fn count_replayable(
 /// Queues every failed delivery of an endpoint since a time again, once confirmed.
 #[server(endpoint = "replay_failed")]
 pub async fn replay_failed(
-    public_id: String,
-    endpoint_id: String,
+    public_id: AppId,
+    endpoint_id: EndpointId,
     since: String,
     confirm: Option<String>,
 ) -> Result<ReplayProgress, AppError> {
@@ -196,8 +194,7 @@ pub async fn replay_failed(
             .await?;
         leptos_axum::redirect(&format!(
             "/apps/{}/deliveries?replay={}",
-            public_id.trim(),
-            progress.replay_id
+            public_id, progress.replay_id
         ));
     }
     Ok(progress)
@@ -205,7 +202,7 @@ pub async fn replay_failed(
 
 #[server(endpoint = "replay_progress")]
 pub async fn get_replay_progress(
-    public_id: String,
+    public_id: AppId,
     replay_id: String,
 ) -> Result<ReplayProgress, AppError> {
     let ctx = RequestContext::load().await?;
@@ -216,12 +213,12 @@ pub async fn get_replay_progress(
 /// The last day by the hour, for the whole application or (`endpoint_id`) one endpoint.
 #[server(endpoint = "delivery_chart")]
 pub async fn get_delivery_chart(
-    public_id: String,
-    endpoint_id: Option<String>,
+    public_id: AppId,
+    endpoint_id: Option<EndpointId>,
 ) -> Result<DeliveryChart, AppError> {
     let ctx = RequestContext::load().await?;
     let (_, app) = ctx.owned_app(&public_id, Action::ViewApps).await?;
-    let endpoint = match endpoint_id.filter(|id| !id.trim().is_empty()) {
+    let endpoint = match endpoint_id.filter(|id| !id.as_str().is_empty()) {
         Some(id) => Some(
             ctx.owned_endpoint(&public_id, &id, Action::ViewApps)
                 .await?
@@ -232,7 +229,7 @@ pub async fn get_delivery_chart(
     };
     ctx.state
         .deliveries
-        .chart(&app.public_id, endpoint.as_deref())
+        .chart(&app.public_id, endpoint.as_ref())
         .await
 }
 

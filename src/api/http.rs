@@ -2,6 +2,7 @@
 //! metrics, and the Deliveries tab's live feed (server-sent events).
 
 use super::context::session_account;
+use crate::model::ids::{AppId, OrgId};
 use crate::model::AppError;
 use crate::server::state::AppState;
 use axum::extract::{ConnectInfo, Path, State};
@@ -72,18 +73,18 @@ async fn live_deliveries(
     State(state): State<AppState>,
     session: Session,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
-    Path(public_id): Path<String>,
+    Path(public_id): Path<AppId>,
 ) -> Response {
     let owned = async {
         let owner = session_account(&state, &session, &peer.ip().to_string())
             .await?
             .ok_or(AppError::Unauthenticated)?;
         state.auth.ensure_console_use(&owner)?;
-        let actor = crate::server::orgs::Actor {
-            account_id: owner.id.clone(),
-            label: owner.email.clone(),
-            ip: peer.ip().to_string(),
-        };
+        let actor = crate::server::orgs::Actor::account(
+            owner.id.clone(),
+            owner.email.clone(),
+            peer.ip().to_string(),
+        );
         let member = state.orgs.member_for_app(actor, &public_id).await?;
         state.apps.detail(&member, &public_id).await
     };
@@ -147,16 +148,16 @@ async fn live_alert_count(
             .ok_or(AppError::Unauthenticated)?;
         state.auth.ensure_console_use(&account)?;
         let preferred = session
-            .get::<String>(super::context::CURRENT_ORG_KEY)
+            .get::<OrgId>(super::context::CURRENT_ORG_KEY)
             .await
             .ok()
             .flatten();
-        let actor = crate::server::orgs::Actor {
-            account_id: account.id.clone(),
-            label: account.email.clone(),
-            ip: peer.ip().to_string(),
-        };
-        let member = state.orgs.current(actor, preferred.as_deref()).await?;
+        let actor = crate::server::orgs::Actor::account(
+            account.id.clone(),
+            account.email.clone(),
+            peer.ip().to_string(),
+        );
+        let member = state.orgs.current(actor, preferred.as_ref()).await?;
         Ok::<_, AppError>((member, account.is_operator))
     };
     let (member, is_operator) = match reader.await {

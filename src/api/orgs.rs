@@ -3,6 +3,8 @@
 //! organization names it (`org_id`), so a form posted from one tab after switching in
 //! another still acts on the organization it showed.
 
+use crate::model::ids::{AccountId, OrgId};
+
 use crate::model::org::{AuditPage, InvitationPreview, OrgChoice, OrgPage};
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -15,7 +17,11 @@ use super::context::RequestContext;
 pub async fn current_orgs() -> Result<OrgChoice, AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.member().await?;
-    let all = ctx.state.orgs.memberships(&member.actor.account_id).await?;
+    let all = ctx
+        .state
+        .orgs
+        .memberships(member.actor.account_id()?)
+        .await?;
     Ok(OrgChoice {
         current: member.summary(),
         all,
@@ -23,7 +29,7 @@ pub async fn current_orgs() -> Result<OrgChoice, AppError> {
 }
 
 #[server(endpoint = "switch_org")]
-pub async fn switch_org(org_id: String) -> Result<(), AppError> {
+pub async fn switch_org(org_id: OrgId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.switch_org(&org_id).await?;
     ctx.flash(&format!("Now in {}.", member.org_name)).await?;
@@ -69,7 +75,7 @@ pub async fn org_settings() -> Result<OrgPage, AppError> {
 }
 
 #[server(endpoint = "rename_org")]
-pub async fn rename_org(org_id: String, name: String) -> Result<(), AppError> {
+pub async fn rename_org(org_id: OrgId, name: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.orgs.rename(&member, &name).await?;
@@ -77,7 +83,7 @@ pub async fn rename_org(org_id: String, name: String) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "delete_org")]
-pub async fn delete_org(org_id: String, confirmation: String) -> Result<(), AppError> {
+pub async fn delete_org(org_id: OrgId, confirmation: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.orgs.delete(&member, &confirmation).await?;
@@ -90,7 +96,7 @@ pub async fn delete_org(org_id: String, confirmation: String) -> Result<(), AppE
 /// Invites someone by email; without mail, the page shows the link to pass on, once.
 #[server(endpoint = "invite_member")]
 pub async fn invite_member(
-    org_id: String,
+    org_id: OrgId,
     email: String,
     role: String,
 ) -> Result<Option<String>, AppError> {
@@ -103,7 +109,7 @@ pub async fn invite_member(
 
 #[server(endpoint = "resend_invitation")]
 pub async fn resend_invitation(
-    org_id: String,
+    org_id: OrgId,
     invitation_id: String,
 ) -> Result<Option<String>, AppError> {
     let ctx = RequestContext::load().await?;
@@ -135,7 +141,7 @@ async fn announce_invitation(
 }
 
 #[server(endpoint = "revoke_invitation")]
-pub async fn revoke_invitation(org_id: String, invitation_id: String) -> Result<(), AppError> {
+pub async fn revoke_invitation(org_id: OrgId, invitation_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.orgs.revoke(&member, &invitation_id).await?;
@@ -145,8 +151,8 @@ pub async fn revoke_invitation(org_id: String, invitation_id: String) -> Result<
 
 #[server(endpoint = "change_member_role")]
 pub async fn change_member_role(
-    org_id: String,
-    account_id: String,
+    org_id: OrgId,
+    account_id: AccountId,
     role: String,
 ) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
@@ -159,7 +165,7 @@ pub async fn change_member_role(
 }
 
 #[server(endpoint = "remove_member")]
-pub async fn remove_member(org_id: String, account_id: String) -> Result<(), AppError> {
+pub async fn remove_member(org_id: OrgId, account_id: AccountId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.orgs.remove(&member, &account_id).await?;
@@ -167,7 +173,7 @@ pub async fn remove_member(org_id: String, account_id: String) -> Result<(), App
 }
 
 #[server(endpoint = "leave_org")]
-pub async fn leave_org(org_id: String) -> Result<(), AppError> {
+pub async fn leave_org(org_id: OrgId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.orgs.leave(&member).await?;
@@ -177,7 +183,7 @@ pub async fn leave_org(org_id: String) -> Result<(), AppError> {
 }
 
 #[server(endpoint = "transfer_ownership")]
-pub async fn transfer_ownership(org_id: String, account_id: String) -> Result<(), AppError> {
+pub async fn transfer_ownership(org_id: OrgId, account_id: AccountId) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.orgs.transfer(&member, &account_id).await?;

@@ -1,6 +1,8 @@
 //! Server functions of the Facial IDs tab. Ownership is checked through `server::apps`
 //! before the registry is read or changed.
 
+use crate::model::ids::AppId;
+
 use crate::model::registry::FacialIdPage;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -12,7 +14,7 @@ use crate::model::org::Action;
 
 #[server(endpoint = "list_facial_ids")]
 pub async fn list_facial_ids(
-    public_id: String,
+    public_id: AppId,
     search: Option<String>,
     page: Option<String>,
 ) -> Result<FacialIdPage, AppError> {
@@ -31,7 +33,7 @@ pub async fn list_facial_ids(
 /// Deletes a facial ID from the console; like the API's DELETE, it emits a `deletion` event.
 #[server(endpoint = "delete_facial_id")]
 pub async fn delete_facial_id(
-    public_id: String,
+    public_id: AppId,
     facial_id: String,
     confirm: Option<String>,
 ) -> Result<(), AppError> {
@@ -47,6 +49,6 @@ pub async fn delete_facial_id(
     crate::server::operations::delete_facial_id(&ctx.state, &member, &public_id, &facial_id)
         .await?;
     ctx.flash("Facial ID deleted.").await?;
-    leptos_axum::redirect(&format!("/apps/{}/facial-ids", public_id.trim()));
+    leptos_axum::redirect(&format!("/apps/{}/facial-ids", public_id));
     Ok(())
 }

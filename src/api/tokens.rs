@@ -1,6 +1,8 @@
 //! Server functions for an organization's API tokens on its settings page: make one (shown
 //! once), revoke one. The rules live in `server::orgs`.
 
+use crate::model::ids::OrgId;
+
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -10,7 +12,7 @@ use super::context::RequestContext;
 /// Makes a token; the page after the redirect shows it once to copy.
 #[server(endpoint = "create_api_token")]
 pub async fn create_api_token(
-    org_id: String,
+    org_id: OrgId,
     name: String,
     role: String,
     expires_in_days: Option<String>,
@@ -32,7 +34,7 @@ pub async fn create_api_token(
 }
 
 #[server(endpoint = "revoke_api_token")]
-pub async fn revoke_api_token(org_id: String, token_id: String) -> Result<(), AppError> {
+pub async fn revoke_api_token(org_id: OrgId, token_id: String) -> Result<(), AppError> {
     let ctx = RequestContext::load().await?;
     let member = ctx.org_member(&org_id).await?;
     ctx.state.orgs.revoke_token(&member, &token_id).await?;

@@ -162,7 +162,7 @@ fn OrgSwitch(orgs: OrgChoice) -> impl IntoView {
                 {others.into_iter().map(|org| view! {
                     <li>
                         <ActionForm action=switch attr:class="inline-form">
-                            <input type="hidden" name="org_id" value=org.id/>
+                            <input type="hidden" name="org_id" value=org.id.to_string()/>
                             <button type="submit" class="link-button">{org.name}" "<span class="hint">{org.role.label()}</span></button>
                         </ActionForm>
                     </li>

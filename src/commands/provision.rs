@@ -1,6 +1,8 @@
 //! The one-shot operator commands (`migrate`, `create-account`, `apps`, `endpoints`,
 //! `set-plan`): each opens the database, calls a server service, prints, and exits.
 
+use crate::model::ids::{AppId, OrgId};
+
 use crate::model::app::Plan;
 use crate::model::org::Role;
 use crate::model::AppError;
@@ -125,14 +127,10 @@ async fn command_member(
                 format!("No account has the email {}.", email.as_str()),
             )
         })?;
-    let actor = Actor {
-        account_id: owner.id,
-        label: owner.email,
-        ip: COMMAND_LINE.to_owned(),
-    };
+    let actor = Actor::account(owner.id, owner.email, COMMAND_LINE.to_owned());
     let orgs = command_orgs(store);
     match org {
-        Some(org_id) => orgs.member(actor, org_id).await,
+        Some(org_id) => orgs.member(actor, &OrgId::from(org_id)).await,
         None => orgs.current(actor, None).await,
     }
 }
@@ -192,12 +190,12 @@ pub async fn create_app(
 pub async fn add_endpoint(
     database_url: &str,
     targets: &TargetConfig,
-    public_id: &str,
+    public_id: &AppId,
     input: EndpointInput,
 ) -> Result<(), StartupError> {
     let (endpoint, token, secret) = with_store(database_url, async |store| {
         let app = store
-            .app_by_id(public_id.trim())
+            .app_by_id(public_id)
             .await?
             .ok_or(AppError::NotFound)?;
         let apps = Apps::new(store.clone(), targets.allow_list());
@@ -219,7 +217,11 @@ pub async fn add_endpoint(
     Ok(())
 }
 
-pub async fn set_plan(database_url: &str, public_id: &str, plan: &str) -> Result<(), StartupError> {
+pub async fn set_plan(
+    database_url: &str,
+    public_id: &AppId,
+    plan: &str,
+) -> Result<(), StartupError> {
     let plan = Plan::parse(plan).map_err(|e| StartupError::Command(e.to_string()))?;
     with_store(database_url, async |store| {
         Apps::new(store.clone(), Default::default())

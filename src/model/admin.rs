@@ -1,11 +1,13 @@
 //! What the operator's `/admin` page shows.
 
+use crate::model::ids::{AccountId, AppId, OrgId};
+
 use super::app::Plan;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminAccount {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub is_operator: bool,
     pub disabled: bool,
@@ -16,7 +18,7 @@ pub struct AdminAccount {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminApp {
-    pub public_id: String,
+    pub public_id: AppId,
     pub name: String,
     /// The owning organization's name.
     pub organization: String,
@@ -27,7 +29,7 @@ pub struct AdminApp {
 /// An organization with its members ("email (role)") and applications ("name (id)").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminOrg {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub members: String,
     pub apps: String,

@@ -1,5 +1,7 @@
 //! Applications, plans, endpoints and event kinds, as the console and the server both see them.
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId};
+
 use super::AppError;
 use serde::{Deserialize, Serialize};
 
@@ -187,7 +189,7 @@ impl AppName {
 /// An application as listed in the Application Manager.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSummary {
-    pub public_id: String,
+    pub public_id: AppId,
     pub name: String,
     pub plan: Plan,
     pub endpoint_count: i64,
@@ -198,7 +200,7 @@ pub struct AppSummary {
 /// An application's own page (Overview tab).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppDetail {
-    pub public_id: String,
+    pub public_id: AppId,
     pub name: String,
     pub plan: Plan,
     pub created_at_ms: i64,
@@ -211,14 +213,14 @@ pub struct AppDetail {
 /// A secret shown exactly once: a new application's API key, or a rotated one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedApiKey {
-    pub public_id: String,
+    pub public_id: AppId,
     pub api_key: String,
 }
 
 /// A webhook endpoint as the WEBHOOKS tab shows it (secrets are fetched separately).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointView {
-    pub id: String,
+    pub id: EndpointId,
     pub url: String,
     pub description: String,
     pub enabled: bool,
@@ -278,7 +280,7 @@ pub struct SigningSecrets {
 /// What a test event to an endpoint got back, shown inline on the WEBHOOKS tab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestDeliveryResult {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub delivered: bool,
     pub status_code: Option<i64>,
     pub latency_ms: i64,

@@ -1,6 +1,8 @@
 //! Deliveries as the console shows them: the filtered list, one delivery's request and
 //! attempts, replays, the 24-hour chart and endpoint health.
 
+use crate::model::ids::{DeliveryId, EndpointId, EventId};
+
 use super::app::EventKind;
 use super::time::parse_utc_minute;
 use super::AppError;
@@ -78,7 +80,7 @@ pub struct DeliveryFilter {
     pub status: Option<DeliveryStatus>,
     /// An event kind's name, or `test`.
     pub event: Option<String>,
-    pub endpoint_id: Option<String>,
+    pub endpoint_id: Option<EndpointId>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     /// A delivery ID, event ID or facial ID, matched exactly.
@@ -166,7 +168,7 @@ impl DeliveryQuery {
         Ok(DeliveryFilter {
             status,
             event,
-            endpoint_id: given(&self.endpoint).map(str::to_owned),
+            endpoint_id: given(&self.endpoint).map(EndpointId::from),
             from_ms,
             to_ms,
             search,
@@ -213,11 +215,11 @@ fn encode(value: &str) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliverySummary {
-    pub id: String,
-    pub event_id: String,
+    pub id: DeliveryId,
+    pub event_id: EventId,
     pub event_name: String,
     pub facial_id: String,
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub endpoint_url: String,
     pub endpoint_description: String,
     pub status: DeliveryStatus,

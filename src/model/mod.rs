@@ -1,5 +1,6 @@
 //! Types shared by the UI and the server: what crosses the server-function boundary.
-//! Nothing here may depend on the database, the HTTP stack or the browser.
+//! Nothing here may depend on the database, the HTTP stack or the browser (the typed IDs only
+//! derive how sqlx stores them, on the server).
 
 pub mod account;
 pub mod admin;
@@ -9,6 +10,7 @@ pub mod catalog;
 pub mod delivery;
 pub mod error;
 pub mod form;
+pub mod ids;
 pub mod org;
 pub mod outcome;
 pub mod registry;
@@ -19,6 +21,7 @@ pub mod token;
 
 pub use account::{requires_sign_in, CurrentUser, EmailAddress, NewPassword};
 pub use error::AppError;
+pub use ids::{AccountId, AppId, DeliveryId, EndpointId, EventId, OrgId};
 
 /// A list's page number from a form or URL (`page`); absent means the first page.
 pub fn parse_page(raw: Option<&str>) -> Result<u32, AppError> {

@@ -1,6 +1,8 @@
 //! Organizations as the UI and the server both see them: roles, what each role may do, and
 //! the views of members, invitations and the audit log. `Role::allows` is the one matrix.
 
+use crate::model::ids::{AccountId, OrgId};
+
 use super::AppError;
 use serde::{Deserialize, Serialize};
 
@@ -292,7 +294,7 @@ pub fn personal_org_name(email: &str) -> &str {
 /// One organization the signed-in account belongs to, for the switcher.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgSummary {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub role: Role,
 }
@@ -306,7 +308,7 @@ pub struct OrgChoice {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberView {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: String,
     pub role: Role,
     pub joined_at_ms: i64,

@@ -1,5 +1,7 @@
 //! Operator actions across accounts and organizations. Callers must already have checked the operator role.
 
+use crate::model::ids::AccountId;
+
 use crate::model::admin::{AdminAccount, AdminApp, AdminOrg, AdminOverview};
 use crate::model::app::Plan;
 use crate::model::AppError;
@@ -72,8 +74,8 @@ impl Admin {
     /// Disables or re-enables an account; operators cannot lock themselves out.
     pub async fn set_account_disabled(
         &self,
-        operator_id: &str,
-        account_id: &str,
+        operator_id: &AccountId,
+        account_id: &AccountId,
         disabled: bool,
     ) -> Result<(), AppError> {
         if disabled && operator_id == account_id {

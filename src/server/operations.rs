@@ -2,6 +2,8 @@
 //! the facial-ID registry — checked and audited once here for the console's server functions
 //! and the management API alike. Knows nothing of HTTP, sessions or the UI.
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId};
+
 use crate::model::app::{AppDetail, EventKind, TestDeliveryResult};
 use crate::model::delivery::{DeliveryDetail, DeliveryFilter, DeliveryPage, ReplayProgress};
 use crate::model::org::{Action, AuditAction};
@@ -18,7 +20,7 @@ use std::net::IpAddr;
 pub async fn owned_app(
     state: &AppState,
     member: &Member,
-    public_id: &str,
+    public_id: &AppId,
     action: Action,
 ) -> Result<AppDetail, AppError> {
     let app = state.apps.detail(member, public_id).await?;
@@ -30,8 +32,8 @@ pub async fn owned_app(
 pub async fn owned_endpoint(
     state: &AppState,
     member: &Member,
-    public_id: &str,
-    endpoint_id: &str,
+    public_id: &AppId,
+    endpoint_id: &EndpointId,
     action: Action,
 ) -> Result<OwnedEndpoint, AppError> {
     state
@@ -45,8 +47,8 @@ pub async fn owned_endpoint(
 pub async fn send_test_event(
     state: &AppState,
     member: &Member,
-    public_id: &str,
-    endpoint_id: &str,
+    public_id: &AppId,
+    endpoint_id: &EndpointId,
     event_type: Option<&str>,
 ) -> Result<TestDeliveryResult, AppError> {
     let endpoint = owned_endpoint(
@@ -75,7 +77,7 @@ pub async fn send_test_event(
         .record(
             member,
             AuditAction::TestEvent,
-            ("endpoint", &endpoint.endpoint_id),
+            ("endpoint", endpoint.endpoint_id.as_str()),
             Some(details),
         )
         .await?;
@@ -94,7 +96,7 @@ pub async fn send_test_event(
 pub async fn deliveries(
     state: &AppState,
     member: &Member,
-    public_id: &str,
+    public_id: &AppId,
     filter: &DeliveryFilter,
     page: u32,
 ) -> Result<DeliveryPage, AppError> {
@@ -105,8 +107,8 @@ pub async fn deliveries(
 pub async fn delivery(
     state: &AppState,
     member: &Member,
-    public_id: &str,
-    delivery_id: &str,
+    public_id: &AppId,
+    delivery_id: &DeliveryId,
 ) -> Result<DeliveryDetail, AppError> {
     let app = owned_app(state, member, public_id, Action::ViewApps).await?;
     state.deliveries.detail(&app.public_id, delivery_id).await
@@ -116,8 +118,8 @@ pub async fn delivery(
 pub async fn redeliver(
     state: &AppState,
     member: &Member,
-    public_id: &str,
-    delivery_id: &str,
+    public_id: &AppId,
+    delivery_id: &DeliveryId,
 ) -> Result<(), AppError> {
     let app = owned_app(state, member, public_id, Action::Redeliver).await?;
     state
@@ -130,7 +132,7 @@ pub async fn redeliver(
         .record(
             member,
             AuditAction::Redeliver,
-            ("delivery", delivery_id.trim()),
+            ("delivery", delivery_id.as_str()),
             None,
         )
         .await
@@ -140,8 +142,8 @@ pub async fn redeliver(
 pub async fn replay_failed(
     state: &AppState,
     member: &Member,
-    public_id: &str,
-    endpoint_id: &str,
+    public_id: &AppId,
+    endpoint_id: &EndpointId,
     since_ms: i64,
 ) -> Result<ReplayProgress, AppError> {
     let endpoint = owned_endpoint(state, member, public_id, endpoint_id, Action::Redeliver).await?;
@@ -153,7 +155,7 @@ pub async fn replay_failed(
         .record(
             member,
             AuditAction::Replay,
-            ("endpoint", &endpoint.endpoint_id),
+            ("endpoint", endpoint.endpoint_id.as_str()),
             Some(details),
         )
         .await?;
@@ -163,7 +165,7 @@ pub async fn replay_failed(
 pub async fn replay_progress(
     state: &AppState,
     member: &Member,
-    public_id: &str,
+    public_id: &AppId,
     replay_id: &str,
 ) -> Result<ReplayProgress, AppError> {
     let app = owned_app(state, member, public_id, Action::ViewApps).await?;
@@ -177,7 +179,7 @@ pub async fn replay_progress(
 pub async fn delete_facial_id(
     state: &AppState,
     member: &Member,
-    public_id: &str,
+    public_id: &AppId,
     facial_id: &str,
 ) -> Result<(), AppError> {
     let app = owned_app(state, member, public_id, Action::DeleteFacialIds).await?;

@@ -3,6 +3,7 @@
 
 use super::console::{create_app, json, owner, save_endpoint};
 use super::{spawn_app_with, Backend, TestApp};
+use facehook::model::ids::DeliveryId;
 use facehook::server::config::ServeConfig;
 use facehook::server::dispatch::RetrySchedule;
 use facehook::server::store::{
@@ -189,14 +190,21 @@ impl Hooked {
     }
 
     pub async fn set_plan(&self, plan: &str) {
-        assert!(self.store.set_plan(&self.public_id, plan).await.unwrap());
+        assert!(self
+            .store
+            .set_plan(&self.public_id.as_str().into(), plan)
+            .await
+            .unwrap());
     }
 
     pub async fn deliveries(&self, event_id: &str) -> Vec<DeliveryListing> {
-        self.store.deliveries_of_event(event_id).await.unwrap()
+        self.store
+            .deliveries_of_event(&event_id.into())
+            .await
+            .unwrap()
     }
 
-    pub async fn attempts(&self, delivery_id: &str) -> Vec<AttemptLogRecord> {
+    pub async fn attempts(&self, delivery_id: &DeliveryId) -> Vec<AttemptLogRecord> {
         self.store.attempts_of_delivery(delivery_id).await.unwrap()
     }
 

@@ -1,6 +1,7 @@
 //! API-key authentication and per-key rate limiting for the REST API.
 
 use super::ApiError;
+use crate::model::ids::AppId;
 use crate::server::ingest::RateDecision;
 use crate::server::secrets::hash_api_key;
 use crate::server::state::AppState;
@@ -21,7 +22,7 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 
 /// The application whose API key authenticated the request.
 pub struct ApiApp {
-    pub id: String,
+    pub id: AppId,
 }
 
 impl FromRequestParts<AppState> for ApiApp {
@@ -36,7 +37,7 @@ impl FromRequestParts<AppState> for ApiApp {
             .await
             .map_err(|e| ApiError::from(crate::model::AppError::from(e)))?
             .ok_or_else(ApiError::unauthorized)?;
-        match state.rate_limiter.check(&app.id) {
+        match state.rate_limiter.check(app.id.as_str()) {
             RateDecision::Allowed => Ok(ApiApp { id: app.id }),
             RateDecision::Limited { retry_after } => Err(ApiError::rate_limited(retry_after)),
         }

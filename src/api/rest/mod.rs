@@ -313,7 +313,7 @@ async fn submit(
             request_hash: &fingerprint,
         });
     let render = |recorded: &crate::server::store::RecordedEvent, facial_id: &str| {
-        let body = accepted_body(&recorded.event_id, facial_id, recorded.deliveries);
+        let body = accepted_body(recorded.event_id.as_str(), facial_id, recorded.deliveries);
         (i64::from(StatusCode::ACCEPTED.as_u16()), body.to_string())
     };
     match state
@@ -327,7 +327,7 @@ async fn submit(
             deliveries,
         }) => (
             StatusCode::ACCEPTED,
-            Json(accepted_body(&event_id, &facial_id, deliveries)),
+            Json(accepted_body(event_id.as_str(), &facial_id, deliveries)),
         )
             .into_response(),
         Ok(Submitted::Replayed(stored)) => replay(stored, &fingerprint),

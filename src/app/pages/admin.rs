@@ -46,7 +46,7 @@ pub fn AdminPage() -> impl IntoView {
                             <tbody>
                                 {overview.orgs.into_iter().map(|org| view! {
                                     <tr>
-                                        <td>{org.name}" "<code>{org.id}</code></td>
+                                        <td>{org.name}" "<code>{org.id.to_string()}</code></td>
                                         <td>{org.members}</td>
                                         <td>{if org.apps.is_empty() { "—".to_owned() } else { org.apps }}</td>
                                     </tr>
@@ -154,7 +154,7 @@ fn AccountRow(
             </td>
             <td>
                 <ActionForm action=set_disabled attr:class="inline-form">
-                    <input type="hidden" name="account_id" value=account.id/>
+                    <input type="hidden" name="account_id" value=account.id.to_string()/>
                     <input type="hidden" name="disabled" value=value/>
                     <button type="submit" class="secondary" aria-label=format!("{label} {}", account.email)>{label}</button>
                 </ActionForm>
@@ -168,13 +168,13 @@ fn AppRow(app: AdminApp, set_plan: ServerAction<SetAppPlan>) -> impl IntoView {
     let select_id = format!("plan-{}", app.public_id);
     view! {
         <tr>
-            <td>{app.name.clone()}" "<code>{app.public_id.clone()}</code></td>
+            <td>{app.name.clone()}" "<code>{app.public_id.to_string()}</code></td>
             <td>{app.organization}</td>
             <td>{app.endpoint_count}</td>
             <td><PlanBadge plan=app.plan/></td>
             <td>
                 <ActionForm action=set_plan attr:class="inline-form">
-                    <input type="hidden" name="public_id" value=app.public_id.clone()/>
+                    <input type="hidden" name="public_id" value=app.public_id.to_string()/>
                     <label for=select_id.clone() class="visually-hidden">{format!("Plan for {}", app.name)}</label>
                     <select id=select_id name="plan">
                         {Plan::ALL.into_iter().map(|plan| view! {

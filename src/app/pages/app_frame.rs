@@ -5,6 +5,7 @@ use crate::api::apps::get_app;
 use crate::app::format::PlanBadge;
 use crate::app::pages::NotFound;
 use crate::model::app::AppDetail;
+use crate::model::ids::AppId;
 use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,9 +13,9 @@ use leptos_router::components::{Outlet, A};
 use leptos_router::hooks::use_params_map;
 
 /// The application's public ID from the URL.
-pub fn use_public_id() -> Memo<String> {
+pub fn use_public_id() -> Memo<AppId> {
     let params = use_params_map();
-    Memo::new(move |_| params.read().get("public_id").unwrap_or_default())
+    Memo::new(move |_| AppId::from(params.read().get("public_id").unwrap_or_default()))
 }
 
 /// The application shown on the current page.
@@ -40,7 +41,7 @@ pub fn AppFrame() -> impl IntoView {
                     <Title text=app.name.clone()/>
                     <header class="app-header">
                         <h1>{app.name}</h1>
-                        <p class="app-meta"><code>{app.public_id}</code> " " <PlanBadge plan=app.plan/></p>
+                        <p class="app-meta"><code>{app.public_id.to_string()}</code> " " <PlanBadge plan=app.plan/></p>
                     </header>
                 }
                 .into_any(),

@@ -44,7 +44,7 @@ pub fn AppOverview() -> impl IntoView {
                 view! {
                     <dl class="facts">
                         <dt>"Public ID"</dt>
-                        <dd><code>{app.public_id}</code></dd>
+                        <dd><code>{app.public_id.to_string()}</code></dd>
                         <dt>"Plan"</dt>
                         <dd><PlanBadge plan=app.plan/></dd>
                         <dt>"Created"</dt>
@@ -70,7 +70,7 @@ pub fn AppOverview() -> impl IntoView {
                     question=format!("Rotate the API key of \u{201c}{name}\u{201d}?")
                     consequence="The current key stops working at once: anything that sends events with it gets 401 until it has the new key, shown once on the next page.">
                     <ActionForm action=rotate attr:class="inline-actions">
-                        <input type="hidden" name="public_id" value=public_id/>
+                        <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
                         <SubmitButton label="Rotate API key" pending_label="Rotating…" pending=rotate.pending() class="danger"/>
                     </ActionForm>
                 </Confirm>
@@ -97,7 +97,7 @@ pub fn AppOverview() -> impl IntoView {
                     <h2>"Rename"</h2>
                     <FormAlert message=form_error(rename_error)/>
                     <ActionForm action=rename attr:class="stack" attr:novalidate=true>
-                        <input type="hidden" name="public_id" value=public_id/>
+                        <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
                         <Field label="New name" name="name" error=field_error(rename_error, "name")/>
                         <SubmitButton label="Rename" pending_label="Renaming…" pending=rename.pending()/>
                     </ActionForm>
@@ -107,7 +107,7 @@ pub fn AppOverview() -> impl IntoView {
                     <p>"Deletes its endpoints, facial IDs, events and deliveries. This cannot be undone."</p>
                     <FormAlert message=form_error(delete_error)/>
                     <ActionForm action=delete attr:class="stack" attr:novalidate=true>
-                        <input type="hidden" name="public_id" value=public_id/>
+                        <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
                         <Field label="Type the application name to confirm" name="confirmation"
                             error=field_error(delete_error, "confirmation")/>
                         <SubmitButton label="Delete application" pending_label="Deleting…" pending=delete.pending() class="danger"/>

@@ -47,7 +47,7 @@ pub fn AppsPage() -> impl IntoView {
                                     view! {
                                         <tr>
                                             <td><A href=href>{app.name}</A></td>
-                                            <td><code>{app.public_id}</code></td>
+                                            <td><code>{app.public_id.to_string()}</code></td>
                                             <td><PlanBadge plan=app.plan/></td>
                                             <td>{app.endpoint_count}</td>
                                             <td>{app.last_event_at_ms.map(utc_time).unwrap_or_else(|| "No events yet".into())}</td>
@@ -75,7 +75,7 @@ pub fn AppsPage() -> impl IntoView {
                         <h2>"Create an application"</h2>
                         <FormAlert message=form_error(error)/>
                         <ActionForm action=create attr:class="stack" attr:novalidate=true>
-                            <input type="hidden" name="org_id" value=org.id/>
+                            <input type="hidden" name="org_id" value=org.id.to_string()/>
                             <Field label="Application name" name="name" hint="1 to 80 characters, e.g. Front door kiosk."
                                 error=field_error(error, "name")/>
                             <SubmitButton label="Create application" pending_label="Creating…" pending=create.pending()/>

@@ -70,8 +70,8 @@ pub fn DisabledNotice(
                 <p class="hint">"Deliveries already queued for it wait and are sent on re-enable; events that arrive while it is disabled are not sent to it."</p>
                 {may_reenable.then(|| view! {
                     <ActionForm action=reenable attr:class="inline-actions">
-                        <input type="hidden" name="public_id" value=public_id/>
-                        <input type="hidden" name="endpoint_id" value=endpoint.id.clone()/>
+                        <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
+                        <input type="hidden" name="endpoint_id" value=endpoint.id.to_string()/>
                         <input type="hidden" name=FORM_ID_FIELD value=form_id.clone()/>
                         <SubmitButton label="Re-enable" pending_label="Re-enabling…" pending=reenable.pending()/>
                     </ActionForm>

@@ -125,7 +125,7 @@ fn FacialIdEntry(
             </details>
             {may_delete.then(|| view! {
             <ActionForm action=delete attr:class="inline-actions">
-                <input type="hidden" name="public_id" value=public_id/>
+                <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
                 <input type="hidden" name="facial_id" value=hidden_id/>
                 <div class="check">
                     <input type="checkbox" id=confirm_id.clone() name="confirm" required=true/>

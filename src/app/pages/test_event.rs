@@ -7,6 +7,7 @@ use crate::app::components::{sent_from, SubmitButton};
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::app::TestDeliveryResult;
 use crate::model::form::FORM_ID_FIELD;
+use crate::model::ids::EndpointId;
 use crate::model::AppError;
 use leptos::prelude::*;
 
@@ -14,7 +15,7 @@ use leptos::prelude::*;
 /// `event_type` the type it sends as.
 #[component]
 pub fn TestEventPanel(
-    endpoint_id: String,
+    endpoint_id: EndpointId,
     event_type: String,
     last: Option<TestDeliveryResult>,
 ) -> impl IntoView {
@@ -31,8 +32,8 @@ pub fn TestEventPanel(
     view! {
         <div class="test-event">
             <ActionForm action=send attr:class="inline-actions">
-                <input type="hidden" name="public_id" value=public_id/>
-                <input type="hidden" name="endpoint_id" value=endpoint_id/>
+                <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
+                <input type="hidden" name="endpoint_id" value=endpoint_id.to_string()/>
                 <input type="hidden" name=FORM_ID_FIELD value=form_id/>
                 <input type="hidden" name="event_type" value=event_type/>
                 <SubmitButton label="Send test event" pending_label="Sending…" pending=send.pending()/>

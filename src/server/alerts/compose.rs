@@ -3,6 +3,7 @@
 //! suggests).
 
 use crate::model::alert::AlertKind;
+use crate::model::ids::OrgId;
 use crate::server::clock::rfc3339;
 use crate::server::mail::templates;
 use crate::server::store::{new_id, EndpointFacts, NewAlert};
@@ -10,7 +11,7 @@ use serde_json::json;
 
 /// What an alert is about.
 pub struct Subject<'a> {
-    pub org_id: Option<&'a str>,
+    pub org_id: Option<&'a OrgId>,
     pub endpoint: Option<&'a EndpointFacts>,
     pub episode_id: Option<&'a str>,
 }
@@ -55,7 +56,7 @@ pub fn alert(
         id,
         dedupe_key,
         kind: kind.as_str(),
-        org_id: subject.org_id.map(str::to_owned),
+        org_id: subject.org_id.cloned(),
         episode_id: subject.episode_id.map(str::to_owned),
         app_id: endpoint.map(|e| e.app_id.clone()),
         endpoint_id: endpoint.map(|e| e.id.clone()),

@@ -42,7 +42,7 @@ impl Alerts {
         Ok(self
             .store
             .unread_alerts(
-                &member.actor.account_id,
+                member.actor.account_id()?,
                 &member.org_id,
                 is_operator,
                 UNREAD_CAP,
@@ -61,7 +61,7 @@ impl Alerts {
             .await?;
         let seen_before = self
             .store
-            .mark_alerts_seen(&member.actor.account_id, &member.org_id, looked_at)
+            .mark_alerts_seen(member.actor.account_id()?, &member.org_id, looked_at)
             .await?;
         let mut open = std::collections::HashSet::new();
         let alerts = rows
@@ -181,7 +181,7 @@ impl Alerts {
             .record(
                 member,
                 AuditAction::AlertSettings,
-                ("organization", &member.org_id),
+                ("organization", member.org_id.as_str()),
                 Some(json!({ "before": rules_json(&before), "after": rules_json(&rules) })),
             )
             .await
@@ -211,7 +211,7 @@ impl Alerts {
             .record(
                 member,
                 AuditAction::AlertSettings,
-                ("organization", &member.org_id),
+                ("organization", member.org_id.as_str()),
                 Some(json!({ "webhook": { "before": before, "after": url } })),
             )
             .await
@@ -236,7 +236,7 @@ impl Alerts {
             .record(
                 member,
                 AuditAction::AlertSettings,
-                ("organization", &member.org_id),
+                ("organization", member.org_id.as_str()),
                 Some(json!({ "webhook": "secret rotated" })),
             )
             .await

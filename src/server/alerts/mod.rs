@@ -14,6 +14,7 @@ pub use console::Alerts;
 pub use webhook::run_sender as run_webhook_sender;
 
 use crate::model::alert::AlertKind;
+use crate::model::ids::EndpointId;
 use crate::server::dispatch::{DispatchMetrics, EndpointRate};
 use crate::server::store::{
     new_id, EndpointFacts, NewAlert, NewEpisode, OpenEndpointEpisode, Store, StoreError,
@@ -95,7 +96,7 @@ impl Evaluator {
 
     /// One look at everything; each step raises what it finds once.
     pub async fn check(&mut self, now: i64) -> Result<(), StoreError> {
-        let rates: HashMap<String, EndpointRate> = self
+        let rates: HashMap<EndpointId, EndpointRate> = self
             .dispatch
             .as_ref()
             .map(|d| d.success_rates.last_hour(now))
@@ -117,7 +118,7 @@ impl Evaluator {
         NewEpisode {
             by_rate,
             id: new_id("epi"),
-            subject: endpoint.id.clone(),
+            subject: endpoint.id.to_string(),
             org_id: Some(endpoint.org_id.clone()),
             app_id: Some(endpoint.app_id.clone()),
             endpoint_id: Some(endpoint.id.clone()),
@@ -130,7 +131,7 @@ impl Evaluator {
     async fn failing(
         &self,
         now: i64,
-        rates: &HashMap<String, EndpointRate>,
+        rates: &HashMap<EndpointId, EndpointRate>,
     ) -> Result<(), StoreError> {
         let mut candidates: Vec<(EndpointFacts, Option<(u64, u64)>)> = self
             .store
@@ -139,7 +140,7 @@ impl Evaluator {
             .into_iter()
             .map(|e| (e, None))
             .collect();
-        let rated: Vec<String> = rates
+        let rated: Vec<EndpointId> = rates
             .values()
             .filter(|r| r.failures > 0)
             .map(|r| r.endpoint_id.clone())
@@ -204,7 +205,7 @@ impl Evaluator {
                 endpoint.url,
                 endpoint.disabled_reason.as_deref().unwrap_or("it kept failing")
             );
-            match self.store.open_episode_of(&endpoint.id).await? {
+            match self.store.open_episode_of(endpoint.id.as_str()).await? {
                 Some(episode_id) => {
                     let raised = alert(
                         AlertKind::EndpointDisabled,
@@ -264,7 +265,7 @@ impl Evaluator {
                 span(failing_for),
                 span(window)
             );
-            let existing = self.store.open_episode_of(&endpoint.id).await?;
+            let existing = self.store.open_episode_of(endpoint.id.as_str()).await?;
             let episode = Self::episode_for(&endpoint, now, false);
             let episode_id = existing.clone().unwrap_or_else(|| episode.id.clone());
             let raised = alert(
@@ -290,7 +291,7 @@ impl Evaluator {
         &self,
         now: i64,
         episodes: &[OpenEndpointEpisode],
-        rates: &HashMap<String, EndpointRate>,
+        rates: &HashMap<EndpointId, EndpointRate>,
     ) -> Result<(), StoreError> {
         for open in episodes {
             let endpoint = &open.endpoint;
@@ -375,7 +376,7 @@ impl Evaluator {
         endpoint: &EndpointFacts,
         now: i64,
     ) -> Result<impl Fn(i64) -> NewAlert + Sync + use<>, StoreError> {
-        let episode_id = self.store.open_episode_of(&endpoint.id).await?;
+        let episode_id = self.store.open_episode_of(endpoint.id.as_str()).await?;
         let (endpoint, settings) = (endpoint.clone(), self.settings.clone());
         Ok(move |count: i64| {
             let message = format!(

@@ -62,11 +62,11 @@ async fn send(
     };
     let timestamp = now_ms().div_euclid(1000);
     let body = delivery.body.clone().into_bytes();
-    let signature = signature_header(&[key], &delivery.id, timestamp, &body);
+    let signature = signature_header(&[key], delivery.id.as_str(), timestamp, &body);
     let message = Message {
         headers: vec![
             ("content-type", "application/json".to_owned()),
-            ("webhook-id", delivery.id.clone()),
+            ("webhook-id", delivery.id.to_string()),
             ("webhook-timestamp", timestamp.to_string()),
             ("webhook-signature", signature),
         ],

@@ -1,6 +1,8 @@
 //! An application's webhook endpoints: their settings (checked before anything is stored),
 //! signing secrets, and the audit entries their changes leave.
 
+use crate::model::ids::{AppId, EndpointId};
+
 use super::PREVIOUS_SECRET_VALIDITY_MS;
 use super::{found, stored_plan, Apps, EndpointInput, EndpointUrl, OwnedEndpoint};
 use crate::model::app::EndpointHealth;
@@ -23,7 +25,7 @@ impl Apps {
     pub async fn endpoints(
         &self,
         member: &Member,
-        public_id: &str,
+        public_id: &AppId,
     ) -> Result<Vec<EndpointView>, AppError> {
         let app = self.owned(member, Action::ViewApps, public_id).await?;
         let rows = self.store.endpoints_of_app(&app.id).await?;
@@ -39,7 +41,7 @@ impl Apps {
     pub async fn add_endpoint(
         &self,
         member: &Member,
-        public_id: &str,
+        public_id: &AppId,
         input: EndpointInput,
     ) -> Result<(EndpointView, String), AppError> {
         let app = self.owned(member, Action::EditEndpoints, public_id).await?;
@@ -65,7 +67,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::EndpointCreate,
-                ("endpoint", &record.id),
+                ("endpoint", record.id.as_str()),
                 Some(json!({"app": app.id, "after": settings_json(&record)})),
             )
             .await?;
@@ -77,8 +79,8 @@ impl Apps {
     pub async fn update_endpoint(
         &self,
         member: &Member,
-        public_id: &str,
-        endpoint_id: &str,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
         input: EndpointInput,
     ) -> Result<EndpointView, AppError> {
         let app = self.owned(member, Action::EditEndpoints, public_id).await?;
@@ -112,7 +114,12 @@ impl Apps {
             };
             let details = json!({"app": app.id, "before": before, "after": after});
             self.audit
-                .record(member, action, ("endpoint", &saved.id), Some(details))
+                .record(
+                    member,
+                    action,
+                    ("endpoint", saved.id.as_str()),
+                    Some(details),
+                )
                 .await?;
         }
         endpoint_view(saved)
@@ -121,8 +128,8 @@ impl Apps {
     pub async fn delete_endpoint(
         &self,
         member: &Member,
-        public_id: &str,
-        endpoint_id: &str,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
     ) -> Result<(), AppError> {
         let app = self.owned(member, Action::EditEndpoints, public_id).await?;
         let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
@@ -132,7 +139,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::EndpointDelete,
-                ("endpoint", &endpoint.id),
+                ("endpoint", endpoint.id.as_str()),
                 Some(details),
             )
             .await
@@ -141,8 +148,8 @@ impl Apps {
     pub async fn signing_secrets(
         &self,
         member: &Member,
-        public_id: &str,
-        endpoint_id: &str,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
     ) -> Result<SigningSecrets, AppError> {
         let app = self.owned(member, Action::RevealSecrets, public_id).await?;
         let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
@@ -150,7 +157,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::SecretReveal,
-                ("endpoint", &endpoint.id),
+                ("endpoint", endpoint.id.as_str()),
                 None,
             )
             .await?;
@@ -160,8 +167,8 @@ impl Apps {
     pub async fn rotate_signing_secret(
         &self,
         member: &Member,
-        public_id: &str,
-        endpoint_id: &str,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
     ) -> Result<SigningSecrets, AppError> {
         let app = self.owned(member, Action::RotateSecrets, public_id).await?;
         let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
@@ -176,7 +183,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::SecretRotate,
-                ("endpoint", &endpoint.id),
+                ("endpoint", endpoint.id.as_str()),
                 None,
             )
             .await?;
@@ -190,8 +197,8 @@ impl Apps {
         &self,
         member: &Member,
         action: Action,
-        public_id: &str,
-        endpoint_id: &str,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
     ) -> Result<OwnedEndpoint, AppError> {
         let app = self.owned(member, Action::ViewApps, public_id).await?;
         let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
@@ -206,10 +213,10 @@ impl Apps {
     pub(super) async fn owned_endpoint(
         &self,
         app: &AppRecord,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
     ) -> Result<EndpointRecord, AppError> {
         self.store
-            .endpoint_of_app(&app.id, endpoint_id.trim())
+            .endpoint_of_app(&app.id, endpoint_id)
             .await?
             .ok_or(AppError::NotFound)
     }

@@ -1,6 +1,8 @@
 //! Endpoint health for the WEBHOOKS tab: the last day's delivered share, the current run of
 //! failures, and turning a disabled endpoint back on.
 
+use crate::model::ids::{AppId, EndpointId};
+
 use super::{found, Apps};
 use crate::model::app::EndpointView;
 use crate::model::org::{Action, AuditAction};
@@ -14,7 +16,7 @@ impl Apps {
     /// Fills in each endpoint's deliveries of the last 24 hours.
     pub(super) async fn add_recent_health(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         views: &mut [EndpointView],
     ) -> Result<(), AppError> {
         let counts = self
@@ -35,8 +37,8 @@ impl Apps {
     pub async fn reenable_endpoint(
         &self,
         member: &Member,
-        public_id: &str,
-        endpoint_id: &str,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
     ) -> Result<(), AppError> {
         let endpoint = self
             .owned_endpoint_state(member, Action::EditEndpoints, public_id, endpoint_id)
@@ -50,7 +52,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::EndpointEnable,
-                ("endpoint", &endpoint.endpoint_id),
+                ("endpoint", endpoint.endpoint_id.as_str()),
                 None,
             )
             .await

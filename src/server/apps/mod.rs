@@ -3,6 +3,8 @@
 //! `NotFound`, exactly as IDs that do not exist; a role too weak is `Forbidden`. Every change
 //! (and every secret read) is written to the audit log. Knows nothing of HTTP or the UI.
 
+use crate::model::ids::{AppId, EndpointId};
+
 mod endpoint_url;
 mod endpoints;
 mod health;
@@ -32,8 +34,8 @@ pub struct Apps {
 
 /// A member's endpoint, as test events, replays and re-enabling need it.
 pub struct OwnedEndpoint {
-    pub app_id: String,
-    pub endpoint_id: String,
+    pub app_id: AppId,
+    pub endpoint_id: EndpointId,
     pub enabled: bool,
 }
 
@@ -89,7 +91,7 @@ impl Apps {
             .store
             .insert_app(
                 &member.org_id,
-                &member.actor.account_id,
+                member.actor.account_id()?,
                 name.as_str(),
                 plan.as_str(),
                 NewAppCredentials {
@@ -104,7 +106,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::AppCreate,
-                ("app", &record.id),
+                ("app", record.id.as_str()),
                 Some(details),
             )
             .await?;
@@ -114,7 +116,7 @@ impl Apps {
         })
     }
 
-    pub async fn detail(&self, member: &Member, public_id: &str) -> Result<AppDetail, AppError> {
+    pub async fn detail(&self, member: &Member, public_id: &AppId) -> Result<AppDetail, AppError> {
         let app = self.owned(member, Action::ViewApps, public_id).await?;
         Ok(AppDetail {
             plan: stored_plan(&app.plan)?,
@@ -129,7 +131,7 @@ impl Apps {
     pub async fn rename(
         &self,
         member: &Member,
-        public_id: &str,
+        public_id: &AppId,
         name: &str,
     ) -> Result<(), AppError> {
         let app = self.owned(member, Action::RenameApp, public_id).await?;
@@ -144,7 +146,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::AppRename,
-                ("app", &app.id),
+                ("app", app.id.as_str()),
                 Some(details),
             )
             .await
@@ -154,7 +156,7 @@ impl Apps {
     pub async fn delete(
         &self,
         member: &Member,
-        public_id: &str,
+        public_id: &AppId,
         confirmation: &str,
     ) -> Result<(), AppError> {
         let app = self.owned(member, Action::DeleteApp, public_id).await?;
@@ -169,7 +171,7 @@ impl Apps {
             .record(
                 member,
                 AuditAction::AppDelete,
-                ("app", &app.id),
+                ("app", app.id.as_str()),
                 Some(json!({"name": app.name})),
             )
             .await
@@ -178,7 +180,7 @@ impl Apps {
     pub async fn rotate_api_key(
         &self,
         member: &Member,
-        public_id: &str,
+        public_id: &AppId,
     ) -> Result<IssuedApiKey, AppError> {
         let app = self.owned(member, Action::RotateApiKey, public_id).await?;
         let api_key = secrets::new_api_key();
@@ -190,7 +192,12 @@ impl Apps {
                 .await?,
         )?;
         self.audit
-            .record(member, AuditAction::ApiKeyRotate, ("app", &app.id), None)
+            .record(
+                member,
+                AuditAction::ApiKeyRotate,
+                ("app", app.id.as_str()),
+                None,
+            )
             .await?;
         Ok(IssuedApiKey {
             public_id: app.id,
@@ -201,11 +208,16 @@ impl Apps {
     pub async fn webhook_token(
         &self,
         member: &Member,
-        public_id: &str,
+        public_id: &AppId,
     ) -> Result<String, AppError> {
         let app = self.owned(member, Action::RevealSecrets, public_id).await?;
         self.audit
-            .record(member, AuditAction::TokenReveal, ("app", &app.id), None)
+            .record(
+                member,
+                AuditAction::TokenReveal,
+                ("app", app.id.as_str()),
+                None,
+            )
             .await?;
         Ok(app.webhook_token)
     }
@@ -213,7 +225,7 @@ impl Apps {
     pub async fn rotate_webhook_token(
         &self,
         member: &Member,
-        public_id: &str,
+        public_id: &AppId,
     ) -> Result<String, AppError> {
         let app = self.owned(member, Action::RotateSecrets, public_id).await?;
         let token = secrets::new_webhook_token();
@@ -223,7 +235,12 @@ impl Apps {
                 .await?,
         )?;
         self.audit
-            .record(member, AuditAction::TokenRotate, ("app", &app.id), None)
+            .record(
+                member,
+                AuditAction::TokenRotate,
+                ("app", app.id.as_str()),
+                None,
+            )
             .await?;
         Ok(token)
     }
@@ -232,12 +249,12 @@ impl Apps {
     pub async fn set_plan(
         &self,
         operator: &Actor,
-        public_id: &str,
+        public_id: &AppId,
         plan: Plan,
     ) -> Result<(), AppError> {
         let app = self
             .store
-            .app_by_id(public_id.trim())
+            .app_by_id(public_id)
             .await?
             .ok_or(AppError::NotFound)?;
         found(self.store.set_plan(&app.id, plan.as_str()).await?)?;
@@ -247,7 +264,7 @@ impl Apps {
                 &app.org_id,
                 operator,
                 AuditAction::PlanChange,
-                ("app", &app.id),
+                ("app", app.id.as_str()),
                 Some(details),
             )
             .await
@@ -258,13 +275,13 @@ impl Apps {
         &self,
         member: &Member,
         action: Action,
-        public_id: &str,
+        public_id: &AppId,
     ) -> Result<AppRecord, AppError> {
         // Existence is checked first, so another organization's ID is `NotFound` whatever
         // the role.
         let app = self
             .store
-            .app_of_org(&member.org_id, public_id.trim())
+            .app_of_org(&member.org_id, public_id)
             .await?
             .ok_or(AppError::NotFound)?;
         member.require(action)?;

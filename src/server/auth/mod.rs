@@ -1,6 +1,8 @@
 //! Accounts and sign-in: the rules (who may sign up, throttling, password changes).
 //! Knows nothing of HTTP or sessions; the boundary stores the returned account id in the session.
 
+use crate::model::ids::AccountId;
+
 pub mod notify;
 mod password;
 pub mod recovery;
@@ -40,7 +42,7 @@ pub struct AccountPolicy {
 /// A signed-in account, as the boundary needs it.
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub is_operator: bool,
     /// Sessions begun in an earlier epoch are over.
@@ -217,7 +219,7 @@ impl Auth {
     }
 
     /// The account behind a session, if it still exists and is enabled.
-    pub async fn account(&self, account_id: &str) -> Result<Option<Account>, AppError> {
+    pub async fn account(&self, account_id: &AccountId) -> Result<Option<Account>, AppError> {
         let account = self.store.account_by_id(account_id).await?;
         Ok(account
             .filter(|a| a.disabled_at.is_none())
@@ -228,7 +230,7 @@ impl Auth {
     /// the one that made the change); returns the new session epoch, which it moves to.
     pub async fn change_password(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         keep_session: Option<&str>,
         current_password: String,
         new_password: String,
@@ -256,7 +258,7 @@ impl Auth {
     /// sign-in attempt: a stolen session cannot guess the password without limit.
     async fn check_password(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         password: String,
         client_ip: &str,
     ) -> Result<(), AppError> {

@@ -1,6 +1,8 @@
 //! An account's console sessions: opened at sign-in (with a mail when the address is new),
 //! checked on each request, listed, and ended one by one or all but the current one.
 
+use crate::model::ids::AccountId;
+
 use super::{Account, Auth};
 use crate::model::security::{browser_label, SessionView};
 use crate::model::AppError;
@@ -46,7 +48,7 @@ impl Auth {
     /// notes that it was used.
     pub async fn session_open(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         session_id: &str,
         client_ip: &str,
     ) -> Result<bool, AppError> {
@@ -54,7 +56,7 @@ impl Auth {
             return Ok(false);
         };
         let now = now_ms();
-        if session.account_id != account_id || session.last_seen_at < now - SESSION_IDLE_MS {
+        if session.account_id != *account_id || session.last_seen_at < now - SESSION_IDLE_MS {
             return Ok(false);
         }
         if now - session.last_seen_at >= LAST_SEEN_STEP_MS || session.ip != client_ip {
@@ -68,7 +70,7 @@ impl Auth {
     /// The account's open sessions, most recently used first; `current` is marked.
     pub async fn sessions(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         current: &str,
     ) -> Result<Vec<SessionView>, AppError> {
         let rows = self
@@ -91,7 +93,7 @@ impl Auth {
     /// Ends another session of the account; the current one is ended by signing out.
     pub async fn revoke_session(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         session_id: &str,
         current: &str,
     ) -> Result<(), AppError> {
@@ -115,7 +117,7 @@ impl Auth {
     /// Ends every session of the account but `current`; returns how many ended.
     pub async fn sign_out_other_sessions(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         current: &str,
     ) -> Result<u64, AppError> {
         Ok(self
@@ -125,7 +127,11 @@ impl Auth {
     }
 
     /// Forgets a session that signed out.
-    pub async fn close_session(&self, account_id: &str, session_id: &str) -> Result<(), AppError> {
+    pub async fn close_session(
+        &self,
+        account_id: &AccountId,
+        session_id: &str,
+    ) -> Result<(), AppError> {
         self.store
             .delete_account_session(account_id, session_id)
             .await?;

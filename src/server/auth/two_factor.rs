@@ -1,6 +1,8 @@
 //! Two-factor sign-in with TOTP (RFC 6238: SHA-1, 6 digits, 30-second steps, one step of
 //! drift either way) and single-use recovery codes. A code's step is accepted once.
 
+use crate::model::ids::AccountId;
+
 use super::{Account, Auth};
 use crate::model::security::{Enrolment, TwoFactorView};
 use crate::model::AppError;
@@ -168,7 +170,7 @@ impl Auth {
     /// throttled with the account's password attempts; returns the account on success.
     pub async fn verify_second_factor(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         code: &str,
         client_ip: &str,
     ) -> Result<(Account, SecondFactor), AppError> {

@@ -3,6 +3,8 @@
 //! Callers pass an application id whose ownership `Apps` has checked; every query is scoped
 //! by it, so another application's delivery is simply not found. Knows nothing of HTTP.
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId};
+
 mod request;
 
 use crate::model::delivery::{
@@ -31,7 +33,7 @@ impl Deliveries {
 
     pub async fn page(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         filter: &DeliveryFilter,
         page: u32,
     ) -> Result<DeliveryPage, AppError> {
@@ -57,7 +59,7 @@ impl Deliveries {
     /// more follow: the management API's cursor, which needs no row to still exist.
     pub async fn list_after(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         filter: &DeliveryFilter,
         after: Option<(i64, &str)>,
         limit: u32,
@@ -70,7 +72,7 @@ impl Deliveries {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let next = more
-            .then(|| rows.last().map(|row| (row.occurred_at, row.id.clone())))
+            .then(|| rows.last().map(|row| (row.occurred_at, row.id.to_string())))
             .flatten();
         let items = rows.into_iter().map(summary).collect::<Result<_, _>>()?;
         Ok((items, next))
@@ -78,10 +80,9 @@ impl Deliveries {
 
     pub async fn detail(
         &self,
-        app_id: &str,
-        delivery_id: &str,
+        app_id: &AppId,
+        delivery_id: &DeliveryId,
     ) -> Result<DeliveryDetail, AppError> {
-        let delivery_id = delivery_id.trim();
         let listing = self
             .store
             .delivery_of_app(app_id, delivery_id)
@@ -122,10 +123,14 @@ impl Deliveries {
     }
 
     /// Queues one delivery again, due now; the dispatcher sends it with the same `webhook-id`.
-    pub async fn redeliver(&self, app_id: &str, delivery_id: &str) -> Result<(), AppError> {
+    pub async fn redeliver(
+        &self,
+        app_id: &AppId,
+        delivery_id: &DeliveryId,
+    ) -> Result<(), AppError> {
         let delivery = self
             .store
-            .delivery_of_app(app_id, delivery_id.trim())
+            .delivery_of_app(app_id, delivery_id)
             .await?
             .ok_or(AppError::NotFound)?;
         if delivery.event_name == TEST_EVENT_NAME {
@@ -152,7 +157,7 @@ impl Deliveries {
     /// How many failed deliveries a replay of `endpoint_id` since `since_ms` would send.
     pub async fn count_replayable(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         since_ms: i64,
     ) -> Result<i64, AppError> {
         Ok(self.store.count_replayable(endpoint_id, since_ms).await?)
@@ -183,7 +188,7 @@ impl Deliveries {
 
     pub async fn replay_progress(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         replay_id: &str,
     ) -> Result<ReplayProgress, AppError> {
         let counts = self.store.replay_counts(app_id, replay_id.trim()).await?;
@@ -202,8 +207,8 @@ impl Deliveries {
     /// endpoint of the application, or to all of them.
     pub async fn chart(
         &self,
-        app_id: &str,
-        endpoint_id: Option<&str>,
+        app_id: &AppId,
+        endpoint_id: Option<&EndpointId>,
     ) -> Result<DeliveryChart, AppError> {
         let start = (now_ms().div_euclid(HOUR_MS) - 23) * HOUR_MS;
         let (counts, medians) = self
@@ -225,7 +230,7 @@ impl Deliveries {
     }
 
     /// Changes whenever a delivery the live feed would show appears or changes state.
-    pub async fn live_fingerprint(&self, app_id: &str) -> Result<u64, AppError> {
+    pub async fn live_fingerprint(&self, app_id: &AppId) -> Result<u64, AppError> {
         let states = self
             .store
             .recent_delivery_states(app_id, LIVE_WINDOW)
@@ -266,7 +271,7 @@ fn listing_filter<'a>(
     ListingFilter {
         status: filter.status.map(DeliveryStatus::as_str),
         event_name: filter.event.as_deref(),
-        endpoint_id: filter.endpoint_id.as_deref(),
+        endpoint_id: filter.endpoint_id.as_ref(),
         from_ms: filter.from_ms,
         to_ms: filter.to_ms,
         search: filter.search.as_deref(),

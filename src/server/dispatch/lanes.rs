@@ -3,6 +3,8 @@
 //! hold up to `ENDPOINT_LOOKAHEAD` times the cap, so the next attempts are ready the moment one
 //! finishes and one claim refills many slots, even when a single endpoint has all the work.
 
+use crate::model::ids::EndpointId;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Semaphore;
@@ -26,7 +28,7 @@ struct Lane {
 
 pub struct Lanes {
     cap: usize,
-    lanes: Mutex<HashMap<String, Lane>>,
+    lanes: Mutex<HashMap<EndpointId, Lane>>,
 }
 
 impl Lanes {
@@ -37,14 +39,14 @@ impl Lanes {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Lane>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<EndpointId, Lane>> {
         self.lanes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Deliveries held per endpoint, for the next claim.
-    pub fn held(&self) -> Vec<(String, i64)> {
+    pub fn held(&self) -> Vec<(EndpointId, i64)> {
         self.lock()
             .iter()
             .map(|(id, lane)| (id.clone(), lane.held))
@@ -53,7 +55,7 @@ impl Lanes {
 
     /// Counts one more delivery held for `endpoint_id` until the returned hold is dropped (or
     /// leaves early); the lane disappears with its last delivery.
-    pub fn hold(self: &Arc<Self>, endpoint_id: &str) -> LaneHold {
+    pub fn hold(self: &Arc<Self>, endpoint_id: &EndpointId) -> LaneHold {
         let mut lanes = self.lock();
         let lane = lanes.entry(endpoint_id.to_owned()).or_insert_with(|| Lane {
             held: 0,
@@ -69,7 +71,7 @@ impl Lanes {
         }
     }
 
-    fn release(&self, endpoint_id: &str) {
+    fn release(&self, endpoint_id: &EndpointId) {
         let mut lanes = self.lock();
         if let Some(lane) = lanes.get_mut(endpoint_id) {
             lane.held -= 1;
@@ -83,7 +85,7 @@ impl Lanes {
 /// One delivery's place in its endpoint's lane, given up when dropped.
 pub struct LaneHold {
     lanes: Arc<Lanes>,
-    endpoint_id: String,
+    endpoint_id: EndpointId,
     on_wire: Arc<Semaphore>,
     held: i64,
     left: bool,
@@ -122,18 +124,19 @@ mod tests {
     #[test]
     fn lanes_count_held_deliveries_and_free_them_on_drop() {
         let lanes = Arc::new(Lanes::new(2));
-        let mut first = lanes.hold("ep_a");
-        let second = lanes.hold("ep_a");
+        let ep_a = EndpointId::from("ep_a");
+        let mut first = lanes.hold(&ep_a);
+        let second = lanes.hold(&ep_a);
         assert!(std::ptr::eq(first.on_wire(), second.on_wire()));
         assert_eq!(second.held(), 2);
         assert_eq!(first.on_wire().available_permits(), 2);
-        assert_eq!(lanes.held(), vec![("ep_a".to_owned(), 2)]);
+        assert_eq!(lanes.held(), vec![(ep_a.clone(), 2)]);
         first.leave();
-        assert_eq!(lanes.held(), vec![("ep_a".to_owned(), 1)]);
+        assert_eq!(lanes.held(), vec![(ep_a.clone(), 1)]);
         drop(first);
         assert_eq!(
             lanes.held(),
-            vec![("ep_a".to_owned(), 1)],
+            vec![(ep_a.clone(), 1)],
             "left once, not twice"
         );
         drop(second);

@@ -1,6 +1,8 @@
 //! The webhook request a receiver gets: the FACEIO-shaped JSON body and the headers that
 //! authenticate it (`WWW-Authenticate: Bearer`, Standard Webhooks id, timestamp, signature).
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId, EventId};
+
 use super::signature::{signature_header, SigningKey};
 use crate::model::app::Plan;
 use crate::server::clock::rfc3339;
@@ -56,7 +58,7 @@ pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
     let body = Body {
         event_name: &delivery.event_name,
         facial_id: &delivery.facial_id,
-        app_id: &delivery.app_id,
+        app_id: delivery.app_id.as_str(),
         client_ip: &delivery.client_ip,
         details: Details {
             timestamp: rfc3339(delivery.occurred_at),
@@ -74,7 +76,7 @@ pub fn body(delivery: &ClaimedDelivery) -> Vec<u8> {
 /// event sent from `test_sender_ip` (or the catalog's `test` example) names no real user: its
 /// facial ID is `test` and it has no details. The same code builds it as builds every delivery.
 pub fn example_body(
-    app_id: &str,
+    app_id: &AppId,
     plan: Plan,
     event_name: &str,
     include_payload: bool,
@@ -93,9 +95,9 @@ pub fn example_body(
         )
     };
     let example = ClaimedDelivery {
-        delivery_id: String::new(),
+        delivery_id: DeliveryId::default(),
         lease_token: String::new(),
-        event_id: "evt_example".to_owned(),
+        event_id: EventId::from("evt_example"),
         attempts: 0,
         event_name: event_name.to_owned(),
         facial_id: facial_id.to_owned(),
@@ -107,7 +109,7 @@ pub fn example_body(
         app_id: app_id.to_owned(),
         plan,
         webhook_token: String::new(),
-        endpoint_id: String::new(),
+        endpoint_id: EndpointId::default(),
         url: String::new(),
         timeout_secs: 0,
         include_payload,
@@ -142,7 +144,7 @@ pub fn build(delivery: &ClaimedDelivery, now_ms: i64) -> Message {
     let timestamp = now_ms.div_euclid(1000);
     let signature = signature_header(
         &signing_keys(delivery, now_ms),
-        &delivery.event_id,
+        delivery.event_id.as_str(),
         timestamp,
         &body,
     );
@@ -152,7 +154,7 @@ pub fn build(delivery: &ClaimedDelivery, now_ms: i64) -> Message {
             "www-authenticate",
             format!("Bearer {}", delivery.webhook_token),
         ),
-        ("webhook-id", delivery.event_id.clone()),
+        ("webhook-id", delivery.event_id.to_string()),
         ("webhook-timestamp", timestamp.to_string()),
         ("webhook-signature", signature),
     ];

@@ -3,6 +3,8 @@
 //! outcome) so the hot path writes nothing more to the database; with several replicas each
 //! judges from the attempts it made, and a restart starts the hour afresh.
 
+use crate::model::ids::EndpointId;
+
 use crate::server::store::{AttemptOutcome, EndpointVerdict};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -15,13 +17,13 @@ type Minutes = VecDeque<(i64, u64, u64)>;
 
 #[derive(Debug, Default)]
 pub struct SuccessRates {
-    endpoints: Mutex<HashMap<String, Minutes>>,
+    endpoints: Mutex<HashMap<EndpointId, Minutes>>,
 }
 
 /// One endpoint's last hour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointRate {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub attempts: u64,
     pub failures: u64,
 }

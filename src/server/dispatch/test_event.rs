@@ -2,6 +2,8 @@
 //! answered inline, recorded like any delivery but never retried and never held against the
 //! endpoint's health.
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId};
+
 use super::attempt::{AttemptPolicy, Attempts};
 use super::{Transport, LEASE_MARGIN_MS};
 use crate::server::store::{NextStep, Store, StoreError};
@@ -10,7 +12,7 @@ use std::sync::Arc;
 /// What the test attempt saw, for the console.
 #[derive(Debug, Clone)]
 pub struct TestOutcome {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub delivered: bool,
     pub status_code: Option<i64>,
     pub duration_ms: i64,
@@ -42,8 +44,8 @@ impl TestSender {
     /// `app_id` (already checked to be the caller's); `None` when there is no such endpoint.
     pub async fn send(
         &self,
-        app_id: &str,
-        endpoint_id: &str,
+        app_id: &AppId,
+        endpoint_id: &EndpointId,
         client_ip: &str,
         sent_as: &str,
     ) -> Result<Option<TestOutcome>, StoreError> {

@@ -2,6 +2,8 @@
 //! into a registry change plus an event, and records both with their outbox atomically.
 //! Knows nothing of HTTP; the REST boundary parses requests into `EventInput`.
 
+use crate::model::ids::{AppId, EventId};
+
 mod rate;
 
 pub use rate::{RateDecision, RateLimiter};
@@ -51,7 +53,7 @@ impl EventInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
     Recorded {
-        event_id: String,
+        event_id: EventId,
         facial_id: String,
         deliveries: u64,
     },
@@ -72,7 +74,7 @@ impl Ingest {
     /// that later repeats of the key get; it is stored in the event's transaction.
     pub async fn submit(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         input: EventInput,
         idempotency: Option<IdempotencyKey<'_>>,
         reply: impl Fn(&RecordedEvent, &str) -> (i64, String) + Send + Sync + 'static,
@@ -146,7 +148,7 @@ impl Ingest {
 
     pub async fn facial_id(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         facial_id: &str,
     ) -> Result<FacialIdRecord, AppError> {
         let facial_id = check_facial_id(facial_id).map_err(|_| AppError::NotFound)?;
@@ -161,7 +163,7 @@ impl Ingest {
     /// follow: the management API's cursor, which needs no row to still exist.
     pub async fn facial_ids_after(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         after: Option<(i64, &str)>,
         limit: u32,
     ) -> Result<(Vec<FacialIdRecord>, Option<(i64, String)>), AppError> {
@@ -180,7 +182,7 @@ impl Ingest {
     /// A page of the registry for the console, with the last day's event counts.
     pub async fn facial_id_page(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         search: Option<&str>,
         page: u32,
     ) -> Result<FacialIdPage, AppError> {
@@ -220,7 +222,7 @@ impl Ingest {
 
     pub async fn stored_reply(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         key: &str,
     ) -> Result<Option<StoredReply>, AppError> {
         Ok(self.store.stored_reply(app_id, key).await?)

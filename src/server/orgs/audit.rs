@@ -1,6 +1,8 @@
 //! The audit log's rules: what an entry holds (never a secret), who may read it, how long
 //! it is kept.
 
+use crate::model::ids::OrgId;
+
 use super::{Actor, Member};
 use crate::model::org::{Action, AuditAction, AuditEntry, AuditPage};
 use crate::model::AppError;
@@ -79,7 +81,7 @@ impl Audit {
     /// failure to write is logged, never returned (see below).
     pub async fn record_in(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         actor: &Actor,
         action: AuditAction,
         (object_kind, object_id): (&str, &str),
@@ -91,7 +93,7 @@ impl Audit {
             .insert_audit(NewAuditEntry {
                 org_id,
                 at: now_ms(),
-                actor_id: Some(actor.account_id.as_str()).filter(|id| !id.is_empty()),
+                actor_id: actor.id.recorded(),
                 actor: &actor.label,
                 action: action.as_str(),
                 object_kind,
@@ -122,7 +124,7 @@ impl Audit {
         Ok(self
             .store
             .audit_count_by_actor(
-                &actor.account_id,
+                actor.id.recorded().unwrap_or_default(),
                 actions.map(AuditAction::as_str),
                 now_ms() - window_ms,
             )
@@ -132,7 +134,7 @@ impl Audit {
     /// How many entries of either action the organization's API tokens made in the window.
     pub async fn recent_by_tokens(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         actions: [AuditAction; 2],
         window_ms: i64,
     ) -> Result<i64, AppError> {

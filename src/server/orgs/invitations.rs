@@ -183,7 +183,7 @@ impl Orgs {
     pub async fn accept(&self, actor: Actor, token: &str) -> Result<Member, AppError> {
         let (org_id, role, invitation_id) = self
             .store
-            .accept_invitation(&hash_api_key(token.trim()), &actor.account_id)
+            .accept_invitation(&hash_api_key(token.trim()), actor.account_id()?)
             .await?
             .ok_or_else(|| {
                 AppError::invalid(

@@ -1,6 +1,8 @@
 //! Who is in an organization and the changes owners and admins make to that: roles,
 //! removal, leaving, handing ownership on. Each change is judged inside its own transaction.
 
+use crate::model::ids::AccountId;
+
 use super::{stored_role, Member, Orgs};
 use crate::model::org::{Action, AuditAction, MemberView, Role};
 use crate::model::AppError;
@@ -16,7 +18,7 @@ impl Orgs {
             .into_iter()
             .map(|record| {
                 Ok(MemberView {
-                    is_you: record.account_id == member.actor.account_id,
+                    is_you: member.actor.person() == Some(&record.account_id),
                     role: stored_role(&record.role)?,
                     account_id: record.account_id,
                     email: record.email,
@@ -29,7 +31,7 @@ impl Orgs {
     pub async fn change_role(
         &self,
         member: &Member,
-        account_id: &str,
+        account_id: &AccountId,
         role: &str,
     ) -> Result<(), AppError> {
         member.require(Action::ManageMembers)?;
@@ -62,13 +64,13 @@ impl Orgs {
             .record(
                 member,
                 AuditAction::MemberRoleChange,
-                ("account", &target.account_id),
+                ("account", target.account_id.as_str()),
                 Some(details),
             )
             .await
     }
 
-    pub async fn remove(&self, member: &Member, account_id: &str) -> Result<(), AppError> {
+    pub async fn remove(&self, member: &Member, account_id: &AccountId) -> Result<(), AppError> {
         member.require(Action::ManageMembers)?;
         let target = self.target(member, account_id).await?;
         self.change(member, &target, MemberChange::Remove, |now| {
@@ -86,7 +88,7 @@ impl Orgs {
             .record(
                 member,
                 AuditAction::MemberRemove,
-                ("account", &target.account_id),
+                ("account", target.account_id.as_str()),
                 Some(details),
             )
             .await
@@ -94,7 +96,7 @@ impl Orgs {
 
     /// Leaves the organization; its last owner cannot.
     pub async fn leave(&self, member: &Member) -> Result<(), AppError> {
-        let me = self.target(member, &member.actor.account_id).await?;
+        let me = self.target(member, member.actor.account_id()?).await?;
         self.change(member, &me, MemberChange::Remove, |now| {
             if now.actor()? == Role::Owner {
                 now.another_owner_remains()?;
@@ -106,17 +108,17 @@ impl Orgs {
             .record(
                 member,
                 AuditAction::MemberLeave,
-                ("account", &member.actor.account_id),
+                ("account", member.actor.account_id()?.as_str()),
                 None,
             )
             .await
     }
 
     /// Makes another member an owner and the caller an admin.
-    pub async fn transfer(&self, member: &Member, account_id: &str) -> Result<(), AppError> {
+    pub async fn transfer(&self, member: &Member, account_id: &AccountId) -> Result<(), AppError> {
         member.require(Action::ManageOwners)?;
         let target = self.target(member, account_id).await?;
-        if target.account_id == member.actor.account_id {
+        if member.actor.person() == Some(&target.account_id) {
             return Err(AppError::invalid(
                 "account_id",
                 "Choose another member to become the owner.",
@@ -133,17 +135,21 @@ impl Orgs {
             .record(
                 member,
                 AuditAction::OwnershipTransfer,
-                ("account", &target.account_id),
+                ("account", target.account_id.as_str()),
                 Some(details),
             )
             .await
     }
 
-    async fn target(&self, member: &Member, account_id: &str) -> Result<MemberView, AppError> {
+    async fn target(
+        &self,
+        member: &Member,
+        account_id: &AccountId,
+    ) -> Result<MemberView, AppError> {
         self.members(member)
             .await?
             .into_iter()
-            .find(|m| m.account_id == account_id.trim())
+            .find(|m| m.account_id == *account_id)
             .ok_or_else(no_such_member)
     }
 
@@ -159,7 +165,7 @@ impl Orgs {
         self.store
             .change_membership(
                 &member.org_id,
-                &member.actor.account_id,
+                member.actor.account_id()?,
                 &target.account_id,
                 change,
                 rule,

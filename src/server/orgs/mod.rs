@@ -2,6 +2,8 @@
 //! make to that. Another organization is `NotFound`; a role too weak is `Forbidden`.
 //! Knows nothing of HTTP or sessions: callers pass the acting `Member`.
 
+use crate::model::ids::{AccountId, AppId, OrgId};
+
 mod audit;
 mod invitations;
 mod members;
@@ -18,29 +20,67 @@ use crate::server::error::internal;
 use crate::server::store::{MembershipRecord, Store};
 use serde_json::json;
 
-/// Who acts: an account (its email as the label) from an address, an organization API token
-/// (its ID in `account_id`, its name in the label), or the operator.
+/// Who acts, as the audit log names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActorId {
+    Account(AccountId),
+    /// An organization API token (`tok_…`).
+    Token(String),
+    /// The operator acting outside any account (the command line).
+    Operator,
+}
+
+impl ActorId {
+    /// The ID the audit log stores and rate limits count by; none for the operator.
+    pub fn recorded(&self) -> Option<&str> {
+        match self {
+            ActorId::Account(id) => Some(id.as_str()),
+            ActorId::Token(id) => Some(id),
+            ActorId::Operator => None,
+        }
+    }
+}
+
+/// Who acts (an account, with its email as the label; an API token, with its name; or the
+/// operator) and from which address.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    /// Empty for the operator acting outside any account (the command line).
-    pub account_id: String,
+    pub id: ActorId,
     pub label: String,
     pub ip: String,
 }
 
 impl Actor {
+    /// The account `account_id` (labelled by its email) acting from `ip`.
+    pub fn account(account_id: AccountId, email: String, ip: String) -> Actor {
+        Actor {
+            id: ActorId::Account(account_id),
+            label: email,
+            ip,
+        }
+    }
+
     /// The operator acting from `source` (the command line) rather than as an account.
     pub fn operator(source: &str) -> Actor {
         Actor {
-            account_id: String::new(),
+            id: ActorId::Operator,
             label: "operator".to_owned(),
             ip: source.to_owned(),
         }
     }
 
-    /// The account acting, or `None` for the operator or an API token (`tok_…`).
-    pub fn person(&self) -> Option<&str> {
-        Some(self.account_id.as_str()).filter(|id| !id.is_empty() && !id.starts_with("tok_"))
+    /// The account acting, or `None` for the operator or an API token.
+    pub fn person(&self) -> Option<&AccountId> {
+        match &self.id {
+            ActorId::Account(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The account acting; an API token or the operator is in no organization's member list,
+    /// so what needs one is not found for them.
+    pub fn account_id(&self) -> Result<&AccountId, AppError> {
+        self.person().ok_or(AppError::NotFound)
     }
 }
 
@@ -48,7 +88,7 @@ impl Actor {
 #[derive(Debug, Clone)]
 pub struct Member {
     pub actor: Actor,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub role: Role,
 }
@@ -96,7 +136,7 @@ impl Orgs {
     }
 
     /// The organizations `actor` belongs to, oldest membership first.
-    pub async fn memberships(&self, account_id: &str) -> Result<Vec<OrgSummary>, AppError> {
+    pub async fn memberships(&self, account_id: &AccountId) -> Result<Vec<OrgSummary>, AppError> {
         self.store
             .memberships(account_id)
             .await?
@@ -107,13 +147,13 @@ impl Orgs {
 
     /// Writes a console sign-in into the log of every organization the account belongs to.
     pub async fn record_sign_in(&self, actor: &Actor) -> Result<(), AppError> {
-        for org in self.store.memberships(&actor.account_id).await? {
+        for org in self.store.memberships(actor.account_id()?).await? {
             self.audit
                 .record_in(
                     &org.org_id,
                     actor,
                     AuditAction::SignIn,
-                    ("account", &actor.account_id),
+                    ("account", actor.account_id()?.as_str()),
                     None,
                 )
                 .await?;
@@ -124,15 +164,19 @@ impl Orgs {
     /// The organization the console shows `actor`: `preferred` while it is still a member
     /// there, else its oldest membership. An account in no organization (it left or deleted
     /// them all) gets a new one of its own, so it always has somewhere to work.
-    pub async fn current(&self, actor: Actor, preferred: Option<&str>) -> Result<Member, AppError> {
+    pub async fn current(
+        &self,
+        actor: Actor,
+        preferred: Option<&OrgId>,
+    ) -> Result<Member, AppError> {
         if let Some(org_id) = preferred {
-            if let Some(record) = self.store.membership(&actor.account_id, org_id).await? {
+            if let Some(record) = self.store.membership(actor.account_id()?, org_id).await? {
                 return member(actor, record);
             }
         }
         match self
             .store
-            .memberships(&actor.account_id)
+            .memberships(actor.account_id()?)
             .await?
             .into_iter()
             .next()
@@ -146,11 +190,11 @@ impl Orgs {
     }
 
     /// `actor` as a member of `org_id`; `NotFound` when it is not one.
-    pub async fn member(&self, actor: Actor, org_id: &str) -> Result<Member, AppError> {
-        let org_id = stored_id(org_id)?;
+    pub async fn member(&self, actor: Actor, org_id: &OrgId) -> Result<Member, AppError> {
+        stored_id(org_id)?;
         let record = self
             .store
-            .membership(&actor.account_id, org_id)
+            .membership(actor.account_id()?, org_id)
             .await?
             .ok_or(AppError::NotFound)?;
         member(actor, record)
@@ -158,11 +202,15 @@ impl Orgs {
 
     /// `actor` as a member of the organization that owns application `public_id`; `NotFound`
     /// for an application of an organization it is not in, as for one that does not exist.
-    pub async fn member_for_app(&self, actor: Actor, public_id: &str) -> Result<Member, AppError> {
-        let public_id = stored_id(public_id)?;
+    pub async fn member_for_app(
+        &self,
+        actor: Actor,
+        public_id: &AppId,
+    ) -> Result<Member, AppError> {
+        stored_id(public_id)?;
         let record = self
             .store
-            .membership_for_app(&actor.account_id, public_id)
+            .membership_for_app(actor.account_id()?, public_id)
             .await?
             .ok_or(AppError::NotFound)?;
         member(actor, record)
@@ -190,13 +238,13 @@ impl Orgs {
 
     async fn create_unlimited(&self, actor: Actor, name: &str) -> Result<Member, AppError> {
         let name = org_name(name)?;
-        let org_id = self.store.insert_org(&name, &actor.account_id).await?;
+        let org_id = self.store.insert_org(&name, actor.account_id()?).await?;
         let member = self.member(actor, &org_id).await?;
         self.audit
             .record(
                 &member,
                 AuditAction::OrgCreate,
-                ("org", &org_id),
+                ("org", org_id.as_str()),
                 Some(json!({"name": name})),
             )
             .await?;
@@ -214,7 +262,7 @@ impl Orgs {
             .record(
                 member,
                 AuditAction::OrgRename,
-                ("org", &member.org_id),
+                ("org", member.org_id.as_str()),
                 Some(details),
             )
             .await
@@ -233,7 +281,7 @@ impl Orgs {
             ));
         }
         if self.store.delete_org(&member.org_id).await? {
-            tracing::info!(org = %member.org_id, by = %member.actor.account_id, "organization deleted");
+            tracing::info!(org = %member.org_id, by = ?member.actor.id, "organization deleted");
             Ok(())
         } else {
             Err(AppError::NotFound)
@@ -241,11 +289,11 @@ impl Orgs {
     }
 }
 
-/// An ID from a URL path, trimmed; one no ID can be (a NUL, which PostgreSQL refuses in text,
-/// or past any ID's length) is simply not found.
-fn stored_id(raw: &str) -> Result<&str, AppError> {
-    let id = raw.trim();
-    if id.contains('\0') || id.len() > 64 {
+/// An ID from a URL path; one no ID can be (a NUL, which PostgreSQL refuses in text, or past
+/// any ID's length) is simply not found.
+fn stored_id<Id: AsRef<str> + ?Sized>(id: &Id) -> Result<&Id, AppError> {
+    let text = id.as_ref();
+    if text.contains('\0') || text.len() > 64 {
         Err(AppError::NotFound)
     } else {
         Ok(id)

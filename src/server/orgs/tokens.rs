@@ -2,7 +2,7 @@
 //! they may grant, shown once, stored as SHA-256, revocable. A token acts as a `Member` whose
 //! actor is the token itself, so every rule and audit entry applies to it unchanged.
 
-use super::{stored_id, stored_role, Actor, Member, Orgs};
+use super::{stored_id, stored_role, Actor, ActorId, Member, Orgs};
 use crate::model::org::{Action, AuditAction, Role};
 use crate::model::token::{IssuedToken, TokenView, MAX_TOKEN_NAME_CHARS};
 use crate::model::AppError;
@@ -142,7 +142,7 @@ impl Orgs {
         Ok(Some(Member {
             actor: Actor {
                 label: format!("API token “{}”", token.name),
-                account_id: token.id,
+                id: ActorId::Token(token.id),
                 ip: ip.to_owned(),
             },
             role: stored_role(&token.role)?,

@@ -1,6 +1,8 @@
 //! Console sessions as the account owner sees them (browser, address, when), and the
 //! addresses each account signs in from. Never holds the session's cookie or data.
 
+use crate::model::ids::AccountId;
+
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
@@ -8,7 +10,7 @@ use crate::server::clock::now_ms;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountSessionRecord {
     pub id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub user_agent: String,
     pub ip: String,
     pub signed_in_at: i64,
@@ -32,7 +34,7 @@ impl Store {
     /// Records a new session; returns its id (`ses_…`), which the session keeps.
     pub async fn insert_account_session(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         user_agent: &str,
         ip: &str,
     ) -> Result<String, StoreError> {
@@ -87,7 +89,7 @@ impl Store {
     /// (sessions that expired unused) are removed on the way.
     pub async fn account_sessions(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         since_ms: i64,
     ) -> Result<Vec<AccountSessionRecord>, StoreError> {
         let sql = format!(
@@ -111,7 +113,7 @@ impl Store {
     /// Ends one of the account's sessions; `false` when it has no such session.
     pub async fn delete_account_session(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         id: &str,
     ) -> Result<bool, StoreError> {
         let deleted = on_db!(self.db(), |pool| {
@@ -128,7 +130,7 @@ impl Store {
     /// Ends every session of the account but `keep`; returns how many ended.
     pub async fn delete_other_account_sessions(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         keep: Option<&str>,
     ) -> Result<u64, StoreError> {
         Ok(on_db!(self.db(), |pool| {
@@ -149,7 +151,7 @@ impl Store {
     /// from one new address may both be told it is new, which costs one extra mail.
     pub async fn record_sign_in_address(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         ip: &str,
         since_ms: i64,
     ) -> Result<SignInAddress, StoreError> {

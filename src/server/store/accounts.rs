@@ -1,5 +1,7 @@
 //! The accounts aggregate: who may sign in, with which password hash, and as what role.
 
+use crate::model::ids::AccountId;
+
 use super::orgs::{insert_org_with_owner, personal_org_id};
 use super::{is_unique_violation, new_id, on_db, Store, StoreError};
 use crate::model::org::personal_org_name;
@@ -7,7 +9,7 @@ use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRecord {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub password_hash: String,
     pub is_operator: bool,
@@ -49,7 +51,7 @@ impl Store {
              CASE WHEN $6 THEN $5 END \
              RETURNING {COLUMNS}"
         );
-        let id = new_id("acc");
+        let id = AccountId::from(new_id(AccountId::PREFIX));
         let org_id = personal_org_id(&id);
         // The account and its personal organization exist together or not at all. The
         // block keeps `?` inside it, so a taken email reaches the match below.
@@ -87,7 +89,7 @@ impl Store {
         Ok(found)
     }
 
-    pub async fn account_by_id(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+    pub async fn account_by_id(&self, id: &AccountId) -> Result<Option<AccountRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
         let found = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, AccountRecord>(&sql)
@@ -102,7 +104,7 @@ impl Store {
     /// before; returns the new epoch for the session that made the change.
     pub async fn set_password_hash(
         &self,
-        id: &str,
+        id: &AccountId,
         password_hash: &str,
     ) -> Result<i64, StoreError> {
         let epoch = on_db!(self.db(), |pool| {
@@ -131,7 +133,7 @@ impl Store {
     /// when `verified`). `Ok(false)` when another account has the email.
     pub async fn set_account_email(
         &self,
-        id: &str,
+        id: &AccountId,
         email: &str,
         verified: bool,
     ) -> Result<bool, StoreError> {
@@ -157,7 +159,7 @@ impl Store {
     }
 
     /// Marks the account's current email confirmed (the operator's CLI vouching for it).
-    pub async fn mark_email_verified(&self, id: &str) -> Result<(), StoreError> {
+    pub async fn mark_email_verified(&self, id: &AccountId) -> Result<(), StoreError> {
         on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE accounts SET email_verified_at = $2 \

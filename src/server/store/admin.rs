@@ -1,11 +1,12 @@
 //! Operator views across all accounts. Only the operator boundary may call these.
 
 use super::{on_db, Store, StoreError};
+use crate::model::ids::AccountId;
 use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountOverview {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub is_operator: bool,
     pub disabled_at: Option<i64>,
@@ -49,7 +50,11 @@ impl Store {
         Ok(rows.into_iter().map(|r| (r.app, r.org_name)).collect())
     }
 
-    pub async fn set_account_disabled(&self, id: &str, disabled: bool) -> Result<bool, StoreError> {
+    pub async fn set_account_disabled(
+        &self,
+        id: &AccountId,
+        disabled: bool,
+    ) -> Result<bool, StoreError> {
         let disabled_at = disabled.then(now_ms);
         let affected = on_db!(self.db(), |pool| {
             sqlx::query("UPDATE accounts SET disabled_at = $2 WHERE id = $1")

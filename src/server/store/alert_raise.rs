@@ -3,6 +3,8 @@
 //! episode per subject) makes every raise happen once, whichever replica tries it and however
 //! often: what was recorded is sent by the outboxes, and a restart sends nothing again.
 
+use crate::model::ids::{AppId, EndpointId, OrgId};
+
 use super::{on_db, OutgoingMail, Store, StoreError};
 use crate::server::clock::now_ms;
 
@@ -13,10 +15,10 @@ pub struct NewAlert {
     pub dedupe_key: String,
     pub kind: &'static str,
     /// `None` for the operator's alerts.
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     pub episode_id: Option<String>,
-    pub app_id: Option<String>,
-    pub endpoint_id: Option<String>,
+    pub app_id: Option<AppId>,
+    pub endpoint_id: Option<EndpointId>,
     pub endpoint_url: Option<String>,
     pub message: String,
     pub deliveries_affected: i64,
@@ -32,9 +34,9 @@ pub struct NewAlert {
 pub struct NewEpisode {
     pub id: String,
     pub subject: String,
-    pub org_id: Option<String>,
-    pub app_id: Option<String>,
-    pub endpoint_id: Option<String>,
+    pub org_id: Option<OrgId>,
+    pub app_id: Option<AppId>,
+    pub endpoint_id: Option<EndpointId>,
     pub opened_at: i64,
     /// Opened by the success-rate rule.
     pub by_rate: bool,
@@ -272,7 +274,7 @@ impl Store {
     /// raised in the last hour (then it waits for the hour to pass: `flush_exhausted`).
     pub async fn count_exhausted(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         counted_until: Option<i64>,
         newest: i64,
         count: i64,
@@ -318,7 +320,7 @@ impl Store {
     /// their last such alert, once that alert is an hour old.
     pub async fn flush_exhausted(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         compose: &(dyn Fn(i64) -> NewAlert + Sync),
     ) -> Result<bool, StoreError> {
         let raised = on_db!(self.db(), |pool| {
@@ -334,8 +336,8 @@ impl Store {
     }
 
     /// Endpoints with failed-for-good deliveries waiting for their hourly alert.
-    pub async fn endpoints_with_pending_exhausted(&self) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = on_db!(self.db(), |pool| {
+    pub async fn endpoints_with_pending_exhausted(&self) -> Result<Vec<EndpointId>, StoreError> {
+        let rows: Vec<(EndpointId,)> = on_db!(self.db(), |pool| {
             sqlx::query_as(
                 "SELECT id FROM endpoints WHERE exhausted_pending > 0 \
                  AND (exhausted_alert_at IS NULL OR exhausted_alert_at <= $1)",

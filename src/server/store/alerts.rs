@@ -1,6 +1,8 @@
 //! Alerts as stored: each organization's thresholds and operational webhook, each account's
 //! mail choices and unread mark, the alert list, and the facts the evaluator reads.
 
+use crate::model::ids::{AccountId, AppId, EndpointId, OrgId};
+
 use super::{on_db, Store, StoreError};
 use crate::model::alert::AlertRules;
 
@@ -10,9 +12,9 @@ pub const OWNER_DISABLED_REASON: &str = "turned off by the owner";
 /// An endpoint as the evaluator sees it, with its organization's thresholds.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointFacts {
-    pub id: String,
-    pub app_id: String,
-    pub org_id: String,
+    pub id: EndpointId,
+    pub app_id: AppId,
+    pub org_id: OrgId,
     pub url: String,
     pub enabled: bool,
     /// An episode is open for it.
@@ -61,8 +63,8 @@ pub struct AlertRecord {
     pub kind: String,
     pub message: String,
     pub raised_at: i64,
-    pub app_id: Option<String>,
-    pub endpoint_id: Option<String>,
+    pub app_id: Option<AppId>,
+    pub endpoint_id: Option<EndpointId>,
     pub endpoint_url: Option<String>,
     pub deliveries_affected: i64,
     pub episode_id: Option<String>,
@@ -75,7 +77,7 @@ pub struct AlertRecord {
 const VISIBLE: &str = "(al.org_id = $1 OR ($2 AND al.org_id IS NULL))";
 
 impl Store {
-    pub async fn alert_rules(&self, org_id: &str) -> Result<AlertRules, StoreError> {
+    pub async fn alert_rules(&self, org_id: &OrgId) -> Result<AlertRules, StoreError> {
         let row: Option<(i64, i64, i64)> = on_db!(self.db(), |pool| {
             sqlx::query_as(
                 "SELECT alert_failures, alert_rate_percent, alert_rate_min_attempts \
@@ -96,7 +98,7 @@ impl Store {
 
     pub async fn set_alert_rules(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         rules: &AlertRules,
     ) -> Result<(), StoreError> {
         on_db!(self.db(), |pool| {
@@ -118,7 +120,7 @@ impl Store {
     /// The operational webhook's URL and signing secret.
     pub async fn ops_webhook(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> Result<(Option<String>, Option<String>), StoreError> {
         let row: Option<(Option<String>, Option<String>)> = on_db!(self.db(), |pool| {
             sqlx::query_as(
@@ -136,7 +138,7 @@ impl Store {
     /// dropped.
     pub async fn set_ops_webhook(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         url: Option<&str>,
         secret: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -191,7 +193,10 @@ impl Store {
         Ok(pruned)
     }
 
-    pub async fn alert_mail_prefs(&self, account_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn alert_mail_prefs(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = on_db!(self.db(), |pool| {
             sqlx::query_as("SELECT kind FROM alert_mail_prefs WHERE account_id = $1 ORDER BY kind")
                 .bind(account_id)
@@ -204,7 +209,7 @@ impl Store {
     /// Replaces the account's choices with `kinds` (already validated).
     pub async fn set_alert_mail_prefs(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         kinds: &[&str],
     ) -> Result<(), StoreError> {
         on_db!(self.db(), |pool| {
@@ -231,8 +236,8 @@ impl Store {
     /// Alerts the account has not seen, counted up to `cap`.
     pub async fn unread_alerts(
         &self,
-        account_id: &str,
-        org_id: &str,
+        account_id: &AccountId,
+        org_id: &OrgId,
         is_operator: bool,
         cap: i64,
     ) -> Result<i64, StoreError> {
@@ -256,7 +261,7 @@ impl Store {
     /// The newest alerts the account sees, with the moment it last looked (before this look).
     pub async fn alerts_for(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         is_operator: bool,
         limit: i64,
     ) -> Result<Vec<AlertRecord>, StoreError> {
@@ -282,8 +287,8 @@ impl Store {
     /// mark, so the page can show which alerts were new to this look.
     pub async fn mark_alerts_seen(
         &self,
-        account_id: &str,
-        org_id: &str,
+        account_id: &AccountId,
+        org_id: &OrgId,
         now: i64,
     ) -> Result<i64, StoreError> {
         let previous = on_db!(self.db(), |pool| {
@@ -341,7 +346,10 @@ impl Store {
     }
 
     /// The endpoints of `ids` that exist, with their thresholds.
-    pub async fn endpoint_facts(&self, ids: &[String]) -> Result<Vec<EndpointFacts>, StoreError> {
+    pub async fn endpoint_facts(
+        &self,
+        ids: &[EndpointId],
+    ) -> Result<Vec<EndpointFacts>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -1,13 +1,15 @@
 //! Organization API tokens (stored as SHA-256 only) and the replies kept for their
 //! `Idempotency-Key`s. A token is live until it is revoked or its expiry passes.
 
+use crate::model::ids::{AccountId, OrgId};
+
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiTokenRecord {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub name: String,
     pub role: String,
@@ -24,12 +26,12 @@ pub struct ApiTokenRecord {
 
 /// The stored parts of a new token.
 pub struct NewApiToken<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub name: &'a str,
     pub role: &'a str,
     pub token_hash: &'a str,
     pub prefix: &'a str,
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a AccountId>,
     pub expires_at: Option<i64>,
 }
 
@@ -106,7 +108,7 @@ impl Store {
     }
 
     /// The organization's tokens that are not revoked (expired ones included), newest first.
-    pub async fn api_tokens(&self, org_id: &str) -> Result<Vec<ApiTokenRecord>, StoreError> {
+    pub async fn api_tokens(&self, org_id: &OrgId) -> Result<Vec<ApiTokenRecord>, StoreError> {
         let sql = format!(
             "SELECT {} {FROM} WHERE t.org_id = $1 AND t.revoked_at IS NULL \
              ORDER BY t.created_at DESC, t.id DESC LIMIT {MAX_TOKENS_PER_ORG}",
@@ -142,7 +144,7 @@ impl Store {
     /// One of the organization's tokens that is not revoked.
     pub async fn api_token(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
     ) -> Result<Option<ApiTokenRecord>, StoreError> {
         let sql = format!(
@@ -161,7 +163,7 @@ impl Store {
     /// Revokes one of the organization's tokens; `None` when it has no such live token.
     pub async fn revoke_api_token(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
     ) -> Result<Option<String>, StoreError> {
         let name: Option<(String,)> = on_db!(self.db(), |pool| {

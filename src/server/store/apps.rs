@@ -1,15 +1,17 @@
 //! The applications aggregate. Every member-facing query is scoped by `org_id`, so another
 //! organization's application is indistinguishable from one that does not exist.
 
+use crate::model::ids::{AccountId, AppId, OrgId};
+
 use super::{is_unique_violation, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 use crate::server::secrets::new_public_app_id;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AppRecord {
-    pub id: String,
+    pub id: AppId,
     /// The organization that owns the application.
-    pub org_id: String,
+    pub org_id: OrgId,
     pub name: String,
     pub plan: String,
     pub api_key_prefix: String,
@@ -20,7 +22,7 @@ pub struct AppRecord {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AppListing {
-    pub id: String,
+    pub id: AppId,
     pub name: String,
     pub plan: String,
     pub created_at: i64,
@@ -45,8 +47,8 @@ impl Store {
     /// `created_by` is the account that created it, kept for the record.
     pub async fn insert_app(
         &self,
-        org_id: &str,
-        created_by: &str,
+        org_id: &OrgId,
+        created_by: &AccountId,
         name: &str,
         plan: &str,
         credentials: NewAppCredentials<'_>,
@@ -86,7 +88,7 @@ impl Store {
         }
     }
 
-    pub async fn apps_of_org(&self, org_id: &str) -> Result<Vec<AppListing>, StoreError> {
+    pub async fn apps_of_org(&self, org_id: &OrgId) -> Result<Vec<AppListing>, StoreError> {
         let sql = "SELECT a.id, a.name, a.plan, a.created_at, \
                    (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = a.id) AS last_event_at, \
                    (SELECT COUNT(*) FROM endpoints e WHERE e.app_id = a.id) AS endpoint_count \
@@ -102,8 +104,8 @@ impl Store {
 
     pub async fn app_of_org(
         &self,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &AppId,
     ) -> Result<Option<AppRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1 AND org_id = $2");
         let row = on_db!(self.db(), |pool| {
@@ -116,7 +118,7 @@ impl Store {
         Ok(row)
     }
 
-    pub async fn app_by_id(&self, id: &str) -> Result<Option<AppRecord>, StoreError> {
+    pub async fn app_by_id(&self, id: &AppId) -> Result<Option<AppRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM applications WHERE id = $1");
         let row = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, AppRecord>(&sql)
@@ -140,7 +142,7 @@ impl Store {
     }
 
     /// The stored hash of an application's API key (tests prove only the hash is kept).
-    pub async fn api_key_hash_of(&self, id: &str) -> Result<Option<String>, StoreError> {
+    pub async fn api_key_hash_of(&self, id: &AppId) -> Result<Option<String>, StoreError> {
         let hash = on_db!(self.db(), |pool| {
             sqlx::query_scalar::<_, String>("SELECT api_key_hash FROM applications WHERE id = $1")
                 .bind(id)
@@ -150,7 +152,12 @@ impl Store {
         Ok(hash)
     }
 
-    pub async fn rename_app(&self, org_id: &str, id: &str, name: &str) -> Result<bool, StoreError> {
+    pub async fn rename_app(
+        &self,
+        org_id: &OrgId,
+        id: &AppId,
+        name: &str,
+    ) -> Result<bool, StoreError> {
         self.update_owned(
             "UPDATE applications SET name = $3 WHERE id = $1 AND org_id = $2",
             org_id,
@@ -161,7 +168,7 @@ impl Store {
     }
 
     /// Deletes the application; its endpoints (and later its events) go with it by cascade.
-    pub async fn delete_app(&self, org_id: &str, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_app(&self, org_id: &OrgId, id: &AppId) -> Result<bool, StoreError> {
         self.update_owned(
             "DELETE FROM applications WHERE id = $1 AND org_id = $2",
             org_id,
@@ -173,8 +180,8 @@ impl Store {
 
     pub async fn set_api_key(
         &self,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &AppId,
         hash: &str,
         prefix: &str,
     ) -> Result<bool, StoreError> {
@@ -189,8 +196,8 @@ impl Store {
 
     pub async fn set_webhook_token(
         &self,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &AppId,
         token: &str,
     ) -> Result<bool, StoreError> {
         self.update_owned(
@@ -203,7 +210,7 @@ impl Store {
     }
 
     /// Operator action: not scoped by organization.
-    pub async fn set_plan(&self, id: &str, plan: &str) -> Result<bool, StoreError> {
+    pub async fn set_plan(&self, id: &AppId, plan: &str) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query("UPDATE applications SET plan = $2 WHERE id = $1")
                 .bind(id)
@@ -220,8 +227,8 @@ impl Store {
     async fn update_owned(
         &self,
         sql: &str,
-        org_id: &str,
-        id: &str,
+        org_id: &OrgId,
+        id: &AppId,
         extra: &[&str],
     ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {

@@ -1,5 +1,7 @@
 //! The audit log: appended to, read newest first with filters, and pruned by age.
 
+use crate::model::ids::OrgId;
+
 use super::{new_id, on_db, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,7 +18,7 @@ pub struct AuditRecord {
 
 /// One entry to append.
 pub struct NewAuditEntry<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub at: i64,
     pub actor_id: Option<&'a str>,
     pub actor: &'a str,
@@ -67,7 +69,7 @@ impl Store {
     /// Up to `limit` entries, newest first, skipping `offset`.
     pub async fn audit_entries(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         filter: &AuditFilter,
         limit: i64,
         offset: i64,
@@ -122,7 +124,7 @@ impl Store {
     /// made since `since_ms`.
     pub async fn audit_count_by_tokens(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         actions: [&str; 2],
         since_ms: i64,
     ) -> Result<i64, StoreError> {

@@ -2,6 +2,8 @@
 //! endpoints' recent record, the queue's depth and the dispatcher replicas' heartbeats.
 //! Aggregates are computed by the database; only a few dozen rows come back.
 
+use crate::model::ids::{AppId, EndpointId};
+
 use super::{on_db, Store, StoreError};
 
 /// The deliveries of one application's events since $2, to endpoint $3 or (NULL) to all, with
@@ -24,7 +26,7 @@ pub struct HourCounts {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EndpointCounts {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub total: i64,
     pub delivered: i64,
     pub last_at: Option<i64>,
@@ -55,8 +57,8 @@ impl Store {
     /// without deliveries are absent.
     pub async fn hourly_delivery_stats(
         &self,
-        app_id: &str,
-        endpoint_id: Option<&str>,
+        app_id: &AppId,
+        endpoint_id: Option<&EndpointId>,
         since_ms: i64,
     ) -> Result<(Vec<HourCounts>, Vec<(i64, i64)>), StoreError> {
         let counts = format!(
@@ -97,7 +99,7 @@ impl Store {
     /// (test events aside), and when the newest event sent to it, test or not, happened.
     pub async fn endpoint_recent_counts(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         since_ms: i64,
     ) -> Result<Vec<EndpointCounts>, StoreError> {
         let sql = format!(

@@ -1,6 +1,8 @@
 //! The read side of deliveries: what was sent where, and every attempt, for the console and
 //! for operators. Queries only; the dispatcher's writes live in `deliveries`.
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId, EventId};
+
 use super::queue::{claimed_columns, Lease, CLAIMED_JOINS};
 use super::ClaimedDelivery;
 use super::{on_db, AttemptRecord, Store, StoreError};
@@ -18,11 +20,11 @@ pub struct AttemptLogRecord {
 /// A delivery as the console lists it, with its event and endpoint.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryListing {
-    pub id: String,
-    pub event_id: String,
+    pub id: DeliveryId,
+    pub event_id: EventId,
     pub event_name: String,
     pub facial_id: String,
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub endpoint_url: String,
     pub endpoint_description: String,
     pub endpoint_enabled: bool,
@@ -47,7 +49,7 @@ pub struct DeliveryListing {
 pub struct ListingFilter<'a> {
     pub status: Option<&'a str>,
     pub event_name: Option<&'a str>,
-    pub endpoint_id: Option<&'a str>,
+    pub endpoint_id: Option<&'a EndpointId>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     /// A delivery ID, event ID or facial ID.
@@ -81,7 +83,7 @@ impl Store {
     /// One page of an application's deliveries, newest event first.
     pub async fn list_deliveries(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         filter: ListingFilter<'_>,
         limit: i64,
         offset: i64,
@@ -123,8 +125,8 @@ impl Store {
     /// One delivery of `app_id`; `None` for another application's delivery.
     pub async fn delivery_of_app(
         &self,
-        app_id: &str,
-        delivery_id: &str,
+        app_id: &AppId,
+        delivery_id: &DeliveryId,
     ) -> Result<Option<DeliveryListing>, StoreError> {
         let sql = format!(
             "SELECT {LISTING_COLUMNS}, {} {LISTING_FROM} WHERE d.id = $1 AND d.app_id = $2",
@@ -143,8 +145,8 @@ impl Store {
     /// What the dispatcher would read to send this delivery now, for showing its request.
     pub async fn delivery_as_sent(
         &self,
-        app_id: &str,
-        delivery_id: &str,
+        app_id: &AppId,
+        delivery_id: &DeliveryId,
     ) -> Result<Option<ClaimedDelivery>, StoreError> {
         let columns = claimed_columns(Lease::Any);
         let sql = format!(
@@ -164,7 +166,7 @@ impl Store {
     /// changes, a live console has something new to show.
     pub async fn recent_delivery_states(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         limit: i64,
     ) -> Result<(Vec<(String, String, i64)>, i64), StoreError> {
         let recent = "SELECT d.id, d.status, d.attempts FROM events ev \
@@ -189,7 +191,7 @@ impl Store {
 
     pub async fn deliveries_of_event(
         &self,
-        event_id: &str,
+        event_id: &EventId,
     ) -> Result<Vec<DeliveryListing>, StoreError> {
         let sql = format!(
             "SELECT {LISTING_COLUMNS}, {} {LISTING_FROM} WHERE d.event_id = $1 ORDER BY d.endpoint_id",
@@ -206,7 +208,7 @@ impl Store {
 
     pub async fn attempts_of_delivery(
         &self,
-        delivery_id: &str,
+        delivery_id: &DeliveryId,
     ) -> Result<Vec<AttemptLogRecord>, StoreError> {
         let rows = on_db!(self.db(), |pool| {
             sqlx::query_as::<_, AttemptLogRecord>(

@@ -1,13 +1,15 @@
 //! Email verification tokens: made for the address they were mailed to, spent once, and
 //! confirming the account's email only while it is still that address.
 
+use crate::model::ids::AccountId;
+
 use super::{on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 impl Store {
     pub async fn create_email_verification(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         email: &str,
         token_hash: &str,
         expires_at: i64,
@@ -32,7 +34,7 @@ impl Store {
 
     /// Spends every unused link of the account (password resets and verifications): after an
     /// email change, links mailed to the old address must not work.
-    pub async fn spend_account_links(&self, account_id: &str) -> Result<(), StoreError> {
+    pub async fn spend_account_links(&self, account_id: &AccountId) -> Result<(), StoreError> {
         let now = now_ms();
         on_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;

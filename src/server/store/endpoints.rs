@@ -1,13 +1,15 @@
 //! Webhook endpoints. Callers pass the application id they already checked ownership of;
 //! every query is scoped by it, so an endpoint id from another application matches nothing.
 
+use crate::model::ids::{AppId, EndpointId};
+
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointRecord {
-    pub id: String,
-    pub app_id: String,
+    pub id: EndpointId,
+    pub app_id: AppId,
     pub url: String,
     pub description: String,
     pub enabled: bool,
@@ -44,7 +46,7 @@ impl Store {
     /// The limit is checked inside the INSERT so two concurrent saves cannot both pass it.
     pub async fn insert_endpoint(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         settings: &EndpointSettings,
         signing_secret: &str,
         max_per_app: i64,
@@ -75,7 +77,10 @@ impl Store {
         Ok(row)
     }
 
-    pub async fn endpoints_of_app(&self, app_id: &str) -> Result<Vec<EndpointRecord>, StoreError> {
+    pub async fn endpoints_of_app(
+        &self,
+        app_id: &AppId,
+    ) -> Result<Vec<EndpointRecord>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM endpoints WHERE app_id = $1 ORDER BY created_at, id");
         let rows = on_db!(self.db(), |pool| {
@@ -89,8 +94,8 @@ impl Store {
 
     pub async fn endpoint_of_app(
         &self,
-        app_id: &str,
-        id: &str,
+        app_id: &AppId,
+        id: &EndpointId,
     ) -> Result<Option<EndpointRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM endpoints WHERE app_id = $1 AND id = $2");
         let row = on_db!(self.db(), |pool| {
@@ -107,8 +112,8 @@ impl Store {
     /// and records when and why when the owner disables.
     pub async fn update_endpoint(
         &self,
-        app_id: &str,
-        id: &str,
+        app_id: &AppId,
+        id: &EndpointId,
         settings: &EndpointSettings,
     ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
@@ -141,7 +146,11 @@ impl Store {
         Ok(affected > 0)
     }
 
-    pub async fn delete_endpoint(&self, app_id: &str, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_endpoint(
+        &self,
+        app_id: &AppId,
+        id: &EndpointId,
+    ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query("DELETE FROM endpoints WHERE app_id = $1 AND id = $2")
                 .bind(app_id)
@@ -156,8 +165,8 @@ impl Store {
     /// Makes `new_secret` current and keeps the old one valid until `previous_expires_at`.
     pub async fn rotate_signing_secret(
         &self,
-        app_id: &str,
-        id: &str,
+        app_id: &AppId,
+        id: &EndpointId,
         new_secret: &str,
         previous_expires_at: i64,
     ) -> Result<bool, StoreError> {

@@ -2,6 +2,8 @@
 //! event, one pending delivery per subscribed enabled endpoint and the idempotent reply, all in
 //! one transaction: the dispatcher never sees half an event.
 
+use crate::model::ids::{AppId, EventId};
+
 use super::{is_unique_violation, new_id, on_db, Db, Store, StoreError};
 use crate::server::clock::now_ms;
 
@@ -25,7 +27,7 @@ pub enum RegistryChange {
 
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
-    pub app_id: &'a str,
+    pub app_id: &'a AppId,
     pub event_name: &'a str,
     pub facial_id: &'a str,
     pub client_ip: &'a str,
@@ -48,7 +50,7 @@ pub struct StoredReply {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
-    pub event_id: String,
+    pub event_id: EventId,
     pub deliveries: u64,
 }
 
@@ -213,7 +215,7 @@ macro_rules! apply_event {
 impl Store {
     pub async fn stored_reply(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         key: &str,
     ) -> Result<Option<StoredReply>, StoreError> {
         let row: Option<(String, i64, String)> = on_db!(self.db(), |pool| {
@@ -245,7 +247,7 @@ impl Store {
         reply: ReplyRenderer,
     ) -> Result<RecordOutcome, StoreError> {
         let now = now_ms();
-        let event_id = new_id("evt");
+        let event_id = EventId::from(new_id(EventId::PREFIX));
         let outcome = match (self.db(), &self.sqlite_batches) {
             (_, Some(batches)) => {
                 let (respond, answer) = tokio::sync::oneshot::channel();
@@ -292,7 +294,7 @@ impl Store {
         }
     }
 
-    pub async fn pending_deliveries_of_event(&self, event_id: &str) -> Result<i64, StoreError> {
+    pub async fn pending_deliveries_of_event(&self, event_id: &EventId) -> Result<i64, StoreError> {
         let count: i64 = on_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM deliveries WHERE event_id = $1 AND status = 'pending'",
@@ -305,7 +307,7 @@ impl Store {
     }
 
     /// The linked payload an event carries (JSON text), as recorded when it happened.
-    pub async fn event_payload(&self, event_id: &str) -> Result<Option<String>, StoreError> {
+    pub async fn event_payload(&self, event_id: &EventId) -> Result<Option<String>, StoreError> {
         let payload: Option<Option<String>> = on_db!(self.db(), |pool| {
             sqlx::query_scalar("SELECT payload FROM events WHERE id = $1")
                 .bind(event_id)
@@ -322,7 +324,7 @@ pub type ReplyRenderer = Box<dyn Fn(&RecordedEvent) -> (i64, String) + Send + Sy
 /// An event as the SQLite writer task receives it.
 #[derive(Debug)]
 struct OwnedEvent {
-    app_id: String,
+    app_id: AppId,
     event_name: String,
     facial_id: String,
     client_ip: String,
@@ -346,7 +348,7 @@ pub(super) struct EventJob {
     idempotency: Option<(String, String)>,
     reply: ReplyRenderer,
     now: i64,
-    event_id: String,
+    event_id: EventId,
     respond: tokio::sync::oneshot::Sender<Result<RecordOutcome, StoreError>>,
 }
 

@@ -1,6 +1,8 @@
 //! The facial-ID registry, read side. Writes happen only through `record_event`, so every
 //! change to the registry is also an event.
 
+use crate::model::ids::AppId;
+
 use super::{on_db, Store, StoreError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,7 +18,7 @@ pub struct FacialIdRecord {
 impl Store {
     pub async fn facial_id(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         facial_id: &str,
     ) -> Result<Option<FacialIdRecord>, StoreError> {
         let row = on_db!(self.db(), |pool| {
@@ -38,7 +40,7 @@ impl Store {
     /// `search`. Fetches one extra row so the caller knows whether another page exists.
     pub async fn facial_ids_page(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         search: Option<&str>,
         after: Option<(i64, &str)>,
         limit: i64,
@@ -76,7 +78,7 @@ impl Store {
     /// How many events of each kind the application reported since `since_ms`.
     pub async fn event_counts_since(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         since_ms: i64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = on_db!(self.db(), |pool| {

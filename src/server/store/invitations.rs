@@ -1,13 +1,15 @@
 //! Invitations to an organization: pending until accepted once, revoked, or expired.
 //! Only a token's SHA-256 is stored; a resend draws a new token, so older links die.
 
+use crate::model::ids::{AccountId, OrgId};
+
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InvitationRecord {
     pub id: String,
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     pub email: String,
     pub role: String,
@@ -24,12 +26,12 @@ const FROM: &str = "FROM invitations i JOIN organizations o ON o.id = i.org_id \
 
 /// The stored parts of a new invitation.
 pub struct NewInvitation<'a> {
-    pub org_id: &'a str,
+    pub org_id: &'a OrgId,
     pub email: &'a str,
     pub role: &'a str,
     pub token_hash: &'a str,
     /// `None` when an API token invites.
-    pub invited_by: Option<&'a str>,
+    pub invited_by: Option<&'a AccountId>,
     pub expires_at: i64,
 }
 
@@ -75,7 +77,7 @@ impl Store {
     /// The organization's pending invitations (expired ones included, marked by their time).
     pub async fn pending_invitations(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
     ) -> Result<Vec<InvitationRecord>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} {FROM} WHERE i.org_id = $1 AND {PENDING} ORDER BY i.created_at DESC LIMIT 500"
@@ -91,7 +93,7 @@ impl Store {
     /// One pending invitation (expired or not) of the organization.
     pub async fn pending_invitation(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
     ) -> Result<Option<InvitationRecord>, StoreError> {
         let sql =
@@ -125,7 +127,7 @@ impl Store {
     /// Gives a pending invitation a new token and expiry; `None` when it is not pending.
     pub async fn renew_invitation(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
         token_hash: &str,
         expires_at: i64,
@@ -152,7 +154,7 @@ impl Store {
     /// Revokes a pending invitation; returns its address when there was one.
     pub async fn revoke_invitation(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         id: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(on_db!(self.db(), |pool| {
@@ -174,12 +176,12 @@ impl Store {
     pub async fn accept_invitation(
         &self,
         token_hash: &str,
-        account_id: &str,
-    ) -> Result<Option<(String, String, String)>, StoreError> {
+        account_id: &AccountId,
+    ) -> Result<Option<(OrgId, String, String)>, StoreError> {
         let now = now_ms();
         Ok(on_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
-            let spent: Option<(String, String, String)> = sqlx::query_as(
+            let spent: Option<(OrgId, String, String)> = sqlx::query_as(
                 "UPDATE invitations SET accepted_at = $2, accepted_by = $3 WHERE token_hash = $1 \
                  AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
                  RETURNING org_id, role, id",

@@ -1,6 +1,8 @@
 //! One-time notices: written once, removed by the read that shows them (DELETE … RETURNING),
 //! so two concurrent page loads cannot both show the same notice.
 
+use crate::model::ids::AccountId;
+
 use super::{on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
@@ -26,12 +28,13 @@ impl NoticeKind {
 }
 
 impl Store {
-    /// Replaces any earlier notice of the same kind (and application) with `body`.
+    /// Replaces any earlier notice of the same kind (and subject: the application or endpoint
+    /// it is `about`) with `body`.
     pub async fn put_notice(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         kind: NoticeKind,
-        app_id: Option<&str>,
+        about: Option<&str>,
         body: &str,
     ) -> Result<(), StoreError> {
         let now = now_ms();
@@ -48,7 +51,7 @@ impl Store {
             sqlx::query("INSERT INTO notices (account_id, kind, app_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(account_id)
                 .bind(kind.as_str())
-                .bind(app_id)
+                .bind(about)
                 .bind(body)
                 .bind(now)
                 .execute(&mut *tx)
@@ -58,12 +61,13 @@ impl Store {
         Ok(())
     }
 
-    /// Removes and returns the account's notice of `kind` (for `app_id` when given).
+    /// Removes and returns the account's notice of `kind` (`about` that application or
+    /// endpoint, when given).
     pub async fn take_notice(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         kind: NoticeKind,
-        app_id: Option<&str>,
+        about: Option<&str>,
     ) -> Result<Option<String>, StoreError> {
         let bodies: Vec<String> = on_db!(self.db(), |pool| {
             sqlx::query_scalar(
@@ -72,7 +76,7 @@ impl Store {
             )
             .bind(account_id)
             .bind(kind.as_str())
-            .bind(app_id)
+            .bind(about)
             .bind(now_ms() - NOTICE_TTL_MS)
             .fetch_all(pool)
             .await

@@ -2,20 +2,22 @@
 //! away an organization's last owner first lock the organization's row (an UPDATE, which
 //! also takes SQLite's write lock at once), then count owners inside the same transaction.
 
+use crate::model::ids::{AccountId, AppId, OrgId};
+
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 /// An organization seen through one member's membership.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MembershipRecord {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub name: String,
     pub role: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRecord {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: String,
     pub role: String,
     pub created_at: i64,
@@ -42,7 +44,7 @@ pub struct RolesNow {
 /// An organization for the operator's overview.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrgOverview {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub created_at: i64,
     pub members: String,
@@ -51,11 +53,12 @@ pub struct OrgOverview {
 
 /// The personal organization made with an account: its id mirrors the account's, as the
 /// migration that introduced organizations made them.
-pub(super) fn personal_org_id(account_id: &str) -> String {
-    format!(
+pub(super) fn personal_org_id(account_id: &AccountId) -> OrgId {
+    let account = account_id.as_str();
+    OrgId::from(format!(
         "org_{}",
-        account_id.strip_prefix("acc_").unwrap_or(account_id)
-    )
+        account.strip_prefix("acc_").unwrap_or(account)
+    ))
 }
 
 const LOCK_ORG: &str = "UPDATE organizations SET name = name WHERE id = $1";
@@ -65,7 +68,10 @@ const MEMBERSHIP_COLUMNS: &str = "m.org_id, o.name, m.role";
 impl Store {
     /// The organizations `account_id` belongs to, the oldest membership first (its personal
     /// organization, unless it left it).
-    pub async fn memberships(&self, account_id: &str) -> Result<Vec<MembershipRecord>, StoreError> {
+    pub async fn memberships(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Vec<MembershipRecord>, StoreError> {
         let sql = format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM memberships m JOIN organizations o ON o.id = m.org_id \
              WHERE m.account_id = $1 ORDER BY m.created_at, m.org_id"
@@ -80,8 +86,8 @@ impl Store {
 
     pub async fn membership(
         &self,
-        account_id: &str,
-        org_id: &str,
+        account_id: &AccountId,
+        org_id: &OrgId,
     ) -> Result<Option<MembershipRecord>, StoreError> {
         let sql = format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM memberships m JOIN organizations o ON o.id = m.org_id \
@@ -99,8 +105,8 @@ impl Store {
     /// The account's membership in the organization that owns application `app_id`.
     pub async fn membership_for_app(
         &self,
-        account_id: &str,
-        app_id: &str,
+        account_id: &AccountId,
+        app_id: &AppId,
     ) -> Result<Option<MembershipRecord>, StoreError> {
         let sql = format!(
             "SELECT {MEMBERSHIP_COLUMNS} FROM applications a \
@@ -117,8 +123,8 @@ impl Store {
     }
 
     /// Creates an organization with `owner_id` as its only owner; returns its id.
-    pub async fn insert_org(&self, name: &str, owner_id: &str) -> Result<String, StoreError> {
-        let id = new_id("org");
+    pub async fn insert_org(&self, name: &str, owner_id: &AccountId) -> Result<OrgId, StoreError> {
+        let id = OrgId::from(new_id(OrgId::PREFIX));
         on_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             insert_org_with_owner(&mut tx, &id, name, owner_id).await?;
@@ -127,7 +133,7 @@ impl Store {
         Ok(id)
     }
 
-    pub async fn rename_org(&self, org_id: &str, name: &str) -> Result<bool, StoreError> {
+    pub async fn rename_org(&self, org_id: &OrgId, name: &str) -> Result<bool, StoreError> {
         Ok(on_db!(self.db(), |pool| {
             sqlx::query("UPDATE organizations SET name = $2 WHERE id = $1")
                 .bind(org_id)
@@ -139,7 +145,7 @@ impl Store {
     }
 
     /// Deletes an organization with its applications, endpoints, deliveries and audit log.
-    pub async fn delete_org(&self, org_id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_org(&self, org_id: &OrgId) -> Result<bool, StoreError> {
         Ok(on_db!(self.db(), |pool| {
             sqlx::query("DELETE FROM organizations WHERE id = $1")
                 .bind(org_id)
@@ -149,7 +155,7 @@ impl Store {
         })? > 0)
     }
 
-    pub async fn members(&self, org_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
+    pub async fn members(&self, org_id: &OrgId) -> Result<Vec<MemberRecord>, StoreError> {
         Ok(on_db!(self.db(), |pool| {
             sqlx::query_as::<_, MemberRecord>(
                 "SELECT m.account_id, a.email, m.role, m.created_at FROM memberships m \
@@ -168,9 +174,9 @@ impl Store {
     /// made are revoked when it leaves or stops being an owner or admin.
     pub async fn change_membership<E>(
         &self,
-        org_id: &str,
-        actor_id: &str,
-        target_id: &str,
+        org_id: &OrgId,
+        actor_id: &AccountId,
+        target_id: &AccountId,
         change: MemberChange<'_>,
         decide: impl FnOnce(&RolesNow) -> Result<(), E>,
     ) -> Result<Result<(), E>, StoreError> {
@@ -324,9 +330,9 @@ impl Store {
 /// Inserts an organization and its owner's membership inside `tx`.
 pub(super) async fn insert_org_with_owner<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
-    org_id: &str,
+    org_id: &OrgId,
     name: &str,
-    owner_id: &str,
+    owner_id: &AccountId,
 ) -> Result<(), sqlx::Error>
 where
     DB: sqlx::Database,
@@ -337,7 +343,7 @@ where
 {
     let now = now_ms();
     sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
-        .bind(org_id)
+        .bind(org_id.as_str())
         .bind(name)
         .bind(now)
         .execute(&mut **tx)
@@ -345,8 +351,8 @@ where
     sqlx::query(
         "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
     )
-    .bind(org_id)
-    .bind(owner_id)
+    .bind(org_id.as_str())
+    .bind(owner_id.as_str())
     .bind(now)
     .execute(&mut **tx)
     .await?;

@@ -2,6 +2,7 @@
 //! new password set in the same transaction as the token is spent.
 
 use super::{on_db, Store, StoreError};
+use crate::model::ids::AccountId;
 use crate::server::clock::now_ms;
 
 impl Store {
@@ -51,11 +52,11 @@ impl Store {
         &self,
         token_hash: &str,
         password_hash: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<AccountId>, StoreError> {
         let now = now_ms();
         let account = on_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
-            let account: Option<String> = sqlx::query_scalar(
+            let account: Option<AccountId> = sqlx::query_scalar(
                 "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 \
                  AND used_at IS NULL AND expires_at > $2 RETURNING account_id",
             )

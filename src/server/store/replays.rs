@@ -2,6 +2,8 @@
 //! of an endpoint since a time, in small batches. Each goes back to the queue as `pending`;
 //! the dispatcher does the sending, so a replay survives restarts like any delivery.
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId};
+
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
@@ -24,7 +26,11 @@ pub struct ReplayCounts {
 impl Store {
     /// Puts one delivery of `app_id` back in the queue, due now; the next attempt keeps its
     /// `webhook-id`. False when it is not the application's or is being sent right now.
-    pub async fn redeliver(&self, app_id: &str, delivery_id: &str) -> Result<bool, StoreError> {
+    pub async fn redeliver(
+        &self,
+        app_id: &AppId,
+        delivery_id: &DeliveryId,
+    ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, \
@@ -45,7 +51,7 @@ impl Store {
 
     pub async fn count_replayable(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         since_ms: i64,
     ) -> Result<i64, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM deliveries WHERE {REPLAYABLE}");
@@ -62,7 +68,7 @@ impl Store {
     /// Queues every replayable delivery again under a new replay id; returns it and the count.
     pub async fn replay_failed(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         since_ms: i64,
     ) -> Result<(String, i64), StoreError> {
         let replay_id = new_id("rpl");
@@ -97,7 +103,7 @@ impl Store {
     /// Where the deliveries of one replay of `app_id` are now.
     pub async fn replay_counts(
         &self,
-        app_id: &str,
+        app_id: &AppId,
         replay_id: &str,
     ) -> Result<ReplayCounts, StoreError> {
         let rows = on_db!(self.db(), |pool| {
@@ -127,8 +133,8 @@ impl Store {
     /// its waiting deliveries are sent again at once.
     pub async fn reenable_endpoint(
         &self,
-        app_id: &str,
-        endpoint_id: &str,
+        app_id: &AppId,
+        endpoint_id: &EndpointId,
     ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query(

@@ -1,6 +1,8 @@
 //! Test events from the console: a `test` event and one delivery to the chosen endpoint,
 //! created already leased so the sender attempts it at once and the queue leaves it alone.
 
+use crate::model::ids::{AppId, EndpointId};
+
 use super::queue::leased_one_sql;
 use super::ClaimedDelivery;
 use super::{new_id, on_db, Store, StoreError};
@@ -12,8 +14,8 @@ impl Store {
     /// `lease_margin_ms`; `None` when the endpoint is not the app's.
     pub async fn create_test_delivery(
         &self,
-        app_id: &str,
-        endpoint_id: &str,
+        app_id: &AppId,
+        endpoint_id: &EndpointId,
         client_ip: &str,
         sent_as: &str,
         lease_margin_ms: i64,

@@ -1,12 +1,18 @@
 //! Two-factor sign-in state: the TOTP secret (pending while enrolling, then active), the last
 //! accepted time step, and the hashed recovery codes. Knows nothing of codes' arithmetic.
 
+use crate::model::ids::AccountId;
+
 use super::{on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 impl Store {
     /// Keeps a freshly generated secret until a code confirms it.
-    pub async fn set_pending_totp(&self, account_id: &str, secret: &str) -> Result<(), StoreError> {
+    pub async fn set_pending_totp(
+        &self,
+        account_id: &AccountId,
+        secret: &str,
+    ) -> Result<(), StoreError> {
         on_db!(self.db(), |pool| {
             sqlx::query("UPDATE accounts SET totp_pending_secret = $2 WHERE id = $1")
                 .bind(account_id)
@@ -21,7 +27,7 @@ impl Store {
     /// The secret being enrolled, and the active one.
     pub async fn totp_secrets(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
     ) -> Result<(Option<String>, Option<String>), StoreError> {
         let secrets = on_db!(self.db(), |pool| {
             sqlx::query_as("SELECT totp_pending_secret, totp_secret FROM accounts WHERE id = $1")
@@ -37,7 +43,7 @@ impl Store {
     /// secret changed meanwhile (another tab started over).
     pub async fn enable_totp(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         secret: &str,
         step: i64,
         recovery_code_hashes: &[String],
@@ -80,7 +86,11 @@ impl Store {
 
     /// Accepts a code's time step once: `true` only when it is later than every step accepted
     /// before, decided in one statement so two requests with the same code cannot both pass.
-    pub async fn accept_totp_step(&self, account_id: &str, step: i64) -> Result<bool, StoreError> {
+    pub async fn accept_totp_step(
+        &self,
+        account_id: &AccountId,
+        step: i64,
+    ) -> Result<bool, StoreError> {
         let accepted = on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE accounts SET totp_last_step = $2 WHERE id = $1 \
@@ -99,7 +109,7 @@ impl Store {
     /// Spends a recovery code; `false` when the account has no such unused code.
     pub async fn use_recovery_code(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         code_hash: &str,
     ) -> Result<bool, StoreError> {
         let used = on_db!(self.db(), |pool| {
@@ -120,7 +130,7 @@ impl Store {
     /// Replaces every recovery code of an account that has two-factor sign-in on.
     pub async fn replace_recovery_codes(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         code_hashes: &[String],
     ) -> Result<(), StoreError> {
         on_db!(self.db(), |pool| {
@@ -141,7 +151,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn unused_recovery_codes(&self, account_id: &str) -> Result<i64, StoreError> {
+    pub async fn unused_recovery_codes(&self, account_id: &AccountId) -> Result<i64, StoreError> {
         Ok(on_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
@@ -153,7 +163,7 @@ impl Store {
     }
 
     /// Turns two-factor sign-in off and forgets the secret and the recovery codes.
-    pub async fn disable_totp(&self, account_id: &str) -> Result<(), StoreError> {
+    pub async fn disable_totp(&self, account_id: &AccountId) -> Result<(), StoreError> {
         on_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             sqlx::query(

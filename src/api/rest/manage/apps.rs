@@ -1,5 +1,7 @@
 //! Applications, their credentials, their facial IDs, and the event-type catalog.
 
+use crate::model::ids::AppId;
+
 use super::views::{
     ApiKeyReply, Application, ApplicationList, CreatedApplication, EventType, EventTypeList,
     FacialIdList, WebhookTokenReply,
@@ -74,7 +76,7 @@ pub async fn create_application(
 pub async fn get_application(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
 ) -> Result<Json<Application>, ApiError> {
     Ok(Json(application(&state, &member, &app_id).await?))
 }
@@ -86,7 +88,7 @@ pub async fn get_application(
 pub async fn rename_application(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
     request: ApiRequest,
 ) -> Result<Json<Application>, ApiError> {
     let body: ApplicationBody = request.json()?;
@@ -103,7 +105,7 @@ pub async fn rename_application(
 pub async fn delete_application(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
 ) -> Result<StatusCode, ApiError> {
     // The console asks for the name typed out; a DELETE request is its own confirmation.
     let app = state.apps.detail(&member, &app_id).await?;
@@ -120,7 +122,7 @@ pub async fn delete_application(
 pub async fn rotate_api_key(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
     request: ApiRequest,
 ) -> Response {
     let task = async {
@@ -145,7 +147,7 @@ pub async fn rotate_api_key(
 pub async fn rotate_webhook_token(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
     request: ApiRequest,
 ) -> Response {
     let task = async {
@@ -162,7 +164,7 @@ pub async fn rotate_webhook_token(
 pub async fn list_facial_ids(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
     Params(window): Params<Window>,
 ) -> Result<Json<FacialIdList>, ApiError> {
     let app = operations::owned_app(&state, &member, &app_id, Action::ViewApps).await?;
@@ -189,7 +191,7 @@ pub async fn list_facial_ids(
 pub async fn get_app_facial_id(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, facial_id)): Ids<(String, String)>,
+    Ids((app_id, facial_id)): Ids<(AppId, String)>,
 ) -> Result<Json<FacialIdReply>, ApiError> {
     let app = operations::owned_app(&state, &member, &app_id, Action::ViewApps).await?;
     let record = state.ingest.facial_id(&app.public_id, &facial_id).await?;
@@ -206,7 +208,7 @@ pub async fn get_app_facial_id(
 pub async fn delete_app_facial_id(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, facial_id)): Ids<(String, String)>,
+    Ids((app_id, facial_id)): Ids<(AppId, String)>,
 ) -> Result<StatusCode, ApiError> {
     operations::delete_facial_id(&state, &member, &app_id, &facial_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -233,7 +235,7 @@ pub async fn list_event_types(TokenMember(_): TokenMember) -> impl IntoResponse 
 async fn application(
     state: &AppState,
     member: &crate::server::orgs::Member,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Application, ApiError> {
     let app = state.apps.detail(member, app_id).await?;
     state

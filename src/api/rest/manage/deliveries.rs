@@ -5,6 +5,7 @@ use super::views::{Delivery, DeliveryList, DeliveryWithAttempts, ReplayJob};
 use super::{json, once, Ids, Params, Reply, TokenMember};
 use crate::api::rest::{ApiError, ApiRequest};
 use crate::model::delivery::{DeliveryQuery, DeliveryStatus, TEST_EVENT_NAME};
+use crate::model::ids::{AppId, DeliveryId};
 use crate::model::org::Action;
 use crate::server::operations;
 use crate::server::state::AppState;
@@ -53,7 +54,7 @@ pub struct DeliveryListing {
 pub async fn list_deliveries(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
     Params(listing): Params<DeliveryListing>,
 ) -> Result<Json<DeliveryList>, ApiError> {
     let app = operations::owned_app(&state, &member, &app_id, Action::ViewApps).await?;
@@ -115,7 +116,7 @@ pub async fn list_deliveries(
 pub async fn get_delivery(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, delivery_id)): Ids<(String, String)>,
+    Ids((app_id, delivery_id)): Ids<(AppId, DeliveryId)>,
 ) -> Result<Json<DeliveryWithAttempts>, ApiError> {
     let detail = operations::delivery(&state, &member, &app_id, &delivery_id).await?;
     Ok(Json(detail.into()))
@@ -131,7 +132,7 @@ pub async fn get_delivery(
 pub async fn redeliver(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, delivery_id)): Ids<(String, String)>,
+    Ids((app_id, delivery_id)): Ids<(AppId, DeliveryId)>,
     request: ApiRequest,
 ) -> Response {
     let task = async {
@@ -149,7 +150,7 @@ pub async fn redeliver(
 pub async fn get_replay(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, replay_id)): Ids<(String, String)>,
+    Ids((app_id, replay_id)): Ids<(AppId, String)>,
 ) -> Result<Json<ReplayJob>, ApiError> {
     let progress = operations::replay_progress(&state, &member, &app_id, &replay_id).await?;
     Ok(Json(progress.into()))

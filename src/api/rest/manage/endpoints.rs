@@ -1,5 +1,7 @@
 //! An application's webhook endpoints: settings, state, signing secret, test events, replays.
 
+use crate::model::ids::{AppId, EndpointId};
+
 use super::views::{Endpoint, EndpointList, ReplayJob, SigningSecretReply, TestResult};
 use super::{json, once, Ids, Listing, Params, Reply, TokenMember};
 use crate::api::rest::{ApiError, ApiRequest};
@@ -98,7 +100,7 @@ pub struct ReplayBody {
 pub async fn list_endpoints(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
     Params(listing): Params<Listing>,
 ) -> Result<Json<EndpointList>, ApiError> {
     let endpoints = state.apps.endpoints(&member, &app_id).await?;
@@ -119,7 +121,7 @@ pub async fn list_endpoints(
 pub async fn create_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(app_id): Ids<String>,
+    Ids(app_id): Ids<AppId>,
     request: ApiRequest,
 ) -> Response {
     let body = request.json::<NewEndpointBody>();
@@ -147,7 +149,7 @@ pub async fn create_endpoint(
 pub async fn get_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
 ) -> Result<Json<Endpoint>, ApiError> {
     Ok(Json(
         endpoint(&state, &member, &app_id, &endpoint_id)
@@ -164,7 +166,7 @@ pub async fn get_endpoint(
 pub async fn update_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
     request: ApiRequest,
 ) -> Result<Json<Endpoint>, ApiError> {
     let body: EndpointPatchBody = request.json()?;
@@ -195,7 +197,7 @@ pub async fn update_endpoint(
 pub async fn delete_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .apps
@@ -215,7 +217,7 @@ pub async fn delete_endpoint(
 pub async fn enable_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
     request: ApiRequest,
 ) -> Response {
     let task = async {
@@ -244,7 +246,7 @@ pub async fn enable_endpoint(
 pub async fn disable_endpoint(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
     request: ApiRequest,
 ) -> Response {
     let task = async {
@@ -262,7 +264,7 @@ pub async fn disable_endpoint(
 pub async fn reveal_signing_secret(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
 ) -> Result<Json<SigningSecretReply>, ApiError> {
     let secrets = state
         .apps
@@ -282,7 +284,7 @@ pub async fn reveal_signing_secret(
 pub async fn rotate_signing_secret(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
     request: ApiRequest,
 ) -> Response {
     let task = async {
@@ -306,7 +308,7 @@ pub async fn rotate_signing_secret(
 pub async fn send_test_event(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
     request: ApiRequest,
 ) -> Response {
     let body = request.json::<TestEventBody>();
@@ -344,7 +346,7 @@ pub async fn send_test_event(
 pub async fn replay_failed(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids((app_id, endpoint_id)): Ids<(String, String)>,
+    Ids((app_id, endpoint_id)): Ids<(AppId, EndpointId)>,
     request: ApiRequest,
 ) -> Response {
     let body = request.json::<ReplayBody>();
@@ -367,22 +369,22 @@ pub async fn replay_failed(
 async fn endpoint(
     state: &AppState,
     member: &Member,
-    app_id: &str,
-    endpoint_id: &str,
+    app_id: &AppId,
+    endpoint_id: &EndpointId,
 ) -> Result<EndpointView, AppError> {
     state
         .apps
         .endpoints(member, app_id)
         .await?
         .into_iter()
-        .find(|endpoint| endpoint.id == endpoint_id.trim())
+        .find(|endpoint| endpoint.id == *endpoint_id)
         .ok_or(AppError::NotFound)
 }
 
 async fn set_enabled(
     state: &AppState,
     member: &Member,
-    app_id: &str,
+    app_id: &AppId,
     now: EndpointView,
     enabled: bool,
 ) -> Result<EndpointView, AppError> {

@@ -35,7 +35,7 @@ where
     let Some(key) = request.idempotency_key.clone() else {
         return reply(run.await);
     };
-    let token_id = member.actor.account_id.clone();
+    let token_id = member.actor.id.recorded().unwrap_or_default().to_owned();
     let fingerprint = request.fingerprint();
     let store = state.store.clone();
     match reserve(&store, &token_id, &key, &fingerprint).await {

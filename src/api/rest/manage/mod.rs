@@ -204,8 +204,9 @@ impl FromRequestParts<AppState> for TokenMember {
                 *slot = Some((state.clone(), member.clone()));
             }
         }
-        if let RateDecision::Limited { retry_after } =
-            state.rate_limiter.check(&member.actor.account_id)
+        if let RateDecision::Limited { retry_after } = state
+            .rate_limiter
+            .check(member.actor.id.recorded().unwrap_or_default())
         {
             return Err(ApiError::rate_limited(retry_after));
         }

@@ -4,6 +4,7 @@ use super::views::SentInvitation;
 use super::views::{AuditList, AuditLogEntry, Invitation, InvitationList, Member, MemberList};
 use super::{json, once, Ids, Listing, Params, Reply, TokenMember, Window};
 use crate::api::rest::{ApiError, ApiRequest};
+use crate::model::ids::AccountId;
 use crate::model::AppError;
 use crate::server::orgs::AuditQuery;
 use crate::server::state::AppState;
@@ -66,7 +67,7 @@ pub async fn list_members(
 ) -> Result<Json<MemberList>, ApiError> {
     let members = state.orgs.members(&member).await?;
     let page = listing.page(members.into_iter().map(Member::from).collect(), |m| {
-        &m.account_id
+        m.account_id.as_str()
     })?;
     Ok(Json(MemberList {
         data: page.data,
@@ -81,7 +82,7 @@ pub async fn list_members(
 pub async fn change_member_role(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(account_id): Ids<String>,
+    Ids(account_id): Ids<AccountId>,
     request: ApiRequest,
 ) -> Result<Json<Member>, ApiError> {
     let body: RoleBody = request.json()?;
@@ -92,7 +93,7 @@ pub async fn change_member_role(
         .members(&member)
         .await?
         .into_iter()
-        .find(|m| m.account_id == account_id.trim())
+        .find(|m| m.account_id == account_id)
         .ok_or(AppError::NotFound)?;
     Ok(Json(changed.into()))
 }
@@ -104,7 +105,7 @@ pub async fn change_member_role(
 pub async fn remove_member(
     State(state): State<AppState>,
     TokenMember(member): TokenMember,
-    Ids(account_id): Ids<String>,
+    Ids(account_id): Ids<AccountId>,
 ) -> Result<StatusCode, ApiError> {
     state.orgs.remove(&member, &account_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -78,7 +78,7 @@ pub struct Application {
 impl From<AppSummary> for Application {
     fn from(app: AppSummary) -> Self {
         Application {
-            id: app.public_id,
+            id: app.public_id.into(),
             name: app.name,
             plan: app.plan.as_str().to_owned(),
             endpoint_count: app.endpoint_count,
@@ -137,7 +137,7 @@ pub struct Endpoint {
 impl From<EndpointView> for Endpoint {
     fn from(endpoint: EndpointView) -> Self {
         Endpoint {
-            id: endpoint.id,
+            id: endpoint.id.into(),
             url: endpoint.url,
             description: endpoint.description,
             enabled: endpoint.enabled,
@@ -183,7 +183,7 @@ pub struct TestResult {
 impl From<TestDeliveryResult> for TestResult {
     fn from(result: TestDeliveryResult) -> Self {
         TestResult {
-            delivery_id: result.delivery_id,
+            delivery_id: result.delivery_id.into(),
             delivered: result.delivered,
             status_code: result.status_code,
             latency_ms: result.latency_ms,
@@ -219,11 +219,11 @@ pub struct Delivery {
 impl From<DeliverySummary> for Delivery {
     fn from(d: DeliverySummary) -> Self {
         Delivery {
-            id: d.id,
-            event_id: d.event_id,
+            id: d.id.into(),
+            event_id: d.event_id.into(),
             event_name: d.event_name,
             facial_id: d.facial_id,
-            endpoint_id: d.endpoint_id,
+            endpoint_id: d.endpoint_id.into(),
             status: d.status.as_str().to_owned(),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at_ms.map(rfc3339),
@@ -349,7 +349,7 @@ pub struct Member {
 impl From<MemberView> for Member {
     fn from(m: MemberView) -> Self {
         Member {
-            account_id: m.account_id,
+            account_id: m.account_id.into(),
             email: m.email,
             role: m.role.as_str().to_owned(),
             joined_at: rfc3339(m.joined_at_ms),

@@ -9,6 +9,7 @@ use crate::app::pages::app_frame::{use_app_detail, use_public_id};
 use crate::model::delivery::{
     AttemptView, DeliveryDetail, DeliveryStatus, RequestPreview, TEST_EVENT_NAME,
 };
+use crate::model::ids::DeliveryId;
 use crate::model::org::Action;
 use crate::model::outcome::failure_in_words;
 use crate::model::AppError;
@@ -19,7 +20,8 @@ use leptos_router::hooks::use_params_map;
 pub fn DeliveryDetailPage() -> impl IntoView {
     let public_id = use_public_id();
     let params = use_params_map();
-    let delivery_id = Memo::new(move |_| params.read().get("delivery_id").unwrap_or_default());
+    let delivery_id =
+        Memo::new(move |_| DeliveryId::from(params.read().get("delivery_id").unwrap_or_default()));
     let redeliver = ServerAction::<Redeliver>::new();
     let app = use_app_detail();
     let detail = Resource::new(
@@ -109,8 +111,8 @@ fn DetailView(
                 <span class=format!("badge status-{}", summary.status.as_str()) data-testid="delivery-status">{summary.status.label()}</span>
             </header>
             <dl class="facts">
-                <div><dt>"Delivery"</dt><dd class="copyable"><code>{summary.id.clone()}</code> <CopyButton text=summary.id.clone() label="Copy delivery ID"/></dd></div>
-                <div><dt>"webhook-id"</dt><dd class="copyable"><code data-testid="webhook-id">{summary.event_id.clone()}</code> <CopyButton text=summary.event_id.clone() label="Copy webhook-id"/></dd></div>
+                <div><dt>"Delivery"</dt><dd class="copyable"><code>{summary.id.to_string()}</code> <CopyButton text=summary.id.to_string() label="Copy delivery ID"/></dd></div>
+                <div><dt>"webhook-id"</dt><dd class="copyable"><code data-testid="webhook-id">{summary.event_id.to_string()}</code> <CopyButton text=summary.event_id.to_string() label="Copy webhook-id"/></dd></div>
                 <div><dt>"Facial ID"</dt><dd class="copyable"><code>{summary.facial_id.clone()}</code> <CopyButton text=summary.facial_id.clone() label="Copy facial ID"/></dd></div>
                 <div><dt>"Endpoint"</dt><dd><code title=summary.endpoint_url.clone()>{summary.endpoint_url.clone()}</code></dd></div>
                 <div><dt>"Attempts"</dt><dd>{summary.attempts}</dd></div>
@@ -119,8 +121,8 @@ fn DetailView(
             </dl>
             {can_redeliver.then(|| view! {
                 <ActionForm action=redeliver attr:class="inline-actions">
-                    <input type="hidden" name="public_id" value=public_id/>
-                    <input type="hidden" name="delivery_id" value=summary.id.clone()/>
+                    <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
+                    <input type="hidden" name="delivery_id" value=summary.id.to_string()/>
                     <SubmitButton label="Redeliver now" pending_label="Queuing…" pending=redeliver.pending()/>
                     <span class="hint">"A new attempt with the same webhook-id."</span>
                 </ActionForm>

@@ -3,14 +3,15 @@
 //! from a fresh server render of the same address. Forms outside those regions keep what the
 //! user typed. Without JavaScript the island stays a "Refresh" link.
 
+use crate::model::ids::AppId;
 use leptos::prelude::*;
 
 /// "Live" while connected; otherwise a link that reloads the page.
 #[island]
-pub fn LiveUpdates(public_id: String, refresh_href: String) -> impl IntoView {
+pub fn LiveUpdates(public_id: AppId, refresh_href: String) -> impl IntoView {
     let connected = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
-    feed::connect(&public_id, connected);
+    feed::connect(public_id.as_str(), connected);
     #[cfg(not(feature = "hydrate"))]
     let _ = public_id;
     view! {

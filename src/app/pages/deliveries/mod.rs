@@ -182,9 +182,9 @@ fn FilterForm(filter: DeliveryQuery, endpoints: Vec<EndpointView>) -> impl IntoV
     let endpoint_options = endpoints
         .into_iter()
         .map(|e| {
-            let selected = chosen(&filter.endpoint, &e.id);
+            let selected = chosen(&filter.endpoint, e.id.as_str());
             let label = e.label();
-            view! { <option value=e.id selected=selected>{label}</option> }
+            view! { <option value=e.id.to_string() selected=selected>{label}</option> }
         })
         .collect_view();
     view! {

@@ -7,6 +7,7 @@ use crate::app::components::{field_error, form_error, FormAlert};
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::app::EndpointView;
 use crate::model::delivery::ReplayProgress;
+use crate::model::ids::EndpointId;
 use crate::model::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -21,7 +22,9 @@ pub fn ReplayPanel(endpoints: Vec<EndpointView>) -> impl IntoView {
         move || (public_id.get(), chosen()),
         |(id, chosen)| async move {
             match chosen {
-                Some((endpoint, since)) => Some(count_replayable(id, endpoint, since).await),
+                Some((endpoint, since)) => {
+                    Some(count_replayable(id, EndpointId::from(endpoint), since).await)
+                }
                 None => None,
             }
         },
@@ -51,9 +54,9 @@ pub fn ReplayPanel(endpoints: Vec<EndpointView>) -> impl IntoView {
     let options = endpoints
         .into_iter()
         .map(|e| {
-            let selected = e.id == selected_endpoint;
+            let selected = e.id == selected_endpoint.as_str();
             let label = e.label();
-            view! { <option value=e.id selected=selected>{label}</option> }
+            view! { <option value=e.id.to_string() selected=selected>{label}</option> }
         })
         .collect_view();
     let confirm_step = move || {
@@ -67,7 +70,7 @@ pub fn ReplayPanel(endpoints: Vec<EndpointView>) -> impl IntoView {
                     view! {
                         <p data-testid="replay-count">{format!("{n} failed deliveries since {since} UTC will be sent again.")}</p>
                         <ActionForm action=replay attr:class="inline-actions">
-                            <input type="hidden" name="public_id" value=public_id.get_untracked()/>
+                            <input type="hidden" name="public_id" value=public_id.get_untracked().to_string()/>
                             <input type="hidden" name="endpoint_id" value=endpoint_id/>
                             <input type="hidden" name="since" value=since/>
                             <div class="check">

@@ -6,6 +6,7 @@ use crate::api::deliveries::Redeliver;
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::delivery::{DeliveryStatus, DeliverySummary, TEST_EVENT_NAME};
 use crate::model::form::FORM_ID_FIELD;
+use crate::model::ids::DeliveryId;
 use crate::model::time::{relative_time, utc_seconds};
 use leptos::prelude::*;
 
@@ -114,14 +115,14 @@ fn DeliveryRow(
 
 /// "Redeliver" on a failed row: a small plain form above the row's link.
 #[component]
-fn RedeliverButton(delivery_id: String) -> impl IntoView {
+fn RedeliverButton(delivery_id: DeliveryId) -> impl IntoView {
     let public_id = use_public_id();
     let redeliver = ServerAction::<Redeliver>::new();
     let form_id = format!("redeliver-{delivery_id}");
     view! {
         <ActionForm action=redeliver attr:class="inline-form">
-            <input type="hidden" name="public_id" value=public_id/>
-            <input type="hidden" name="delivery_id" value=delivery_id/>
+            <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
+            <input type="hidden" name="delivery_id" value=delivery_id.to_string()/>
             <input type="hidden" name=FORM_ID_FIELD value=form_id/>
             <button type="submit" class="secondary small" disabled=move || redeliver.pending().get()>"Redeliver"</button>
         </ActionForm>

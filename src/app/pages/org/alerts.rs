@@ -6,11 +6,12 @@ use crate::app::components::{
     field_error, form_error, Confirm, CopyButton, Field, FormAlert, SubmitButton,
 };
 use crate::model::alert::AlertSettingsView;
+use crate::model::ids::OrgId;
 use crate::model::AppError;
 use leptos::prelude::*;
 
 #[component]
-pub fn AlertRulesCard(org_id: String, settings: AlertSettingsView) -> impl IntoView {
+pub fn AlertRulesCard(org_id: OrgId, settings: AlertSettingsView) -> impl IntoView {
     let save = ServerAction::<SaveAlertRules>::new();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || save.value().get().and_then(Result::err));
@@ -30,7 +31,7 @@ pub fn AlertRulesCard(org_id: String, settings: AlertSettingsView) -> impl IntoV
             {settings.can_edit.then(|| view! {
                 <FormAlert message=form_error(error)/>
                 <ActionForm action=save attr:class="stack" attr:novalidate=true>
-                    <input type="hidden" name="org_id" value=org_id/>
+                    <input type="hidden" name="org_id" value=org_id.to_string()/>
                     <Field label="Consecutive failed attempts" name="failures" id="alert-failures" input_type="number"
                         value=rules.failures.to_string() hint="1 to 1000" error=field_error(error, "failures")/>
                     <Field label="Success rate under (%)" name="rate_percent" id="alert-rate" input_type="number"
@@ -45,7 +46,7 @@ pub fn AlertRulesCard(org_id: String, settings: AlertSettingsView) -> impl IntoV
 }
 
 #[component]
-pub fn OpsWebhookCard(org_id: String, settings: AlertSettingsView) -> impl IntoView {
+pub fn OpsWebhookCard(org_id: OrgId, settings: AlertSettingsView) -> impl IntoView {
     let save = ServerAction::<SaveOpsWebhook>::new();
     let remove = ServerAction::<SaveOpsWebhook>::new();
     let rotate = ServerAction::<RotateOpsWebhookSecret>::new();
@@ -77,7 +78,7 @@ pub fn OpsWebhookCard(org_id: String, settings: AlertSettingsView) -> impl IntoV
             })}
             <FormAlert message=form_error(error)/>
             <ActionForm action=save attr:class="stack" attr:novalidate=true>
-                <input type="hidden" name="org_id" value=org_id/>
+                <input type="hidden" name="org_id" value=org_id.to_string()/>
                 <Field label="Operational webhook URL" name="url" id="ops-webhook-url" input_type="url"
                     value=shown_url hint="One URL for the whole organization, e.g. your incident tool's."
                     error=field_error(error, "url")/>
@@ -90,7 +91,7 @@ pub fn OpsWebhookCard(org_id: String, settings: AlertSettingsView) -> impl IntoV
                         question="Make a new signing secret?"
                         consequence="Messages are signed with the new secret at once; a receiver still checking the old one refuses them.">
                         <ActionForm action=rotate attr:class="inline-actions">
-                            <input type="hidden" name="org_id" value=rotate_org/>
+                            <input type="hidden" name="org_id" value=rotate_org.to_string()/>
                             <SubmitButton label="Rotate secret" pending_label="Rotating…" pending=rotate.pending() class="danger"/>
                         </ActionForm>
                     </Confirm>
@@ -98,7 +99,7 @@ pub fn OpsWebhookCard(org_id: String, settings: AlertSettingsView) -> impl IntoV
                         question="Remove the operational webhook?"
                         consequence="New alerts are no longer posted; messages already queued are still sent.">
                         <ActionForm action=remove attr:class="inline-actions">
-                            <input type="hidden" name="org_id" value=remove_org/>
+                            <input type="hidden" name="org_id" value=remove_org.to_string()/>
                             <input type="hidden" name="url" value=""/>
                             <SubmitButton label="Remove webhook" pending_label="Removing…" pending=remove.pending() class="danger"/>
                         </ActionForm>

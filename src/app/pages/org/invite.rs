@@ -45,7 +45,7 @@ pub fn InviteCard(org: OrgSummary, mail_configured: bool, link: Option<String>) 
             {shown_link}
             <FormAlert message=form_error(error)/>
             <ActionForm action=invite attr:class="stack" attr:novalidate=true>
-                <input type="hidden" name="org_id" value=org.id/>
+                <input type="hidden" name="org_id" value=org.id.to_string()/>
                 <Field label="Email" name="email" id="invite-email" input_type="email" autocomplete="off"
                     error=field_error(error, "email")/>
                 <div class="field">
@@ -98,7 +98,7 @@ pub fn InvitationsCard(org: OrgSummary, invitations: Vec<InvitationView>) -> imp
                             </p>
                             {manage.then(|| view! {
                                 <ActionForm action=resend attr:class="inline-form">
-                                    <input type="hidden" name="org_id" value=org_resend/>
+                                    <input type="hidden" name="org_id" value=org_resend.to_string()/>
                                     <input type="hidden" name="invitation_id" value=id_resend/>
                                     <SubmitButton label="Resend" pending_label="Sending…" pending=resend.pending() class="secondary"/>
                                 </ActionForm>
@@ -106,7 +106,7 @@ pub fn InvitationsCard(org: OrgSummary, invitations: Vec<InvitationView>) -> imp
                                     question=format!("Revoke the invitation to {email}?")
                                     consequence="Its link stops working at once.">
                                     <ActionForm action=revoke attr:class="inline-actions">
-                                        <input type="hidden" name="org_id" value=org_revoke/>
+                                        <input type="hidden" name="org_id" value=org_revoke.to_string()/>
                                         <input type="hidden" name="invitation_id" value=id_revoke/>
                                         <SubmitButton label="Revoke invitation" pending_label="Revoking…" pending=revoke.pending() class="danger"/>
                                     </ActionForm>

@@ -69,8 +69,8 @@ fn MemberItem(
                 let (org_change, org_remove, org_transfer) = (org.id.clone(), org.id.clone(), org.id.clone());
                 view! {
                     <ActionForm action=change attr:class="inline-form member-role-form">
-                        <input type="hidden" name="org_id" value=org_change/>
-                        <input type="hidden" name="account_id" value=id_change/>
+                        <input type="hidden" name="org_id" value=org_change.to_string()/>
+                        <input type="hidden" name="account_id" value=id_change.to_string()/>
                         <label for=select_id.clone() class="visually-hidden">{format!("Role of {email}")}</label>
                         <select id=select_id name="role">
                             {offered_roles.iter().map(|role| view! {
@@ -84,8 +84,8 @@ fn MemberItem(
                         question=format!("Remove {email_remove} from {}?", org.name)
                         consequence="They lose access to this organization's applications at once.">
                         <ActionForm action=remove attr:class="inline-actions">
-                            <input type="hidden" name="org_id" value=org_remove/>
-                            <input type="hidden" name="account_id" value=id_remove/>
+                            <input type="hidden" name="org_id" value=org_remove.to_string()/>
+                            <input type="hidden" name="account_id" value=id_remove.to_string()/>
                             <SubmitButton label="Remove member" pending_label="Removing…" pending=remove.pending() class="danger"/>
                         </ActionForm>
                     </Confirm>
@@ -94,8 +94,8 @@ fn MemberItem(
                             question=format!("Make {email_transfer} the owner?")
                             consequence="They become an owner and you become an admin.">
                             <ActionForm action=transfer attr:class="inline-actions">
-                                <input type="hidden" name="org_id" value=org_transfer/>
-                                <input type="hidden" name="account_id" value=id_transfer/>
+                                <input type="hidden" name="org_id" value=org_transfer.to_string()/>
+                                <input type="hidden" name="account_id" value=id_transfer.to_string()/>
                                 <SubmitButton label="Transfer ownership" pending_label="Transferring…" pending=transfer.pending() class="danger"/>
                             </ActionForm>
                         </Confirm>

@@ -2,6 +2,7 @@
 //! API tokens, alert rules and the operational webhook, the audit log's door, a new organization, and leaving or deleting. Each card offers only
 //! what the member's role allows; the server checks again.
 
+use crate::model::ids::OrgId;
 mod alerts;
 mod audit;
 mod invite;
@@ -73,13 +74,13 @@ fn OrgCards(page: OrgPageData) -> impl IntoView {
 }
 
 #[component]
-fn RenameForm(org_id: String, name: String) -> impl IntoView {
+fn RenameForm(org_id: OrgId, name: String) -> impl IntoView {
     let rename = ServerAction::<RenameOrg>::new();
     let error: Signal<Option<AppError>> =
         Signal::derive(move || rename.value().get().and_then(Result::err));
     view! {
         <ActionForm action=rename attr:class="stack" attr:novalidate=true>
-            <input type="hidden" name="org_id" value=org_id/>
+            <input type="hidden" name="org_id" value=org_id.to_string()/>
             <FormAlert message=form_error(error)/>
             <Field label="Organization name" name="name" id="org-name" value=name error=field_error(error, "name")/>
             <SubmitButton label="Rename" pending_label="Renaming…" pending=rename.pending() class="secondary"/>
@@ -89,7 +90,7 @@ fn RenameForm(org_id: String, name: String) -> impl IntoView {
 
 /// Leaving, and for owners deleting: both red and confirmed.
 #[component]
-fn LeaveCard(org_id: String, name: String, role: Role) -> impl IntoView {
+fn LeaveCard(org_id: OrgId, name: String, role: Role) -> impl IntoView {
     let leave = ServerAction::<LeaveOrg>::new();
     let delete = ServerAction::<DeleteOrg>::new();
     let leave_error: Signal<Option<AppError>> =
@@ -107,7 +108,7 @@ fn LeaveCard(org_id: String, name: String, role: Role) -> impl IntoView {
                 question=format!("Leave {name}?")
                 consequence="You lose access to its applications until someone invites you again. Its last owner cannot leave.">
                 <ActionForm action=leave attr:class="inline-actions">
-                    <input type="hidden" name="org_id" value=org_id/>
+                    <input type="hidden" name="org_id" value=org_id.to_string()/>
                     <SubmitButton label="Leave organization" pending_label="Leaving…" pending=leave.pending() class="danger"/>
                 </ActionForm>
             </Confirm>
@@ -116,7 +117,7 @@ fn LeaveCard(org_id: String, name: String, role: Role) -> impl IntoView {
                     question=format!("Delete {delete_name} with all its applications?")
                     consequence="Its applications, API keys, endpoints, deliveries, members and audit log are deleted. This cannot be undone.">
                     <ActionForm action=delete attr:class="stack" attr:novalidate=true>
-                        <input type="hidden" name="org_id" value=delete_org_id/>
+                        <input type="hidden" name="org_id" value=delete_org_id.to_string()/>
                         <FormAlert message=form_error(delete_error)/>
                         <Field label="Type the organization's name to confirm" name="confirmation" id="delete-org-confirmation"
                             autocomplete="off" error=field_error(delete_error, "confirmation")/>

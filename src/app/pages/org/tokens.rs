@@ -78,7 +78,7 @@ pub fn TokensCard(
                                     question=format!("Revoke the token “{name}”?")
                                     consequence="Whatever uses it gets 401 from its next request on. This cannot be undone.">
                                     <ActionForm action=revoke attr:class="inline-actions">
-                                        <input type="hidden" name="org_id" value=org_id/>
+                                        <input type="hidden" name="org_id" value=org_id.to_string()/>
                                         <input type="hidden" name="token_id" value=token.id.clone()/>
                                         <SubmitButton label="Revoke token" pending_label="Revoking…" pending=revoke.pending() class="danger"/>
                                     </ActionForm>
@@ -91,7 +91,7 @@ pub fn TokensCard(
             <h3>"New token"</h3>
             <FormAlert message=form_error(error)/>
             <ActionForm action=create attr:class="stack" attr:novalidate=true>
-                <input type="hidden" name="org_id" value=org.id.clone()/>
+                <input type="hidden" name="org_id" value=org.id.to_string()/>
                 <Field label="Name" name="name" id="token-name" autocomplete="off"
                     error=field_error(error, "name")/>
                 <div class="field">

@@ -16,7 +16,7 @@ pub fn EndpointForm(endpoint: Option<EndpointView>, allows_payload: bool) -> imp
     let is_new = endpoint.is_none();
     let prefix = endpoint
         .as_ref()
-        .map(|e| e.id.clone())
+        .map(|e| e.id.to_string())
         .unwrap_or_else(|| "new".into());
     // Every endpoint form posts to the same action: a failure belongs to the one that was sent.
     let sent_here = sent_from(&prefix);
@@ -86,9 +86,9 @@ pub fn EndpointForm(endpoint: Option<EndpointView>, allows_payload: bool) -> imp
     view! {
         <FormAlert message=form_error(error)/>
         <ActionForm action=save attr:class="stack endpoint-form" attr:novalidate=true>
-            <input type="hidden" name="public_id" value=public_id/>
+            <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
             <input type="hidden" name=FORM_ID_FIELD value=prefix.clone()/>
-            {hidden_endpoint_id.map(|value| view! { <input type="hidden" name="endpoint_id" value=value/> })}
+            {hidden_endpoint_id.map(|value| view! { <input type="hidden" name="endpoint_id" value=value.to_string()/> })}
             <Field label="Endpoint URL" name="url" id=id("url") input_type="url"
                 value=url_value form=prefix.clone()
                 hint="http or https, e.g. https://example.com/webhooks/faceio"

@@ -17,6 +17,7 @@ use crate::app::pages::NotFound;
 use crate::model::app::EndpointView;
 use crate::model::catalog::{event_label, event_names, parse_test_type};
 use crate::model::delivery::TEST_EVENT_NAME;
+use crate::model::ids::EndpointId;
 use crate::model::org::{Action, Role};
 use crate::model::time::server_now_ms;
 use crate::model::AppError;
@@ -31,7 +32,8 @@ const RECENT_SHOWN: usize = 10;
 pub fn EndpointPage() -> impl IntoView {
     let public_id = use_public_id();
     let params = use_params_map();
-    let endpoint_id = Memo::new(move |_| params.read().get("endpoint_id").unwrap_or_default());
+    let endpoint_id =
+        Memo::new(move |_| EndpointId::from(params.read().get("endpoint_id").unwrap_or_default()));
     let detail = use_app_detail();
     let endpoint = Resource::new(
         move || (public_id.get(), endpoint_id.get()),
@@ -127,7 +129,11 @@ fn EndpointDetail(
 
 /// The last day by the hour and the newest deliveries to this endpoint.
 #[component]
-fn ActivityCard(endpoint_id: String, all_deliveries: String, may_redeliver: bool) -> impl IntoView {
+fn ActivityCard(
+    endpoint_id: EndpointId,
+    all_deliveries: String,
+    may_redeliver: bool,
+) -> impl IntoView {
     let public_id = use_public_id();
     let chart = {
         let endpoint_id = endpoint_id.clone();
@@ -138,7 +144,18 @@ fn ActivityCard(endpoint_id: String, all_deliveries: String, may_redeliver: bool
     };
     let recent = Resource::new(
         move || (public_id.get(), endpoint_id.clone()),
-        |(app, endpoint)| list_deliveries(app, None, None, Some(endpoint), None, None, None, None),
+        |(app, endpoint)| {
+            list_deliveries(
+                app,
+                None,
+                None,
+                Some(endpoint.to_string()),
+                None,
+                None,
+                None,
+                None,
+            )
+        },
     );
     let content = move || {
         let all_deliveries = all_deliveries.clone();
@@ -181,7 +198,7 @@ fn ActivityCard(endpoint_id: String, all_deliveries: String, may_redeliver: bool
 /// form chooses the type, so this works without JavaScript), then the result.
 #[component]
 fn TestEventCard(
-    endpoint_id: String,
+    endpoint_id: EndpointId,
     last_test: Option<crate::model::app::TestDeliveryResult>,
 ) -> impl IntoView {
     let public_id = use_public_id();
@@ -231,7 +248,7 @@ fn TestEventCard(
 }
 
 #[component]
-fn DangerZone(endpoint_id: String, label: String, url: String) -> impl IntoView {
+fn DangerZone(endpoint_id: EndpointId, label: String, url: String) -> impl IntoView {
     let public_id = use_public_id();
     let delete = ServerAction::<DeleteEndpoint>::new();
     view! {
@@ -241,8 +258,8 @@ fn DangerZone(endpoint_id: String, label: String, url: String) -> impl IntoView 
                 question=format!("Delete the endpoint \u{201c}{label}\u{201d} ({url})?")
                 consequence="It stops receiving events at once; its deliveries and their history are deleted with it. This cannot be undone.">
                 <ActionForm action=delete attr:class="inline-actions">
-                    <input type="hidden" name="public_id" value=public_id/>
-                    <input type="hidden" name="endpoint_id" value=endpoint_id/>
+                    <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
+                    <input type="hidden" name="endpoint_id" value=endpoint_id.to_string()/>
                     <SubmitButton label="Delete endpoint" pending_label="Deleting…" pending=delete.pending() class="danger"/>
                 </ActionForm>
             </Confirm>

@@ -6,12 +6,17 @@ use crate::app::components::{Confirm, CopyButton, RoleNote, SubmitButton};
 use crate::app::format::utc_time;
 use crate::app::pages::app_frame::use_public_id;
 use crate::model::app::SigningSecrets;
+use crate::model::ids::EndpointId;
 use crate::model::org::{Action, Role};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 #[component]
-pub fn SigningSecretCard(endpoint_id: String, endpoint_label: String, role: Role) -> impl IntoView {
+pub fn SigningSecretCard(
+    endpoint_id: EndpointId,
+    endpoint_label: String,
+    role: Role,
+) -> impl IntoView {
     let public_id = use_public_id();
     let query = use_query_map();
     let rotate = ServerAction::<RotateSigningSecret>::new();
@@ -56,8 +61,8 @@ pub fn SigningSecretCard(endpoint_id: String, endpoint_label: String, role: Role
                 question=format!("Rotate the signing secret of \u{201c}{endpoint_label}\u{201d}?")
                 consequence="A new secret signs every webhook from now on. The previous one keeps signing alongside it for 24 hours, so you have a day to update the receiver.">
                 <ActionForm action=rotate attr:class="inline-actions">
-                    <input type="hidden" name="public_id" value=public_id/>
-                    <input type="hidden" name="endpoint_id" value=endpoint_id/>
+                    <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
+                    <input type="hidden" name="endpoint_id" value=endpoint_id.to_string()/>
                     <SubmitButton label="Rotate signing secret" pending_label="Rotating…" pending=rotate.pending() class="danger"/>
                 </ActionForm>
             </Confirm>

@@ -53,7 +53,7 @@ pub fn WebhookTokenCard(app_name: String, role: Role) -> impl IntoView {
                 question=format!("Rotate the webhook token of \u{201c}{app_name}\u{201d}?")
                 consequence="Every endpoint gets the new token at once and the old one stops being sent: receivers that still expect it refuse webhooks until they have the new one.">
                 <ActionForm action=rotate attr:class="inline-actions">
-                    <input type="hidden" name="public_id" value=public_id/>
+                    <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>
                     <SubmitButton label="Rotate webhook token" pending_label="Rotating…" pending=rotate.pending() class="danger"/>
                 </ActionForm>
             </Confirm>

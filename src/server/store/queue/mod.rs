@@ -5,6 +5,8 @@
 //! (`cursor.rs`) holds no SQL. A claim commits at once: nothing here holds a transaction across
 //! an HTTP call.
 
+use crate::model::ids::{AppId, DeliveryId, EndpointId, EventId};
+
 mod cursor;
 mod outcome;
 mod postgres;
@@ -24,9 +26,9 @@ use crate::server::clock::now_ms;
 /// is this declaration order.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct ClaimedDelivery {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub lease_token: String,
-    pub event_id: String,
+    pub event_id: EventId,
     /// Attempts made before this one.
     pub attempts: i64,
     pub event_name: String,
@@ -37,12 +39,12 @@ pub struct ClaimedDelivery {
     /// The linked payload (JSON text) as it was when the event happened.
     pub payload: Option<String>,
     pub occurred_at: i64,
-    pub app_id: String,
+    pub app_id: AppId,
     /// Parsed when the row is read, not on every attempt.
     #[sqlx(try_from = "String")]
     pub plan: Plan,
     pub webhook_token: String,
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub url: String,
     pub timeout_secs: i64,
     pub include_payload: bool,
@@ -72,14 +74,14 @@ struct Claim<'a> {
     token: String,
     limits: ClaimLimits,
     /// Deliveries the claimer holds per endpoint.
-    held: &'a [(String, i64)],
+    held: &'a [(EndpointId, i64)],
     /// The endpoints the claimer holds its cap of: the claim leaves them out.
     saturated: Vec<&'a str>,
     saturated_json: String,
 }
 
 impl<'a> Claim<'a> {
-    fn new(held: &'a [(String, i64)], limits: ClaimLimits) -> Self {
+    fn new(held: &'a [(EndpointId, i64)], limits: ClaimLimits) -> Self {
         let saturated: Vec<&str> = held
             .iter()
             .filter(|(_, count)| *count >= limits.held_per_endpoint)
@@ -120,7 +122,7 @@ impl Store {
     /// endpoints.
     pub async fn claim_deliveries(
         &self,
-        held: &[(String, i64)],
+        held: &[(EndpointId, i64)],
         limits: ClaimLimits,
         cursor: &mut ClaimCursor,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {

@@ -2,6 +2,8 @@
 //! its endpoint; and the rows and statements both backends record them with, a whole batch
 //! in one transaction.
 
+use crate::model::ids::{DeliveryId, EndpointId};
+
 use super::super::new_id;
 use crate::server::clock::now_ms;
 use std::borrow::Cow;
@@ -47,9 +49,9 @@ pub enum EndpointVerdict {
 
 #[derive(Debug, Clone)]
 pub struct AttemptOutcome {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub lease_token: String,
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     pub attempt: AttemptRecord,
     /// The attempt's time unrounded, for the latency histogram: loopback and nearby
     /// receivers answer within the millisecond `attempt.duration_ms` keeps.
@@ -140,7 +142,7 @@ pub(super) fn outcome_rows(outcomes: &[AttemptOutcome]) -> Vec<OutcomeRow<'_>> {
             };
             let attempt = &o.attempt;
             OutcomeRow {
-                id: &o.delivery_id,
+                id: o.delivery_id.as_str(),
                 token: &o.lease_token,
                 status,
                 next_attempt_at,

@@ -138,7 +138,7 @@ pub(super) async fn claim(
     let held: serde_json::Map<String, serde_json::Value> = claim
         .held
         .iter()
-        .map(|(id, count)| (id.clone(), (*count).into()))
+        .map(|(id, count)| (id.to_string(), (*count).into()))
         .collect();
     let limits = &claim.limits;
     let rows = sqlx::query(CLAIM.as_str())

@@ -14,6 +14,7 @@ use super::sql::{
 use super::{
     json_array, AttemptOutcome, Claim, ClaimCursor, ClaimLimits, ClaimedDelivery, EndpointVerdict,
 };
+use crate::model::ids::EndpointId;
 use crate::server::clock::now_ms;
 use crate::server::store::StoreError;
 use sqlx::SqlitePool;
@@ -186,7 +187,7 @@ fn scanned_rows(text: &str) -> impl Iterator<Item = (&str, &str, i64)> {
 /// for a window function, which cost more than the rest of the claim.)
 fn pick<'s>(
     scanned: impl IntoIterator<Item = (&'s str, &'s str)>,
-    held: &[(String, i64)],
+    held: &[(EndpointId, i64)],
     limits: &ClaimLimits,
 ) -> Vec<(&'s str, i64)> {
     let held: HashMap<&str, i64> = held.iter().map(|(id, n)| (id.as_str(), *n)).collect();
@@ -350,7 +351,7 @@ mod tests {
             ("d6", "b"),
         ];
         // `a` holds 1 already: 3 more fit, waiting 1, 2 and 2 rounds; `b` holds none.
-        let picked = pick(rows, &[("a".to_owned(), 1)], &limits(10, 4, 2));
+        let picked = pick(rows, &[(EndpointId::from("a"), 1)], &limits(10, 4, 2));
         assert_eq!(
             picked,
             [("d1", 1), ("d2", 1), ("d3", 2), ("d4", 2), ("d6", 1)]
