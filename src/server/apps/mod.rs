@@ -91,7 +91,7 @@ impl Apps {
             .store
             .insert_app(
                 &member.org_id,
-                member.actor.account_id()?,
+                member.actor.person(),
                 name.as_str(),
                 plan.as_str(),
                 NewAppCredentials {

@@ -165,7 +165,7 @@ impl Orgs {
         self.store
             .change_membership(
                 &member.org_id,
-                member.actor.account_id()?,
+                member.actor.id.recorded().ok_or(AppError::NotFound)?,
                 &target.account_id,
                 change,
                 rule,

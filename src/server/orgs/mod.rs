@@ -281,7 +281,7 @@ impl Orgs {
             ));
         }
         if self.store.delete_org(&member.org_id).await? {
-            tracing::info!(org = %member.org_id, by = ?member.actor.id, "organization deleted");
+            tracing::info!(org = %member.org_id, by = member.actor.id.recorded().unwrap_or("operator"), "organization deleted");
             Ok(())
         } else {
             Err(AppError::NotFound)

@@ -48,14 +48,14 @@ impl Store {
     pub async fn insert_app(
         &self,
         org_id: &OrgId,
-        created_by: &AccountId,
+        created_by: Option<&AccountId>,
         name: &str,
         plan: &str,
         credentials: NewAppCredentials<'_>,
     ) -> Result<AppRecord, StoreError> {
         let sql = concat!(
             "INSERT INTO applications (id, org_id, owner_id, name, plan, api_key_hash, api_key_prefix, webhook_token, created_at) ",
-            // The creator, or for an API token (no account) the organization's oldest owner:
+            // The creator, or for an API token (no account, `None`) the organization's oldest owner:
             // `owner_id` names an account.
             "VALUES ($1, $2, COALESCE((SELECT account_id FROM memberships WHERE org_id = $2 AND account_id = $9), ",
             "(SELECT account_id FROM memberships WHERE org_id = $2 AND role = 'owner' ORDER BY created_at, account_id LIMIT 1), $9), ",

@@ -3,15 +3,13 @@
 //! queue: an alert storm never slows event delivery, and these failures never count against
 //! any endpoint.
 
-use crate::model::ids::DeliveryId;
-
 use super::{on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 /// One leased message, with its organization's signing secret as it is now.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OpsDelivery {
-    pub id: DeliveryId,
+    pub id: String,
     pub url: String,
     pub body: String,
     pub attempts: i64,

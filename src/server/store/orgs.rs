@@ -172,10 +172,11 @@ impl Store {
     /// now are read and handed to `decide`, so every rule (who may, the last owner) is judged
     /// on the state the change is made to, however many changes race. Invitations the target
     /// made are revoked when it leaves or stops being an owner or admin.
+    /// `actor_id` is a member's account ID or an organization API token's ID.
     pub async fn change_membership<E>(
         &self,
         org_id: &OrgId,
-        actor_id: &AccountId,
+        actor_id: &str,
         target_id: &AccountId,
         change: MemberChange<'_>,
         decide: impl FnOnce(&RolesNow) -> Result<(), E>,
@@ -236,7 +237,7 @@ impl Store {
                     false
                 }
                 MemberChange::TransferOwnership => {
-                    for (account, role) in [(target_id, "owner"), (actor_id, "admin")] {
+                    for (account, role) in [(target_id.as_str(), "owner"), (actor_id, "admin")] {
                         sqlx::query(set_role)
                             .bind(org_id)
                             .bind(account)
