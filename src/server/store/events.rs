@@ -4,7 +4,7 @@
 
 use crate::model::ids::{AppId, EventId};
 
-use super::{is_unique_violation, new_id, on_db, Db, Store, StoreError};
+use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 /// What an event does to the facial-ID registry.
@@ -82,9 +82,11 @@ macro_rules! apply_event {
         async {
             let snapshot: Option<Snapshot> = match &$event.change {
                 RegistryChange::Enroll { payload, gender, age } => {
+                    // A taken ID inserts nothing rather than failing: on PostgreSQL a failed
+                    // statement would abort the whole batch's transaction.
                     let inserted = sqlx::query(
                         "INSERT INTO facial_ids (app_id, facial_id, payload, gender, age, enrolled_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (app_id, facial_id) DO NOTHING",
                     )
                     .bind($event.app_id)
                     .bind($event.facial_id)
@@ -93,11 +95,11 @@ macro_rules! apply_event {
                     .bind(age)
                     .bind($now)
                     .execute(&mut *$tx)
-                    .await;
-                    match inserted {
-                        Err(err) if is_unique_violation(&err) => return Ok(RecordOutcome::FacialIdTaken),
-                        other => other?,
-                    };
+                    .await?
+                    .rows_affected();
+                    if inserted == 0 {
+                        return Ok(RecordOutcome::FacialIdTaken);
+                    }
                     Some(Snapshot { payload: payload.clone(), gender: gender.clone(), age: *age })
                 }
                 RegistryChange::Authenticate => sqlx::query_as(
@@ -238,8 +240,8 @@ impl Store {
 
     /// Records `event` and its deliveries atomically. `reply` builds the response to keep for
     /// the idempotency key from the recorded event; it is stored in the same transaction.
-    /// On SQLite, events from concurrent requests share one transaction (one fsync), each in
-    /// its own savepoint, so one event's failure never touches another's.
+    /// Events from concurrent requests share one transaction (one durable commit), and one
+    /// event's failure never touches another's (`event_writer`).
     pub async fn record_event(
         &self,
         event: NewEvent<'_>,
@@ -248,39 +250,22 @@ impl Store {
     ) -> Result<RecordOutcome, StoreError> {
         let now = now_ms();
         let event_id = EventId::from(new_id(EventId::PREFIX));
-        let outcome = match (self.db(), &self.sqlite_batches) {
-            (_, Some(batches)) => {
-                let (respond, answer) = tokio::sync::oneshot::channel();
-                let job = EventJob {
-                    event: OwnedEvent::from(&event),
-                    idempotency: idempotency
-                        .as_ref()
-                        .map(|i| (i.key.to_owned(), i.request_hash.to_owned())),
-                    reply,
-                    now,
-                    event_id,
-                    respond,
-                };
-                batches
-                    .send(job)
-                    .await
-                    .map_err(|_| StoreError::WriterStopped)?;
-                answer.await.map_err(|_| StoreError::WriterStopped)??
-            }
-            (Db::Postgres(pool), None) => {
-                let mut tx = pool.begin().await?;
-                let outcome = apply_event!(tx, event, &idempotency, reply, now, event_id)?;
-                if let RecordOutcome::Recorded(recorded) = &outcome {
-                    tx.commit().await?;
-                    if recorded.deliveries > 0 {
-                        self.new_deliveries.notify_one();
-                        self.announce_to_replicas();
-                    }
-                }
-                outcome
-            }
-            (Db::Sqlite(_), None) => return Err(StoreError::WriterStopped),
+        let (respond, answer) = tokio::sync::oneshot::channel();
+        let job = EventJob {
+            event: OwnedEvent::from(&event),
+            idempotency: idempotency
+                .as_ref()
+                .map(|i| (i.key.to_owned(), i.request_hash.to_owned())),
+            reply,
+            now,
+            event_id,
+            respond,
         };
+        self.event_batches
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        let outcome = answer.await.map_err(|_| StoreError::WriterStopped)??;
         match outcome {
             // Fetch the winner's reply outside the rolled-back transaction.
             RecordOutcome::Replayed(_) => {
@@ -321,7 +306,7 @@ impl Store {
 /// Renders the reply kept for an idempotency key from the recorded event.
 pub type ReplyRenderer = Box<dyn Fn(&RecordedEvent) -> (i64, String) + Send + Sync>;
 
-/// An event as the SQLite writer task receives it.
+/// An event as the writer task receives it.
 #[derive(Debug)]
 struct OwnedEvent {
     app_id: AppId,
@@ -349,181 +334,65 @@ pub(super) struct EventJob {
     reply: ReplyRenderer,
     now: i64,
     event_id: EventId,
-    respond: tokio::sync::oneshot::Sender<Result<RecordOutcome, StoreError>>,
+    pub(super) respond: tokio::sync::oneshot::Sender<Result<RecordOutcome, StoreError>>,
 }
 
-/// Most events one SQLite transaction takes; bounds how long the first one waits.
-const MAX_BATCH: usize = 128;
+impl EventJob {
+    /// Whether this job's conflict is found only after its writes (an idempotency key), so
+    /// it needs a savepoint to be undone alone.
+    pub(super) fn needs_savepoint(&self) -> bool {
+        self.idempotency.is_some()
+    }
 
-/// Starts the task that writes SQLite events: it takes whatever events are waiting, up to
-/// `MAX_BATCH`, and commits them together, so concurrent requests share one fsync.
-pub(super) fn spawn_sqlite_writer(
-    pool: sqlx::SqlitePool,
-    new_deliveries: std::sync::Arc<tokio::sync::Notify>,
-    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> tokio::sync::mpsc::Sender<EventJob> {
-    let (sender, mut jobs) = tokio::sync::mpsc::channel::<EventJob>(MAX_BATCH * 4);
-    tokio::spawn(async move {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let outcomes = write_batch(&pool, &batch).await;
-            // Readiness reads this: unavailable until a write of a batch's size succeeds.
-            if outcomes
-                .iter()
-                .any(|o| matches!(o, Err(err) if err.is_unavailable()))
-            {
-                failing.store(true, std::sync::atomic::Ordering::Relaxed);
-            } else if outcomes.iter().any(|o| o.is_ok()) {
-                failing.store(false, std::sync::atomic::Ordering::Relaxed);
+    /// Who the job's registry change locks: sorting a batch by it makes concurrent batches
+    /// take row locks in one order (no deadlock), and keeps one facial ID's events in order.
+    pub(super) fn lock_key(&self) -> (&AppId, &str) {
+        (&self.event.app_id, &self.event.facial_id)
+    }
+}
+
+/// What the event writer needs of a connection: one job's statements, or one plain
+/// statement (`BEGIN`, a savepoint, `COMMIT`). Both backends run the same text.
+pub(super) trait BatchConnection: Send {
+    fn apply<'a>(&'a mut self, job: &'a EventJob) -> BoxedResult<'a, RecordOutcome>;
+    fn execute<'a>(&'a mut self, statement: &'static str) -> BoxedResult<'a, ()>;
+}
+
+/// Boxed so the writer's futures are `Send` with concrete lifetimes (sqlx executors on
+/// `&mut` connections otherwise trip the compiler's higher-ranked lifetime check).
+pub(super) type BoxedResult<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'a>>;
+
+macro_rules! batch_connection {
+    ($connection:ty) => {
+        impl BatchConnection for $connection {
+            fn apply<'a>(&'a mut self, job: &'a EventJob) -> BoxedResult<'a, RecordOutcome> {
+                Box::pin(async move {
+                    let idempotency = job
+                        .idempotency
+                        .as_ref()
+                        .map(|(key, request_hash)| IdempotencyKey { key, request_hash });
+                    let event = NewEvent {
+                        app_id: &job.event.app_id,
+                        event_name: &job.event.event_name,
+                        facial_id: &job.event.facial_id,
+                        client_ip: &job.event.client_ip,
+                        change: job.event.change.clone(),
+                    };
+                    let conn = self;
+                    apply_event!(conn, event, &idempotency, &job.reply, job.now, job.event_id)
+                })
             }
-            if outcomes
-                .iter()
-                .any(|o| matches!(o, Ok(RecordOutcome::Recorded(r)) if r.deliveries > 0))
-            {
-                new_deliveries.notify_one();
-            }
-            for (job, outcome) in batch.drain(..).zip(outcomes) {
-                let _ = job.respond.send(outcome);
+
+            fn execute<'a>(&'a mut self, statement: &'static str) -> BoxedResult<'a, ()> {
+                // Plain text, not a prepared statement: one round trip on PostgreSQL.
+                Box::pin(async move {
+                    sqlx::Executor::execute(self, statement).await.map(|_| ())
+                })
             }
         }
-    });
-    sender
-}
-
-type BatchOutcomes = Vec<Result<RecordOutcome, StoreError>>;
-
-/// One job's statements inside the batch transaction, boxed for the same reason as
-/// `write_batch`.
-fn apply_job<'a>(
-    conn: &'a mut sqlx::SqliteConnection,
-    job: &'a EventJob,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<RecordOutcome, sqlx::Error>> + Send + 'a>,
-> {
-    Box::pin(async move {
-        let idempotency = job
-            .idempotency
-            .as_ref()
-            .map(|(key, request_hash)| IdempotencyKey { key, request_hash });
-        let event = NewEvent {
-            app_id: &job.event.app_id,
-            event_name: &job.event.event_name,
-            facial_id: &job.event.facial_id,
-            client_ip: &job.event.client_ip,
-            change: job.event.change.clone(),
-        };
-        apply_event!(conn, event, &idempotency, &job.reply, job.now, job.event_id)
-    })
-}
-
-/// Every event of a batch fails when the batch's own transaction does: as unavailable when
-/// the database cannot take writes now (the client retries), else as a fault.
-fn failed_all(count: usize, err: &sqlx::Error) -> BatchOutcomes {
-    let message = err.to_string();
-    let unavailable = super::health::is_unavailable(err);
-    (0..count)
-        .map(|_| {
-            Err(if unavailable {
-                StoreError::Unavailable(message.clone())
-            } else {
-                StoreError::Batch(message.clone())
-            })
-        })
-        .collect()
-}
-
-/// Boxed so the future's `Send` is checked with concrete lifetimes (sqlx executors on
-/// `&mut` connections otherwise trip the compiler's higher-ranked lifetime check).
-fn write_batch<'a>(
-    pool: &'a sqlx::SqlitePool,
-    batch: &'a [EventJob],
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = BatchOutcomes> + Send + 'a>> {
-    Box::pin(write_batch_inner(pool, batch))
-}
-
-async fn write_batch_inner(pool: &sqlx::SqlitePool, batch: &[EventJob]) -> BatchOutcomes {
-    let mut outcomes = match write_on_fresh_state(pool, batch, false).await {
-        Some(outcomes) => outcomes,
-        // With every event isolated, a failure is that event's answer: never `None`.
-        None => write_on_fresh_state(pool, batch, true)
-            .await
-            .unwrap_or_default(),
     };
-    outcomes.resize_with(batch.len(), || Err(StoreError::WriterStopped));
-    outcomes
 }
 
-/// `write_batch_with` on the writer's connection. After any failure that connection is
-/// closed and the next batch opens a new one: a failed write (a full disk, an I/O error) can
-/// end SQLite's transaction behind the driver's back, and a connection reused in that state
-/// answered later "commits" inside a transaction that was never committed.
-async fn write_on_fresh_state(
-    pool: &sqlx::SqlitePool,
-    batch: &[EventJob],
-    isolate_all: bool,
-) -> Option<BatchOutcomes> {
-    let mut conn = match pool.acquire().await {
-        Ok(conn) => conn,
-        Err(err) => return Some(failed_all(batch.len(), &err)),
-    };
-    let outcomes = write_batch_with(&mut conn, batch, isolate_all).await;
-    let clean = outcomes
-        .as_ref()
-        .is_some_and(|all| all.iter().all(|o| o.is_ok()));
-    if !clean {
-        let _ = conn.close().await;
-    }
-    outcomes
-}
-
-/// Writes a batch in one transaction. An event refused for an unknown or taken facial ID has
-/// written nothing, so only events with an idempotency key (whose conflict is found after
-/// their writes) need a savepoint — unless `isolate_all`, which gives every event one so its
-/// failure never touches another's. Without `isolate_all`, a failed statement rolls the batch
-/// back and answers `None`: write it again isolated.
-async fn write_batch_with(
-    conn: &mut sqlx::SqliteConnection,
-    batch: &[EventJob],
-    isolate_all: bool,
-) -> Option<BatchOutcomes> {
-    use sqlx::Connection;
-    let mut tx = match conn.begin().await {
-        Ok(tx) => tx,
-        Err(err) => return Some(failed_all(batch.len(), &err)),
-    };
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        let isolated = isolate_all || job.idempotency.is_some();
-        let outcome = if isolated {
-            if let Err(err) = savepoint(&mut tx, "SAVEPOINT event").await {
-                return Some(failed_all(batch.len(), &err));
-            }
-            let outcome = apply_job(&mut tx, job).await;
-            let undo = !matches!(outcome, Ok(RecordOutcome::Recorded(_)));
-            if undo {
-                if let Err(err) = savepoint(&mut tx, "ROLLBACK TO SAVEPOINT event").await {
-                    return Some(failed_all(batch.len(), &err));
-                }
-            }
-            if let Err(err) = savepoint(&mut tx, "RELEASE SAVEPOINT event").await {
-                return Some(failed_all(batch.len(), &err));
-            }
-            outcome
-        } else {
-            // Dropping the transaction rolls back whatever this event half-wrote.
-            Ok(apply_job(&mut tx, job).await.ok()?)
-        };
-        outcomes.push(outcome.map_err(StoreError::from));
-    }
-    Some(match tx.commit().await {
-        Ok(()) => outcomes,
-        Err(err) => failed_all(batch.len(), &err),
-    })
-}
-
-fn savepoint<'a>(
-    conn: &'a mut sqlx::SqliteConnection,
-    statement: &'static str,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'a>> {
-    Box::pin(async move { sqlx::query(statement).execute(conn).await.map(|_| ()) })
-}
+batch_connection!(sqlx::SqliteConnection);
+batch_connection!(sqlx::PgConnection);

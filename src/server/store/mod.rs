@@ -14,6 +14,7 @@ mod deliveries;
 mod delivery_log;
 mod email_verifications;
 mod endpoints;
+mod event_writer;
 mod events;
 mod facial_ids;
 mod health;
@@ -137,9 +138,9 @@ pub struct Store {
     /// writes: claims and outcome batches take turns on it instead of meeting on SQLite's
     /// write lock, where the loser sleeps in the busy handler. On PostgreSQL two of its own.
     queue: QueueDb,
-    /// On SQLite, the queue of the single task that writes events in batches: SQLite allows
-    /// one writer at a time, and each commit costs an fsync.
-    sqlite_batches: Option<tokio::sync::mpsc::Sender<events::EventJob>>,
+    /// The queue of the task that writes events in batches (`event_writer`): each commit
+    /// costs an fsync (and on PostgreSQL round trips), so concurrent events share one.
+    event_batches: tokio::sync::mpsc::Sender<events::EventJob>,
     /// On SQLite, the event writer's connection (a pool of one), which readiness probes too.
     sqlite_writer: Option<SqlitePool>,
     /// On SQLite, the event writer's last batch failed as unavailable (a full disk): set by
@@ -152,6 +153,10 @@ pub struct Store {
     /// On PostgreSQL, wakes the task that sends `NOTIFY` to the other replicas.
     announcements: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
+
+/// Event batches one PostgreSQL replica writes at once, each on its own connection of the
+/// pool's 16: while they are all busy, arriving events gather into the next ones.
+const PG_EVENT_WRITERS: usize = 4;
 
 /// The PostgreSQL channel that announces committed deliveries to every replica.
 pub const DELIVERY_CHANNEL: &str = "facehook_deliveries";
@@ -192,11 +197,13 @@ impl Store {
                     readers: pool.clone(),
                 },
                 db: Db::Sqlite(pool),
-                sqlite_batches: Some(events::spawn_sqlite_writer(
+                // SQLite allows one writer at a time.
+                event_batches: event_writer::spawn(
                     writer.clone(),
-                    new_deliveries.clone(),
+                    1,
+                    vec![new_deliveries.clone()],
                     sqlite_writes_failing.clone(),
-                )),
+                ),
                 sqlite_writer: Some(writer),
                 sqlite_writes_failing,
                 probe_cache: Default::default(),
@@ -224,19 +231,26 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
         };
-        let announcements = match &db {
-            Db::Postgres(pool) => Some(spawn_announcer(pool.clone())),
-            Db::Sqlite(_) => None,
+        let Db::Postgres(pool) = &db else {
+            return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
         };
+        let announcer = spawn_announcer(pool.clone());
+        let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
+        let event_batches = event_writer::spawn(
+            pool.clone(),
+            PG_EVENT_WRITERS,
+            vec![new_deliveries.clone(), announcer.clone()],
+            Default::default(),
+        );
         Ok(Store {
             db,
             queue,
-            sqlite_batches: None,
+            event_batches,
             sqlite_writer: None,
             sqlite_writes_failing: Default::default(),
             probe_cache: Default::default(),
-            new_deliveries: Default::default(),
-            announcements,
+            new_deliveries,
+            announcements: Some(announcer),
         })
     }
 

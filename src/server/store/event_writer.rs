@@ -1,0 +1,188 @@
+//! The event writer: events from concurrent requests gathered into shared transactions, one
+//! durable commit per group, on either backend. A request is answered only after the commit
+//! that holds its event, and one event's failure never touches another's.
+
+use super::events::{BatchConnection, EventJob, RecordOutcome};
+use super::StoreError;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify, Semaphore};
+
+/// Most events one transaction takes; bounds how long the first one waits.
+const MAX_BATCH: usize = 128;
+
+/// Who hears that a batch committed new deliveries: this process's dispatcher, and on
+/// PostgreSQL the announcer that tells other replicas.
+pub(super) type Wake = Vec<Arc<Notify>>;
+
+/// Starts the task that writes events: while fewer than `writers` batches are being written,
+/// it takes whatever events are waiting (up to `MAX_BATCH`) and writes them in one
+/// transaction. Events arriving while every writer is busy gather into the next batch, so a
+/// lone event waits for nothing and a burst shares commits. SQLite has one writer
+/// connection, so one batch at a time; PostgreSQL writes several at once.
+pub(super) fn spawn<DB>(
+    pool: sqlx::Pool<DB>,
+    writers: usize,
+    wake: Wake,
+    failing: Arc<AtomicBool>,
+) -> mpsc::Sender<EventJob>
+where
+    DB: sqlx::Database,
+    DB::Connection: BatchConnection,
+{
+    let (sender, mut jobs) = mpsc::channel::<EventJob>(MAX_BATCH * 4);
+    tokio::spawn(async move {
+        let writing = Arc::new(Semaphore::new(writers.max(1)));
+        loop {
+            let Ok(writer) = writing.clone().acquire_owned().await else {
+                return;
+            };
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            if jobs.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return;
+            }
+            let (pool, wake, failing) = (pool.clone(), wake.clone(), failing.clone());
+            tokio::spawn(async move {
+                write_and_answer(&pool, batch, &wake, &failing).await;
+                drop(writer);
+            });
+        }
+    });
+    sender
+}
+
+async fn write_and_answer<DB>(
+    pool: &sqlx::Pool<DB>,
+    mut batch: Vec<EventJob>,
+    wake: &Wake,
+    failing: &AtomicBool,
+) where
+    DB: sqlx::Database,
+    DB::Connection: BatchConnection,
+{
+    // Stable: one facial ID's events keep their arrival order.
+    batch.sort_by(|a, b| a.lock_key().cmp(&b.lock_key()));
+    let outcomes = write_batch(pool, &batch).await;
+    // Readiness reads this: unavailable until a write of a batch's size succeeds.
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, Err(err) if err.is_unavailable()))
+    {
+        failing.store(true, Ordering::Relaxed);
+    } else if outcomes.iter().any(|o| o.is_ok()) {
+        failing.store(false, Ordering::Relaxed);
+    }
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, Ok(RecordOutcome::Recorded(r)) if r.deliveries > 0))
+    {
+        for listener in wake {
+            listener.notify_one();
+        }
+    }
+    for (job, outcome) in batch.into_iter().zip(outcomes) {
+        let _ = job.respond.send(outcome);
+    }
+}
+
+type BatchOutcomes = Vec<Result<RecordOutcome, StoreError>>;
+
+async fn write_batch<DB>(pool: &sqlx::Pool<DB>, batch: &[EventJob]) -> BatchOutcomes
+where
+    DB: sqlx::Database,
+    DB::Connection: BatchConnection,
+{
+    let mut outcomes = match write_on_fresh_state(pool, batch, false).await {
+        Some(outcomes) => outcomes,
+        // With every event isolated, a failure is that event's answer: never `None`.
+        None => write_on_fresh_state(pool, batch, true)
+            .await
+            .unwrap_or_default(),
+    };
+    outcomes.resize_with(batch.len(), || Err(StoreError::WriterStopped));
+    outcomes
+}
+
+/// `write_batch_with` on a pooled connection. After any failure that connection is closed and
+/// the next batch opens a new one: a failed write (a full disk, an I/O error) can end SQLite's
+/// transaction behind the driver's back, and a connection reused in that state answered later
+/// "commits" inside a transaction that was never committed.
+async fn write_on_fresh_state<DB>(
+    pool: &sqlx::Pool<DB>,
+    batch: &[EventJob],
+    isolate_all: bool,
+) -> Option<BatchOutcomes>
+where
+    DB: sqlx::Database,
+    DB::Connection: BatchConnection,
+{
+    let mut conn = match pool.acquire().await {
+        Ok(conn) => conn,
+        Err(err) => return Some(failed_all(batch.len(), &err)),
+    };
+    let outcomes = write_batch_with(&mut *conn, batch, isolate_all).await;
+    let clean = outcomes
+        .as_ref()
+        .is_some_and(|all| all.iter().all(|o| o.is_ok()));
+    if !clean {
+        let _ = conn.close().await;
+    }
+    outcomes
+}
+
+/// Writes a batch in one transaction. An event refused for an unknown or taken facial ID has
+/// written nothing, so only events with an idempotency key (whose conflict is found after
+/// their writes) need a savepoint — unless `isolate_all`, which gives every event one so its
+/// failure never touches another's. Without `isolate_all`, a failed statement abandons the
+/// batch and answers `None`: write it again isolated.
+async fn write_batch_with<C: BatchConnection + ?Sized>(
+    conn: &mut C,
+    batch: &[EventJob],
+    isolate_all: bool,
+) -> Option<BatchOutcomes> {
+    if let Err(err) = conn.execute("BEGIN").await {
+        return Some(failed_all(batch.len(), &err));
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        let outcome = if isolate_all || job.needs_savepoint() {
+            if let Err(err) = conn.execute("SAVEPOINT event").await {
+                return Some(failed_all(batch.len(), &err));
+            }
+            let outcome = conn.apply(job).await;
+            if !matches!(outcome, Ok(RecordOutcome::Recorded(_))) {
+                if let Err(err) = conn.execute("ROLLBACK TO SAVEPOINT event").await {
+                    return Some(failed_all(batch.len(), &err));
+                }
+            }
+            if let Err(err) = conn.execute("RELEASE SAVEPOINT event").await {
+                return Some(failed_all(batch.len(), &err));
+            }
+            outcome
+        } else {
+            // The caller closes the connection, which rolls back whatever was half-written.
+            Ok(conn.apply(job).await.ok()?)
+        };
+        outcomes.push(outcome.map_err(StoreError::from));
+    }
+    Some(match conn.execute("COMMIT").await {
+        Ok(()) => outcomes,
+        Err(err) => failed_all(batch.len(), &err),
+    })
+}
+
+/// Every event of a batch fails when the batch's own transaction does: as unavailable when
+/// the database cannot take writes now (the client retries), else as a fault.
+fn failed_all(count: usize, err: &sqlx::Error) -> BatchOutcomes {
+    let message = err.to_string();
+    let unavailable = super::health::is_unavailable(err);
+    (0..count)
+        .map(|_| {
+            Err(if unavailable {
+                StoreError::Unavailable(message.clone())
+            } else {
+                StoreError::Batch(message.clone())
+            })
+        })
+        .collect()
+}
