@@ -8,21 +8,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
-/// Most events one transaction takes; bounds how long the first one waits.
-const MAX_BATCH: usize = 128;
+/// Events waiting for a writer, at most; a request past them waits to be queued.
+const QUEUED: usize = 512;
+
+/// Times a batch's events that lost a deadlock (or a serialization failure) are written
+/// again, each time in a new transaction, before they fail.
+const DEADLOCK_RETRIES: usize = 3;
 
 /// Who hears that a batch committed new deliveries: this process's dispatcher, and on
 /// PostgreSQL the announcer that tells other replicas.
 pub(super) type Wake = Vec<Arc<Notify>>;
 
 /// Starts the task that writes events: while fewer than `writers` batches are being written,
-/// it takes whatever events are waiting (up to `MAX_BATCH`) and writes them in one
-/// transaction. Events arriving while every writer is busy gather into the next batch, so a
+/// it takes whatever events are waiting (up to `max_batch`, which bounds how long the first
+/// one waits) and writes them in one transaction. Events arriving while every writer is busy gather into the next batch, so a
 /// lone event waits for nothing and a burst shares commits. SQLite has one writer
 /// connection, so one batch at a time; PostgreSQL writes several at once.
 pub(super) fn spawn<DB>(
     pool: sqlx::Pool<DB>,
     writers: usize,
+    max_batch: usize,
     wake: Wake,
     failing: Arc<AtomicBool>,
 ) -> mpsc::Sender<EventJob>
@@ -30,15 +35,15 @@ where
     DB: sqlx::Database,
     DB::Connection: BatchConnection,
 {
-    let (sender, mut jobs) = mpsc::channel::<EventJob>(MAX_BATCH * 4);
+    let (sender, mut jobs) = mpsc::channel::<EventJob>(QUEUED);
     tokio::spawn(async move {
         let writing = Arc::new(Semaphore::new(writers.max(1)));
         loop {
             let Ok(writer) = writing.clone().acquire_owned().await else {
                 return;
             };
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            if jobs.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            let mut batch = Vec::with_capacity(max_batch);
+            if jobs.recv_many(&mut batch, max_batch).await == 0 {
                 return;
             }
             let (pool, wake, failing) = (pool.clone(), wake.clone(), failing.clone());
@@ -92,15 +97,67 @@ where
     DB: sqlx::Database,
     DB::Connection: BatchConnection,
 {
-    let mut outcomes = match write_on_fresh_state(pool, batch, false).await {
+    let jobs: Vec<&EventJob> = batch.iter().collect();
+    let mut outcomes = write_group(pool, &jobs).await;
+    // A PostgreSQL batch can lose a deadlock to another (two idempotency keys met in opposite
+    // orders): its victims hold nothing once their transaction ended, so they go again.
+    for _ in 0..DEADLOCK_RETRIES {
+        let lost: Vec<usize> = (0..outcomes.len())
+            .filter(|&i| matches!(&outcomes[i], Err(err) if lost_a_race(err)))
+            .collect();
+        if lost.is_empty() {
+            break;
+        }
+        let again: Vec<&EventJob> = lost.iter().map(|&i| jobs[i]).collect();
+        for (i, outcome) in lost.into_iter().zip(write_group(pool, &again).await) {
+            outcomes[i] = outcome;
+        }
+    }
+    outcomes
+}
+
+/// Writes `jobs` in one transaction, or if one fails there, each isolated in its own
+/// savepoint of a second one; an answer for every job.
+async fn write_group<DB>(pool: &sqlx::Pool<DB>, jobs: &[&EventJob]) -> BatchOutcomes
+where
+    DB: sqlx::Database,
+    DB::Connection: BatchConnection,
+{
+    let mut outcomes = match write_on_fresh_state(pool, jobs, false).await {
         Some(outcomes) => outcomes,
         // With every event isolated, a failure is that event's answer: never `None`.
-        None => write_on_fresh_state(pool, batch, true)
+        None => write_on_fresh_state(pool, jobs, true)
             .await
             .unwrap_or_default(),
     };
-    outcomes.resize_with(batch.len(), || Err(StoreError::WriterStopped));
+    outcomes.resize_with(jobs.len(), || Err(StoreError::WriterStopped));
     outcomes
+}
+
+/// A deadlock or serialization failure: the database chose this transaction to end so that
+/// another could go on, and the same writes succeed when tried again.
+fn lost_a_race(err: &StoreError) -> bool {
+    matches!(err, StoreError::Database(sqlx::Error::Database(db))
+        if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+}
+
+/// A pooled connection that is closed rather than returned to the pool unless its batch
+/// ended cleanly: a task cut short between `BEGIN` and `COMMIT` must never hand a
+/// half-written transaction to the pool's next user, whose `COMMIT` would commit it.
+struct CloseUnlessClean<DB: sqlx::Database>(Option<sqlx::pool::PoolConnection<DB>>);
+
+impl<DB: sqlx::Database> CloseUnlessClean<DB> {
+    fn clean(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl<DB: sqlx::Database> Drop for CloseUnlessClean<DB> {
+    fn drop(&mut self) {
+        if let Some(conn) = &mut self.0 {
+            conn.close_on_drop();
+        }
+    }
 }
 
 /// `write_batch_with` on a pooled connection. After any failure that connection is closed and
@@ -109,7 +166,7 @@ where
 /// "commits" inside a transaction that was never committed.
 async fn write_on_fresh_state<DB>(
     pool: &sqlx::Pool<DB>,
-    batch: &[EventJob],
+    batch: &[&EventJob],
     isolate_all: bool,
 ) -> Option<BatchOutcomes>
 where
@@ -117,15 +174,18 @@ where
     DB::Connection: BatchConnection,
 {
     let mut conn = match pool.acquire().await {
-        Ok(conn) => conn,
+        Ok(conn) => CloseUnlessClean(Some(conn)),
         Err(err) => return Some(failed_all(batch.len(), &err)),
     };
-    let outcomes = write_batch_with(&mut *conn, batch, isolate_all).await;
-    let clean = outcomes
+    let outcomes = match conn.0.as_mut() {
+        Some(open) => write_batch_with(&mut **open, batch, isolate_all).await,
+        None => None,
+    };
+    if outcomes
         .as_ref()
-        .is_some_and(|all| all.iter().all(|o| o.is_ok()));
-    if !clean {
-        let _ = conn.close().await;
+        .is_some_and(|all| all.iter().all(|o| o.is_ok()))
+    {
+        conn.clean();
     }
     outcomes
 }
@@ -137,14 +197,14 @@ where
 /// batch and answers `None`: write it again isolated.
 async fn write_batch_with<C: BatchConnection + ?Sized>(
     conn: &mut C,
-    batch: &[EventJob],
+    batch: &[&EventJob],
     isolate_all: bool,
 ) -> Option<BatchOutcomes> {
     if let Err(err) = conn.execute("BEGIN").await {
         return Some(failed_all(batch.len(), &err));
     }
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
+    for &job in batch {
         let outcome = if isolate_all || job.needs_savepoint() {
             if let Err(err) = conn.execute("SAVEPOINT event").await {
                 return Some(failed_all(batch.len(), &err));
@@ -160,7 +220,7 @@ async fn write_batch_with<C: BatchConnection + ?Sized>(
             }
             outcome
         } else {
-            // The caller closes the connection, which rolls back whatever was half-written.
+            // The connection is closed, which rolls back whatever was half-written.
             Ok(conn.apply(job).await.ok()?)
         };
         outcomes.push(outcome.map_err(StoreError::from));

@@ -267,6 +267,18 @@ impl Store {
             .map_err(|_| StoreError::WriterStopped)?;
         let outcome = answer.await.map_err(|_| StoreError::WriterStopped)??;
         match outcome {
+            // The same key sent twice at once: the second can meet the first's registry change
+            // (an ID already enrolled, already deleted) before its key. The first has
+            // committed by now, so its reply is there to replay.
+            RecordOutcome::FacialIdTaken | RecordOutcome::FacialIdUnknown
+                if idempotency.is_some() =>
+            {
+                let key = idempotency.map(|i| i.key).unwrap_or_default();
+                match self.stored_reply(event.app_id, key).await? {
+                    Some(reply) => Ok(RecordOutcome::Replayed(reply)),
+                    None => Ok(outcome),
+                }
+            }
             // Fetch the winner's reply outside the rolled-back transaction.
             RecordOutcome::Replayed(_) => {
                 let key = idempotency.map(|i| i.key).unwrap_or_default();
@@ -386,9 +398,7 @@ macro_rules! batch_connection {
 
             fn execute<'a>(&'a mut self, statement: &'static str) -> BoxedResult<'a, ()> {
                 // Plain text, not a prepared statement: one round trip on PostgreSQL.
-                Box::pin(async move {
-                    sqlx::Executor::execute(self, statement).await.map(|_| ())
-                })
+                Box::pin(async move { sqlx::Executor::execute(self, statement).await.map(|_| ()) })
             }
         }
     };

@@ -158,6 +158,10 @@ pub struct Store {
 /// pool's 16: while they are all busy, arriving events gather into the next ones.
 const PG_EVENT_WRITERS: usize = 4;
 
+/// Events in one PostgreSQL batch, at most: an isolated batch takes a savepoint per event,
+/// and past 64 a backend's subtransaction cache overflows, which slows every snapshot.
+const PG_MAX_BATCH: usize = 64;
+
 /// The PostgreSQL channel that announces committed deliveries to every replica.
 pub const DELIVERY_CHANNEL: &str = "facehook_deliveries";
 
@@ -201,6 +205,7 @@ impl Store {
                 event_batches: event_writer::spawn(
                     writer.clone(),
                     1,
+                    128,
                     vec![new_deliveries.clone()],
                     sqlite_writes_failing.clone(),
                 ),
@@ -236,9 +241,11 @@ impl Store {
         };
         let announcer = spawn_announcer(pool.clone());
         let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
+        // No readiness flag: PostgreSQL's readiness probe writes through the pool itself.
         let event_batches = event_writer::spawn(
             pool.clone(),
             PG_EVENT_WRITERS,
+            PG_MAX_BATCH,
             vec![new_deliveries.clone(), announcer.clone()],
             Default::default(),
         );
