@@ -289,14 +289,14 @@ impl Orgs {
     }
 }
 
-/// An ID from a URL path; one no ID can be (a NUL, which PostgreSQL refuses in text, or past
-/// any ID's length) is simply not found.
-fn stored_id<Id: AsRef<str> + ?Sized>(id: &Id) -> Result<&Id, AppError> {
+/// Refuses, as not found, an ID from a URL path that no ID can be: a NUL (which PostgreSQL
+/// refuses in text) or text past any ID's length.
+fn stored_id(id: &(impl AsRef<str> + ?Sized)) -> Result<(), AppError> {
     let text = id.as_ref();
     if text.contains('\0') || text.len() > 64 {
         Err(AppError::NotFound)
     } else {
-        Ok(id)
+        Ok(())
     }
 }
 

@@ -97,7 +97,9 @@ impl Orgs {
 
     /// Revokes one of the organization's tokens; it stops working at once.
     pub async fn revoke_token(&self, member: &Member, token_id: &str) -> Result<(), AppError> {
-        let token_id = stored_id(token_id)?;
+        // Token IDs have no type of their own to trim them on the way in.
+        let token_id = token_id.trim();
+        stored_id(token_id)?;
         let token = self
             .store
             .api_token(&member.org_id, token_id)
