@@ -42,7 +42,7 @@ api-fuzz: build
 ## PostgreSQL (release build), then the console's page weights and time to hydrated
 bench:
 	.ci/bootstrap --test
-	cargo bench --features ssr --bench intake --bench dispatch --bench isolation
+	cargo bench --features ssr --bench intake --bench latency --bench dispatch --bench isolation --bench scale
 	$(MAKE) size
 
 ## size: compressed bytes each console page loads, and its time to hydrated, in chromium

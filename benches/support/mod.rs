@@ -1,5 +1,10 @@
 //! What the delivery benchmarks share: the backends chosen on the command line, enrolling a
 //! range of facial IDs, and a dispatcher that may deliver to loopback.
+// Each benchmark uses a part of this.
+#![allow(dead_code)]
+
+pub mod process;
+pub mod seed;
 
 use crate::common::dispatch::Hooked;
 use crate::common::receiver::Receiver;

@@ -57,6 +57,23 @@ impl Lanes {
     /// leaves early); the lane disappears with its last delivery.
     pub fn hold(self: &Arc<Self>, endpoint_id: &EndpointId) -> LaneHold {
         let mut lanes = self.lock();
+        self.join(&mut lanes, endpoint_id)
+    }
+
+    /// `hold`, unless the lane holds `most` deliveries already.
+    pub fn try_hold(self: &Arc<Self>, endpoint_id: &EndpointId, most: i64) -> Option<LaneHold> {
+        let mut lanes = self.lock();
+        if lanes.get(endpoint_id).is_some_and(|lane| lane.held >= most) {
+            return None;
+        }
+        Some(self.join(&mut lanes, endpoint_id))
+    }
+
+    fn join(
+        self: &Arc<Self>,
+        lanes: &mut HashMap<EndpointId, Lane>,
+        endpoint_id: &EndpointId,
+    ) -> LaneHold {
         let lane = lanes.entry(endpoint_id.to_owned()).or_insert_with(|| Lane {
             held: 0,
             on_wire: Arc::new(Semaphore::new(self.cap)),
@@ -141,5 +158,27 @@ mod tests {
         );
         drop(second);
         assert!(lanes.held().is_empty());
+    }
+
+    #[test]
+    fn a_lane_at_its_share_takes_no_more_from_intake() {
+        let lanes = Arc::new(Lanes::new(1));
+        let (ep_a, ep_b) = (EndpointId::from("ep_a"), EndpointId::from("ep_b"));
+        let first = lanes.try_hold(&ep_a, 2).expect("an empty lane has room");
+        let second = lanes.try_hold(&ep_a, 2).expect("one of two places taken");
+        assert!(
+            lanes.try_hold(&ep_a, 2).is_none(),
+            "the lane holds its share"
+        );
+        assert!(
+            lanes.try_hold(&ep_b, 2).is_some(),
+            "other lanes are not touched"
+        );
+        drop(first);
+        assert!(
+            lanes.try_hold(&ep_a, 2).is_some(),
+            "a freed place is taken again"
+        );
+        drop(second);
     }
 }

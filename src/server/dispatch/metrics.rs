@@ -38,6 +38,10 @@ pub struct DispatchMetrics {
     /// The family's counters in `OUTCOMES` order, looked up once so counting takes no lock.
     attempts_by_outcome: Vec<Counter>,
     latency: Histogram,
+    /// Deliveries this process took from its queue by a claim, and those intake handed it
+    /// straight after their commit.
+    claimed: Counter,
+    handed_over: Counter,
     /// (second, delivered, attempts) for the seconds of the last minute that saw attempts.
     recent: Mutex<VecDeque<(i64, u64, u64)>>,
     /// Each endpoint's success rate over the last hour, for alerts.
@@ -56,6 +60,8 @@ impl Default for DispatchMetrics {
             attempts,
             attempts_by_outcome,
             latency: Histogram::new(LATENCY_BUCKETS_SECONDS),
+            claimed: Counter::default(),
+            handed_over: Counter::default(),
             recent: Mutex::default(),
             success_rates: super::SuccessRates::default(),
         }
@@ -101,6 +107,16 @@ impl DispatchMetrics {
         }
     }
 
+    /// `count` deliveries were claimed from the queue.
+    pub fn count_claimed(&self, count: usize) {
+        self.claimed.inc_by(count as u64);
+    }
+
+    /// One delivery came straight from intake, leased in its transaction.
+    pub fn count_handed_over(&self) {
+        self.handed_over.inc();
+    }
+
     /// Deliveries and attempts in the 60 seconds before `now_ms`.
     pub fn last_minute(&self, now_ms: i64) -> (u64, u64) {
         let since = now_ms.div_euclid(1000) - 60;
@@ -125,6 +141,16 @@ impl DispatchMetrics {
             "facehook_delivery_attempt_duration_seconds",
             "Time from connect to response head of this process's delivery attempts",
             self.latency.clone(),
+        );
+        registry.register(
+            "facehook_deliveries_claimed",
+            "Deliveries this process's dispatcher claimed from the queue",
+            self.claimed.clone(),
+        );
+        registry.register(
+            "facehook_deliveries_handed_over",
+            "Fresh deliveries intake handed straight to this process's dispatcher, without a claim",
+            self.handed_over.clone(),
         );
     }
 }
@@ -157,6 +183,8 @@ mod tests {
             1_000_500,
         );
         metrics.record(&[outcome(None, 40_250)], 1_030_000);
+        metrics.count_claimed(5);
+        metrics.count_handed_over();
         let mut registry = Registry::default();
         metrics.register(&mut registry);
         let mut text = String::new();
@@ -169,6 +197,8 @@ mod tests {
             "facehook_delivery_attempt_duration_seconds_bucket{le=\"0.005\"} 1",
             "facehook_delivery_attempt_duration_seconds_bucket{le=\"0.05\"} 2",
             "facehook_delivery_attempt_duration_seconds_bucket{le=\"30\"} 3",
+            "facehook_deliveries_claimed_total 5",
+            "facehook_deliveries_handed_over_total 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -3,6 +3,7 @@
 //! Runs without the console: it needs only a `Store`, its settings and the allow list.
 
 mod attempt;
+mod handoff;
 mod heartbeat;
 mod lanes;
 mod message;

@@ -3,16 +3,19 @@
 //! claimed delivery holds of the dispatcher's capacity is a `Holding`, freed on drop.
 
 use super::attempt::Attempts;
+use super::handoff::{HandedOver, Handoff};
 use super::heartbeat::{self, HeartbeatTask};
 use super::lanes::{LaneHold, Lanes, ENDPOINT_LOOKAHEAD, LOOKAHEAD};
 use super::recorder::{self, Recorder};
 use super::{retention, DispatchMetrics, LEASE_MARGIN_MS};
 use crate::server::clock::now_ms;
-use crate::server::store::{ClaimCursor, ClaimLimits, ClaimedDelivery, DeliveryListener, Store};
+use crate::server::store::{
+    ClaimCursor, ClaimLimits, ClaimedDelivery, DeliveryHandoff, DeliveryListener, Store,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// Most deliveries one claim leases.
@@ -40,12 +43,14 @@ pub(super) struct Worker {
 /// What this process holds: a slot per delivery held (claimed, waiting for its lane or on the
 /// wire), a permit per attempt on the wire (holding ahead only pays if it never takes the wire
 /// from other endpoints), each endpoint's lane, and the lease tokens not yet with the recorder.
-struct Holdings {
-    slots: Arc<Semaphore>,
+/// Shared with intake's handoff, which takes slots and places in lanes too.
+#[derive(Clone)]
+pub(super) struct Holdings {
+    pub slots: Arc<Semaphore>,
     wire: Arc<Semaphore>,
     /// Counted in memory, so a claim can refill an endpoint the moment an attempt ends,
     /// without waiting for its outcome to be recorded.
-    lanes: Arc<Lanes>,
+    pub lanes: Arc<Lanes>,
     /// One claim leases many deliveries under one token, which is given back at shutdown
     /// while any of them is unfinished: each token with how many are.
     leases: Arc<Mutex<HashMap<String, usize>>>,
@@ -53,11 +58,33 @@ struct Holdings {
     held_per_endpoint: i64,
 }
 
+impl Holdings {
+    /// One delivery's share of the dispatcher, from its slot and its place in the lane; its
+    /// lease is counted until the outcome is with the recorder.
+    pub fn holding(
+        &self,
+        slot: OwnedSemaphorePermit,
+        lane: LaneHold,
+        lease_token: &str,
+    ) -> Holding {
+        *lock(&self.leases)
+            .entry(lease_token.to_owned())
+            .or_default() += 1;
+        Holding {
+            _slot: slot,
+            lane,
+            wire: self.wire.clone(),
+            leases: self.leases.clone(),
+            lease_token: lease_token.to_owned(),
+        }
+    }
+}
+
 /// One claimed delivery's share of the dispatcher: its slot and its place in its endpoint's
 /// lane, both freed when dropped (an attempt that ends, or one cut short at shutdown), and its
 /// lease's count, forgotten only once the outcome is with the recorder so that a lease still
 /// listed at shutdown is given back.
-struct Holding {
+pub(super) struct Holding {
     _slot: OwnedSemaphorePermit,
     lane: LaneHold,
     wire: Arc<Semaphore>,
@@ -90,6 +117,9 @@ struct Run {
     heartbeat: HeartbeatTask,
     purger: JoinHandle<()>,
     stopped: watch::Receiver<bool>,
+    /// Fresh deliveries intake leased to this dispatcher, to start.
+    handed: mpsc::UnboundedReceiver<HandedOver>,
+    handoff: Arc<dyn DeliveryHandoff>,
 }
 
 impl Worker {
@@ -97,6 +127,9 @@ impl Worker {
         let mut run = Run::start(self, stopped).await;
         while !*run.stopped.borrow() {
             while run.attempts.try_join_next().is_some() {}
+            while let Ok((delivery, holding)) = run.handed.try_recv() {
+                run.start_handed(delivery, holding);
+            }
             run.reclaim_if_due().await;
             if run.claim_and_spawn().await {
                 continue;
@@ -128,8 +161,20 @@ impl Run {
                 None
             }
         };
+        let (to_start, handed) = mpsc::unbounded_channel();
+        let slots = worker.max_in_flight * LOOKAHEAD as usize;
+        let handoff: Arc<dyn DeliveryHandoff> = Arc::new(Handoff {
+            holdings: holdings.clone(),
+            slots,
+            room_below: worker.max_in_flight,
+            lane_room_below: worker.on_wire_per_endpoint,
+            to_start,
+        });
+        worker.store.hand_deliveries_to(handoff.clone());
         tracing::info!(backend = worker.store.backend_name(), "dispatcher started");
         Run {
+            handed,
+            handoff,
             recorder: recorder::spawn(worker.store.clone(), worker.metrics.clone()),
             heartbeat: heartbeat::spawn(worker.store.clone(), worker.metrics.clone()),
             purger: retention::spawn(worker.store.clone(), worker.retention_days),
@@ -195,6 +240,7 @@ impl Run {
         if claimed.is_empty() {
             return false;
         }
+        self.worker.metrics.count_claimed(claimed.len());
         let took_all_it_could = claimed.len() == free;
         let mut filled_a_lane = false;
         for delivery in claimed {
@@ -218,16 +264,14 @@ impl Run {
     fn hold(&self, delivery: &ClaimedDelivery) -> Option<Holding> {
         // Never waits: the claim took no more than the free slots.
         let slot = self.holdings.slots.clone().try_acquire_owned().ok()?;
-        *lock(&self.holdings.leases)
-            .entry(delivery.lease_token.clone())
-            .or_default() += 1;
-        Some(Holding {
-            _slot: slot,
-            lane: self.holdings.lanes.hold(&delivery.endpoint_id),
-            wire: self.holdings.wire.clone(),
-            leases: self.holdings.leases.clone(),
-            lease_token: delivery.lease_token.clone(),
-        })
+        let lane = self.holdings.lanes.hold(&delivery.endpoint_id);
+        Some(self.holdings.holding(slot, lane, &delivery.lease_token))
+    }
+
+    /// A delivery intake handed over, leased in its own transaction.
+    fn start_handed(&mut self, delivery: ClaimedDelivery, holding: Holding) {
+        self.worker.metrics.count_handed_over();
+        self.spawn_attempt(delivery, holding);
     }
 
     fn spawn_attempt(&mut self, delivery: ClaimedDelivery, holding: Holding) {
@@ -262,6 +306,9 @@ impl Run {
         while finished < enough {
             tokio::select! {
                 Some(_) = self.attempts.join_next() => finished += 1,
+                Some((delivery, holding)) = self.handed.recv() => {
+                    self.start_handed(delivery, holding);
+                }
                 _ = &mut deadline => break,
                 _ = self.worker.store.deliveries_committed() => break,
                 _ = announced(&mut self.listener) => break,
@@ -283,6 +330,9 @@ impl Run {
         let wait = wait.max(Duration::from_millis(5));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            Some((delivery, holding)) = self.handed.recv() => {
+                self.start_handed(delivery, holding);
+            }
             _ = self.worker.store.deliveries_committed() => {}
             _ = announced(&mut self.listener) => {}
             _ = self.recorder.recorded() => {}
@@ -294,6 +344,10 @@ impl Run {
     /// gives back the leases of any that did not finish.
     async fn drain(mut self) {
         tracing::info!(in_flight = self.attempts.len(), "dispatcher stopping");
+        // Deliveries handed over but not started keep their leases, given back below.
+        self.worker.store.stop_handing_deliveries_to(&self.handoff);
+        self.handed.close();
+        while self.handed.try_recv().is_ok() {}
         let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
             while self.attempts.join_next().await.is_some() {}
         })

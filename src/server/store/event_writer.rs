@@ -3,6 +3,7 @@
 //! that holds its event, and one event's failure never touches another's.
 
 use super::events::{BatchConnection, EventJob, RecordOutcome};
+use super::handoff::{Handed, HandoffSlot};
 use super::StoreError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,14 @@ const DEADLOCK_RETRIES: usize = 3;
 /// PostgreSQL the announcer that tells other replicas.
 pub(super) type Wake = Vec<Arc<Notify>>;
 
+/// Where a batch's news goes: the dispatchers to wake for deliveries left to claim, and this
+/// process's dispatcher, to which deliveries may be handed leased (`handoff`).
+#[derive(Clone)]
+pub(super) struct Listeners {
+    pub wake: Wake,
+    pub handoff: HandoffSlot,
+}
+
 /// Starts the task that writes events: while fewer than `writers` batches are being written,
 /// it takes whatever events are waiting (up to `max_batch`, which bounds how long the first
 /// one waits) and writes them in one transaction. Events arriving while every writer is busy gather into the next batch, so a
@@ -28,7 +37,7 @@ pub(super) fn spawn<DB>(
     pool: sqlx::Pool<DB>,
     writers: usize,
     max_batch: usize,
-    wake: Wake,
+    listeners: Listeners,
     failing: Arc<AtomicBool>,
 ) -> mpsc::Sender<EventJob>
 where
@@ -46,9 +55,9 @@ where
             if jobs.recv_many(&mut batch, max_batch).await == 0 {
                 return;
             }
-            let (pool, wake, failing) = (pool.clone(), wake.clone(), failing.clone());
+            let (pool, listeners, failing) = (pool.clone(), listeners.clone(), failing.clone());
             tokio::spawn(async move {
-                write_and_answer(&pool, batch, &wake, &failing).await;
+                write_and_answer(&pool, batch, &listeners, &failing).await;
                 drop(writer);
             });
         }
@@ -59,7 +68,7 @@ where
 async fn write_and_answer<DB>(
     pool: &sqlx::Pool<DB>,
     mut batch: Vec<EventJob>,
-    wake: &Wake,
+    listeners: &Listeners,
     failing: &AtomicBool,
 ) where
     DB: sqlx::Database,
@@ -67,7 +76,7 @@ async fn write_and_answer<DB>(
 {
     // Stable: one facial ID's events keep their arrival order.
     batch.sort_by(|a, b| a.lock_key().cmp(&b.lock_key()));
-    let outcomes = write_batch(pool, &batch).await;
+    let Written { outcomes, handed } = write_batch(pool, &batch, &listeners.handoff).await;
     // Readiness reads this: unavailable until a write of a batch's size succeeds.
     if outcomes
         .iter()
@@ -77,13 +86,21 @@ async fn write_and_answer<DB>(
     } else if outcomes.iter().any(|o| o.is_ok()) {
         failing.store(false, Ordering::Relaxed);
     }
-    if outcomes
+    let committed: u64 = outcomes
         .iter()
-        .any(|o| matches!(o, Ok(RecordOutcome::Recorded(r)) if r.deliveries > 0))
-    {
-        for listener in wake {
+        .map(|o| match o {
+            Ok(RecordOutcome::Recorded(r)) => r.deliveries,
+            _ => 0,
+        })
+        .sum();
+    // Deliveries handed over are leased already: only the rest wait for a claim.
+    if committed > handed.len() as u64 {
+        for listener in &listeners.wake {
             listener.notify_one();
         }
+    }
+    for handed in handed {
+        handed.start();
     }
     for (job, outcome) in batch.into_iter().zip(outcomes) {
         let _ = job.respond.send(outcome);
@@ -92,13 +109,28 @@ async fn write_and_answer<DB>(
 
 type BatchOutcomes = Vec<Result<RecordOutcome, StoreError>>;
 
-async fn write_batch<DB>(pool: &sqlx::Pool<DB>, batch: &[EventJob]) -> BatchOutcomes
+/// A batch's answers, and the deliveries its committed transactions leased to this process's
+/// dispatcher.
+#[derive(Default)]
+struct Written {
+    outcomes: BatchOutcomes,
+    handed: Vec<Handed>,
+}
+
+async fn write_batch<DB>(
+    pool: &sqlx::Pool<DB>,
+    batch: &[EventJob],
+    handoff: &HandoffSlot,
+) -> Written
 where
     DB: sqlx::Database,
     DB::Connection: BatchConnection,
 {
     let jobs: Vec<&EventJob> = batch.iter().collect();
-    let mut outcomes = write_group(pool, &jobs).await;
+    let Written {
+        mut outcomes,
+        mut handed,
+    } = write_group(pool, &jobs, handoff).await;
     // A PostgreSQL batch can lose a deadlock to another (two idempotency keys met in opposite
     // orders): its victims hold nothing once their transaction ended, so they go again.
     for _ in 0..DEADLOCK_RETRIES {
@@ -109,29 +141,37 @@ where
             break;
         }
         let again: Vec<&EventJob> = lost.iter().map(|&i| jobs[i]).collect();
-        for (i, outcome) in lost.into_iter().zip(write_group(pool, &again).await) {
+        let written = write_group(pool, &again, handoff).await;
+        handed.extend(written.handed);
+        for (i, outcome) in lost.into_iter().zip(written.outcomes) {
             outcomes[i] = outcome;
         }
     }
-    outcomes
+    Written { outcomes, handed }
 }
 
 /// Writes `jobs` in one transaction, or if one fails there, each isolated in its own
 /// savepoint of a second one; an answer for every job.
-async fn write_group<DB>(pool: &sqlx::Pool<DB>, jobs: &[&EventJob]) -> BatchOutcomes
+async fn write_group<DB>(
+    pool: &sqlx::Pool<DB>,
+    jobs: &[&EventJob],
+    handoff: &HandoffSlot,
+) -> Written
 where
     DB: sqlx::Database,
     DB::Connection: BatchConnection,
 {
-    let mut outcomes = match write_on_fresh_state(pool, jobs, false).await {
-        Some(outcomes) => outcomes,
+    let mut written = match write_on_fresh_state(pool, jobs, false, handoff).await {
+        Some(written) => written,
         // With every event isolated, a failure is that event's answer: never `None`.
-        None => write_on_fresh_state(pool, jobs, true)
+        None => write_on_fresh_state(pool, jobs, true, handoff)
             .await
             .unwrap_or_default(),
     };
-    outcomes.resize_with(jobs.len(), || Err(StoreError::WriterStopped));
-    outcomes
+    written
+        .outcomes
+        .resize_with(jobs.len(), || Err(StoreError::WriterStopped));
+    written
 }
 
 /// A deadlock or serialization failure: the database chose this transaction to end so that
@@ -168,7 +208,8 @@ async fn write_on_fresh_state<DB>(
     pool: &sqlx::Pool<DB>,
     batch: &[&EventJob],
     isolate_all: bool,
-) -> Option<BatchOutcomes>
+    handoff: &HandoffSlot,
+) -> Option<Written>
 where
     DB: sqlx::Database,
     DB::Connection: BatchConnection,
@@ -177,40 +218,45 @@ where
         Ok(conn) => CloseUnlessClean(Some(conn)),
         Err(err) => return Some(failed_all(batch.len(), &err)),
     };
-    let outcomes = match conn.0.as_mut() {
-        Some(open) => write_batch_with(&mut **open, batch, isolate_all).await,
+    let written = match conn.0.as_mut() {
+        Some(open) => write_batch_with(&mut **open, batch, isolate_all, handoff).await,
         None => None,
     };
-    if outcomes
+    if written
         .as_ref()
-        .is_some_and(|all| all.iter().all(|o| o.is_ok()))
+        .is_some_and(|all| all.outcomes.iter().all(|o| o.is_ok()))
     {
         conn.clean();
     }
-    outcomes
+    written
 }
 
 /// Writes a batch in one transaction. An event refused for an unknown or taken facial ID has
 /// written nothing, so only events with an idempotency key (whose conflict is found after
 /// their writes) need a savepoint — unless `isolate_all`, which gives every event one so its
 /// failure never touches another's. Without `isolate_all`, a failed statement abandons the
-/// batch and answers `None`: write it again isolated.
+/// batch and answers `None`: write it again isolated. Deliveries leased to this process's
+/// dispatcher are handed over only with a commit; dropped, they free their places.
 async fn write_batch_with<C: BatchConnection + ?Sized>(
     conn: &mut C,
     batch: &[&EventJob],
     isolate_all: bool,
-) -> Option<BatchOutcomes> {
+    handoff: &HandoffSlot,
+) -> Option<Written> {
     if let Err(err) = conn.execute("BEGIN").await {
         return Some(failed_all(batch.len(), &err));
     }
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut handed = Vec::new();
     for &job in batch {
-        let outcome = if isolate_all || job.needs_savepoint() {
+        // Asked per event: a batch can fill the dispatcher.
+        let room = handoff.with_room();
+        let applied = if isolate_all || job.needs_savepoint() {
             if let Err(err) = conn.execute("SAVEPOINT event").await {
                 return Some(failed_all(batch.len(), &err));
             }
-            let outcome = conn.apply(job).await;
-            if !matches!(outcome, Ok(RecordOutcome::Recorded(_))) {
+            let applied = conn.apply(job, room.as_deref()).await;
+            if !matches!(&applied, Ok(a) if matches!(a.outcome, RecordOutcome::Recorded(_))) {
                 if let Err(err) = conn.execute("ROLLBACK TO SAVEPOINT event").await {
                     return Some(failed_all(batch.len(), &err));
                 }
@@ -218,25 +264,31 @@ async fn write_batch_with<C: BatchConnection + ?Sized>(
             if let Err(err) = conn.execute("RELEASE SAVEPOINT event").await {
                 return Some(failed_all(batch.len(), &err));
             }
-            outcome
+            applied
         } else {
             // The connection is closed, which rolls back whatever was half-written.
-            Ok(conn.apply(job).await.ok()?)
+            Ok(conn.apply(job, room.as_deref()).await.ok()?)
         };
-        outcomes.push(outcome.map_err(StoreError::from));
+        outcomes.push(match applied {
+            Ok(applied) => {
+                handed.extend(applied.handed);
+                Ok(applied.outcome)
+            }
+            Err(err) => Err(StoreError::from(err)),
+        });
     }
     Some(match conn.execute("COMMIT").await {
-        Ok(()) => outcomes,
+        Ok(()) => Written { outcomes, handed },
         Err(err) => failed_all(batch.len(), &err),
     })
 }
 
 /// Every event of a batch fails when the batch's own transaction does: as unavailable when
 /// the database cannot take writes now (the client retries), else as a fault.
-fn failed_all(count: usize, err: &sqlx::Error) -> BatchOutcomes {
+fn failed_all(count: usize, err: &sqlx::Error) -> Written {
     let message = err.to_string();
     let unavailable = super::health::is_unavailable(err);
-    (0..count)
+    let outcomes = (0..count)
         .map(|_| {
             Err(if unavailable {
                 StoreError::Unavailable(message.clone())
@@ -244,5 +296,9 @@ fn failed_all(count: usize, err: &sqlx::Error) -> BatchOutcomes {
                 StoreError::Batch(message.clone())
             })
         })
-        .collect()
+        .collect();
+    Written {
+        outcomes,
+        handed: Vec::new(),
+    }
 }

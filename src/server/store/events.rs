@@ -4,8 +4,11 @@
 
 use crate::model::ids::{AppId, EventId};
 
+use super::handoff::{DeliveryHandoff, Handed};
+use super::queue::{leased_of_event_sql, ClaimedDelivery};
 use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
+use std::sync::LazyLock;
 
 /// What an event does to the facial-ID registry.
 #[derive(Debug, Clone)]
@@ -78,7 +81,7 @@ struct Snapshot {
 /// the outcome; the caller commits only `Recorded` and rolls anything else back. A macro
 /// because it is type-checked once per backend, like `on_db!`.
 macro_rules! apply_event {
-    ($tx:expr, $event:expr, $idempotency:expr, $reply:expr, $now:expr, $event_id:expr) => {
+    ($tx:expr, $event:expr, $idempotency:expr, $reply:expr, $now:expr, $event_id:expr, $lease:expr) => {
         async {
             let snapshot: Option<Snapshot> = match &$event.change {
                 RegistryChange::Enroll { payload, gender, age } => {
@@ -161,10 +164,16 @@ macro_rules! apply_event {
             // due from now rather than from the request's arrival: an event can wait in the
             // SQLite writer's queue or for a lock, and a due time read long before its commit
             // lands behind the dispatcher's claim cursor, which stays only a second behind.
+            // With `$lease` (a token and a margin), each is written leased to this process's
+            // dispatcher, for one endpoint timeout and the margin, as a claim would lease it.
             let due = now_ms().max($now);
+            let lease: Option<(&str, i64)> = $lease;
             let deliveries = sqlx::query(
-                "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, next_attempt_at, created_at) \
-                 SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3 FROM endpoints e \
+                "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, next_attempt_at, created_at, \
+                 status, lease_token, lease_until) \
+                 SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3, \
+                 CASE WHEN $5 IS NULL THEN 'pending' ELSE 'delivering' END, $5, \
+                 CASE WHEN $5 IS NULL THEN NULL ELSE $3 + e.timeout_secs * 1000 + $6 END FROM endpoints e \
                  WHERE e.app_id = $2 AND e.enabled \
                  AND (e.events IS NULL OR (',' || e.events || ',') LIKE ('%,' || $4 || ',%'))",
             )
@@ -172,6 +181,8 @@ macro_rules! apply_event {
             .bind($event.app_id)
             .bind(due)
             .bind($event.event_name)
+            .bind(lease.map(|(token, _)| token))
+            .bind(lease.map_or(0, |(_, margin)| margin))
             .execute(&mut *$tx)
             .await?
             .rows_affected();
@@ -363,10 +374,22 @@ impl EventJob {
     }
 }
 
-/// What the event writer needs of a connection: one job's statements, or one plain
-/// statement (`BEGIN`, a savepoint, `COMMIT`). Both backends run the same text.
+/// What one job wrote: its outcome, and the deliveries leased to this process's dispatcher,
+/// to start once the transaction commits.
+pub(super) struct Applied {
+    pub outcome: RecordOutcome,
+    pub handed: Vec<Handed>,
+}
+
+/// What the event writer needs of a connection: one job's statements (leasing its deliveries
+/// to `handoff`, when given), or one plain statement (`BEGIN`, a savepoint, `COMMIT`). Both
+/// backends run the same text.
 pub(super) trait BatchConnection: Send {
-    fn apply<'a>(&'a mut self, job: &'a EventJob) -> BoxedResult<'a, RecordOutcome>;
+    fn apply<'a>(
+        &'a mut self,
+        job: &'a EventJob,
+        handoff: Option<&'a dyn DeliveryHandoff>,
+    ) -> BoxedResult<'a, Applied>;
     fn execute<'a>(&'a mut self, statement: &'static str) -> BoxedResult<'a, ()>;
 }
 
@@ -375,10 +398,20 @@ pub(super) trait BatchConnection: Send {
 pub(super) type BoxedResult<'a, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'a>>;
 
+static LEASED_OF_EVENT: LazyLock<String> = LazyLock::new(leased_of_event_sql);
+
+/// A leased delivery the dispatcher had no room for, back to waiting for a claim.
+const UNLEASE: &str = "UPDATE deliveries SET status = 'pending', lease_token = NULL, \
+     lease_until = NULL WHERE id = $1";
+
 macro_rules! batch_connection {
     ($connection:ty) => {
         impl BatchConnection for $connection {
-            fn apply<'a>(&'a mut self, job: &'a EventJob) -> BoxedResult<'a, RecordOutcome> {
+            fn apply<'a>(
+                &'a mut self,
+                job: &'a EventJob,
+                handoff: Option<&'a dyn DeliveryHandoff>,
+            ) -> BoxedResult<'a, Applied> {
                 Box::pin(async move {
                     let idempotency = job
                         .idempotency
@@ -391,8 +424,48 @@ macro_rules! batch_connection {
                         client_ip: &job.event.client_ip,
                         change: job.event.change.clone(),
                     };
+                    let token = handoff.map(|_| new_id("lease"));
+                    let lease = handoff
+                        .zip(token.as_deref())
+                        .map(|(handoff, token)| (token, handoff.lease_margin_ms()));
                     let conn = self;
-                    apply_event!(conn, event, &idempotency, &job.reply, job.now, job.event_id)
+                    let outcome = apply_event!(
+                        conn,
+                        event,
+                        &idempotency,
+                        &job.reply,
+                        job.now,
+                        job.event_id,
+                        lease
+                    )?;
+                    let mut handed = Vec::new();
+                    if let (RecordOutcome::Recorded(recorded), Some(handoff), Some(token)) =
+                        (&outcome, handoff, &token)
+                    {
+                        if recorded.deliveries > 0 {
+                            let leased: Vec<ClaimedDelivery> =
+                                sqlx::query_as(LEASED_OF_EVENT.as_str())
+                                    .bind(&job.event_id)
+                                    .bind(token)
+                                    .fetch_all(&mut *conn)
+                                    .await?;
+                            for delivery in leased {
+                                match handoff.reserve(&delivery) {
+                                    Some(reservation) => handed.push(Handed {
+                                        reservation,
+                                        delivery,
+                                    }),
+                                    None => {
+                                        sqlx::query(UNLEASE)
+                                            .bind(&delivery.delivery_id)
+                                            .execute(&mut *conn)
+                                            .await?;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Ok(Applied { outcome, handed })
                 })
             }
 

@@ -17,6 +17,7 @@ mod endpoints;
 mod event_writer;
 mod events;
 mod facial_ids;
+mod handoff;
 mod health;
 mod invitations;
 mod login_failures;
@@ -49,6 +50,7 @@ pub use events::{
     StoredReply,
 };
 pub use facial_ids::FacialIdRecord;
+pub use handoff::{DeliveryHandoff, Reservation};
 pub use invitations::{InvitationRecord, NewInvitation};
 pub use login_failures::AttemptLimit;
 pub use mail_outbox::{OutgoingMail, QueuedMail};
@@ -152,6 +154,8 @@ pub struct Store {
     new_deliveries: std::sync::Arc<tokio::sync::Notify>,
     /// On PostgreSQL, wakes the task that sends `NOTIFY` to the other replicas.
     announcements: Option<std::sync::Arc<tokio::sync::Notify>>,
+    /// This process's dispatcher, to which intake hands fresh deliveries leased.
+    handoff: handoff::HandoffSlot,
 }
 
 /// Event batches one PostgreSQL replica writes at once, each on its own connection of the
@@ -194,6 +198,7 @@ impl Store {
                 .await?;
             let writer = sqlite_pool(1).connect_with(options).await?;
             let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
+            let handoff = handoff::HandoffSlot::default();
             let sqlite_writes_failing = std::sync::Arc::<std::sync::atomic::AtomicBool>::default();
             return Ok(Store {
                 queue: QueueDb::Sqlite {
@@ -206,7 +211,10 @@ impl Store {
                     writer.clone(),
                     1,
                     128,
-                    vec![new_deliveries.clone()],
+                    event_writer::Listeners {
+                        wake: vec![new_deliveries.clone()],
+                        handoff: handoff.clone(),
+                    },
                     sqlite_writes_failing.clone(),
                 ),
                 sqlite_writer: Some(writer),
@@ -214,6 +222,7 @@ impl Store {
                 probe_cache: Default::default(),
                 new_deliveries,
                 announcements: None,
+                handoff,
             });
         } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(database_url)?;
@@ -241,12 +250,16 @@ impl Store {
         };
         let announcer = spawn_announcer(pool.clone());
         let new_deliveries = std::sync::Arc::new(tokio::sync::Notify::new());
+        let handoff = handoff::HandoffSlot::default();
         // No readiness flag: PostgreSQL's readiness probe writes through the pool itself.
         let event_batches = event_writer::spawn(
             pool.clone(),
             PG_EVENT_WRITERS,
             PG_MAX_BATCH,
-            vec![new_deliveries.clone(), announcer.clone()],
+            event_writer::Listeners {
+                wake: vec![new_deliveries.clone(), announcer.clone()],
+                handoff: handoff.clone(),
+            },
             Default::default(),
         );
         Ok(Store {
@@ -258,6 +271,7 @@ impl Store {
             probe_cache: Default::default(),
             new_deliveries,
             announcements: Some(announcer),
+            handoff,
         })
     }
 

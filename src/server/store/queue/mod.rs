@@ -15,7 +15,7 @@ mod sqlite;
 
 pub use cursor::ClaimCursor;
 pub use outcome::{AttemptOutcome, AttemptRecord, EndpointVerdict, NextStep, RECORD_BATCH};
-pub(super) use sql::{claimed_columns, leased_one_sql, Lease, CLAIMED_JOINS};
+pub(super) use sql::{claimed_columns, leased_of_event_sql, leased_one_sql, Lease, CLAIMED_JOINS};
 
 use super::{new_id, QueueDb, Store, StoreError};
 use crate::model::app::Plan;

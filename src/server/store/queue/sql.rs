@@ -71,6 +71,15 @@ pub(crate) fn leased_one_sql() -> String {
     )
 }
 
+/// The deliveries of event $1 leased under the token $2 as intake wrote them, with
+/// everything needed to send them: what intake hands to its own dispatcher.
+pub(crate) fn leased_of_event_sql() -> String {
+    format!(
+        "SELECT {} FROM deliveries d {CLAIMED_JOINS} WHERE d.event_id = $1 AND d.lease_token = $2",
+        claimed_columns(Lease::Held)
+    )
+}
+
 /// `template` with each `:name` replaced by its place in `names` (`$1` for the first), so a
 /// statement reads by name and is bound in the order of `names`. `::type` casts are kept; a
 /// name not in the list is left as written, which the database refuses (a test reads every

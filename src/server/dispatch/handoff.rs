@@ -1,0 +1,68 @@
+//! The dispatcher's side of intake's handoff (`store::handoff`): room for fresh deliveries
+//! while it holds fewer than its on-the-wire cap, and a slot and a place in the endpoint's lane
+//! for each one taken, only while the lane holds fewer than the endpoint's own cap. So a
+//! delivery handed over goes on the wire at once (its lease, like a claim's first round, covers
+//! one timeout), and a busy endpoint's deliveries wait for claims, which take endpoints in
+//! turn. A channel takes them to the main loop, which starts their attempts.
+
+use super::worker::{Holding, Holdings};
+use super::LEASE_MARGIN_MS;
+use crate::server::store::{ClaimedDelivery, DeliveryHandoff, Reservation};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+
+/// A committed, leased delivery and its share of the dispatcher, for the main loop to start.
+pub(super) type HandedOver = (ClaimedDelivery, Holding);
+
+pub(super) struct Handoff {
+    pub holdings: Holdings,
+    /// All slots, held or free.
+    pub slots: usize,
+    /// Deliveries held below which the dispatcher takes fresh ones from intake.
+    pub room_below: usize,
+    /// Attempts on the wire at once per endpoint: a lane holding fewer takes one more.
+    pub lane_room_below: i64,
+    pub to_start: mpsc::UnboundedSender<HandedOver>,
+}
+
+impl DeliveryHandoff for Handoff {
+    fn has_room(&self) -> bool {
+        let held = self.slots - self.holdings.slots.available_permits();
+        held < self.room_below
+    }
+
+    fn lease_margin_ms(&self) -> i64 {
+        LEASE_MARGIN_MS
+    }
+
+    fn reserve(&self, delivery: &ClaimedDelivery) -> Option<Box<dyn Reservation>> {
+        let lane = self
+            .holdings
+            .lanes
+            .try_hold(&delivery.endpoint_id, self.lane_room_below)?;
+        let slot = self.holdings.slots.clone().try_acquire_owned().ok()?;
+        Some(Box::new(Reserved {
+            slot,
+            lane,
+            holdings: self.holdings.clone(),
+            to_start: self.to_start.clone(),
+        }))
+    }
+}
+
+struct Reserved {
+    slot: OwnedSemaphorePermit,
+    lane: super::lanes::LaneHold,
+    holdings: Holdings,
+    to_start: mpsc::UnboundedSender<HandedOver>,
+}
+
+impl Reservation for Reserved {
+    fn start(self: Box<Self>, delivery: ClaimedDelivery) {
+        let holding = self
+            .holdings
+            .holding(self.slot, self.lane, &delivery.lease_token);
+        // Closed only while the dispatcher stops: the lease, counted above, is given back
+        // with the others, or runs out if the count came after.
+        let _ = self.to_start.send((delivery, holding));
+    }
+}
