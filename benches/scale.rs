@@ -9,7 +9,8 @@
 //!
 //! Backlogs are written with SQL (events and their deliveries, as intake writes them), since
 //! sending a million events through the API would measure intake, which `intake` does.
-//! `cargo bench --features ssr --bench scale -- sqlite` runs one backend.
+//! `cargo bench --features ssr --bench scale -- sqlite pages` runs one backend and one part
+//! (`drain`, `memory`, `replicas`, `pages`); with neither named, all of them.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -29,24 +30,35 @@ const ENDPOINTS: usize = 10;
 #[tokio::main]
 async fn main() {
     println!("scale benchmark (loopback; server, receiver and database share the machine's cores)");
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| ["drain", "memory", "replicas", "pages"].contains(&arg.as_str()))
+        .collect();
+    let runs = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
     for backend in support::chosen_backends() {
         let name = support::backend_name(backend);
-        let small = drain_rate(backend, 10_000).await;
-        let large = drain_rate(backend, 1_000_000).await;
-        println!(
-            "{name:<10} drain: 10 000 queued {small:.0}/s, 1 000 000 queued {large:.0}/s \
-             ({:.2}x; goal >= 0.90x)",
-            large / small
-        );
-        let (idle, pending) = resident_memory(backend).await;
-        println!(
-            "{name:<10} resident memory: idle {idle:.1} MB, with 100 000 pending {pending:.1} MB \
-             (goal <= 80 MB)"
-        );
-        if backend == Backend::Postgres {
+        if runs("drain") {
+            let small = drain_rate(backend, 10_000).await;
+            let large = drain_rate(backend, 1_000_000).await;
+            println!(
+                "{name:<10} drain: 10 000 queued {small:.0}/s, 1 000 000 queued {large:.0}/s \
+                 ({:.2}x; goal >= 0.90x)",
+                large / small
+            );
+        }
+        if runs("memory") {
+            let (idle, pending) = resident_memory(backend).await;
+            println!(
+                "{name:<10} resident memory: idle {idle:.1} MB, with 100 000 pending \
+                 {pending:.1} MB (goal <= 80 MB)"
+            );
+        }
+        if backend == Backend::Postgres && runs("replicas") {
             replicas().await;
         }
-        console_pages(backend).await;
+        if runs("pages") {
+            console_pages(backend).await;
+        }
     }
 }
 
@@ -165,7 +177,7 @@ async fn replicas() {
 /// application's deliveries list (100 000 deliveries) in turn.
 async fn console_pages(backend: Backend) {
     const SESSIONS: usize = 50;
-    const ROUNDS: usize = 20;
+    const ROUNDS: usize = 4;
     let app = spawn_app_with(backend, |config| {
         config.no_dispatch = true;
         config.api_rate_per_second = 1_000_000;
@@ -183,6 +195,8 @@ async fn console_pages(backend: Backend) {
     .await;
     let store = app.database.store().await;
     support::seed::backlog(&store, "pages", 100_000).await;
+    // Closed, so its write-ahead log is folded into the database as an operator's would be.
+    store.close().await;
     let mut sessions = Vec::new();
     for _ in 0..SESSIONS {
         let client = new_client();
@@ -192,26 +206,18 @@ async fn console_pages(backend: Backend) {
         sessions.push(client);
     }
     let pages = ["/apps".to_owned(), format!("/apps/{public_id}/deliveries")];
+    let urls: Vec<String> = pages.iter().map(|p| app.url(p)).collect();
+    let alone = load_pages(sessions[0].clone(), urls.clone(), ROUNDS).await;
     let mut loads = tokio::task::JoinSet::new();
     for client in sessions {
-        let urls: Vec<String> = pages.iter().map(|p| app.url(p)).collect();
-        loads.spawn(async move {
-            let mut times = vec![Vec::new(); urls.len()];
-            for _ in 0..ROUNDS {
-                for (page, url) in urls.iter().enumerate() {
-                    let started = Instant::now();
-                    let response = client.get(url).send().await.expect("page");
-                    assert_eq!(response.status(), 200, "{url}");
-                    response.bytes().await.expect("page body");
-                    times[page].push(started.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-            times
-        });
+        loads.spawn(load_pages(client, urls.clone(), ROUNDS));
     }
     let mut times = vec![Vec::new(); pages.len()];
+    let mut failed = 0;
     while let Some(done) = loads.join_next().await {
-        for (page, mut page_times) in done.expect("session").into_iter().enumerate() {
+        let done = done.expect("session");
+        failed += done.failed;
+        for (page, mut page_times) in done.times.into_iter().enumerate() {
             times[page].append(&mut page_times);
         }
     }
@@ -219,17 +225,66 @@ async fn console_pages(backend: Backend) {
         Backend::Sqlite => "goal p50 <= 5 ms, p99 <= 50 ms",
         Backend::Postgres => "no goal set",
     };
-    for (page, mut page_times) in pages.iter().zip(times) {
-        page_times.sort_by(f64::total_cmp);
-        let at =
-            |q: f64| page_times[((page_times.len() as f64 * q) as usize).min(page_times.len() - 1)];
+    for ((page, page_times), alone_times) in pages.iter().zip(times).zip(alone.times) {
+        let (p50, p99) = quantiles(page_times);
+        let (alone_p50, _) = quantiles(alone_times);
         println!(
-            "{:<10} {SESSIONS} sessions, {page}: p50 {:.2} ms, p99 {:.2} ms ({goal})",
+            "{:<10} {SESSIONS} sessions, {page}: p50 {p50:.2} ms, p99 {p99:.2} ms ({goal}); \
+             one session alone: p50 {alone_p50:.2} ms",
             support::backend_name(backend),
-            at(0.50),
-            at(0.99),
             page = page.replace(&public_id, ":id"),
         );
     }
+    if failed > 0 {
+        println!(
+            "{:<10} {failed} page loads FAILED",
+            support::backend_name(backend)
+        );
+    }
     app.stop().await;
+}
+
+struct Loads {
+    /// Milliseconds per load, per page.
+    times: Vec<Vec<f64>>,
+    failed: usize,
+}
+
+/// Loads each of `urls` in turn, `rounds` times.
+async fn load_pages(client: reqwest::Client, urls: Vec<String>, rounds: usize) -> Loads {
+    let mut loads = Loads {
+        times: vec![Vec::new(); urls.len()],
+        failed: 0,
+    };
+    for _ in 0..rounds {
+        for (page, url) in urls.iter().enumerate() {
+            let started = Instant::now();
+            let loaded = match client.get(url).send().await {
+                Ok(response) if response.status() == 200 => response.bytes().await.is_ok(),
+                Ok(response) => {
+                    eprintln!("{url}: {}", response.status());
+                    false
+                }
+                Err(err) => {
+                    eprintln!("{url}: {err:?} after {:?}", started.elapsed());
+                    false
+                }
+            };
+            if loaded {
+                loads.times[page].push(started.elapsed().as_secs_f64() * 1000.0);
+            } else {
+                loads.failed += 1;
+            }
+        }
+    }
+    loads
+}
+
+fn quantiles(mut samples: Vec<f64>) -> (f64, f64) {
+    if samples.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    (at(0.50), at(0.99))
 }

@@ -141,6 +141,13 @@ pub async fn serve(
                         break;
                     }
                     () = tokio::time::sleep_until(activity.last() + limit) => {
+                        // Asked again: a request read since the wait began moves the
+                        // connection from the first-request deadline to the idle one.
+                        let limit = if activity.read_anything() {
+                            limits.idle
+                        } else {
+                            limits.first_request
+                        };
                         if activity.last().elapsed() >= limit {
                             tracing::debug!(%peer, "closing an idle connection");
                             break;
@@ -255,5 +262,47 @@ impl AsyncWrite for ActivityIo {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A request whose answer takes longer than the first-request deadline is answered: that
+    /// deadline ends once the request is read, and the idle one applies.
+    #[tokio::test]
+    async fn a_slow_answer_outlives_the_first_request_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                "done"
+            }),
+        );
+        let limits = ConnectionLimits {
+            max_connections: 8,
+            first_request: Duration::from_millis(200),
+            idle: Duration::from_secs(5),
+            drain: Duration::from_secs(1),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, router, limits, async {
+            let _ = stopped.await;
+        }));
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        socket
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        socket.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        assert!(answer.ends_with("done"), "{answer:?}");
+        let _ = stop.send(());
+        let _ = server.await;
     }
 }

@@ -5,10 +5,10 @@
 //! one timeout), and a busy endpoint's deliveries wait for claims, which take endpoints in
 //! turn. A channel takes them to the main loop, which starts their attempts.
 
-use super::worker::{Holding, Holdings};
+use super::worker::{Holding, Holdings, Reserved};
 use super::LEASE_MARGIN_MS;
 use crate::server::store::{ClaimedDelivery, DeliveryHandoff, Reservation};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::mpsc;
 
 /// A committed, leased delivery and its share of the dispatcher, for the main loop to start.
 pub(super) type HandedOver = (ClaimedDelivery, Holding);
@@ -26,6 +26,10 @@ pub(super) struct Handoff {
 
 impl DeliveryHandoff for Handoff {
     fn has_room(&self) -> bool {
+        // A dispatcher whose loop has ended (stopped, or failed) takes nothing more.
+        if self.to_start.is_closed() {
+            return false;
+        }
         let held = self.slots - self.holdings.slots.available_permits();
         held < self.room_below
     }
@@ -39,28 +43,24 @@ impl DeliveryHandoff for Handoff {
             .holdings
             .lanes
             .try_hold(&delivery.endpoint_id, self.lane_room_below)?;
-        let slot = self.holdings.slots.clone().try_acquire_owned().ok()?;
-        Some(Box::new(Reserved {
-            slot,
-            lane,
+        let reserved = self.holdings.reserve_now(lane)?;
+        Some(Box::new(HandedPlace {
+            reserved,
             holdings: self.holdings.clone(),
             to_start: self.to_start.clone(),
         }))
     }
 }
 
-struct Reserved {
-    slot: OwnedSemaphorePermit,
-    lane: super::lanes::LaneHold,
+struct HandedPlace {
+    reserved: Reserved,
     holdings: Holdings,
     to_start: mpsc::UnboundedSender<HandedOver>,
 }
 
-impl Reservation for Reserved {
+impl Reservation for HandedPlace {
     fn start(self: Box<Self>, delivery: ClaimedDelivery) {
-        let holding = self
-            .holdings
-            .holding(self.slot, self.lane, &delivery.lease_token);
+        let holding = self.reserved.holding(&self.holdings, &delivery.lease_token);
         // Closed only while the dispatcher stops: the lease, counted above, is given back
         // with the others, or runs out if the count came after.
         let _ = self.to_start.send((delivery, holding));

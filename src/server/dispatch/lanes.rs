@@ -115,8 +115,8 @@ impl LaneHold {
     }
 
     /// The permits that keep the endpoint's attempts on the wire under its cap.
-    pub fn on_wire(&self) -> &Semaphore {
-        &self.on_wire
+    pub fn on_wire_places(&self) -> Arc<Semaphore> {
+        self.on_wire.clone()
     }
 
     /// The attempt is over: the place frees now rather than when the hold is dropped.
@@ -144,9 +144,12 @@ mod tests {
         let ep_a = EndpointId::from("ep_a");
         let mut first = lanes.hold(&ep_a);
         let second = lanes.hold(&ep_a);
-        assert!(std::ptr::eq(first.on_wire(), second.on_wire()));
+        assert!(Arc::ptr_eq(
+            &first.on_wire_places(),
+            &second.on_wire_places()
+        ));
         assert_eq!(second.held(), 2);
-        assert_eq!(first.on_wire().available_permits(), 2);
+        assert_eq!(first.on_wire_places().available_permits(), 2);
         assert_eq!(lanes.held(), vec![(ep_a.clone(), 2)]);
         first.leave();
         assert_eq!(lanes.held(), vec![(ep_a.clone(), 1)]);

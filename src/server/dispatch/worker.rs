@@ -59,6 +59,18 @@ pub(super) struct Holdings {
 }
 
 impl Holdings {
+    /// A slot, a place in `lane` and both places on the wire, if all are free now: what a
+    /// delivery handed over by intake needs to go out at once, within its one-round lease.
+    pub fn reserve_now(&self, lane: LaneHold) -> Option<Reserved> {
+        let on_wire = OnWire::try_take(&lane, &self.wire)?;
+        let slot = self.slots.clone().try_acquire_owned().ok()?;
+        Some(Reserved {
+            slot,
+            lane,
+            on_wire,
+        })
+    }
+
     /// One delivery's share of the dispatcher, from its slot and its place in the lane; its
     /// lease is counted until the outcome is with the recorder.
     pub fn holding(
@@ -71,6 +83,7 @@ impl Holdings {
             .entry(lease_token.to_owned())
             .or_default() += 1;
         Holding {
+            on_wire: None,
             _slot: slot,
             lane,
             wire: self.wire.clone(),
@@ -85,11 +98,53 @@ impl Holdings {
 /// lease's count, forgotten only once the outcome is with the recorder so that a lease still
 /// listed at shutdown is given back.
 pub(super) struct Holding {
+    /// Its places on the wire, when taken before the attempt was spawned.
+    on_wire: Option<OnWire>,
     _slot: OwnedSemaphorePermit,
     lane: LaneHold,
     wire: Arc<Semaphore>,
     leases: Arc<Mutex<HashMap<String, usize>>>,
     lease_token: String,
+}
+
+/// What intake reserved for a delivery it hands over, before its transaction commits.
+pub(super) struct Reserved {
+    slot: OwnedSemaphorePermit,
+    lane: LaneHold,
+    on_wire: OnWire,
+}
+
+impl Reserved {
+    /// The delivery's holding, its lease counted and its places on the wire taken.
+    pub fn holding(self, holdings: &Holdings, lease_token: &str) -> Holding {
+        let mut holding = holdings.holding(self.slot, self.lane, lease_token);
+        holding.on_wire = Some(self.on_wire);
+        holding
+    }
+}
+
+/// An attempt's places on the wire: its endpoint's and the dispatcher's.
+pub(super) struct OnWire {
+    _lane: OwnedSemaphorePermit,
+    _wire: OwnedSemaphorePermit,
+}
+
+impl OnWire {
+    /// Both places, if free now.
+    fn try_take(lane: &LaneHold, wire: &Arc<Semaphore>) -> Option<OnWire> {
+        Some(OnWire {
+            _lane: lane.on_wire_places().try_acquire_owned().ok()?,
+            _wire: wire.clone().try_acquire_owned().ok()?,
+        })
+    }
+
+    /// Both places, once free; `None` only if a semaphore were closed, which they never are.
+    async fn wait_for(holding: &Holding) -> Option<OnWire> {
+        Some(OnWire {
+            _lane: holding.lane.on_wire_places().acquire_owned().await.ok()?,
+            _wire: holding.wire.clone().acquire_owned().await.ok()?,
+        })
+    }
 }
 
 impl Holding {
@@ -214,6 +269,16 @@ impl Run {
         if free == 0 {
             return false;
         }
+        // Taken before the claim, since intake takes slots too: every delivery the claim
+        // leases has its slot waiting. Those left over go back when this returns.
+        let Ok(mut slots) = self
+            .holdings
+            .slots
+            .clone()
+            .try_acquire_many_owned(free as u32)
+        else {
+            return false;
+        };
         let limits = ClaimLimits {
             limit: free as i64,
             held_per_endpoint: self.holdings.held_per_endpoint,
@@ -244,9 +309,11 @@ impl Run {
         let took_all_it_could = claimed.len() == free;
         let mut filled_a_lane = false;
         for delivery in claimed {
-            let Some(holding) = self.hold(&delivery) else {
+            // Never missing: the claim leased no more than `free`.
+            let Some(slot) = slots.split(1) else {
                 break;
             };
+            let holding = self.hold(&delivery, slot);
             filled_a_lane |= holding.lane.held() >= self.holdings.held_per_endpoint;
             self.spawn_attempt(delivery, holding);
         }
@@ -260,12 +327,10 @@ impl Run {
         took_all_it_could || (filled_a_lane && self.cursor.walk_was_full())
     }
 
-    /// Takes a slot, a place in the lane and a count on the lease for `delivery`.
-    fn hold(&self, delivery: &ClaimedDelivery) -> Option<Holding> {
-        // Never waits: the claim took no more than the free slots.
-        let slot = self.holdings.slots.clone().try_acquire_owned().ok()?;
+    /// Takes a place in the lane and a count on the lease for `delivery`, in `slot`.
+    fn hold(&self, delivery: &ClaimedDelivery, slot: OwnedSemaphorePermit) -> Holding {
         let lane = self.holdings.lanes.hold(&delivery.endpoint_id);
-        Some(self.holdings.holding(slot, lane, &delivery.lease_token))
+        self.holdings.holding(slot, lane, &delivery.lease_token)
     }
 
     /// A delivery intake handed over, leased in its own transaction.
@@ -280,9 +345,12 @@ impl Run {
         self.attempts.spawn(async move {
             let mut holding = holding;
             let outcome = {
-                // Neither semaphore is ever closed.
-                let _lane = holding.lane.on_wire().acquire().await;
-                let _wire = holding.wire.acquire().await;
+                // A handed-over delivery came with its places on the wire; neither semaphore
+                // is ever closed.
+                let _on_wire = match holding.on_wire.take() {
+                    Some(places) => Some(places),
+                    None => OnWire::wait_for(&holding).await,
+                };
                 worker.attempts.make(delivery).await
             };
             // The endpoint's place frees now: a claim may refill it while the outcome waits

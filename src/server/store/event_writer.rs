@@ -76,7 +76,7 @@ async fn write_and_answer<DB>(
 {
     // Stable: one facial ID's events keep their arrival order.
     batch.sort_by(|a, b| a.lock_key().cmp(&b.lock_key()));
-    let Written { outcomes, handed } = write_batch(pool, &batch, &listeners.handoff).await;
+    let (outcomes, handed_over) = write_batch(pool, &batch, &listeners.handoff).await;
     // Readiness reads this: unavailable until a write of a batch's size succeeds.
     if outcomes
         .iter()
@@ -94,13 +94,10 @@ async fn write_and_answer<DB>(
         })
         .sum();
     // Deliveries handed over are leased already: only the rest wait for a claim.
-    if committed > handed.len() as u64 {
+    if committed > handed_over {
         for listener in &listeners.wake {
             listener.notify_one();
         }
-    }
-    for handed in handed {
-        handed.start();
     }
     for (job, outcome) in batch.into_iter().zip(outcomes) {
         let _ = job.respond.send(outcome);
@@ -117,11 +114,22 @@ struct Written {
     handed: Vec<Handed>,
 }
 
+/// Starts deliveries handed over as soon as their transaction has committed (not after a
+/// later retry of the batch's deadlock victims): how many.
+fn start_all(handed: Vec<Handed>) -> u64 {
+    let count = handed.len() as u64;
+    for delivery in handed {
+        delivery.start();
+    }
+    count
+}
+
+/// Each job's answer, and how many deliveries were handed to this process's dispatcher.
 async fn write_batch<DB>(
     pool: &sqlx::Pool<DB>,
     batch: &[EventJob],
     handoff: &HandoffSlot,
-) -> Written
+) -> (BatchOutcomes, u64)
 where
     DB: sqlx::Database,
     DB::Connection: BatchConnection,
@@ -129,8 +137,9 @@ where
     let jobs: Vec<&EventJob> = batch.iter().collect();
     let Written {
         mut outcomes,
-        mut handed,
+        handed,
     } = write_group(pool, &jobs, handoff).await;
+    let mut handed_over = start_all(handed);
     // A PostgreSQL batch can lose a deadlock to another (two idempotency keys met in opposite
     // orders): its victims hold nothing once their transaction ended, so they go again.
     for _ in 0..DEADLOCK_RETRIES {
@@ -142,12 +151,12 @@ where
         }
         let again: Vec<&EventJob> = lost.iter().map(|&i| jobs[i]).collect();
         let written = write_group(pool, &again, handoff).await;
-        handed.extend(written.handed);
+        handed_over += start_all(written.handed);
         for (i, outcome) in lost.into_iter().zip(written.outcomes) {
             outcomes[i] = outcome;
         }
     }
-    Written { outcomes, handed }
+    (outcomes, handed_over)
 }
 
 /// Writes `jobs` in one transaction, or if one fails there, each isolated in its own
