@@ -1,9 +1,10 @@
 //! The dispatcher's side of intake's handoff (`store::handoff`): room for fresh deliveries
-//! while it holds fewer than its on-the-wire cap, and a slot and a place in the endpoint's lane
-//! for each one taken, only while the lane holds fewer than the endpoint's own cap. So a
-//! delivery handed over goes on the wire at once (its lease, like a claim's first round, covers
-//! one timeout), and a busy endpoint's deliveries wait for claims, which take endpoints in
-//! turn. A channel takes them to the main loop, which starts their attempts.
+//! while it holds fewer than its on-the-wire cap, and for each one taken a slot, a place in the
+//! endpoint's lane (only while the lane holds fewer than the endpoint's own cap) and both
+//! places on the wire, taken before the event's transaction commits. So a delivery handed over
+//! goes on the wire at once (its lease, like a claim's first round, covers one timeout), and a
+//! busy endpoint's deliveries wait for claims, which take endpoints in turn. A channel takes
+//! them to the main loop, which starts their attempts.
 
 use super::worker::{Holding, Holdings, Reserved};
 use super::LEASE_MARGIN_MS;

@@ -17,8 +17,9 @@ pub trait DeliveryHandoff: Send + Sync {
     fn has_room(&self) -> bool;
     /// Added to each lease's endpoint timeout, as a claim's lease is.
     fn lease_margin_ms(&self) -> i64;
-    /// Takes `delivery`'s place in the dispatcher (a slot, a place in its endpoint's lane), or
-    /// `None` when it has none: the delivery is then written unleased.
+    /// Takes `delivery`'s place in the dispatcher (a slot, a place in its endpoint's lane and
+    /// its places on the wire, so it goes out at once), or `None` when it has none: the
+    /// delivery is then written unleased.
     fn reserve(&self, delivery: &ClaimedDelivery) -> Option<Box<dyn Reservation>>;
 }
 
