@@ -20,7 +20,6 @@ mod support;
 
 use common::receiver::Receiver;
 use common::Backend;
-use facehook::server::store::EndpointSettings;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -217,25 +216,7 @@ async fn queued(
     let hooked = common::dispatch::unthrottled_app(backend, true).await;
     let app_id = hooked.public_id.clone();
     for n in 0..endpoints {
-        let settings = EndpointSettings {
-            url: url(n),
-            description: String::new(),
-            enabled: true,
-            events: None,
-            include_payload: false,
-            timeout_secs: 6,
-        };
-        hooked
-            .store
-            .insert_endpoint(
-                &app_id.as_str().into(),
-                &settings,
-                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-                1000,
-            )
-            .await
-            .unwrap()
-            .expect("endpoint added");
+        support::insert_endpoint(&hooked.store, app_id.as_str(), url(n)).await;
     }
     let deliveries = std::env::var("FACEHOOK_BENCH_DELIVERIES")
         .ok()

@@ -6,7 +6,7 @@
 mod common;
 
 use common::console::{error_field, json, owner};
-use common::dispatch::{dispatching_app, Hooked};
+use common::dispatch::{dispatching_app, metric, Hooked};
 use common::receiver::{Receiver, Reply};
 use common::Backend;
 use facehook::model::time::utc_input;
@@ -540,17 +540,6 @@ async fn shutdown_ends_the_live_feed(backend: Backend) {
         matches!(ended, Ok(Ok(None)) | Ok(Err(_))),
         "the feed ended: {ended:?}"
     );
-}
-
-fn metric(text: &str, line_start: &str) -> f64 {
-    text.lines()
-        .find_map(|line| {
-            line.strip_prefix(line_start)
-                .and_then(|rest| rest.strip_prefix(' '))
-        })
-        .unwrap_or_else(|| panic!("no {line_start} in\n{text}"))
-        .parse()
-        .unwrap()
 }
 
 async fn metrics_and_the_system_view_change_after_a_delivery(backend: Backend) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(15);
 
-async fn metric(hooked: &Hooked, name: &str) -> f64 {
+async fn metric(hooked: &Hooked, series: &str) -> f64 {
     let text = hooked
         .app
         .client
@@ -22,11 +22,7 @@ async fn metric(hooked: &Hooked, name: &str) -> f64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-        .parse()
-        .unwrap()
+    common::dispatch::metric(&text, series)
 }
 
 /// An idle dispatcher takes every fresh delivery from intake: none waits for a claim.

@@ -18,14 +18,17 @@ use std::time::{Duration, Instant};
 
 /// The backends named on the command line (`sqlite`, `postgres`), or both.
 pub fn chosen_backends() -> Vec<Backend> {
-    let chosen: Vec<String> = std::env::args()
+    let all = [Backend::Sqlite, Backend::Postgres];
+    // Other arguments (cargo's flags, a benchmark's part names) leave the choice alone.
+    let chosen: Vec<Backend> = std::env::args()
         .skip(1)
-        .filter(|arg| !arg.starts_with("--"))
+        .filter_map(|arg| all.into_iter().find(|b| backend_name(*b) == arg))
         .collect();
-    [Backend::Sqlite, Backend::Postgres]
-        .into_iter()
-        .filter(|backend| chosen.is_empty() || chosen.contains(&backend_name(*backend)))
-        .collect()
+    if chosen.is_empty() {
+        all.to_vec()
+    } else {
+        all.into_iter().filter(|b| chosen.contains(b)).collect()
+    }
 }
 
 pub fn backend_name(backend: Backend) -> String {
@@ -85,4 +88,27 @@ pub async fn count_reaches(
         assert!(now < deadline, "only {arrived} of {total} requests arrived");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+}
+
+/// Adds an enabled endpoint at `url` to `app_id` straight through the store, as many as a
+/// benchmark needs (the console's limit is lifted).
+pub async fn insert_endpoint(store: &Store, app_id: &str, url: String) {
+    let settings = facehook::server::store::EndpointSettings {
+        url,
+        description: String::new(),
+        enabled: true,
+        events: None,
+        include_payload: false,
+        timeout_secs: 6,
+    };
+    store
+        .insert_endpoint(
+            &app_id.into(),
+            &settings,
+            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+            1000,
+        )
+        .await
+        .unwrap()
+        .expect("endpoint added");
 }

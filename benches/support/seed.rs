@@ -2,7 +2,17 @@
 //! and a pending delivery of each to every enabled endpoint, due in the order written.
 
 use crate::common::receiver::Receiver;
-use facehook::server::store::{Db, EndpointSettings, Store};
+use facehook::server::store::{Db, Store};
+
+/// `$body` run with `$pool` bound to the store's pool, whichever the backend.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store.db() {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
 
 /// `events` events tagged `tag`, and their deliveries to every enabled endpoint.
 pub async fn backlog(store: &Store, tag: &str, events: usize) {
@@ -19,72 +29,38 @@ pub async fn backlog(store: &Store, tag: &str, events: usize) {
          SELECT 'del_' || substr(ev.id, 5) || substr(e.id, 4), ev.id, e.id, e.app_id, \
          ev.occurred_at, ev.occurred_at FROM events ev JOIN endpoints e ON e.app_id = ev.app_id \
          WHERE e.enabled AND substr(ev.id, 1, length($1)) = $1";
-    match store.db() {
-        Db::Sqlite(pool) => {
-            sqlx::query(events_sql)
-                .bind(events as i64)
-                .bind(&prefix)
-                .bind(first_at)
-                .execute(pool)
-                .await
-                .expect("seed events");
-            sqlx::query(deliveries_sql)
-                .bind(&prefix)
-                .execute(pool)
-                .await
-                .expect("seed deliveries");
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(events_sql)
-                .bind(events as i32)
-                .bind(&prefix)
-                .bind(first_at)
-                .execute(pool)
-                .await
-                .expect("seed events");
-            sqlx::query(deliveries_sql)
-                .bind(&prefix)
-                .execute(pool)
-                .await
-                .expect("seed deliveries");
-            sqlx::query("ANALYZE deliveries")
-                .execute(pool)
-                .await
-                .expect("analyze");
-        }
+    on_pool!(store, |pool| {
+        sqlx::query(events_sql)
+            .bind(events as i32)
+            .bind(&prefix)
+            .bind(first_at)
+            .execute(pool)
+            .await
+            .expect("seed events");
+        sqlx::query(deliveries_sql)
+            .bind(&prefix)
+            .execute(pool)
+            .await
+            .expect("seed deliveries");
+    });
+    // PostgreSQL plans the drain with fresh statistics, as autovacuum would give it soon.
+    if let Db::Postgres(pool) = store.db() {
+        sqlx::query("ANALYZE deliveries")
+            .execute(pool)
+            .await
+            .expect("analyze");
     }
 }
 
 /// `count` more endpoints of the database's one application, at `receiver`'s `/more/{n}`.
 pub async fn more_endpoints(store: &Store, receiver: &Receiver, count: usize) {
-    let app_id: String = match store.db() {
-        Db::Sqlite(pool) => sqlx::query_scalar("SELECT id FROM applications LIMIT 1")
-            .fetch_one(pool)
-            .await
-            .expect("an application"),
-        Db::Postgres(pool) => sqlx::query_scalar("SELECT id FROM applications LIMIT 1")
-            .fetch_one(pool)
-            .await
-            .expect("an application"),
-    };
+    let app_id: String = on_pool!(store, |pool| sqlx::query_scalar(
+        "SELECT id FROM applications LIMIT 1"
+    )
+    .fetch_one(pool)
+    .await
+    .expect("an application"));
     for n in 0..count {
-        let settings = EndpointSettings {
-            url: receiver.url(&format!("/more/{n}")),
-            description: String::new(),
-            enabled: true,
-            events: None,
-            include_payload: false,
-            timeout_secs: 6,
-        };
-        store
-            .insert_endpoint(
-                &app_id.as_str().into(),
-                &settings,
-                "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-                1000,
-            )
-            .await
-            .unwrap()
-            .expect("endpoint added");
+        super::insert_endpoint(store, &app_id, receiver.url(&format!("/more/{n}"))).await;
     }
 }

@@ -254,3 +254,12 @@ pub fn delivered(delivery: &ClaimedDelivery, lease_token: &str) -> AttemptOutcom
         endpoint: EndpointVerdict::Healthy,
     }
 }
+
+/// The value of the `/metrics` series whose line starts with `series` (name and labels).
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        .parse()
+        .unwrap()
+}
