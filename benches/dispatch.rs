@@ -185,6 +185,13 @@ async fn transport_rate(concurrency: usize) -> f64 {
         signing_secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into(),
         previous_signing_secret: None,
         previous_secret_expires_at: None,
+        order_key: None,
+        signature_scheme: Default::default(),
+        ed25519_secret_key: None,
+        previous_ed25519_secret_key: None,
+        custom_headers: "[]".to_owned(),
+        retry_schedule: None,
+        rate_per_sec: None,
     });
     let sent = (BARE_REQUESTS / concurrency) * concurrency;
     let mut workers = tokio::task::JoinSet::new();

@@ -148,7 +148,8 @@ pub enum TokensCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum EndpointsCommand {
-    /// Add an endpoint; prints {"endpointId", "webhookToken", "signingSecret"}.
+    /// Add an endpoint; prints {"endpointId", "webhookToken", "signingSecret"}, and
+    /// "publicKey" (`whpk_…`) when ed25519 signs.
     Add {
         #[command(flatten)]
         database: DatabaseConfig,
@@ -164,6 +165,21 @@ pub enum EndpointsCommand {
         timeout_secs: i64,
         #[arg(long, default_value = "")]
         description: String,
+        /// Send a facial ID's deliveries one at a time, in event order.
+        #[arg(long)]
+        ordered: bool,
+        /// hmac (v1), ed25519 (v1a) or both.
+        #[arg(long, default_value = "hmac")]
+        signature: String,
+        /// A header sent with every delivery, as 'Name: value' (repeatable, at most 10).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// Delays before each attempt, like 0s,5s,5m,30m; or quick, persistent, default.
+        #[arg(long)]
+        retry_schedule: Option<String>,
+        /// Deliveries per second at most.
+        #[arg(long)]
+        rate: Option<i64>,
     },
 }
 

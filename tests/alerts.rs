@@ -422,6 +422,8 @@ async fn replicas_raise_once_and_only_a_judge_of_the_rate_closes_its_episode(bac
                 reason: String::new(),
             }
         },
+        order_key: None,
+        pause_endpoint_until: None,
     };
     // 8 of 20 attempts succeeded: under 50 %, alternating, so never 5 failures in a row.
     let now = now_ms();

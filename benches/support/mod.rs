@@ -51,11 +51,27 @@ pub async fn enroll_range(hooked: &Arc<Hooked>, prefix: &str, from: usize, to: u
 
 /// A dispatcher on `store` that retries at once and may deliver to 127.0.0.0/8.
 pub fn loopback_dispatcher(store: &Store) -> Dispatcher {
+    dispatcher_with_schedule(store, "0s")
+}
+
+/// A dispatcher on `store` retrying on `schedule`, delivering to 127.0.0.0/8.
+pub fn dispatcher_with_schedule(store: &Store, schedule: &str) -> Dispatcher {
     let config = DispatchConfig {
-        retry_schedule: RetrySchedule::parse("0s").unwrap(),
+        retry_schedule: RetrySchedule::parse(schedule).unwrap(),
         ..Default::default()
     };
     Dispatcher::start(store.clone(), &config, loopback_allowed()).unwrap()
+}
+
+/// Sends `count` authentications of `facial_id`, one after another (their order is theirs).
+pub async fn auth_many(hooked: &Hooked, facial_id: &str, count: usize) {
+    for _ in 0..count {
+        hooked
+            .send_event(serde_json::json!({
+                "eventName": "auth", "facialId": facial_id, "clientIp": "203.0.113.9"
+            }))
+            .await;
+    }
 }
 
 /// An allow list that lets deliveries reach 127.0.0.0/8, where the receivers listen.
@@ -93,6 +109,16 @@ pub async fn count_reaches(
 /// Adds an enabled endpoint at `url` to `app_id` straight through the store, as many as a
 /// benchmark needs (the console's limit is lifted).
 pub async fn insert_endpoint(store: &Store, app_id: &str, url: String) {
+    insert_endpoint_with(store, app_id, url, false).await;
+}
+
+/// `insert_endpoint`, delivering in order per facial ID when `ordered`; returns its id.
+pub async fn insert_endpoint_with(
+    store: &Store,
+    app_id: &str,
+    url: String,
+    ordered: bool,
+) -> String {
     let settings = facehook::server::store::EndpointSettings {
         url,
         description: String::new(),
@@ -100,15 +126,21 @@ pub async fn insert_endpoint(store: &Store, app_id: &str, url: String) {
         events: None,
         include_payload: false,
         timeout_secs: 6,
+        ordered,
+        signature_scheme: Default::default(),
+        custom_headers: "[]".to_owned(),
+        retry_schedule: None,
+        rate_per_sec: None,
+    };
+    let keys = facehook::server::store::NewSigningKeys {
+        hmac_secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+        ed25519_secret_key: "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=",
     };
     store
-        .insert_endpoint(
-            &app_id.into(),
-            &settings,
-            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
-            1000,
-        )
+        .insert_endpoint(&app_id.into(), &settings, &keys, 1000)
         .await
         .unwrap()
-        .expect("endpoint added");
+        .expect("endpoint added")
+        .id
+        .to_string()
 }

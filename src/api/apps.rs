@@ -185,6 +185,7 @@ pub async fn save_endpoint(
         events,
         include_payload: include_payload.is_some(),
         timeout_secs: parse_timeout_secs(timeout_secs.as_deref().unwrap_or(""))?,
+        controls: None,
     };
     let apps = &ctx.state.apps;
     let (saved, added) = match endpoint_id.filter(|id| !id.as_str().is_empty()) {

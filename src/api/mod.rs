@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod apps;
 pub mod auth;
 pub mod catalog;
+pub mod controls;
 pub mod deliveries;
 pub mod orgs;
 pub mod recovery;

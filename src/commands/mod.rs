@@ -55,16 +55,23 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             include_payload,
             timeout_secs,
             description,
+            ordered,
+            signature,
+            headers,
+            retry_schedule,
+            rate,
         }) => {
-            let input = crate::model::app::EventKind::parse_list(&events).map(|events| {
-                crate::server::apps::EndpointInput {
+            let controls = endpoint_controls(ordered, &signature, &headers, retry_schedule, rate);
+            let input = crate::model::app::EventKind::parse_list(&events).and_then(|events| {
+                Ok(crate::server::apps::EndpointInput {
                     url,
                     description,
                     enabled: true,
                     events,
                     include_payload,
                     timeout_secs,
-                }
+                    controls: Some(controls?),
+                })
             });
             match input {
                 Ok(input) => {
@@ -99,4 +106,25 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The delivery controls `facehook endpoints add` was given, read with the console's rules.
+fn endpoint_controls(
+    ordered: bool,
+    signature: &str,
+    headers: &[String],
+    retry_schedule: Option<String>,
+    rate_per_sec: Option<i64>,
+) -> Result<crate::model::controls::DeliveryControls, crate::model::AppError> {
+    use crate::model::controls::{parse_header_line, DeliveryControls, SignatureScheme};
+    Ok(DeliveryControls {
+        ordered,
+        signature_scheme: SignatureScheme::parse(signature)?,
+        custom_headers: headers
+            .iter()
+            .map(|line| parse_header_line(line))
+            .collect::<Result<_, _>>()?,
+        retry_schedule,
+        rate_per_sec,
+    })
 }

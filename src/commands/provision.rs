@@ -210,10 +210,13 @@ pub async fn add_endpoint(
         Ok((endpoint, app.webhook_token, secret))
     })
     .await?;
-    println!(
-        "{}",
-        serde_json::json!({ "endpointId": endpoint.id, "webhookToken": token, "signingSecret": secret })
-    );
+    let mut reply = serde_json::json!({
+        "endpointId": endpoint.id, "webhookToken": token, "signingSecret": secret
+    });
+    if let Some(public_key) = endpoint.public_key {
+        reply["publicKey"] = public_key.into();
+    }
+    println!("{reply}");
     Ok(())
 }
 

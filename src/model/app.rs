@@ -206,6 +206,8 @@ pub struct AppDetail {
     pub created_at_ms: i64,
     /// The recognisable start of the API key; the key itself is never shown again.
     pub api_key_prefix: String,
+    /// Plain `http` endpoints are refused.
+    pub https_only: bool,
     /// The viewer's role in the application's organization, so pages offer only what it allows.
     pub role: crate::model::org::Role,
 }
@@ -231,6 +233,9 @@ pub struct EndpointView {
     pub disabled_reason: Option<String>,
     pub disabled_at_ms: Option<i64>,
     pub health: EndpointHealth,
+    pub controls: crate::model::controls::DeliveryControls,
+    /// `whpk_…`, when deliveries carry ed25519 signatures.
+    pub public_key: Option<String>,
 }
 
 /// An endpoint as people named it, or the host of its URL when it has no description.
@@ -275,6 +280,9 @@ pub struct SigningSecrets {
     pub current: String,
     pub previous: Option<String>,
     pub previous_expires_at_ms: Option<i64>,
+    /// `whpk_…` keys receivers verify `v1a` signatures with (never the private `whsk_…`).
+    pub public_key: Option<String>,
+    pub previous_public_key: Option<String>,
 }
 
 /// What a test event to an endpoint got back, shown inline on the WEBHOOKS tab.

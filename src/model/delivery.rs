@@ -15,6 +15,8 @@ pub const TEST_EVENT_NAME: &str = "test";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DeliveryStatus {
     Pending,
+    /// Waiting behind an earlier delivery of the same facial ID (an ordered endpoint).
+    Held,
     Delivering,
     Delivered,
     Retrying,
@@ -22,8 +24,9 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 5] = [
+    pub const ALL: [DeliveryStatus; 6] = [
         DeliveryStatus::Pending,
+        DeliveryStatus::Held,
         DeliveryStatus::Delivering,
         DeliveryStatus::Delivered,
         DeliveryStatus::Retrying,
@@ -33,6 +36,7 @@ impl DeliveryStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Held => "held",
             DeliveryStatus::Delivering => "delivering",
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Retrying => "retrying",
@@ -43,6 +47,7 @@ impl DeliveryStatus {
     pub fn label(self) -> &'static str {
         match self {
             DeliveryStatus::Pending => "Pending",
+            DeliveryStatus::Held => "Waiting in order",
             DeliveryStatus::Delivering => "Delivering",
             DeliveryStatus::Delivered => "Delivered",
             DeliveryStatus::Retrying => "Retrying",
@@ -293,6 +298,10 @@ pub struct DeliveryDetail {
     pub request: RequestPreview,
     pub attempts: Vec<AttemptView>,
     pub now_ms: i64,
+    /// The delivery a held one waits behind (same facial ID, same ordered endpoint).
+    pub waiting_behind: Option<crate::model::ids::DeliveryId>,
+    /// The endpoint's own retry delays, if it has them (else the server's schedule applies).
+    pub retry_schedule: Option<String>,
 }
 
 /// How a bulk replay is going: its deliveries by where they are now.

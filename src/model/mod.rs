@@ -7,6 +7,7 @@ pub mod admin;
 pub mod alert;
 pub mod app;
 pub mod catalog;
+pub mod controls;
 pub mod delivery;
 pub mod error;
 pub mod form;

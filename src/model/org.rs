@@ -172,6 +172,7 @@ pub enum AuditAction {
     SignIn,
     AppCreate,
     AppRename,
+    AppHttpsOnly,
     AppDelete,
     ApiKeyRotate,
     PlanChange,
@@ -205,10 +206,11 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 33] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::SignIn,
         AuditAction::AppCreate,
         AuditAction::AppRename,
+        AuditAction::AppHttpsOnly,
         AuditAction::AppDelete,
         AuditAction::ApiKeyRotate,
         AuditAction::PlanChange,
@@ -247,6 +249,7 @@ impl AuditAction {
             AuditAction::SignIn => "console.sign_in",
             AuditAction::AppCreate => "app.create",
             AuditAction::AppRename => "app.rename",
+            AuditAction::AppHttpsOnly => "app.https_only",
             AuditAction::AppDelete => "app.delete",
             AuditAction::ApiKeyRotate => "app.api_key_rotate",
             AuditAction::PlanChange => "app.plan_change",

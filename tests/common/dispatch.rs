@@ -252,6 +252,8 @@ pub fn delivered(delivery: &ClaimedDelivery, lease_token: &str) -> AttemptOutcom
         duration: Duration::from_millis(1),
         next: NextStep::Delivered,
         endpoint: EndpointVerdict::Healthy,
+        order_key: delivery.order_key.clone(),
+        pause_endpoint_until: None,
     }
 }
 

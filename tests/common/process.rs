@@ -73,11 +73,16 @@ pub fn provision(database_url: &str, url: &str, timeout_secs: &str) -> String {
 
 /// Enrolls `facial_id`; the event id if the server accepted it.
 pub async fn post_enroll(port: u16, key: &str, facial_id: &str) -> Option<String> {
+    post_event(port, key, "enroll", facial_id).await
+}
+
+/// POSTs an event named `event_name` about `facial_id`; its id once accepted (202).
+pub async fn post_event(port: u16, key: &str, event_name: &str, facial_id: &str) -> Option<String> {
     let response = super::new_client()
         .post(format!("http://127.0.0.1:{port}/api/v1/events"))
         .bearer_auth(key)
         .json(&serde_json::json!({
-            "eventName": "enroll", "facialId": facial_id, "clientIp": "203.0.113.1"
+            "eventName": event_name, "facialId": facial_id, "clientIp": "203.0.113.1"
         }))
         .send()
         .await

@@ -68,6 +68,8 @@ struct Shared {
     script: Mutex<VecDeque<Reply>>,
     /// Answer used once the script is empty.
     otherwise: Mutex<Option<Reply>>,
+    /// Answers for requests whose body holds a text, before the script.
+    rules: Mutex<Vec<(String, Reply)>>,
     in_flight: Mutex<(usize, usize)>,
     /// The TLS version of each accepted HTTPS connection.
     tls_versions: Mutex<Vec<String>>,
@@ -166,6 +168,19 @@ impl Receiver {
     }
 
     /// The answer once the script has run out (200 by default).
+    /// Answers `reply` to every request whose body contains `text`, until `clear_rules`.
+    pub fn when_body_has(&self, text: &str, reply: Reply) {
+        self.shared
+            .rules
+            .lock()
+            .unwrap()
+            .push((text.to_owned(), reply));
+    }
+
+    pub fn clear_rules(&self) {
+        self.shared.rules.lock().unwrap().clear();
+    }
+
     pub fn otherwise(&self, reply: Reply) {
         *self.shared.otherwise.lock().unwrap() = Some(reply);
     }
@@ -235,17 +250,22 @@ async fn receive(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         in_flight.0 += 1;
         in_flight.1 = in_flight.1.max(in_flight.0);
     }
+    let ruled = {
+        let rules = shared.rules.lock().unwrap();
+        let text = String::from_utf8_lossy(&body).into_owned();
+        rules
+            .iter()
+            .find(|(needle, _)| text.contains(needle.as_str()))
+            .map(|(_, reply)| reply.clone())
+    };
     shared.received.lock().unwrap().push(Received {
         headers: parts.headers,
         body,
         version,
         at: Instant::now(),
     });
-    let reply = shared
-        .script
-        .lock()
-        .unwrap()
-        .pop_front()
+    let reply = ruled
+        .or_else(|| shared.script.lock().unwrap().pop_front())
         .or_else(|| shared.otherwise.lock().unwrap().clone())
         .unwrap_or_else(|| Reply::status(200));
     // A zero sleep still waits for the timer's next millisecond tick, which would cap every

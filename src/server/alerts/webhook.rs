@@ -5,7 +5,9 @@
 //! itself.
 
 use crate::server::clock::now_ms;
-use crate::server::dispatch::{signature_header, Message, RetrySchedule, SigningKey, Transport};
+use crate::server::dispatch::{
+    signature_header, AnyKey, Message, RetrySchedule, SigningKey, Transport,
+};
 use crate::server::store::{OpsDelivery, OpsOutcome, Store};
 use std::time::Duration;
 
@@ -62,13 +64,13 @@ async fn send(
     };
     let timestamp = now_ms().div_euclid(1000);
     let body = delivery.body.clone().into_bytes();
-    let signature = signature_header(&[key], delivery.id.as_str(), timestamp, &body);
+    let signature = signature_header(&[AnyKey::Hmac(key)], delivery.id.as_str(), timestamp, &body);
     let message = Message {
         headers: vec![
-            ("content-type", "application/json".to_owned()),
-            ("webhook-id", delivery.id.to_string()),
-            ("webhook-timestamp", timestamp.to_string()),
-            ("webhook-signature", signature),
+            ("content-type".into(), "application/json".to_owned()),
+            ("webhook-id".into(), delivery.id.to_string()),
+            ("webhook-timestamp".into(), timestamp.to_string()),
+            ("webhook-signature".into(), signature),
         ],
         body,
     };

@@ -4,7 +4,7 @@
 use crate::model::ids::{AppId, EndpointId};
 
 use super::PREVIOUS_SECRET_VALIDITY_MS;
-use super::{found, stored_plan, Apps, EndpointInput, EndpointUrl, OwnedEndpoint};
+use super::{controls, found, stored_plan, Apps, EndpointInput, EndpointUrl, OwnedEndpoint};
 use crate::model::app::EndpointHealth;
 use crate::model::app::{
     check_timeout_secs, normalise_subscription, EndpointView, EventKind, SigningSecrets,
@@ -13,10 +13,11 @@ use crate::model::app::{
 use crate::model::org::{Action, AuditAction};
 use crate::model::AppError;
 use crate::server::clock::now_ms;
+use crate::server::dispatch::new_ed25519_secret;
 use crate::server::error::internal;
 use crate::server::orgs::Member;
 use crate::server::secrets;
-use crate::server::store::{AppRecord, EndpointRecord, EndpointSettings};
+use crate::server::store::{AppRecord, EndpointRecord, EndpointSettings, NewSigningKeys};
 use serde_json::json;
 
 const MAX_DESCRIPTION_CHARS: usize = 200;
@@ -49,11 +50,16 @@ impl Apps {
         if input.include_payload && !plan.allows_payload() {
             return Err(payload_refusal());
         }
-        let settings = self.settings(input, None).await?;
+        let settings = self.settings(&app, input, None, None).await?;
         let secret = secrets::new_signing_secret();
+        let ed25519 = new_ed25519_secret();
+        let keys = NewSigningKeys {
+            hmac_secret: &secret,
+            ed25519_secret_key: &ed25519,
+        };
         let record = self
             .store
-            .insert_endpoint(&app.id, &settings, &secret, MAX_ENDPOINTS_PER_APP)
+            .insert_endpoint(&app.id, &settings, &keys, MAX_ENDPOINTS_PER_APP)
             .await?
             .ok_or_else(|| {
                 AppError::invalid(
@@ -93,10 +99,12 @@ impl Apps {
         } else {
             current.include_payload
         };
-        let settings = self.settings(input, Some(include_payload)).await?;
+        let settings = self
+            .settings(&app, input, Some(include_payload), Some(&current))
+            .await?;
         found(
             self.store
-                .update_endpoint(&app.id, &current.id, &settings)
+                .update_endpoint(&app.id, &current.id, &settings, &new_ed25519_secret())
                 .await?,
         )?;
         let saved = self.owned_endpoint(&app, endpoint_id).await?;
@@ -123,6 +131,33 @@ impl Apps {
                 .await?;
         }
         endpoint_view(saved)
+    }
+
+    /// Saves only an endpoint's delivery controls, its other settings as they are.
+    pub async fn update_controls(
+        &self,
+        member: &Member,
+        public_id: &AppId,
+        endpoint_id: &EndpointId,
+        controls: crate::model::controls::DeliveryControls,
+    ) -> Result<EndpointView, AppError> {
+        let app = self.owned(member, Action::EditEndpoints, public_id).await?;
+        let current = self.owned_endpoint(&app, endpoint_id).await?;
+        let events = match current.events.as_deref() {
+            None => None,
+            Some(list) => EventKind::parse_list(list)?,
+        };
+        let input = EndpointInput {
+            url: current.url.clone(),
+            description: current.description.clone(),
+            enabled: current.enabled,
+            events,
+            include_payload: current.include_payload,
+            timeout_secs: current.timeout_secs,
+            controls: Some(controls),
+        };
+        self.update_endpoint(member, public_id, endpoint_id, input)
+            .await
     }
 
     pub async fn delete_endpoint(
@@ -174,9 +209,14 @@ impl Apps {
         let endpoint = self.owned_endpoint(&app, endpoint_id).await?;
         let expires_at = now_ms() + PREVIOUS_SECRET_VALIDITY_MS;
         let secret = secrets::new_signing_secret();
+        let ed25519 = new_ed25519_secret();
+        let keys = NewSigningKeys {
+            hmac_secret: &secret,
+            ed25519_secret_key: &ed25519,
+        };
         found(
             self.store
-                .rotate_signing_secret(&app.id, &endpoint.id, &secret, expires_at)
+                .rotate_signing_secret(&app.id, &endpoint.id, &keys, expires_at)
                 .await?,
         )?;
         self.audit
@@ -223,10 +263,19 @@ impl Apps {
 
     async fn settings(
         &self,
+        app: &AppRecord,
         input: EndpointInput,
         include_payload: Option<bool>,
+        current: Option<&EndpointRecord>,
     ) -> Result<EndpointSettings, AppError> {
         let url = EndpointUrl::parse(&input.url, &self.allow).await?;
+        if app.https_only && url.as_str().starts_with("http:") {
+            return Err(AppError::invalid(
+                "url",
+                "This application accepts only https:// endpoints (HTTPS only is on).",
+            ));
+        }
+        let controls = controls::check(input.controls, current)?;
         let description = input.description.trim().to_owned();
         if description.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(AppError::invalid(
@@ -258,6 +307,11 @@ impl Apps {
             }),
             include_payload: include_payload.unwrap_or(input.include_payload),
             timeout_secs,
+            ordered: controls.ordered,
+            signature_scheme: controls.signature_scheme,
+            custom_headers: controls.custom_headers,
+            retry_schedule: controls.retry_schedule,
+            rate_per_sec: controls.rate_per_sec,
         })
     }
 }
@@ -271,6 +325,16 @@ fn settings_json(endpoint: &EndpointRecord) -> serde_json::Value {
         "events": endpoint.events.as_deref().unwrap_or("all"),
         "include_payload": endpoint.include_payload,
         "timeout_secs": endpoint.timeout_secs,
+        "ordered": endpoint.ordered,
+        "signature": endpoint.signature_scheme.as_str(),
+        "headers": controls::shown(endpoint).map(|c| {
+            c.custom_headers.into_iter().map(|h| {
+                let value = if h.secret { "***".to_owned() } else { h.value };
+                json!({"name": h.name, "value": value})
+            }).collect::<Vec<_>>()
+        }).unwrap_or_default(),
+        "retry_schedule": endpoint.retry_schedule.as_deref().unwrap_or("default"),
+        "rate_per_sec": endpoint.rate_per_sec,
     })
 }
 
@@ -297,6 +361,12 @@ fn payload_refusal() -> AppError {
 }
 
 fn endpoint_view(record: EndpointRecord) -> Result<EndpointView, AppError> {
+    let controls = controls::shown(&record)?;
+    let public_key = if record.signature_scheme.signs_ed25519() {
+        controls::public_key(record.ed25519_secret_key.as_deref())
+    } else {
+        None
+    };
     let events = match record.events.as_deref() {
         None => None,
         Some(list) => EventKind::parse_list(list)
@@ -316,6 +386,8 @@ fn endpoint_view(record: EndpointRecord) -> Result<EndpointView, AppError> {
             consecutive_failures: record.consecutive_failures,
             ..EndpointHealth::default()
         },
+        controls,
+        public_key,
     })
 }
 
@@ -327,6 +399,10 @@ fn signing_secrets(endpoint: &EndpointRecord, now: i64) -> SigningSecrets {
         current: endpoint.signing_secret.clone(),
         previous: still_valid.and(endpoint.previous_signing_secret.clone()),
         previous_expires_at_ms: still_valid,
+        public_key: controls::public_key(endpoint.ed25519_secret_key.as_deref()),
+        previous_public_key: still_valid.and(controls::public_key(
+            endpoint.previous_ed25519_secret_key.as_deref(),
+        )),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use crate::model::ids::{AppId, EndpointId};
 
+mod controls;
 mod endpoint_url;
 mod endpoints;
 mod health;
@@ -49,6 +50,9 @@ pub struct EndpointInput {
     pub events: Option<Vec<crate::model::app::EventKind>>,
     pub include_payload: bool,
     pub timeout_secs: i64,
+    /// `None`: as they are (on an update) or the defaults (on a new endpoint). A secret
+    /// header given with an empty value keeps its saved value.
+    pub controls: Option<crate::model::controls::DeliveryControls>,
 }
 
 impl Apps {
@@ -124,6 +128,7 @@ impl Apps {
             name: app.name,
             created_at_ms: app.created_at,
             api_key_prefix: app.api_key_prefix,
+            https_only: app.https_only,
             role: member.role,
         })
     }
@@ -150,6 +155,44 @@ impl Apps {
                 Some(details),
             )
             .await
+    }
+
+    /// Turns HTTPS only on or off. Turning it on is refused while a plain `http` endpoint
+    /// remains, naming how many: they would stop receiving anything.
+    pub async fn set_https_only(
+        &self,
+        member: &Member,
+        public_id: &AppId,
+        https_only: bool,
+    ) -> Result<(), AppError> {
+        let app = self.owned(member, Action::EditEndpoints, public_id).await?;
+        if https_only {
+            let plain = self.store.plain_http_endpoints(&app.id).await?;
+            if plain > 0 {
+                return Err(AppError::invalid(
+                    "https_only",
+                    format!(
+                        "{plain} endpoint{} still use{} http://; change {} to https:// first.",
+                        if plain == 1 { "" } else { "s" },
+                        if plain == 1 { "s" } else { "" },
+                        if plain == 1 { "it" } else { "them" },
+                    ),
+                ));
+            }
+        }
+        found(self.store.set_https_only(&app.id, https_only).await?)?;
+        if app.https_only != https_only {
+            let details = json!({"before": {"https_only": app.https_only}, "after": {"https_only": https_only}});
+            self.audit
+                .record(
+                    member,
+                    AuditAction::AppHttpsOnly,
+                    ("app", app.id.as_str()),
+                    Some(details),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Deletes an application once the member has typed its name to confirm.

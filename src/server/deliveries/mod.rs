@@ -98,6 +98,11 @@ impl Deliveries {
             .last()
             .map(|a| a.attempt.started_at)
             .unwrap_or_else(now_ms);
+        let waiting_behind = if listing.status == crate::model::delivery::DeliveryStatus::Held {
+            self.store.waiting_behind(delivery_id).await?
+        } else {
+            None
+        };
         Ok(DeliveryDetail {
             summary: summary(listing)?,
             request: request::preview(&as_sent, signed_at),
@@ -119,6 +124,8 @@ impl Deliveries {
                 })
                 .collect(),
             now_ms: now_ms(),
+            waiting_behind,
+            retry_schedule: as_sent.retry_schedule.clone(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! so it shows exactly what goes on the wire, with credentials masked.
 
 use crate::model::delivery::RequestPreview;
-use crate::server::dispatch::{build_message, USER_AGENT};
+use crate::server::dispatch::{build_message, custom_headers, USER_AGENT};
 use crate::server::store::ClaimedDelivery;
 
 const MASK: &str = "••••••••";
@@ -19,9 +19,15 @@ const SECRET_RESPONSE_HEADERS: [&str; 5] = [
 /// The request signed at `signed_at_ms` (its last attempt), token and signatures masked.
 pub fn preview(delivery: &ClaimedDelivery, signed_at_ms: i64) -> RequestPreview {
     let message = build_message(delivery, signed_at_ms);
+    let secret: Vec<String> = custom_headers(delivery)
+        .into_iter()
+        .filter(|header| header.secret)
+        .map(|header| header.name)
+        .collect();
     let mut headers = vec![("user-agent".to_owned(), USER_AGENT.to_owned())];
     headers.extend(message.headers.into_iter().map(|(name, value)| {
-        let shown = match name {
+        let shown = match name.as_ref() {
+            custom if secret.iter().any(|s| s == custom) => MASK.to_owned(),
             "www-authenticate" => format!("Bearer {MASK}"),
             "webhook-signature" => value
                 .split(' ')
@@ -33,7 +39,7 @@ pub fn preview(delivery: &ClaimedDelivery, signed_at_ms: i64) -> RequestPreview 
                 .join(" "),
             _ => value,
         };
-        (name.to_owned(), shown)
+        (name.into_owned(), shown)
     }));
     // The bytes as signed: re-serialising (sorted keys, indentation) would show a body whose
     // signature does not verify. The dispatcher writes JSON, so it is always UTF-8.

@@ -2,7 +2,7 @@
 //! delivered, retry at a time, failed — and what it means for the endpoint's health.
 
 use super::message;
-use super::schedule;
+use super::schedule::{self, RetrySchedule};
 use super::transport::{ErrorClass, Transport};
 use crate::server::clock::now_ms;
 use crate::server::store::{
@@ -12,11 +12,15 @@ use std::time::Duration;
 
 pub const MS_PER_DAY: f64 = 86_400_000.0;
 
+/// How long a 429 without `Retry-After` pauses its endpoint, and the longest any 429 may.
+const PAUSE_ON_429: Duration = Duration::from_secs(2);
+const LONGEST_PAUSE: Duration = Duration::from_secs(600);
+
 /// How failures are followed up.
 pub enum AttemptPolicy {
     /// Queue deliveries: retry on the schedule; failures count against the endpoint.
     Scheduled {
-        schedule: super::RetrySchedule,
+        schedule: RetrySchedule,
         disable_after_ms: i64,
     },
     /// Test events from the console: one attempt, and the endpoint's health is left alone.
@@ -43,6 +47,8 @@ impl Attempts {
         let report = self.transport.send(&delivery.url, message, timeout).await;
         let duration_ms = i64::try_from(report.duration.as_millis()).unwrap_or(i64::MAX);
         let attempts_made = usize::try_from(delivery.attempts).unwrap_or(0) + 1;
+        let schedule = own_schedule(&delivery);
+        let mut pause_endpoint_until = None;
         let mut attempt = AttemptRecord {
             started_at,
             duration_ms,
@@ -78,8 +84,14 @@ impl Attempts {
                             .and_then(|v| {
                                 schedule::parse_retry_after(v, std::time::SystemTime::now())
                             });
+                        if response.status == 429 && self.policy.affects_endpoint() {
+                            // The receiver is overwhelmed, not just this delivery: every
+                            // replica leaves the endpoint alone for a while.
+                            let pause = retry_after.unwrap_or(PAUSE_ON_429).min(LONGEST_PAUSE);
+                            pause_endpoint_until = Some(started_at + pause.as_millis() as i64);
+                        }
                         (
-                            self.next_after_failure(attempts_made, retry_after),
+                            self.next_after_failure(schedule.as_ref(), attempts_made, retry_after),
                             self.failing_verdict(),
                         )
                     }
@@ -89,7 +101,7 @@ impl Attempts {
                 attempt.error_class = Some(failure.class.as_str().to_owned());
                 attempt.error_message = Some(failure.message);
                 (
-                    self.next_after_failure(attempts_made, None),
+                    self.next_after_failure(schedule.as_ref(), attempts_made, None),
                     self.failing_verdict(),
                 )
             }
@@ -102,13 +114,23 @@ impl Attempts {
             attempt,
             next,
             endpoint,
+            order_key: delivery.order_key,
+            pause_endpoint_until,
         }
     }
 
-    fn next_after_failure(&self, attempts_made: usize, retry_after: Option<Duration>) -> NextStep {
+    /// After a failure: the next attempt's time on the endpoint's own schedule (`own`) or
+    /// the operator's, or failed for good when the schedule is exhausted.
+    fn next_after_failure(
+        &self,
+        own: Option<&RetrySchedule>,
+        attempts_made: usize,
+        retry_after: Option<Duration>,
+    ) -> NextStep {
         let AttemptPolicy::Scheduled { schedule, .. } = &self.policy else {
             return NextStep::Failed;
         };
+        let schedule = own.unwrap_or(schedule);
         let jitter = rand::random::<f64>() * 2.0 - 1.0;
         match schedule.next_delay(attempts_made, retry_after, jitter) {
             Some(delay) => {
@@ -132,6 +154,11 @@ impl Attempts {
             reason: format!("every delivery failed for {days} days"),
         }
     }
+}
+
+/// The endpoint's own retry schedule, if it has one (checked when saved).
+fn own_schedule(delivery: &ClaimedDelivery) -> Option<RetrySchedule> {
+    RetrySchedule::parse(delivery.retry_schedule.as_deref()?).ok()
 }
 
 fn status_message(status: u16) -> String {

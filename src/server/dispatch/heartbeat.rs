@@ -2,6 +2,7 @@
 //! so operators see every replica and the cluster's delivery rate in one place.
 
 use super::metrics::DispatchMetrics;
+use super::rate::RateLimits;
 use crate::server::clock::now_ms;
 use crate::server::store::{new_id, Heartbeat, Store};
 use std::sync::Arc;
@@ -16,7 +17,8 @@ pub struct HeartbeatTask {
     task: tokio::task::JoinHandle<()>,
 }
 
-pub fn spawn(store: Store, metrics: Arc<DispatchMetrics>) -> HeartbeatTask {
+/// Beats every `HEARTBEAT_EVERY`, and counts the replicas alive for the rate limits' shares.
+pub fn spawn(store: Store, metrics: Arc<DispatchMetrics>, rates: Arc<RateLimits>) -> HeartbeatTask {
     let replica_id = new_id("rep");
     let host = std::env::var("HOSTNAME")
         .ok()
@@ -45,6 +47,14 @@ pub fn spawn(store: Store, metrics: Arc<DispatchMetrics>) -> HeartbeatTask {
             };
             if let Err(err) = store.put_heartbeat(&beat, now - FORGET_AFTER_MS).await {
                 tracing::warn!(error = %err, "writing the dispatcher heartbeat failed");
+            }
+            if let Ok(beats) = store.heartbeats().await {
+                let alive_since = now - 3 * HEARTBEAT_EVERY.as_millis() as i64;
+                let alive = beats
+                    .iter()
+                    .filter(|b| b.last_seen_at >= alive_since)
+                    .count();
+                rates.set_replicas(alive as u64);
             }
         }
     });

@@ -3,12 +3,14 @@
 
 use crate::model::ids::{AppId, DeliveryId, EndpointId, EventId};
 
-use super::signature::{signature_header, SigningKey};
+use super::signature::{signature_header, AnyKey, Ed25519Key, SigningKey};
 use crate::model::app::Plan;
+use crate::model::controls::{CustomHeader, SignatureScheme};
 use crate::server::clock::rfc3339;
 use crate::server::store::ClaimedDelivery;
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,7 +40,8 @@ pub const USER_AGENT: &str = concat!("Facehook/", env!("CARGO_PKG_VERSION"));
 #[derive(Debug, Clone)]
 pub struct Message {
     pub body: Vec<u8>,
-    pub headers: Vec<(&'static str, String)>,
+    /// Our own names, then the endpoint's custom headers (checked when saved).
+    pub headers: Vec<(Cow<'static, str>, String)>,
 }
 
 /// Whether this delivery carries the linked payload: the plan and the endpoint's toggle,
@@ -116,6 +119,13 @@ pub fn example_body(
         signing_secret: String::new(),
         previous_signing_secret: None,
         previous_secret_expires_at: None,
+        order_key: None,
+        signature_scheme: Default::default(),
+        ed25519_secret_key: None,
+        previous_ed25519_secret_key: None,
+        custom_headers: "[]".to_owned(),
+        retry_schedule: None,
+        rate_per_sec: None,
     };
     body(&example)
 }
@@ -123,19 +133,49 @@ pub fn example_body(
 /// 2025-11-25T16:00:00Z: the example events' moment.
 const EXAMPLE_OCCURRED_AT_MS: i64 = 1_764_086_400_000;
 
-/// The secrets to sign with: the current one, and the previous one while it is still valid.
-pub fn signing_keys(delivery: &ClaimedDelivery, now_ms: i64) -> Vec<SigningKey> {
-    let previous = match (
-        &delivery.previous_signing_secret,
-        delivery.previous_secret_expires_at,
-    ) {
-        (Some(secret), Some(expires)) if expires > now_ms => Some(secret.as_str()),
-        _ => None,
-    };
-    std::iter::once(delivery.signing_secret.as_str())
-        .chain(previous)
-        .filter_map(|secret| SigningKey::from_secret(secret).ok())
-        .collect()
+/// The keys to sign with, as the endpoint's scheme asks: its current HMAC secret and ed25519
+/// key, and the previous ones while they are still valid.
+pub fn signing_keys(delivery: &ClaimedDelivery, now_ms: i64) -> Vec<AnyKey> {
+    let previous_valid = delivery
+        .previous_secret_expires_at
+        .is_some_and(|expires| expires > now_ms);
+    let scheme: SignatureScheme = delivery.signature_scheme;
+    let mut keys = Vec::with_capacity(2);
+    if scheme.signs_hmac() {
+        let previous = previous_valid
+            .then_some(delivery.previous_signing_secret.as_deref())
+            .flatten();
+        keys.extend(
+            std::iter::once(delivery.signing_secret.as_str())
+                .chain(previous)
+                .filter_map(|secret| SigningKey::from_secret(secret).ok())
+                .map(AnyKey::Hmac),
+        );
+    }
+    if scheme.signs_ed25519() {
+        let previous = previous_valid
+            .then_some(delivery.previous_ed25519_secret_key.as_deref())
+            .flatten();
+        keys.extend(
+            delivery
+                .ed25519_secret_key
+                .as_deref()
+                .into_iter()
+                .chain(previous)
+                .filter_map(|secret| Ed25519Key::from_secret(secret).ok())
+                .map(AnyKey::Ed25519),
+        );
+    }
+    keys
+}
+
+/// The endpoint's custom headers, read from their stored JSON; none if it is unreadable
+/// (they were checked when saved, so it never is).
+pub fn custom_headers(delivery: &ClaimedDelivery) -> Vec<CustomHeader> {
+    if delivery.custom_headers.len() <= 2 {
+        return Vec::new();
+    }
+    serde_json::from_str(&delivery.custom_headers).unwrap_or_default()
 }
 
 /// Builds the signed request for one attempt at `now_ms`.
@@ -148,16 +188,21 @@ pub fn build(delivery: &ClaimedDelivery, now_ms: i64) -> Message {
         timestamp,
         &body,
     );
-    let headers = vec![
-        ("content-type", "application/json".to_owned()),
+    let mut headers: Vec<(Cow<'static, str>, String)> = vec![
+        ("content-type".into(), "application/json".to_owned()),
         (
-            "www-authenticate",
+            "www-authenticate".into(),
             format!("Bearer {}", delivery.webhook_token),
         ),
-        ("webhook-id", delivery.event_id.to_string()),
-        ("webhook-timestamp", timestamp.to_string()),
-        ("webhook-signature", signature),
+        ("webhook-id".into(), delivery.event_id.to_string()),
+        ("webhook-timestamp".into(), timestamp.to_string()),
+        ("webhook-signature".into(), signature),
     ];
+    headers.extend(
+        custom_headers(delivery)
+            .into_iter()
+            .map(|header| (Cow::Owned(header.name), header.value)),
+    );
     Message { body, headers }
 }
 
@@ -188,6 +233,13 @@ mod tests {
             signing_secret: "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into(),
             previous_signing_secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
             previous_secret_expires_at: Some(2_000),
+            order_key: None,
+            signature_scheme: SignatureScheme::Hmac,
+            ed25519_secret_key: None,
+            previous_ed25519_secret_key: None,
+            custom_headers: "[]".to_owned(),
+            retry_schedule: None,
+            rate_per_sec: None,
         }
     }
 
@@ -234,6 +286,6 @@ mod tests {
         assert_eq!(signature.split(' ').count(), 2);
         assert!(message
             .headers
-            .contains(&("www-authenticate", "Bearer fhw_token".to_owned())));
+            .contains(&("www-authenticate".into(), "Bearer fhw_token".to_owned())));
     }
 }

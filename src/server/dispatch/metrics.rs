@@ -172,6 +172,8 @@ mod tests {
             },
             next: NextStep::Delivered,
             endpoint: EndpointVerdict::Unchanged,
+            order_key: None,
+            pause_endpoint_until: None,
         }
     }
 

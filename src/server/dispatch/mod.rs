@@ -8,6 +8,7 @@ mod heartbeat;
 mod lanes;
 mod message;
 mod metrics;
+mod rate;
 mod recorder;
 mod retention;
 mod schedule;
@@ -18,11 +19,11 @@ mod test_event;
 mod transport;
 mod worker;
 
-pub use message::{build as build_message, example_body, Message, USER_AGENT};
+pub use message::{build as build_message, custom_headers, example_body, Message, USER_AGENT};
 pub use metrics::{DispatchMetrics, LATENCY_BUCKETS_SECONDS, OUTCOMES};
 pub use schedule::RetrySchedule;
 pub use settings::DispatchConfig;
-pub use signature::{signature_header, SigningKey};
+pub use signature::{new_ed25519_secret, signature_header, AnyKey, Ed25519Key, SigningKey};
 pub use success_rates::{EndpointRate, SuccessRates};
 pub use test_event::{TestOutcome, TestSender};
 pub use transport::{Transport, TransportError};
@@ -75,6 +76,7 @@ impl Dispatcher {
             max_in_flight: config.max_in_flight as usize,
             on_wire_per_endpoint: i64::from(config.max_in_flight_per_endpoint),
             retention_days: config.retention_days,
+            rates: Default::default(),
         };
         let worker = tokio::spawn(worker.run(stopped));
         Dispatcher {

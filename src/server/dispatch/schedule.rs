@@ -28,6 +28,10 @@ impl RetrySchedule {
         self.0.len()
     }
 
+    pub fn longest_delay(&self) -> Duration {
+        self.0.iter().copied().max().unwrap_or_default()
+    }
+
     /// The delay before attempt number `attempts_made + 1`, if the schedule has one.
     fn step(&self, attempts_made: usize) -> Option<Duration> {
         self.0.get(attempts_made).copied()

@@ -111,6 +111,8 @@ mod tests {
             attempt: AttemptRecord::default(),
             next: NextStep::Delivered,
             endpoint: verdict,
+            order_key: None,
+            pause_endpoint_until: None,
         }
     }
 

@@ -6,6 +6,7 @@ use super::attempt::Attempts;
 use super::handoff::{HandedOver, Handoff};
 use super::heartbeat::{self, HeartbeatTask};
 use super::lanes::{LaneHold, Lanes, ENDPOINT_LOOKAHEAD, LOOKAHEAD};
+use super::rate::RateLimits;
 use super::recorder::{self, Recorder};
 use super::{retention, DispatchMetrics, LEASE_MARGIN_MS};
 use crate::server::clock::now_ms;
@@ -22,6 +23,9 @@ use tokio::task::{JoinHandle, JoinSet};
 const CLAIM_BATCH: usize = 256;
 /// How often expired leases are looked for.
 const RECLAIM_EVERY: Duration = Duration::from_secs(1);
+/// How often held deliveries with nothing in front of them are looked for (a release lost
+/// with its process; normally none).
+const ORDER_SWEEP_EVERY: Duration = Duration::from_secs(30);
 /// Longest wait for attempts in flight to free slots before claiming again.
 const REFILL_WAIT: Duration = Duration::from_millis(20);
 /// The safety-net poll when no wake-up arrives.
@@ -38,6 +42,8 @@ pub(super) struct Worker {
     /// Attempts on the wire at once per endpoint.
     pub on_wire_per_endpoint: i64,
     pub retention_days: u32,
+    /// Endpoints' rate limits, this replica's share.
+    pub rates: Arc<RateLimits>,
 }
 
 /// What this process holds: a slot per delivery held (claimed, waiting for its lane or on the
@@ -160,6 +166,22 @@ impl Holding {
     }
 }
 
+impl Worker {
+    /// Gives a delivery back, unattempted, due when its endpoint's rate (or pause) has a turn
+    /// for it. If
+    /// that fails the lease runs out and it is taken over then: later, never lost.
+    async fn postpone(&self, delivery: &ClaimedDelivery, wait: Duration) {
+        let at = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4);
+        if let Err(err) = self
+            .store
+            .postpone(&delivery.delivery_id, &delivery.lease_token, at)
+            .await
+        {
+            tracing::warn!(error = %err, delivery = %delivery.delivery_id, "postponing a rate-limited delivery failed");
+        }
+    }
+}
+
 /// The loop's state between steps.
 struct Run {
     worker: Arc<Worker>,
@@ -167,6 +189,7 @@ struct Run {
     attempts: JoinSet<()>,
     cursor: ClaimCursor,
     last_reclaim: Option<Instant>,
+    last_order_sweep: Option<Instant>,
     listener: Option<DeliveryListener>,
     recorder: Recorder,
     heartbeat: HeartbeatTask,
@@ -231,13 +254,18 @@ impl Run {
             handed,
             handoff,
             recorder: recorder::spawn(worker.store.clone(), worker.metrics.clone()),
-            heartbeat: heartbeat::spawn(worker.store.clone(), worker.metrics.clone()),
+            heartbeat: heartbeat::spawn(
+                worker.store.clone(),
+                worker.metrics.clone(),
+                worker.rates.clone(),
+            ),
             purger: retention::spawn(worker.store.clone(), worker.retention_days),
             worker,
             holdings,
             attempts: JoinSet::new(),
             cursor: ClaimCursor::default(),
             last_reclaim: None,
+            last_order_sweep: None,
             listener,
             stopped,
         }
@@ -259,6 +287,22 @@ impl Run {
             Ok(0) => {}
             Ok(reclaimed) => tracing::warn!(reclaimed, "took over deliveries whose lease ran out"),
             Err(err) => tracing::error!(error = %err, "reclaiming expired leases failed"),
+        }
+        if self
+            .last_order_sweep
+            .is_none_or(|at| at.elapsed() >= ORDER_SWEEP_EVERY)
+        {
+            self.last_order_sweep = Some(Instant::now());
+            match self.worker.store.release_stranded().await {
+                Ok(0) => {}
+                Ok(released) => tracing::warn!(
+                    released,
+                    "released held deliveries with nothing in front of them"
+                ),
+                Err(err) => {
+                    tracing::error!(error = %err, "releasing stranded held deliveries failed")
+                }
+            }
         }
     }
 
@@ -344,6 +388,23 @@ impl Run {
         let outcomes = self.recorder.sender();
         self.attempts.spawn(async move {
             let mut holding = holding;
+            if let Some(until) = worker.rates.paused_until(&delivery.endpoint_id, now_ms()) {
+                let wait = Duration::from_millis((until - now_ms()).max(0) as u64);
+                worker.postpone(&delivery, wait).await;
+                holding.lane.leave();
+                holding.handed_over();
+                return;
+            }
+            if let Some(rate) = delivery.rate_per_sec {
+                // Its turn first, holding no place on the wire meanwhile.
+                holding.on_wire = None;
+                if let Err(wait) = worker.rates.admit(&delivery.endpoint_id, rate).await {
+                    worker.postpone(&delivery, wait).await;
+                    holding.lane.leave();
+                    holding.handed_over();
+                    return;
+                }
+            }
             let outcome = {
                 // A handed-over delivery came with its places on the wire; neither semaphore
                 // is ever closed.
@@ -353,6 +414,9 @@ impl Run {
                 };
                 worker.attempts.make(delivery).await
             };
+            if let Some(until) = outcome.pause_endpoint_until {
+                worker.rates.pause(&outcome.endpoint_id, until);
+            }
             // The endpoint's place frees now: a claim may refill it while the outcome waits
             // for the recorder.
             holding.lane.leave();

@@ -18,6 +18,8 @@ pub struct AppRecord {
     pub webhook_token: String,
     pub created_at: i64,
     pub last_event_at: Option<i64>,
+    /// Plain `http` endpoints are refused.
+    pub https_only: bool,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -39,7 +41,8 @@ pub struct NewAppCredentials<'a> {
 
 // The time of the last event is read from `events` (indexed by app and time) rather than
 // kept on the application row, which every event would otherwise have to lock.
-const COLUMNS: &str = "id, org_id, name, plan, api_key_prefix, webhook_token, created_at, \
+const COLUMNS: &str =
+    "id, org_id, name, plan, api_key_prefix, webhook_token, created_at, https_only, \
      (SELECT MAX(v.occurred_at) FROM events v WHERE v.app_id = applications.id) AS last_event_at";
 
 impl Store {
@@ -60,7 +63,7 @@ impl Store {
             "VALUES ($1, $2, COALESCE((SELECT account_id FROM memberships WHERE org_id = $2 AND account_id = $9), ",
             "(SELECT account_id FROM memberships WHERE org_id = $2 AND role = 'owner' ORDER BY created_at, account_id LIMIT 1), $9), ",
             "$3, $4, $5, $6, $7, $8) ",
-            "RETURNING id, org_id, name, plan, api_key_prefix, webhook_token, created_at, ",
+            "RETURNING id, org_id, name, plan, api_key_prefix, webhook_token, created_at, https_only, ",
             "CAST(NULL AS BIGINT) AS last_event_at"
         );
         let mut attempts = 0;
@@ -239,5 +242,35 @@ impl Store {
             query.execute(pool).await.map(|r| r.rows_affected())
         })?;
         Ok(affected > 0)
+    }
+
+    /// Whether the application refuses plain `http` endpoints from now on.
+    pub async fn set_https_only(
+        &self,
+        app_id: &AppId,
+        https_only: bool,
+    ) -> Result<bool, StoreError> {
+        let affected = on_db!(self.db(), |pool| {
+            sqlx::query("UPDATE applications SET https_only = $2 WHERE id = $1")
+                .bind(app_id)
+                .bind(https_only)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(affected > 0)
+    }
+
+    /// The application's `http` endpoints, which an HTTPS-only switch would leave undeliverable.
+    pub async fn plain_http_endpoints(&self, app_id: &AppId) -> Result<i64, StoreError> {
+        let count = on_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM endpoints WHERE app_id = $1 AND url LIKE 'http:%'",
+            )
+            .bind(app_id)
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(count)
     }
 }

@@ -3,6 +3,7 @@
 //! here holds a transaction across an HTTP call.
 
 use super::{on_db, on_queue_writer, Db, Store, StoreError};
+use crate::model::ids::DeliveryId;
 use crate::server::clock::now_ms;
 
 impl Store {
@@ -43,17 +44,47 @@ impl Store {
         Ok(reclaimed)
     }
 
-    /// When the next delivery becomes due (or a lease expires), if any is waiting.
+    /// Gives back the lease of a delivery not attempted (its endpoint's rate left no turn for
+    /// it soon enough), due again at `at`; `false` if the lease was lost meanwhile.
+    pub async fn postpone(
+        &self,
+        delivery_id: &DeliveryId,
+        lease_token: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let postponed = on_queue_writer!(self.queue_db(), |pool| {
+            sqlx::query(
+                "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, next_attempt_at = $3, \
+                 status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END \
+                 WHERE id = $1 AND lease_token = $2 AND status = 'delivering'",
+            )
+            .bind(delivery_id)
+            .bind(lease_token)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(postponed > 0)
+    }
+
+    /// When the next delivery becomes due (or a lease expires, or a paused endpoint resumes),
+    /// if any is waiting. Deliveries of a paused endpoint are due only when it resumes.
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
         let next: Option<i64> = on_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT MIN(t) FROM ( \
                    SELECT MIN(d.next_attempt_at) AS t FROM deliveries d \
                    JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
+                   AND (e.paused_until IS NULL OR e.paused_until <= $1) \
                    WHERE d.status IN ('pending', 'retrying') \
+                   UNION ALL \
+                   SELECT MIN(e.paused_until) AS t FROM endpoints e \
+                   WHERE e.enabled AND e.paused_until > $1 \
                    UNION ALL \
                    SELECT MIN(lease_until) AS t FROM deliveries WHERE status = 'delivering') due",
             )
+            .bind(now_ms())
             .fetch_one(pool)
             .await
         })?;

@@ -4,6 +4,7 @@
 use crate::model::ids::{AppId, EndpointId};
 
 use super::{new_id, on_db, Store, StoreError};
+use crate::model::controls::SignatureScheme;
 use crate::server::clock::now_ms;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,6 +24,22 @@ pub struct EndpointRecord {
     pub disabled_at: Option<i64>,
     pub consecutive_failures: i64,
     pub created_at: i64,
+    pub ordered: bool,
+    #[sqlx(try_from = "String")]
+    pub signature_scheme: SignatureScheme,
+    pub ed25519_secret_key: Option<String>,
+    pub previous_ed25519_secret_key: Option<String>,
+    /// JSON array of `CustomHeader`s, values included.
+    pub custom_headers: String,
+    pub retry_schedule: Option<String>,
+    pub rate_per_sec: Option<i64>,
+}
+
+/// Fresh signing credentials: an HMAC secret (`whsec_…`) and an ed25519 key (`whsk_…`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewSigningKeys<'a> {
+    pub hmac_secret: &'a str,
+    pub ed25519_secret_key: &'a str,
 }
 
 /// The owner-editable settings of an endpoint, already validated.
@@ -35,11 +52,19 @@ pub struct EndpointSettings {
     pub events: Option<String>,
     pub include_payload: bool,
     pub timeout_secs: i64,
+    pub ordered: bool,
+    pub signature_scheme: SignatureScheme,
+    /// JSON array of `CustomHeader`s, values included.
+    pub custom_headers: String,
+    /// `None`: the operator's schedule.
+    pub retry_schedule: Option<String>,
+    pub rate_per_sec: Option<i64>,
 }
 
 const COLUMNS: &str = "id, app_id, url, description, enabled, events, include_payload, timeout_secs, \
      signing_secret, previous_signing_secret, previous_secret_expires_at, disabled_reason, disabled_at, \
-     consecutive_failures, created_at";
+     consecutive_failures, created_at, ordered, signature_scheme, ed25519_secret_key, \
+     previous_ed25519_secret_key, custom_headers, retry_schedule, rate_per_sec";
 
 impl Store {
     /// Adds an endpoint unless the application already has `max_per_app`; `None` then.
@@ -48,12 +73,14 @@ impl Store {
         &self,
         app_id: &AppId,
         settings: &EndpointSettings,
-        signing_secret: &str,
+        keys: &NewSigningKeys<'_>,
         max_per_app: i64,
     ) -> Result<Option<EndpointRecord>, StoreError> {
         let sql = format!(
-            "INSERT INTO endpoints (id, app_id, url, description, enabled, events, include_payload, timeout_secs, signing_secret, created_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+            "INSERT INTO endpoints (id, app_id, url, description, enabled, events, include_payload, timeout_secs, \
+             signing_secret, created_at, ed25519_secret_key, ordered, signature_scheme, custom_headers, \
+             retry_schedule, rate_per_sec) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15, $16, $17 \
              WHERE (SELECT COUNT(*) FROM endpoints WHERE app_id = $2) < $11 \
              RETURNING {COLUMNS}"
         );
@@ -68,9 +95,15 @@ impl Store {
                 .bind(&settings.events)
                 .bind(settings.include_payload)
                 .bind(settings.timeout_secs)
-                .bind(signing_secret)
+                .bind(keys.hmac_secret)
                 .bind(now_ms())
                 .bind(max_per_app)
+                .bind(keys.ed25519_secret_key)
+                .bind(settings.ordered)
+                .bind(settings.signature_scheme.as_str())
+                .bind(&settings.custom_headers)
+                .bind(&settings.retry_schedule)
+                .bind(settings.rate_per_sec)
                 .fetch_optional(pool)
                 .await
         })?;
@@ -115,11 +148,14 @@ impl Store {
         app_id: &AppId,
         id: &EndpointId,
         settings: &EndpointSettings,
+        new_ed25519_secret_key: &str,
     ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE endpoints SET url = $3, description = $4, enabled = $5, events = $6, \
-                 include_payload = $7, timeout_secs = $8, \
+                 include_payload = $7, timeout_secs = $8, ordered = $11, signature_scheme = $12, \
+                 custom_headers = $13, retry_schedule = $14, rate_per_sec = $15, \
+                 ed25519_secret_key = COALESCE(ed25519_secret_key, $16), \
                  disabled_reason = CASE WHEN $5 THEN NULL \
                    ELSE COALESCE(disabled_reason, $10) END, \
                  disabled_at = CASE WHEN $5 THEN NULL ELSE COALESCE(disabled_at, $9) END, \
@@ -139,10 +175,19 @@ impl Store {
             .bind(settings.timeout_secs)
             .bind(now_ms())
             .bind(super::OWNER_DISABLED_REASON)
+            .bind(settings.ordered)
+            .bind(settings.signature_scheme.as_str())
+            .bind(&settings.custom_headers)
+            .bind(&settings.retry_schedule)
+            .bind(settings.rate_per_sec)
+            .bind(new_ed25519_secret_key)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
         })?;
+        if affected > 0 && !settings.ordered {
+            self.release_order_of_endpoint(id).await?;
+        }
         Ok(affected > 0)
     }
 
@@ -162,24 +207,26 @@ impl Store {
         Ok(affected > 0)
     }
 
-    /// Makes `new_secret` current and keeps the old one valid until `previous_expires_at`.
+    /// Makes `keys` current and keeps the old one valid until `previous_expires_at`.
     pub async fn rotate_signing_secret(
         &self,
         app_id: &AppId,
         id: &EndpointId,
-        new_secret: &str,
+        keys: &NewSigningKeys<'_>,
         previous_expires_at: i64,
     ) -> Result<bool, StoreError> {
         let affected = on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE endpoints SET previous_signing_secret = signing_secret, \
-                 previous_secret_expires_at = $3, signing_secret = $4 \
+                 previous_ed25519_secret_key = ed25519_secret_key, \
+                 previous_secret_expires_at = $3, signing_secret = $4, ed25519_secret_key = $5 \
                  WHERE app_id = $1 AND id = $2",
             )
             .bind(app_id)
             .bind(id)
             .bind(previous_expires_at)
-            .bind(new_secret)
+            .bind(keys.hmac_secret)
+            .bind(keys.ed25519_secret_key)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())

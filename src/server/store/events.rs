@@ -76,12 +76,35 @@ struct Snapshot {
     age: Option<i64>,
 }
 
+/// An event's deliveries: one per enabled endpoint of the application (`$2`) subscribed to
+/// its kind (`$4`), due at `$3`. Each is leased under `$5` for its endpoint's timeout and `$6`
+/// when `$5` is given, unless it is held or its endpoint paused (`ahead`, `paused`). To an
+/// ordered endpoint it carries the facial ID (`$7`) and its place after that facial ID's
+/// unfinished deliveries there, and is held if there are any.
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, \
+     next_attempt_at, created_at, status, lease_token, lease_until, order_key, order_seq) \
+     SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3, \
+     CASE WHEN e.ahead IS NOT NULL THEN 'held' \
+          WHEN $5 IS NULL OR e.paused THEN 'pending' ELSE 'delivering' END, \
+     CASE WHEN e.ahead IS NULL AND NOT e.paused THEN $5 END, \
+     CASE WHEN e.ahead IS NULL AND NOT e.paused AND $5 IS NOT NULL \
+          THEN $3 + e.timeout_secs * 1000 + $6 END, \
+     CASE WHEN e.ordered THEN $7 END, \
+     CASE WHEN e.ordered THEN COALESCE(e.ahead, 0) + 1 END \
+     FROM (SELECT e.id, e.app_id, e.timeout_secs, e.ordered, \
+             COALESCE(e.paused_until > $3, FALSE) AS paused, \
+             CASE WHEN e.ordered THEN (SELECT MAX(o.order_seq) FROM deliveries o \
+               WHERE o.endpoint_id = e.id AND o.order_key = $7 \
+               AND o.status IN ('pending', 'retrying', 'delivering', 'held')) END AS ahead \
+           FROM endpoints e WHERE e.app_id = $2 AND e.enabled \
+           AND (e.events IS NULL OR (',' || e.events || ',') LIKE ('%,' || $4 || ',%'))) e";
+
 /// The statements of one event, run on `$tx` (a transaction or a savepoint inside one):
 /// the registry change, the event, its outbox rows and the idempotent reply. Evaluates to
 /// the outcome; the caller commits only `Recorded` and rolls anything else back. A macro
 /// because it is type-checked once per backend, like `on_db!`.
 macro_rules! apply_event {
-    ($tx:expr, $event:expr, $idempotency:expr, $reply:expr, $now:expr, $event_id:expr, $lease:expr) => {
+    ($tx:expr, $event:expr, $idempotency:expr, $reply:expr, $now:expr, $event_id:expr, $lease:expr, $order_lock:expr) => {
         async {
             let snapshot: Option<Snapshot> = match &$event.change {
                 RegistryChange::Enroll { payload, gender, age } => {
@@ -165,27 +188,29 @@ macro_rules! apply_event {
             // SQLite writer's queue or for a lock, and a due time read long before its commit
             // lands behind the dispatcher's claim cursor, which stays only a second behind.
             // With `$lease` (a token and a margin), each is written leased to this process's
-            // dispatcher, for one endpoint timeout and the margin, as a claim would lease it.
+            // dispatcher, for one endpoint timeout and the margin, as a claim would lease it;
+            // unless it must wait: behind its facial ID's unfinished deliveries to an ordered
+            // endpoint (then `held`, see `ordering`), or for an endpoint a 429 paused.
+            if let Some(lock) = $order_lock {
+                sqlx::query(lock)
+                    .bind($event.app_id)
+                    .bind($event.facial_id)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
             let due = now_ms().max($now);
             let lease: Option<(&str, i64)> = $lease;
-            let deliveries = sqlx::query(
-                "INSERT INTO deliveries (id, event_id, endpoint_id, app_id, next_attempt_at, created_at, \
-                 status, lease_token, lease_until) \
-                 SELECT 'del_' || substr($1, 5) || substr(e.id, 4), $1, e.id, e.app_id, $3, $3, \
-                 CASE WHEN $5 IS NULL THEN 'pending' ELSE 'delivering' END, $5, \
-                 CASE WHEN $5 IS NULL THEN NULL ELSE $3 + e.timeout_secs * 1000 + $6 END FROM endpoints e \
-                 WHERE e.app_id = $2 AND e.enabled \
-                 AND (e.events IS NULL OR (',' || e.events || ',') LIKE ('%,' || $4 || ',%'))",
-            )
-            .bind(&$event_id)
-            .bind($event.app_id)
-            .bind(due)
-            .bind($event.event_name)
-            .bind(lease.map(|(token, _)| token))
-            .bind(lease.map_or(0, |(_, margin)| margin))
-            .execute(&mut *$tx)
-            .await?
-            .rows_affected();
+            let deliveries = sqlx::query(INSERT_DELIVERIES)
+                .bind(&$event_id)
+                .bind($event.app_id)
+                .bind(due)
+                .bind($event.event_name)
+                .bind(lease.map(|(token, _)| token))
+                .bind(lease.map_or(0, |(_, margin)| margin))
+                .bind($event.facial_id)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
 
             let recorded = RecordedEvent {
                 event_id: $event_id.clone(),
@@ -405,7 +430,7 @@ const UNLEASE: &str = "UPDATE deliveries SET status = 'pending', lease_token = N
      lease_until = NULL WHERE id = $1";
 
 macro_rules! batch_connection {
-    ($connection:ty) => {
+    ($connection:ty, $order_lock:expr) => {
         impl BatchConnection for $connection {
             fn apply<'a>(
                 &'a mut self,
@@ -436,7 +461,8 @@ macro_rules! batch_connection {
                         &job.reply,
                         job.now,
                         job.event_id,
-                        lease
+                        lease,
+                        $order_lock
                     )?;
                     let mut handed = Vec::new();
                     if let (RecordOutcome::Recorded(recorded), Some(handoff), Some(token)) =
@@ -477,5 +503,6 @@ macro_rules! batch_connection {
     };
 }
 
-batch_connection!(sqlx::SqliteConnection);
-batch_connection!(sqlx::PgConnection);
+// SQLite has one writer at a time, which orders a facial ID's deliveries on its own.
+batch_connection!(sqlx::SqliteConnection, None::<&str>);
+batch_connection!(sqlx::PgConnection, Some(super::ordering::LOCK_EVENT_PAIRS));

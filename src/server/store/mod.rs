@@ -24,6 +24,7 @@ mod login_failures;
 mod mail_outbox;
 mod notices;
 mod ops_deliveries;
+mod ordering;
 mod orgs;
 mod password_resets;
 mod queue;
@@ -44,7 +45,7 @@ pub use audit::{AuditFilter, AuditRecord, NewAuditEntry};
 pub use console_stats::{EndpointCounts, Heartbeat, HourCounts, QueueDepth};
 pub use deliveries::DeliveryListener;
 pub use delivery_log::{AttemptLogRecord, DeliveryListing, ListingFilter};
-pub use endpoints::{EndpointRecord, EndpointSettings};
+pub use endpoints::{EndpointRecord, EndpointSettings, NewSigningKeys};
 pub use events::{
     IdempotencyKey, NewEvent, RecordOutcome, RecordedEvent, RegistryChange, ReplyRenderer,
     StoredReply,
@@ -56,6 +57,7 @@ pub use login_failures::AttemptLimit;
 pub use mail_outbox::{OutgoingMail, QueuedMail};
 pub use notices::NoticeKind;
 pub use ops_deliveries::{OpsDelivery, OpsOutcome};
+pub use ordering::OrderKey;
 pub use orgs::{MemberChange, MemberRecord, MembershipRecord, OrgOverview, RolesNow};
 pub use queue::{
     AttemptOutcome, AttemptRecord, ClaimCursor, ClaimLimits, ClaimedDelivery, EndpointVerdict,

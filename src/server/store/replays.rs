@@ -8,7 +8,8 @@ use super::{new_id, on_db, Store, StoreError};
 use crate::server::clock::now_ms;
 
 /// Failed deliveries of endpoint $1 created since $2, test events aside: a console test is
-/// never sent twice. `deliveries_failed` holds exactly these rows.
+/// never sent twice. `deliveries_failed` holds exactly these rows. Those in line per facial ID
+/// (`order_key`) are replayed one at a time (`replay_in_order`), the rest in bulk.
 const REPLAYABLE: &str = "endpoint_id = $1 AND status = 'failed' AND created_at >= $2 \
      AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.id = deliveries.event_id \
      AND ev.event_name = 'test')";
@@ -31,10 +32,16 @@ impl Store {
         app_id: &AppId,
         delivery_id: &DeliveryId,
     ) -> Result<bool, StoreError> {
+        // A finished delivery in line for its facial ID goes to the back of that line; a held
+        // one keeps its place (sending it now would overtake those in front of it).
+        if self.requeue_in_order(app_id, delivery_id, None).await? {
+            return Ok(true);
+        }
         let affected = on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, \
-                 completed_at = NULL WHERE id = $1 AND app_id = $2 AND status <> 'delivering'",
+                 completed_at = NULL WHERE id = $1 AND app_id = $2 \
+                 AND status NOT IN ('delivering', 'held')",
             )
             .bind(delivery_id)
             .bind(app_id)
@@ -54,7 +61,7 @@ impl Store {
         endpoint_id: &EndpointId,
         since_ms: i64,
     ) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM deliveries WHERE {REPLAYABLE}");
+        let sql = format!("SELECT COUNT(*) FROM deliveries WHERE {}", REPLAYABLE);
         let count = on_db!(self.db(), |pool| {
             sqlx::query_scalar::<_, i64>(&sql)
                 .bind(endpoint_id)
@@ -74,9 +81,12 @@ impl Store {
         let replay_id = new_id("rpl");
         let sql = format!(
             "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, completed_at = NULL, \
-             replay_id = $4 WHERE id IN (SELECT id FROM deliveries WHERE {REPLAYABLE} LIMIT $5)"
+             replay_id = $4 WHERE id IN (SELECT id FROM deliveries WHERE {REPLAYABLE} \
+             AND order_key IS NULL LIMIT $5)"
         );
-        let mut total = 0;
+        let mut total = self
+            .replay_in_order(endpoint_id, since_ms, &replay_id)
+            .await?;
         loop {
             let affected = on_db!(self.db(), |pool| {
                 sqlx::query(&sql)
@@ -101,6 +111,45 @@ impl Store {
     }
 
     /// Where the deliveries of one replay of `app_id` are now.
+    /// Replays the failed deliveries in line per facial ID one at a time, oldest first, each
+    /// to the back of its line: they go out in event order, behind what is unfinished.
+    async fn replay_in_order(
+        &self,
+        endpoint_id: &EndpointId,
+        since_ms: i64,
+        replay_id: &str,
+    ) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT id, app_id FROM deliveries WHERE {} AND order_key IS NOT NULL \
+             ORDER BY created_at, id LIMIT $3",
+            REPLAYABLE
+        );
+        let mut total = 0;
+        loop {
+            let rows: Vec<(DeliveryId, AppId)> = on_db!(self.db(), |pool| {
+                sqlx::query_as(&sql)
+                    .bind(endpoint_id)
+                    .bind(since_ms)
+                    .bind(REPLAY_BATCH)
+                    .fetch_all(pool)
+                    .await
+            })?;
+            let mut moved = 0;
+            for (delivery_id, app_id) in &rows {
+                if self
+                    .requeue_in_order(app_id, delivery_id, Some(replay_id))
+                    .await?
+                {
+                    moved += 1;
+                }
+            }
+            total += moved;
+            if (rows.len() as i64) < REPLAY_BATCH || moved == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
     pub async fn replay_counts(
         &self,
         app_id: &AppId,

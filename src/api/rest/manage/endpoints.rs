@@ -2,10 +2,12 @@
 
 use crate::model::ids::{AppId, EndpointId};
 
+use super::controls::{controls, field, present_whole_number, HeaderBody};
 use super::views::{Endpoint, EndpointList, ReplayJob, SigningSecretReply, TestResult};
 use super::{json, once, Ids, Listing, Params, Reply, TokenMember};
 use crate::api::rest::{ApiError, ApiRequest};
 use crate::model::app::{check_timeout_secs, EndpointView, EventKind, DEFAULT_TIMEOUT_SECS};
+use crate::model::controls::DeliveryControls;
 use crate::model::AppError;
 use crate::server::apps::EndpointInput;
 use crate::server::clock::rfc3339;
@@ -38,6 +40,22 @@ pub struct NewEndpointBody {
     #[schema(minimum = 1, maximum = 30)]
     #[serde(default, deserialize_with = "whole_number")]
     timeout_secs: Option<i64>,
+    /// A facial ID's deliveries go one at a time, in event order. Default false.
+    ordered: Option<bool>,
+    /// `hmac` (default, `v1`), `ed25519` (`v1a`) or `both`.
+    signature: Option<String>,
+    /// Up to 10; each left out is removed.
+    #[schema(max_items = 10)]
+    headers: Option<Vec<HeaderBody>>,
+    /// `default` or `null` (the operator's), `quick`, `persistent`, or delays like `0s,5s,5m`
+    /// (at most 20 attempts, each delay at most 24h).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    retry_schedule: Option<Option<String>>,
+    /// Deliveries per second at most, 1 to 10000; `null` for no limit.
+    #[serde(default, deserialize_with = "present_whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    rate_per_sec: Option<Option<i64>>,
 }
 
 /// Changes to an endpoint: absent fields keep their value; `events: null` means every type.
@@ -56,10 +74,28 @@ pub struct EndpointPatchBody {
     #[schema(minimum = 1, maximum = 30)]
     #[serde(default, deserialize_with = "whole_number")]
     timeout_secs: Option<i64>,
+    /// A facial ID's deliveries go one at a time, in event order. Default false.
+    ordered: Option<bool>,
+    /// `hmac` (default, `v1`), `ed25519` (`v1a`) or `both`.
+    signature: Option<String>,
+    /// Up to 10; each left out is removed.
+    #[schema(max_items = 10)]
+    headers: Option<Vec<HeaderBody>>,
+    /// `default` or `null` (the operator's), `quick`, `persistent`, or delays like `0s,5s,5m`
+    /// (at most 20 attempts, each delay at most 24h).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    retry_schedule: Option<Option<String>>,
+    /// Deliveries per second at most, 1 to 10000; `null` for no limit.
+    #[serde(default, deserialize_with = "present_whole_number")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10000)]
+    rate_per_sec: Option<Option<i64>>,
 }
 
 /// A whole number, written `4` or `4.0` (JSON Schema's integers include both).
-fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+pub(super) fn whole_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     let value = Option::<f64>::deserialize(deserializer)?;
     match value {
         None => Ok(None),
@@ -72,7 +108,7 @@ fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(super) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
@@ -135,6 +171,7 @@ pub async fn create_endpoint(
             include_payload: body.include_payload.unwrap_or(false),
             timeout_secs: check_timeout_secs(body.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS))
                 .map_err(|err| field("timeoutSecs", err))?,
+            controls: Some(controls!(body).merged(DeliveryControls::default())?),
         };
         let (saved, _) = state.apps.add_endpoint(&member, &app_id, input).await?;
         json(StatusCode::CREATED, Endpoint::from(saved))
@@ -182,6 +219,7 @@ pub async fn update_endpoint(
         include_payload: body.include_payload.unwrap_or(now.include_payload),
         timeout_secs: check_timeout_secs(body.timeout_secs.unwrap_or(now.timeout_secs))
             .map_err(|err| field("timeoutSecs", err))?,
+        controls: Some(controls!(body).merged(now.controls)?),
     };
     let saved = state
         .apps
@@ -395,6 +433,7 @@ async fn set_enabled(
         events: now.events,
         include_payload: now.include_payload,
         timeout_secs: now.timeout_secs,
+        controls: None,
     };
     state
         .apps
@@ -418,18 +457,12 @@ fn events(names: Option<Vec<String>>) -> Result<Option<Vec<EventKind>>, ApiError
         .map(Some)
 }
 
-/// A model error named after the API's field rather than the console's.
-fn field(name: &str, err: AppError) -> ApiError {
-    match err {
-        AppError::Invalid { message, .. } => ApiError::invalid(name, message),
-        other => other.into(),
-    }
-}
-
 fn secret_reply(secrets: crate::model::app::SigningSecrets) -> SigningSecretReply {
     SigningSecretReply {
         current: secrets.current,
         previous: secrets.previous,
         previous_expires_at: secrets.previous_expires_at_ms.map(rfc3339),
+        public_key: secrets.public_key,
+        previous_public_key: secrets.previous_public_key,
     }
 }

@@ -3,6 +3,7 @@
 //! becomes a `Member`, and every handler calls the same server functions as the console.
 
 mod apps;
+mod controls;
 mod deliveries;
 mod endpoints;
 mod idempotency;

@@ -132,6 +132,17 @@ pub struct Endpoint {
     pub delivered_24h: i64,
     pub consecutive_failures: i64,
     pub last_delivery_at: Option<String>,
+    /// A facial ID's deliveries go one at a time, in event order.
+    pub ordered: bool,
+    /// `hmac`, `ed25519` or `both`.
+    pub signature: String,
+    /// `whpk_…`: verifies `v1a` signatures; `null` unless ed25519 signs.
+    pub public_key: Option<String>,
+    /// Secret values are empty.
+    pub headers: Vec<super::controls::HeaderBody>,
+    /// The endpoint's own delays; `null` is the operator's schedule.
+    pub retry_schedule: Option<String>,
+    pub rate_per_sec: Option<i64>,
 }
 
 impl From<EndpointView> for Endpoint {
@@ -152,6 +163,17 @@ impl From<EndpointView> for Endpoint {
             delivered_24h: endpoint.health.recent_delivered,
             consecutive_failures: endpoint.health.consecutive_failures,
             last_delivery_at: endpoint.health.last_delivery_at_ms.map(rfc3339),
+            ordered: endpoint.controls.ordered,
+            signature: endpoint.controls.signature_scheme.as_str().to_owned(),
+            public_key: endpoint.public_key,
+            headers: endpoint
+                .controls
+                .custom_headers
+                .into_iter()
+                .map(super::controls::header_reply)
+                .collect(),
+            retry_schedule: endpoint.controls.retry_schedule,
+            rate_per_sec: endpoint.controls.rate_per_sec,
         }
     }
 }
@@ -164,6 +186,10 @@ pub struct SigningSecretReply {
     /// The secret before the last rotation, valid until `previousExpiresAt`.
     pub previous: Option<String>,
     pub previous_expires_at: Option<String>,
+    /// `whpk_…`: verifies `v1a` (ed25519) signatures.
+    pub public_key: Option<String>,
+    /// The public key before the last rotation, valid until `previousExpiresAt`.
+    pub previous_public_key: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

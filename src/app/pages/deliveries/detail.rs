@@ -79,7 +79,17 @@ fn DetailView(
     let now_ms = detail.now_ms;
     let can_redeliver = may_redeliver
         && summary.status != DeliveryStatus::Delivering
+        && summary.status != DeliveryStatus::Held
         && summary.event_name != TEST_EVENT_NAME;
+    let waiting_behind = detail.waiting_behind.map(|head| {
+        let href = format!("/apps/{}/deliveries/{head}", public_id.get_untracked());
+        view! {
+            <p class="notice" data-testid="waiting-behind">
+                "Waiting behind " <a href=href><code>{head.to_string()}</code></a>
+                ": this endpoint receives a facial ID's webhooks one at a time, in order."
+            </p>
+        }
+    });
     let when = match (summary.completed_at_ms, summary.next_attempt_at_ms) {
         (Some(done), _) => view! { "finished " <When at_ms=done now_ms/> }.into_any(),
         (None, Some(next)) => view! { "next attempt " <When at_ms=next now_ms/> }.into_any(),
@@ -118,7 +128,13 @@ fn DetailView(
                 <div><dt>"Attempts"</dt><dd>{summary.attempts}</dd></div>
                 <div><dt>"Created"</dt><dd><When at_ms=summary.created_at_ms now_ms/></dd></div>
                 <div><dt>"State"</dt><dd>{when}</dd></div>
+                {(summary.status == DeliveryStatus::Retrying).then(|| view! {
+                    <div><dt>"Retry schedule"</dt><dd data-testid="retry-schedule">{
+                        detail.retry_schedule.clone().unwrap_or_else(|| "The server's schedule".to_owned())
+                    }</dd></div>
+                })}
             </dl>
+            {waiting_behind}
             {can_redeliver.then(|| view! {
                 <ActionForm action=redeliver attr:class="inline-actions">
                     <input type="hidden" name="public_id" value=move || public_id.get().to_string()/>

@@ -2,6 +2,7 @@
 //! deliveries, settings, signing secret, a test event, and the danger zone. Another owner's
 //! endpoint (or one of another application) is not found.
 
+use super::controls_card::DeliveryControlsCard;
 use super::endpoint_form::EndpointForm;
 use super::secrets::SigningSecretCard;
 use crate::api::apps::{get_endpoint, DeleteEndpoint};
@@ -122,6 +123,7 @@ fn EndpointDetail(
                 view! { <RoleNote role action=Action::EditEndpoints/> }.into_any()
             }}
         </section>
+        {role.allows(Action::EditEndpoints).then(|| view! { <DeliveryControlsCard endpoint=endpoint.clone()/> })}
         <SigningSecretCard endpoint_id=endpoint.id.clone() endpoint_label=label.clone() role/>
         {role.allows(Action::EditEndpoints).then(|| view! { <DangerZone endpoint_id=endpoint.id.clone() label url=endpoint.url.clone()/> })}
     }

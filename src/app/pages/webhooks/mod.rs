@@ -2,8 +2,10 @@
 //! opens the endpoint's page), and the form to add one. Each endpoint's settings, secret,
 //! test event and deletion live on its own page (`endpoint_page`).
 
+mod controls_card;
 mod endpoint_form;
 mod endpoint_page;
+mod https_only;
 mod secrets;
 mod token;
 
@@ -60,6 +62,7 @@ pub fn WebhooksTab() -> impl IntoView {
                     }}
                 </section>
                 <WebhookTokenCard app_name=app.name.clone() role=app.role/>
+                {app.role.allows(Action::EditEndpoints).then(|| view! { <https_only::HttpsOnlyCard https_only=app.https_only/> })}
                 <section class="card" aria-labelledby="add-endpoint-heading">
                     <h2 id="add-endpoint-heading">"Add an endpoint"</h2>
                     {if app.role.allows(Action::EditEndpoints) {

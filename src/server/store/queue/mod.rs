@@ -19,6 +19,7 @@ pub(super) use sql::{claimed_columns, leased_of_event_sql, leased_one_sql, Lease
 
 use super::{new_id, QueueDb, Store, StoreError};
 use crate::model::app::Plan;
+use crate::model::controls::SignatureScheme;
 use crate::server::clock::now_ms;
 
 /// A leased delivery with everything needed to send it, read when it was claimed (send time).
@@ -51,6 +52,17 @@ pub struct ClaimedDelivery {
     pub signing_secret: String,
     pub previous_signing_secret: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
+    /// The facial ID, when the endpoint delivers in order per facial ID.
+    pub order_key: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub signature_scheme: SignatureScheme,
+    pub ed25519_secret_key: Option<String>,
+    pub previous_ed25519_secret_key: Option<String>,
+    /// JSON array of `CustomHeader`s (`[]` when none).
+    pub custom_headers: String,
+    /// `None`: the operator's schedule.
+    pub retry_schedule: Option<String>,
+    pub rate_per_sec: Option<i64>,
 }
 
 /// What a dispatcher asks of one claim.
@@ -142,8 +154,14 @@ impl Store {
             return Ok(());
         }
         match self.queue_db() {
-            QueueDb::Sqlite { writer, .. } => sqlite::record(writer, outcomes).await,
-            QueueDb::Postgres(pool) => postgres::record(pool, outcomes).await,
+            QueueDb::Sqlite { writer, .. } => sqlite::record(writer, outcomes).await?,
+            QueueDb::Postgres(pool) => postgres::record(pool, outcomes).await?,
         }
+        let finished = outcome::finished_in_order(outcomes);
+        if let Err(err) = self.release_next_in_order(&finished).await {
+            // Recorded all the same: the sweep releases them shortly.
+            tracing::warn!(error = %err, "releasing the next deliveries in order failed");
+        }
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 use crate::model::ids::{DeliveryId, EndpointId};
 
 use super::super::new_id;
+use super::super::OrderKey;
 use crate::server::clock::now_ms;
 use std::borrow::Cow;
 
@@ -58,6 +59,12 @@ pub struct AttemptOutcome {
     pub duration: std::time::Duration,
     pub next: NextStep,
     pub endpoint: EndpointVerdict,
+    /// The facial ID, when the endpoint delivers in order: once this delivery is finished,
+    /// the next of its facial ID is released.
+    pub order_key: Option<String>,
+    /// The receiver asked to be left alone (a 429) until then: no replica sends it anything
+    /// before.
+    pub pause_endpoint_until: Option<i64>,
 }
 
 impl AttemptOutcome {
@@ -160,6 +167,37 @@ pub(super) fn outcome_rows(outcomes: &[AttemptOutcome]) -> Vec<OutcomeRow<'_>> {
             }
         })
         .collect()
+}
+
+/// The facial IDs whose delivery of the batch finished (delivered or failed for good) at an
+/// ordered endpoint: the next of each is released.
+pub(super) fn finished_in_order(outcomes: &[AttemptOutcome]) -> Vec<OrderKey> {
+    outcomes
+        .iter()
+        .filter(|o| matches!(o.next, NextStep::Delivered | NextStep::Failed))
+        .filter_map(|o| {
+            o.order_key.as_ref().map(|facial_id| OrderKey {
+                endpoint_id: o.endpoint_id.clone(),
+                facial_id: facial_id.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Endpoints a 429 asked to pause, each until the latest time asked, as a JSON array of
+/// `[endpoint_id, until]`.
+pub(super) fn pauses(outcomes: &[AttemptOutcome]) -> Option<String> {
+    let mut until: std::collections::BTreeMap<&str, i64> = Default::default();
+    for outcome in outcomes {
+        if let Some(at) = outcome.pause_endpoint_until {
+            let entry = until.entry(outcome.endpoint_id.as_str()).or_insert(at);
+            *entry = (*entry).max(at);
+        }
+    }
+    if until.is_empty() {
+        return None;
+    }
+    serde_json::to_string(&until.into_iter().collect::<Vec<_>>()).ok()
 }
 
 /// The endpoints an outcome of the batch found healthy, once each, as a JSON array.

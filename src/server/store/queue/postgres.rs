@@ -5,7 +5,7 @@
 
 use super::cursor::{ClaimStart, SETTLING_MS};
 use super::outcome::{
-    apply_verdict, healthy_endpoints, outcome_rows, ATTEMPT_COLUMNS, ATTEMPT_VALUES,
+    apply_verdict, healthy_endpoints, outcome_rows, pauses, ATTEMPT_COLUMNS, ATTEMPT_VALUES,
     DELIVERY_CHANGES, HELD, OUTCOME_FIELDS,
 };
 use super::sql::{claimed_columns, numbered, Lease, CLAIMED_JOINS, DUE, ENDPOINT_TIMEOUT};
@@ -32,6 +32,7 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
             "WITH walk AS ( \
                SELECT d.id, d.endpoint_id, d.next_attempt_at FROM deliveries d \
                JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
+               AND (e.paused_until IS NULL OR e.paused_until <= :now) \
                WHERE {DUE} AND d.next_attempt_at >= :probe_from \
                AND (d.next_attempt_at >= :from \
                     OR d.endpoint_id IN (SELECT jsonb_array_elements_text(:probed::jsonb))) \
@@ -53,7 +54,7 @@ static CLAIM: LazyLock<String> = LazyLock::new(|| {
                    FROM claimable c WHERE deliveries.id = c.id \
                    RETURNING deliveries.id, deliveries.lease_token, deliveries.event_id, \
                    deliveries.attempts, deliveries.endpoint_id, deliveries.app_id, \
-                   deliveries.next_attempt_at) \
+                   deliveries.next_attempt_at, deliveries.order_key) \
              SELECT {}, d.next_attempt_at AS due_at, \
                     (SELECT count(*) >= :scan AND coalesce(max(next_attempt_at) >= :from, false) \
                      FROM walk) AS full_past_cursor \
@@ -95,6 +96,7 @@ static ADVANCE: LazyLock<String> = LazyLock::new(|| {
              FROM (SELECT coalesce(( \
                SELECT d.next_attempt_at FROM deliveries d \
                JOIN endpoints e ON e.id = d.endpoint_id AND e.enabled \
+               AND (e.paused_until IS NULL OR e.paused_until <= :now) \
                WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at <= :now \
                AND d.next_attempt_at >= :from \
                AND d.endpoint_id NOT IN (SELECT jsonb_array_elements_text(:saturated::jsonb)) \
@@ -224,6 +226,15 @@ pub(super) async fn record(pool: &PgPool, outcomes: &[AttemptOutcome]) -> Result
     .await?;
     for outcome in outcomes {
         apply_verdict!(tx, outcome);
+    }
+    if let Some(pauses) = pauses(outcomes) {
+        sqlx::query(
+            "UPDATE endpoints SET paused_until = greatest(coalesce(paused_until, 0), (p.value ->> 1)::bigint) \
+             FROM jsonb_array_elements($1::jsonb) p WHERE endpoints.id = p.value ->> 0",
+        )
+        .bind(pauses)
+        .execute(&mut *tx)
+        .await?;
     }
     sqlx::query(RECORD.as_str())
         .bind(&batch) // :batch

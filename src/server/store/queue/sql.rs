@@ -10,7 +10,7 @@ pub(super) const ENDPOINT_TIMEOUT: &str =
     "(SELECT e.timeout_secs FROM endpoints e WHERE e.id = deliveries.endpoint_id)";
 
 /// Each field of `ClaimedDelivery` and the column it is read from.
-pub(super) const CLAIMED_FIELDS: [(&str, &str); 21] = [
+pub(super) const CLAIMED_FIELDS: [(&str, &str); 28] = [
     ("delivery_id", "d.id"),
     ("lease_token", LEASE_TOKEN),
     ("event_id", "d.event_id"),
@@ -33,6 +33,16 @@ pub(super) const CLAIMED_FIELDS: [(&str, &str); 21] = [
     ("signing_secret", "e.signing_secret"),
     ("previous_signing_secret", "e.previous_signing_secret"),
     ("previous_secret_expires_at", "e.previous_secret_expires_at"),
+    ("order_key", "d.order_key"),
+    ("signature_scheme", "e.signature_scheme"),
+    ("ed25519_secret_key", "e.ed25519_secret_key"),
+    (
+        "previous_ed25519_secret_key",
+        "e.previous_ed25519_secret_key",
+    ),
+    ("custom_headers", "e.custom_headers"),
+    ("retry_schedule", "e.retry_schedule"),
+    ("rate_per_sec", "e.rate_per_sec"),
 ];
 
 /// The lease token of a leased delivery.

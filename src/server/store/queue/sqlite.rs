@@ -5,8 +5,8 @@
 
 use super::cursor::SETTLING_MS;
 use super::outcome::{
-    apply_verdict, healthy_endpoints, outcome_rows, OutcomeRow, ATTEMPT_COLUMNS, ATTEMPT_VALUES,
-    DELIVERY_CHANGES, HELD, OUTCOME_FIELDS,
+    apply_verdict, healthy_endpoints, outcome_rows, pauses, OutcomeRow, ATTEMPT_COLUMNS,
+    ATTEMPT_VALUES, DELIVERY_CHANGES, HELD, OUTCOME_FIELDS,
 };
 use super::sql::{
     claimed_columns, numbered, Lease, CLAIMED_FIELDS, CLAIMED_JOINS, DUE, ENDPOINT_TIMEOUT,
@@ -25,8 +25,8 @@ use std::sync::LazyLock;
 /// triples (ids never hold spaces; JSON cost more to build, and to parse into owned strings),
 /// read from the covering index alone in creation order among equals (ids are time-ordered, so
 /// rows leased together share pages instead of being one endpoint's rows, scattered), skipping
-/// the claimer's `:saturated` endpoints and disabled endpoints (few, so listed once rather than
-/// joined per row), at most `:scan` of them: from the cursor (`:from`) on, and before it only
+/// the claimer's `:saturated` endpoints and disabled or paused endpoints (few, so listed once
+/// rather than joined per row), at most `:scan` of them: from the cursor (`:from`) on, and before it only
 /// the rows of the `:probed` endpoints, from `:probe_from` (one walk: a union of the two cost a
 /// half more). Then, for the cursor: the due time of the first row from the cursor on (or the
 /// cursor, if the rows before it filled the scan; or `:now`, if nothing did), whether the scan
@@ -43,7 +43,7 @@ static SCAN: LazyLock<String> = LazyLock::new(|| {
                  WHERE {DUE} AND d.next_attempt_at >= :probe_from \
                  AND (d.next_attempt_at >= :from OR d.endpoint_id IN (SELECT value FROM json_each(:probed))) \
                  AND d.endpoint_id NOT IN (SELECT value FROM json_each(:saturated)) \
-                 AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled) \
+                 AND d.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled OR paused_until > :now) \
                  ORDER BY d.next_attempt_at, d.id LIMIT :scan))",
             passed = passed()
         ),
@@ -310,6 +310,15 @@ pub(super) async fn record(
     .await?;
     for outcome in outcomes {
         apply_verdict!(tx, outcome);
+    }
+    if let Some(pauses) = pauses(outcomes) {
+        sqlx::query(
+            "UPDATE endpoints SET paused_until = max(coalesce(paused_until, 0), p.value ->> 1) \
+             FROM json_each($1) p WHERE endpoints.id = p.value ->> 0",
+        )
+        .bind(pauses)
+        .execute(&mut *tx)
+        .await?;
     }
     for chunk in &chunks {
         let sql = with_outcomes(chunk.len(), &UPDATE_DELIVERIES);
