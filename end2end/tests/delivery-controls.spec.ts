@@ -48,11 +48,12 @@ test('delivery settings: order, ed25519, headers (one secret), retries and rate,
   await expect(saved.getByTestId('public-key')).toHaveText(/^whpk_[A-Za-z0-9+/]{43}=$/);
   await expect(saved.getByLabel('Header 1 value')).toHaveValue('gate-eu');
   await expect(saved.getByLabel('Header 2 value')).toHaveValue('');
-  await expect(saved.getByLabel('Header 2 value')).toHaveAttribute('placeholder', /unchanged/);
+  await expect(saved.getByLabel('Header 2 value')).toHaveAttribute('placeholder', /kept/);
   await expect(page.locator('body')).not.toContainText('gw-s3cret');
   await expect(saved.getByLabel(/^Quick/)).toBeChecked();
   await expect(saved.getByLabel('Rate limit (deliveries per second)')).toHaveValue('50');
-  await page.screenshot({ path: info.outputPath('delivery-settings.png'), fullPage: true });
+  await saved.screenshot({ path: info.outputPath('delivery-settings.png') });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
 
   // A test event carries the headers and both signatures.
   await page.getByRole('button', { name: 'Send test event' }).click();
@@ -72,6 +73,46 @@ test('delivery settings: order, ed25519, headers (one secret), retries and rate,
     page.getByRole('region', { name: 'Transport security' }).getByText('1 endpoint still uses http://; change it to https:// first.'),
   ).toBeVisible();
   await expect(page.getByRole('region', { name: 'Transport security' }).getByLabel('HTTPS only')).not.toBeChecked();
-  await page.screenshot({ path: info.outputPath('transport-security.png'), fullPage: true });
+  await page.getByRole('region', { name: 'Transport security' }).screenshot({ path: info.outputPath('transport-security.png') });
   await receiver.close();
+});
+
+test('a held delivery says which one it waits behind', async ({ page, request }) => {
+  const receiver = new Receiver();
+  await receiver.listen();
+  await signUp(page, uniqueEmail('held'));
+  const { path: appPath, apiKey } = await createApp(page, `Held ${Date.now()}`);
+  const endpointPath = await addEndpoint(page, appPath, receiver.url, 'Lobby');
+  await page.getByRole('region', { name: 'Delivery' }).getByLabel('Deliver in order per facial ID').check();
+  await page.getByRole('region', { name: 'Delivery' }).getByRole('button', { name: 'Save delivery settings' }).click();
+  await expect(page).toHaveURL(new RegExp(`${endpointPath}$`));
+  await expect(page.getByRole('status').filter({ hasText: 'Delivery settings saved.' })).toBeVisible();
+  // The receiver is down: the enroll keeps failing (its next try is minutes away) and the
+  // authentication behind it waits.
+  await receiver.close();
+  const facialId = `held-${Date.now()}`;
+  for (const eventName of ['enroll', 'auth']) {
+    const sent = await request.post('/api/v1/events', {
+      headers: { Authorization: `Bearer ${apiKey}` },
+      data: { eventName, facialId, clientIp: '203.0.113.7' },
+    });
+    expect(sent.status()).toBe(202);
+  }
+  await expect(async () => {
+    await page.goto(`${appPath}/deliveries?status=retrying`);
+    await expect(page.getByTestId('deliveries').locator('tbody tr')).toHaveCount(1, { timeout: 500 });
+  }).toPass();
+  await page.goto(`${appPath}/deliveries?status=held`);
+  const held = page.getByTestId('deliveries').locator('tbody tr');
+  await expect(held).toHaveCount(1);
+  await expect(held).toContainText('Waiting in order');
+  await expect(held.getByRole('button', { name: 'Redeliver' })).toHaveCount(0);
+  await held.getByRole('link').first().click();
+  await expect(page.getByTestId('delivery-status')).toHaveText('Waiting in order');
+  const notice = page.getByTestId('waiting-behind');
+  await expect(notice).toContainText(/Waiting behind del_/);
+  await expect(page.getByRole('button', { name: 'Redeliver now' })).toHaveCount(0);
+  await notice.getByRole('link').click();
+  await expect(page.getByTestId('delivery-status')).toHaveText('Retrying');
+  await expect(page.getByTestId('retry-schedule')).toHaveText("The server's schedule");
 });

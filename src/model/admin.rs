@@ -46,6 +46,8 @@ pub struct AdminOverview {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemView {
     pub pending: i64,
+    /// Waiting behind an earlier delivery of the same facial ID (ordered endpoints).
+    pub held: i64,
     pub retrying: i64,
     pub delivering: i64,
     pub failed: i64,

@@ -49,6 +49,7 @@ impl System {
             .collect();
         Ok(SystemView {
             pending: depth.pending,
+            held: depth.held,
             retrying: depth.retrying,
             delivering: depth.delivering,
             failed: depth.failed,
@@ -84,6 +85,7 @@ fn render(view: &SystemView, metrics: &DispatchMetrics) -> String {
     let depth = Family::<StatusLabel, Gauge>::default();
     for (status, count) in [
         ("pending", view.pending),
+        ("held", view.held),
         ("retrying", view.retrying),
         ("delivering", view.delivering),
         ("failed", view.failed),
@@ -131,6 +133,7 @@ mod tests {
         let metrics = DispatchMetrics::default();
         let view = SystemView {
             pending: 3,
+            held: 4,
             retrying: 1,
             delivering: 0,
             failed: 2,
@@ -146,6 +149,7 @@ mod tests {
             "facehook_delivery_attempt_duration_seconds_bucket{le=\"+Inf\"} 0",
             "facehook_delivery_attempt_duration_seconds_count 0",
             "facehook_queue_depth{status=\"pending\"} 3",
+            "facehook_queue_depth{status=\"held\"} 4",
             "facehook_queue_depth{status=\"failed\"} 2",
             "facehook_oldest_pending_age_seconds 1.5",
             "facehook_deliveries_per_second 2.0",

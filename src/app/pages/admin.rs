@@ -110,6 +110,7 @@ fn SystemPanel() -> impl IntoView {
                     <h2 id="system-heading">"Delivery system"</h2>
                     <dl class="counts">
                         <div><dt>"Pending"</dt><dd>{system.pending}</dd></div>
+                        <div><dt>"Waiting in order"</dt><dd>{system.held}</dd></div>
                         <div><dt>"Retrying"</dt><dd>{system.retrying}</dd></div>
                         <div><dt>"Delivering"</dt><dd>{system.delivering}</dd></div>
                         <div><dt>"Failed"</dt><dd>{system.failed}</dd></div>

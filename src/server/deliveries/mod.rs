@@ -152,6 +152,12 @@ impl Deliveries {
                 "This endpoint is disabled; re-enable it on the WEBHOOKS tab first.",
             ));
         }
+        if delivery.status == crate::model::delivery::DeliveryStatus::Held {
+            return Err(AppError::invalid(
+                "delivery_id",
+                "This delivery waits behind an earlier one of the same facial ID; it goes as soon as that one is delivered or has failed.",
+            ));
+        }
         if !self.store.redeliver(app_id, &delivery.id).await? {
             return Err(AppError::invalid(
                 "delivery_id",

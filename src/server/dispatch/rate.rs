@@ -18,10 +18,19 @@ use std::time::Duration;
 /// a lease never runs out while its delivery waits (leases have `LEASE_MARGIN_MS` to spare).
 pub const LONGEST_WAIT: Duration = Duration::from_secs(5);
 
-/// Each limited endpoint's limiter, made at the rate it was made for.
+/// One endpoint's turns: its limiter at the rate it was made for, and how many attempts are
+/// waiting for a turn now.
+#[derive(Clone)]
+struct Turns {
+    per_second: u32,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Each limited endpoint's turns.
 #[derive(Default)]
 pub struct RateLimits {
-    limiters: Mutex<HashMap<EndpointId, (u32, Arc<DefaultDirectRateLimiter>)>>,
+    limiters: Mutex<HashMap<EndpointId, Turns>>,
     /// Dispatcher replicas alive, this one included (at least 1).
     replicas: AtomicU64,
     /// Endpoints a 429 paused, until when (ms), known here at once; other replicas learn of
@@ -65,18 +74,23 @@ impl RateLimits {
         self.replicas.store(replicas.max(1), Ordering::Relaxed);
     }
 
-    /// Waits for the endpoint's next turn at `rate_per_sec`; `Err` with how long the turn is
-    /// away when that is more than `LONGEST_WAIT` (nothing is taken then).
+    /// Waits for the endpoint's next turn at `rate_per_sec`; `Err` with about how long this
+    /// attempt's turn is away (behind every other attempt waiting) when that is more than
+    /// `LONGEST_WAIT`. Nothing is taken then: it is postponed that long, so a deep backlog is
+    /// handed back once rather than claimed and handed back turn after turn.
     pub async fn admit(&self, endpoint: &EndpointId, rate_per_sec: i64) -> Result<(), Duration> {
-        let limiter = self.limiter(endpoint, self.share(rate_per_sec));
+        let share = self.share(rate_per_sec);
+        let turns = self.turns(endpoint, share);
+        let waiting = Waiting::join(&turns.waiting);
         let started = tokio::time::Instant::now();
         loop {
-            match limiter.check() {
+            match turns.limiter.check() {
                 Ok(()) => return Ok(()),
                 Err(not_until) => {
                     let wait = not_until.wait_time_from(self.clock.now());
                     if started.elapsed() + wait > LONGEST_WAIT {
-                        return Err(wait);
+                        let behind = waiting.others() as f64 / f64::from(share);
+                        return Err(wait + Duration::from_secs_f64(behind));
                     }
                     tokio::time::sleep(wait).await;
                 }
@@ -84,28 +98,58 @@ impl RateLimits {
         }
     }
 
-    fn limiter(&self, endpoint: &EndpointId, per_second: u32) -> Arc<DefaultDirectRateLimiter> {
+    fn turns(&self, endpoint: &EndpointId, per_second: u32) -> Turns {
         let mut limiters = self
             .limiters
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         match limiters.get(endpoint) {
-            Some((rate, limiter)) if *rate == per_second => limiter.clone(),
+            Some(turns) if turns.per_second == per_second => turns.clone(),
             _ => {
                 let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
-                let limiter = Arc::new(DefaultDirectRateLimiter::direct(
-                    Quota::per_second(rate).allow_burst(NonZeroU32::MIN),
-                ));
-                limiters.insert(endpoint.clone(), (per_second, limiter.clone()));
-                limiter
+                let turns = Turns {
+                    per_second,
+                    limiter: Arc::new(DefaultDirectRateLimiter::direct(
+                        Quota::per_second(rate).allow_burst(NonZeroU32::MIN),
+                    )),
+                    waiting: Default::default(),
+                };
+                limiters.insert(endpoint.clone(), turns.clone());
+                turns
             }
         }
+    }
+}
+
+/// One attempt counted among those waiting for a turn, until dropped.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn join(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+
+    /// The other attempts waiting now.
+    fn others(&self) -> usize {
+        self.0.load(Ordering::Relaxed).saturating_sub(1)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_is_never_waited_for_past_a_lease_margin() {
+        assert!(LONGEST_WAIT.as_millis() < super::super::LEASE_MARGIN_MS as u128);
+    }
 
     #[test]
     fn a_pause_holds_until_it_ends() {

@@ -395,16 +395,6 @@ impl Run {
                 holding.handed_over();
                 return;
             }
-            if let Some(rate) = delivery.rate_per_sec {
-                // Its turn first, holding no place on the wire meanwhile.
-                holding.on_wire = None;
-                if let Err(wait) = worker.rates.admit(&delivery.endpoint_id, rate).await {
-                    worker.postpone(&delivery, wait).await;
-                    holding.lane.leave();
-                    holding.handed_over();
-                    return;
-                }
-            }
             let outcome = {
                 // A handed-over delivery came with its places on the wire; neither semaphore
                 // is ever closed.
@@ -412,6 +402,16 @@ impl Run {
                     Some(places) => Some(places),
                     None => OnWire::wait_for(&holding).await,
                 };
+                // Its rate's turn is waited for on the wire: the lease counts the rounds of
+                // waiting for the wire, and its margin covers the turn (`LONGEST_WAIT`).
+                if let Some(rate) = delivery.rate_per_sec {
+                    if let Err(wait) = worker.rates.admit(&delivery.endpoint_id, rate).await {
+                        worker.postpone(&delivery, wait).await;
+                        holding.lane.leave();
+                        holding.handed_over();
+                        return;
+                    }
+                }
                 worker.attempts.make(delivery).await
             };
             if let Some(until) = outcome.pause_endpoint_until {

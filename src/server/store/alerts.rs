@@ -446,7 +446,8 @@ impl Store {
                 "SELECT MIN(w.next_attempt_at) FROM (SELECT d.next_attempt_at, d.endpoint_id \
                  FROM deliveries d WHERE d.status IN ('pending', 'retrying') \
                  AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at LIMIT $2) w \
-                 WHERE w.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled)",
+                 WHERE w.endpoint_id NOT IN (SELECT id FROM endpoints WHERE NOT enabled \
+                 OR paused_until > $1)",
             )
             .bind(cutoff)
             .bind(OLDEST_DUE_SCAN)

@@ -35,6 +35,8 @@ pub struct EndpointCounts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct QueueDepth {
     pub pending: i64,
+    /// Waiting behind an earlier delivery of the same facial ID (ordered endpoints).
+    pub held: i64,
     pub retrying: i64,
     pub delivering: i64,
     pub failed: i64,
@@ -128,6 +130,8 @@ impl Store {
                AND status = 'pending') AS pending, \
              (SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'retrying') \
                AND status = 'retrying') AS retrying, \
+             (SELECT COUNT(*) FROM deliveries WHERE order_key IS NOT NULL \
+               AND status IN ('pending', 'retrying', 'delivering', 'held') AND status = 'held') AS held, \
              (SELECT COUNT(*) FROM deliveries WHERE status = 'delivering') AS delivering, \
              (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed, \
              (SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'retrying') \

@@ -172,8 +172,12 @@ impl Store {
         let recent = "SELECT d.id, d.status, d.attempts FROM events ev \
              JOIN deliveries d ON d.event_id = ev.id WHERE ev.app_id = $1 \
              ORDER BY ev.occurred_at DESC, d.id DESC LIMIT $2";
-        let waiting = "SELECT COUNT(*) FROM deliveries \
-             WHERE status IN ('pending', 'retrying') AND app_id = $1";
+        // Two counts, each matching a partial index (SQLite uses one only when named).
+        let waiting = "SELECT (SELECT COUNT(*) FROM deliveries \
+             WHERE status IN ('pending', 'retrying') AND app_id = $1) + \
+             (SELECT COUNT(*) FROM deliveries WHERE order_key IS NOT NULL \
+             AND status IN ('pending', 'retrying', 'delivering', 'held') AND status = 'held' \
+             AND app_id = $1)";
         let states = on_db!(self.db(), |pool| {
             let rows = sqlx::query_as::<_, (String, String, i64)>(recent)
                 .bind(app_id)

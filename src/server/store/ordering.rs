@@ -3,8 +3,9 @@
 //! or on the wire; the rest are `held`. When the first is delivered or has failed for good,
 //! the next is released. Claims never see held rows, so the claim path pays nothing for this.
 //!
-//! On PostgreSQL, writers of one facial ID's deliveries to one endpoint (intake, a release,
-//! a redelivery) take a transaction-scoped advisory lock on that pair first: otherwise a
+//! On PostgreSQL, writers of one facial ID's deliveries to one endpoint (intake, with the
+//! event's row, `events::INSERT_EVENT_LOCKING`; a release; a redelivery) take a
+//! transaction-scoped advisory lock on that pair first: otherwise a
 //! release could run while intake's new held row is not yet visible, and strand it. A sweep
 //! (`release_stranded`) frees any held row whose facial ID has nothing in front of it, so a
 //! missed release delays rather than loses.
@@ -30,15 +31,22 @@ pub struct OrderKey {
 
 /// Releases the first held delivery of each key in `:keys` (a JSON array of
 /// `[endpoint_id, facial_id]`) that has nothing waiting or on the wire in front of it.
+///
+/// Every read of `deliveries` repeats the partial index's terms (`order_key IS NOT NULL AND
+/// status IN {UNFINISHED}`): SQLite uses a partial index only when the query names them. The
+/// update re-checks `held`: on PostgreSQL a row released and leased since this statement's
+/// snapshot must not be set back to waiting (and sent twice).
 fn release_sql(keys_table: &str) -> String {
     format!(
-        "UPDATE deliveries SET status = 'pending', next_attempt_at = $2 WHERE id IN ( \
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = $2 WHERE status = 'held' AND id IN ( \
            SELECT (SELECT h.id FROM deliveries h WHERE h.endpoint_id = k.endpoint_id \
-                   AND h.order_key = k.order_key AND h.status = 'held' \
+                   AND h.order_key = k.order_key AND h.order_key IS NOT NULL \
+                   AND h.status IN {UNFINISHED} AND h.status = 'held' \
                    ORDER BY h.order_seq, h.id LIMIT 1) \
            FROM ({keys_table}) k \
            WHERE NOT EXISTS (SELECT 1 FROM deliveries a WHERE a.endpoint_id = k.endpoint_id \
-                             AND a.order_key = k.order_key AND a.status IN {ACTIVE}))"
+                             AND a.order_key = k.order_key AND a.order_key IS NOT NULL \
+                             AND a.status IN {UNFINISHED} AND a.status IN {ACTIVE}))"
     )
 }
 
@@ -52,12 +60,12 @@ const POSTGRES_KEYS: &str = "SELECT value ->> 0 AS endpoint_id, value ->> 1 AS o
 /// facial ID is unfinished in front of it, else held behind the last.
 const REQUEUE: &str = "UPDATE deliveries SET \
      status = CASE WHEN EXISTS (SELECT 1 FROM deliveries o WHERE o.endpoint_id = deliveries.endpoint_id \
-              AND o.order_key = deliveries.order_key AND o.id <> deliveries.id \
+              AND o.order_key = deliveries.order_key AND o.order_key IS NOT NULL AND o.id <> deliveries.id \
               AND o.status IN ('pending', 'retrying', 'delivering', 'held')) \
               THEN 'held' ELSE 'pending' END, \
      order_seq = COALESCE((SELECT MAX(o.order_seq) FROM deliveries o \
               WHERE o.endpoint_id = deliveries.endpoint_id AND o.order_key = deliveries.order_key \
-              AND o.id <> deliveries.id \
+              AND o.order_key IS NOT NULL AND o.id <> deliveries.id \
               AND o.status IN ('pending', 'retrying', 'delivering', 'held')), 0) + 1, \
      next_attempt_at = $3, completed_at = NULL, replay_id = COALESCE($4, replay_id) \
      WHERE id = $1 AND app_id = $2 AND order_key IS NOT NULL AND status IN ('delivered', 'failed')";
@@ -110,9 +118,11 @@ impl Store {
     /// release lost with its process, or an endpoint's ordering switched off). Cheap: held
     /// rows are found through their partial index.
     pub async fn release_stranded(&self) -> Result<u64, StoreError> {
-        let keys = "SELECT DISTINCT endpoint_id, order_key FROM deliveries \
-                    WHERE status = 'held' AND order_key IS NOT NULL";
-        let sql = release_sql(keys).replace("$2", "$1");
+        let keys = format!(
+            "SELECT DISTINCT endpoint_id, order_key FROM deliveries \
+             WHERE order_key IS NOT NULL AND status IN {UNFINISHED} AND status = 'held'"
+        );
+        let sql = release_sql(&keys).replace("$2", "$1");
         let released = on_queue_writer!(self.queue_db(), |pool| {
             sqlx::query(&sql)
                 .bind(now_ms())
@@ -207,7 +217,8 @@ impl Store {
     ) -> Result<Option<DeliveryId>, StoreError> {
         let sql = format!(
             "SELECT a.id FROM deliveries d JOIN deliveries a ON a.endpoint_id = d.endpoint_id \
-             AND a.order_key = d.order_key AND a.status IN {UNFINISHED} AND a.order_seq < d.order_seq \
+             AND a.order_key = d.order_key AND a.order_key IS NOT NULL AND a.status IN {UNFINISHED} \
+             AND a.order_seq < d.order_seq \
              WHERE d.id = $1 AND d.status = 'held' ORDER BY a.order_seq LIMIT 1"
         );
         let head = on_db!(self.db(), |pool| {
@@ -233,12 +244,6 @@ pub(super) async fn lock_pair(
         .await?;
     Ok(())
 }
-
-/// Takes, in one order, the advisory locks of every ordered endpoint of `$1` subscribed to
-/// this event with facial ID `$2`: what intake holds while it writes the event's deliveries.
-pub(super) const LOCK_EVENT_PAIRS: &str = "SELECT pg_advisory_xact_lock(k) FROM ( \
-     SELECT hashtextextended(e.id || ' ' || $2, 0) AS k FROM endpoints e \
-     WHERE e.app_id = $1 AND e.ordered AND e.enabled ORDER BY k) locks";
 
 fn keys_json(keys: &[OrderKey]) -> String {
     let pairs: Vec<[&str; 2]> = keys

@@ -32,16 +32,17 @@ impl Store {
         app_id: &AppId,
         delivery_id: &DeliveryId,
     ) -> Result<bool, StoreError> {
-        // A finished delivery in line for its facial ID goes to the back of that line; a held
-        // one keeps its place (sending it now would overtake those in front of it).
+        // A finished delivery in line for its facial ID goes to the back of that line. Of the
+        // unfinished ones only the first (waiting or retrying) may go now: it is first already;
+        // a held one would overtake the one in front of it.
         if self.requeue_in_order(app_id, delivery_id, None).await? {
             return Ok(true);
         }
         let affected = on_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, \
-                 completed_at = NULL WHERE id = $1 AND app_id = $2 \
-                 AND status NOT IN ('delivering', 'held')",
+                 completed_at = NULL WHERE id = $1 AND app_id = $2 AND status <> 'delivering' \
+                 AND (order_key IS NULL OR status IN ('pending', 'retrying'))",
             )
             .bind(delivery_id)
             .bind(app_id)

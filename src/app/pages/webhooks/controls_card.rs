@@ -71,7 +71,7 @@ pub fn DeliveryControlsCard(endpoint: EndpointView) -> impl IntoView {
                 <p class="hint" id=id("ordered-hint")>
                     "A facial ID's webhooks go one at a time, in event order: a later one waits until the earlier is delivered or has failed for good. Other facial IDs are never held back."
                 </p>
-                <fieldset>
+                <fieldset class="group">
                     <legend>"Signature"</legend>
                     {SignatureScheme::ALL.into_iter().map(|scheme| {
                         let radio = id(&format!("signature-{}", scheme.as_str()));
@@ -91,7 +91,7 @@ pub fn DeliveryControlsCard(endpoint: EndpointView) -> impl IntoView {
                         </p>
                     })}
                 </fieldset>
-                <fieldset aria-describedby=move || headers_error.get().map(|_| headers_described.clone())>
+                <fieldset class="group" aria-describedby=move || headers_error.get().map(|_| headers_described.clone())>
                     <legend>"Custom headers"</legend>
                     <p class="hint">{format!(
                         "Sent with every webhook, up to {MAX_CUSTOM_HEADERS}. A secret value is hidden once saved; leave it blank to keep it."
@@ -103,15 +103,15 @@ pub fn DeliveryControlsCard(endpoint: EndpointView) -> impl IntoView {
                                 None => (String::new(), String::new(), false),
                             };
                             let field = |part: &str| id(&format!("header-{index}-{part}"));
-                            let placeholder = if secret { "•••••• (unchanged)" } else { "" };
+                            let placeholder = if secret { "•••••• kept" } else { "Value" };
                             view! {
                                 <div class="header-row">
                                     <label class="visually-hidden" for=field("name")>{format!("Header {} name", index + 1)}</label>
                                     <input id=field("name") name=format!("headers[{index}][name]") value=name
-                                        placeholder="X-Api-Key" autocomplete="off"/>
+                                        placeholder="Name" autocomplete="off" spellcheck="false"/>
                                     <label class="visually-hidden" for=field("value")>{format!("Header {} value", index + 1)}</label>
                                     <input id=field("value") name=format!("headers[{index}][value]") value=value
-                                        placeholder=placeholder autocomplete="off"/>
+                                        placeholder=placeholder autocomplete="off" spellcheck="false"/>
                                     <div class="check">
                                         <input type="checkbox" id=field("secret") name=format!("headers[{index}][secret]") checked=secret/>
                                         <label for=field("secret")>"Secret"</label>
@@ -122,7 +122,7 @@ pub fn DeliveryControlsCard(endpoint: EndpointView) -> impl IntoView {
                     </div>
                     <p class="field-error" id=headers_error_id hidden=move || headers_error.get().is_none()>{move || headers_error.get()}</p>
                 </fieldset>
-                <fieldset>
+                <fieldset class="group">
                     <legend>"Retries"</legend>
                     <div class="check">
                         <input type="radio" id=id("retry-default") name="retry" value="default" checked=retry_choice == "default"/>
@@ -133,7 +133,7 @@ pub fn DeliveryControlsCard(endpoint: EndpointView) -> impl IntoView {
                         view! {
                             <div class="check">
                                 <input type="radio" id=radio.clone() name="retry" value=*name checked=retry_choice == *name/>
-                                <label for=radio>{*label} " " <span class="hint">{format!("({delays})")}</span></label>
+                                <label for=radio>{*label} " " <span class="hint retry-delays">{format!("({delays})")}</span></label>
                             </div>
                         }
                     }).collect_view()}
