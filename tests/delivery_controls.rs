@@ -12,6 +12,7 @@ use common::receiver::{Received, Receiver, Reply};
 use common::Backend;
 use facehook::server::config::DispatchConfig;
 use facehook::server::dispatch::{Dispatcher, RetrySchedule};
+use facehook::server::store::Store;
 use facehook::server::targets::{parse_allow_entry, AllowList};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -118,6 +119,63 @@ async fn a_failing_head_holds_back_only_its_facial_id(backend: Backend) {
         arrivals_of(&receiver.received(), "face-a").last(),
         Some(&a_enroll)
     );
+}
+
+/// A replay of failed deliveries to an ordered endpoint sends each facial ID's in event
+/// order, one at a time, even though they were failed side by side.
+async fn a_replay_keeps_each_facial_id_in_order(backend: Backend) {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    receiver.when_body_has("face-r", Reply::status(500));
+    let hooked = dispatching_app(backend, "0s").await;
+    let endpoint = hooked.add_endpoint(&receiver.url("/replayed"), &[]).await;
+    set_controls_ok(&hooked, &endpoint.id, &[("ordered", "on")]).await;
+    let mut sent = Vec::new();
+    for facial_id in ["face-r1", "face-r2"] {
+        let mut ids = vec![hooked.enroll(facial_id).await];
+        ids.push(auth(&hooked, facial_id).await);
+        ids.push(auth(&hooked, facial_id).await);
+        sent.push((facial_id, ids));
+    }
+    for (_, ids) in &sent {
+        for id in ids {
+            hooked.wait_for_status(id, "failed", WITHIN).await;
+        }
+    }
+    receiver.clear_rules();
+    receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(20)));
+    let before = receiver.count();
+    let (_, replayed) = hooked
+        .store
+        .replay_failed(&endpoint.id.as_str().into(), 0)
+        .await
+        .unwrap();
+    assert_eq!(replayed, 6);
+    let received = receiver.wait_for(before + 6, WITHIN).await;
+    for (facial_id, ids) in &sent {
+        assert_eq!(
+            &arrivals_of(&received[before..], facial_id),
+            ids,
+            "{facial_id}"
+        );
+    }
+}
+
+/// Retention keeps an event still in an enabled endpoint's ordered line, however old: its
+/// facial ID's deliveries wait behind a failing one, they are not history yet.
+async fn retention_keeps_an_ordered_line(backend: Backend) {
+    let hooked = unthrottled_app(backend, true).await;
+    let endpoint = hooked.add_endpoint("http://127.0.0.1:9/down", &[]).await;
+    set_controls_ok(&hooked, &endpoint.id, &[("ordered", "on")]).await;
+    let first = hooked.enroll("face-kept").await;
+    let second = auth(&hooked, "face-kept").await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let cutoff = facehook::server::clock::now_ms();
+    assert_eq!(
+        hooked.store.purge_events_before(cutoff, 10).await.unwrap(),
+        0
+    );
+    assert_eq!(hooked.deliveries(&first).await[0].status, "pending");
+    assert_eq!(hooked.deliveries(&second).await[0].status, "held");
 }
 
 /// Eight facial IDs, six events each, queued before a dispatcher starts that sends eight at a
@@ -381,6 +439,49 @@ async fn a_rate_limit_spaces_deliveries(backend: Backend) {
     }
 }
 
+/// Two dispatcher replicas on one PostgreSQL queue share an endpoint's limit of 4 a second:
+/// each takes 2 once both have counted the other (heartbeats every 5 s), so 20 deliveries
+/// take more than four seconds, and no second sees more than `2 × (2 + 1)` arrive (the
+/// documented bound: a window can catch one more per replica at its edge).
+async fn replicas_share_a_rate_limit(backend: Backend) {
+    let receiver = Receiver::start("127.0.0.1:0").await;
+    let hooked = unthrottled_app(backend, true).await;
+    let endpoint = hooked.add_endpoint(&receiver.url("/shared"), &[]).await;
+    set_controls_ok(&hooked, &endpoint.id, &[("rate", "4")]).await;
+    let config = DispatchConfig {
+        retry_schedule: RetrySchedule::parse("0s").unwrap(),
+        ..Default::default()
+    };
+    let allow = AllowList::new(vec![parse_allow_entry("127.0.0.0/8").unwrap()]);
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let store = Store::connect(&hooked.app.database.url).await.unwrap();
+        replicas.push(Dispatcher::start(store, &config, allow.clone()).unwrap());
+    }
+    // Both replicas beat at start and again 5 s later, when each counts two.
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    for n in 0..20 {
+        hooked.enroll(&format!("face-shared-{n}")).await;
+    }
+    let received = receiver.wait_for(20, Duration::from_secs(30)).await;
+    let times: Vec<Instant> = received.iter().map(|r| r.at).collect();
+    let span = times[19] - times[0];
+    assert!(
+        span >= Duration::from_millis(4_000),
+        "20 at 4/s over two replicas took {span:?}"
+    );
+    for (i, start) in times.iter().enumerate() {
+        let in_a_second = times[i..]
+            .iter()
+            .filter(|t| **t - *start < Duration::from_secs(1))
+            .count();
+        assert!(in_a_second <= 6, "{in_a_second} within a second");
+    }
+    for replica in replicas {
+        replica.shutdown().await;
+    }
+}
+
 /// A 429 with `Retry-After: 1` pauses the whole endpoint: a fresh event waits too.
 async fn a_429_pauses_the_endpoint(backend: Backend) {
     let receiver = Receiver::start("127.0.0.1:0").await;
@@ -439,8 +540,17 @@ async fn https_only_refuses_plain_http(backend: Backend) {
     assert!(message.contains("HTTPS only"), "{message}");
 }
 
+mod replicas_share_a_rate_limit {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::replicas_share_a_rate_limit(crate::common::Backend::Postgres).await
+    }
+}
+
 on_both_backends!(
     a_failing_head_holds_back_only_its_facial_id,
+    a_replay_keeps_each_facial_id_in_order,
+    retention_keeps_an_ordered_line,
     each_facial_id_arrives_in_order_under_concurrency,
     ed25519_signatures_verify_with_the_shown_public_key,
     custom_headers_arrive_and_secrets_stay_hidden,

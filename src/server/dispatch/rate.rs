@@ -1,9 +1,9 @@
 //! Rate limits per endpoint, as the owner set them: attempts start no faster than the
 //! endpoint's rate, each replica taking an equal share of it (the replicas alive are counted
-//! from their heartbeats). A share is at least one per second, so with `r` replicas an
-//! endpoint limited to `n` per second sees at most `r × ceil(n / r)` attempts start in any
-//! second, plus one (the limiter allows no burst), and more only while a replica is starting
-//! or stopping and the others have not counted it yet.
+//! from their heartbeats). A share is at least one per second and allows no burst, so with `r`
+//! replicas an endpoint limited to `n` per second sees at most `r × (ceil(n / r) + 1)` attempts
+//! start in any one-second window, and more only while a replica is starting or stopping and
+//! the others have not counted it yet.
 
 use crate::model::ids::EndpointId;
 use governor::clock::{Clock, DefaultClock};

@@ -93,13 +93,16 @@ impl Store {
 
     /// Deletes up to `batch` events that happened before `cutoff_ms`, with their deliveries
     /// and attempts; returns how many went, so the caller can repeat until none do. An event
-    /// with a delivery still to send stays: a facial ID's ordered line can outlast retention.
+    /// still in an enabled endpoint's ordered line stays: a facial ID's line behind a failing
+    /// delivery can outlast retention. (A disabled endpoint's waiting deliveries go with their
+    /// events, as they always have: nothing would ever send them.)
     pub async fn purge_events_before(&self, cutoff_ms: i64, batch: i64) -> Result<u64, StoreError> {
         let purged = on_db!(self.db(), |pool| {
             sqlx::query(
                 "DELETE FROM events WHERE id IN \
                  (SELECT id FROM events WHERE occurred_at < $1 \
-                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id \
+                  AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id \
+                    WHERE d.event_id = events.id AND e.enabled AND d.order_key IS NOT NULL \
                     AND d.status IN ('pending', 'retrying', 'delivering', 'held')) \
                   ORDER BY occurred_at LIMIT $2)",
             )
