@@ -4,7 +4,8 @@
 //! has to walk past the slow endpoint's due rows on every pass shows up here as a ratio below 1.
 //! The "ordered" rows do the same for order per facial ID: one facial ID whose first delivery
 //! keeps failing, with a thousand more held behind it, beside many healthy facial IDs.
-//! `cargo bench --features ssr --bench isolation -- sqlite` runs one backend.
+//! `cargo bench --features ssr --bench isolation -- sqlite` runs one backend, `-- ordered` the
+//! ordered rows alone.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -24,6 +25,14 @@ const SLOW_ANSWER: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() {
+    // `-- ordered` runs the ordered rows alone.
+    if !std::env::args().any(|arg| arg == "ordered") {
+        slow_endpoint_rows().await;
+    }
+    ordered_rows().await;
+}
+
+async fn slow_endpoint_rows() {
     println!(
         "isolation benchmark: a healthy endpoint drains {HEALTHY} deliveries beside a slow one \
          ({} s per answer), without and with {BACKLOG} of the slow one's deliveries due ahead",
@@ -52,6 +61,9 @@ async fn main() {
         "target: 1.00x (a slow endpoint does not delay others); the ratio compares overall rates, \
          from the dispatcher's start to the healthy endpoint's last delivery"
     );
+}
+
+async fn ordered_rows() {
     println!(
         "ordered: {HEALTHY} facial IDs to an endpoint that delivers in order per facial ID, \
          without and with one facial ID whose first delivery keeps failing and {HELD} more held \

@@ -82,31 +82,10 @@ impl Store {
         keys.dedup();
         let released = match self.queue_db() {
             QueueDb::Sqlite { writer, .. } => {
-                // One writer at a time: intake's check and this release cannot interleave.
-                sqlx::query(&release_sql(SQLITE_KEYS))
-                    .bind(keys_json(&keys))
-                    .bind(now_ms())
-                    .execute(writer)
-                    .await?
-                    .rows_affected()
+                let mut conn = writer.acquire().await?;
+                release_next_in_order(&mut conn, &keys).await?
             }
-            QueueDb::Postgres(pool) => {
-                let mut released = 0;
-                // One key per transaction: a writer holding one key's lock never waits for
-                // another's, so no two can deadlock.
-                for key in &keys {
-                    let mut tx = pool.begin().await?;
-                    lock_pair(&mut tx, &key.endpoint_id, &key.facial_id).await?;
-                    released += sqlx::query(&release_sql(POSTGRES_KEYS))
-                        .bind(keys_json(std::slice::from_ref(key)))
-                        .bind(now_ms())
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    tx.commit().await?;
-                }
-                released
-            }
+            QueueDb::Postgres(pool) => release_on_postgres(pool, &keys).await?,
         };
         if released > 0 {
             self.wake_dispatchers();
@@ -229,6 +208,69 @@ impl Store {
         })?;
         Ok(head)
     }
+}
+
+/// Releases on SQLite, on the queue's writer (in the caller's transaction, if any): one
+/// writer at a time, so intake's check and this release cannot interleave.
+pub(crate) async fn release_next_in_order(
+    conn: &mut sqlx::SqliteConnection,
+    keys: &[OrderKey],
+) -> Result<u64, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(&release_sql(SQLITE_KEYS))
+        .bind(keys_json(keys))
+        .bind(now_ms())
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Releases on PostgreSQL under each key's advisory lock. All keys in one transaction, each
+/// lock only tried (so this never waits while holding one, and cannot deadlock); the release
+/// runs in the next statement, whose snapshot sees whatever a lock's last holder committed.
+/// A key whose lock is taken (intake is writing its facial ID's deliveries) is released
+/// after, in a transaction of its own that waits for that lock. Committed without waiting for
+/// the log's flush, as outcomes are: a release lost to a crash is the sweep's.
+async fn release_on_postgres(pool: &sqlx::PgPool, keys: &[OrderKey]) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
+    let locked: Vec<(EndpointId, String)> = sqlx::query_as(&format!(
+        "SELECT endpoint_id, order_key FROM ({POSTGRES_KEYS}) k \
+         WHERE pg_try_advisory_xact_lock(hashtextextended(endpoint_id || ' ' || order_key, 0))"
+    ))
+    .bind(keys_json(keys))
+    .fetch_all(&mut *tx)
+    .await?;
+    let locked: Vec<OrderKey> = locked
+        .into_iter()
+        .map(|(endpoint_id, facial_id)| OrderKey {
+            endpoint_id,
+            facial_id,
+        })
+        .collect();
+    let mut released = sqlx::query(&release_sql(POSTGRES_KEYS))
+        .bind(keys_json(&locked))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    for key in keys.iter().filter(|key| !locked.contains(key)) {
+        let mut tx = pool.begin().await?;
+        lock_pair(&mut tx, &key.endpoint_id, &key.facial_id).await?;
+        released += sqlx::query(&release_sql(POSTGRES_KEYS))
+            .bind(keys_json(std::slice::from_ref(key)))
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+    }
+    Ok(released)
 }
 
 /// Takes the advisory lock of one endpoint and facial ID until the transaction ends.

@@ -153,14 +153,21 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        match self.queue_db() {
-            QueueDb::Sqlite { writer, .. } => sqlite::record(writer, outcomes).await?,
-            QueueDb::Postgres(pool) => postgres::record(pool, outcomes).await?,
-        }
         let finished = outcome::finished_in_order(outcomes);
-        if let Err(err) = self.release_next_in_order(&finished).await {
-            // Recorded all the same: the sweep releases them shortly.
-            tracing::warn!(error = %err, "releasing the next deliveries in order failed");
+        match self.queue_db() {
+            QueueDb::Sqlite { writer, .. } => {
+                // The release goes in the record's own transaction: one writer, one commit.
+                if sqlite::record(writer, outcomes, &finished).await? > 0 {
+                    self.wake_dispatchers();
+                }
+            }
+            QueueDb::Postgres(pool) => {
+                postgres::record(pool, outcomes).await?;
+                if let Err(err) = self.release_next_in_order(&finished).await {
+                    // Recorded all the same: the sweep releases them shortly.
+                    tracing::warn!(error = %err, "releasing the next deliveries in order failed");
+                }
+            }
         }
         Ok(())
     }

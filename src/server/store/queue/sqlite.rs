@@ -16,6 +16,8 @@ use super::{
 };
 use crate::model::ids::EndpointId;
 use crate::server::clock::now_ms;
+use crate::server::store::ordering::release_next_in_order;
+use crate::server::store::OrderKey;
 use crate::server::store::StoreError;
 use sqlx::SqlitePool;
 use std::collections::HashMap;
@@ -285,10 +287,13 @@ fn chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
 /// Records a batch: the attempts and the endpoints' verdicts first, then the deliveries'
 /// update, which clears the leases they are matched on. No statement returns rows: each row
 /// is a hand-over from the database thread.
+/// Returns how many held deliveries it released: the next in line of each facial ID in
+/// `finished` (`ordering`), in the same transaction.
 pub(super) async fn record(
     writer: &SqlitePool,
     outcomes: &[AttemptOutcome],
-) -> Result<(), StoreError> {
+    finished: &[OrderKey],
+) -> Result<u64, StoreError> {
     let rows = outcome_rows(outcomes);
     let chunks = chunks(&rows);
     let mut tx = writer.begin().await?;
@@ -326,8 +331,9 @@ pub(super) async fn record(
             .execute(&mut *tx)
             .await?;
     }
+    let released = release_next_in_order(&mut tx, finished).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(released)
 }
 
 #[cfg(test)]
