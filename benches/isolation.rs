@@ -38,24 +38,11 @@ async fn slow_endpoint_rows() {
          ({} s per answer), without and with {BACKLOG} of the slow one's deliveries due ahead",
         SLOW_ANSWER.as_secs()
     );
-    println!(
-        "{:<10} {:>9} {:>14} {:>14} {:>14} {:>8}",
-        "backend", "backlog", "first after ms", "steady/s", "overall/s", "ratio"
-    );
+    print_heading("backlog");
     for backend in support::chosen_backends() {
         let clear = healthy_drain(backend, 0).await;
         let behind = healthy_drain(backend, BACKLOG).await;
-        for (backlog, drain) in [(0, &clear), (BACKLOG, &behind)] {
-            println!(
-                "{:<10} {:>9} {:>14.1} {:>14.0} {:>14.0} {:>7.2}x",
-                support::backend_name(backend),
-                backlog,
-                drain.first_after.as_secs_f64() * 1000.0,
-                drain.steady,
-                drain.overall,
-                drain.overall / clear.overall
-            );
-        }
+        print_rows(backend, [(0, &clear), (BACKLOG, &behind)]);
     }
     println!(
         "target: 1.00x (a slow endpoint does not delay others); the ratio compares overall rates, \
@@ -69,26 +56,35 @@ async fn ordered_rows() {
          without and with one facial ID whose first delivery keeps failing and {HELD} more held \
          behind it"
     );
-    println!(
-        "{:<10} {:>9} {:>14} {:>14} {:>14} {:>8}",
-        "backend", "held", "first after ms", "steady/s", "overall/s", "ratio"
-    );
+    print_heading("held");
     for backend in support::chosen_backends() {
         let clear = ordered_drain(backend, 0).await;
         let behind = ordered_drain(backend, HELD).await;
-        for (held, drain) in [(0, &clear), (HELD, &behind)] {
-            println!(
-                "{:<10} {:>9} {:>14.1} {:>14.0} {:>14.0} {:>7.2}x",
-                support::backend_name(backend),
-                held,
-                drain.first_after.as_secs_f64() * 1000.0,
-                drain.steady,
-                drain.overall,
-                drain.overall / clear.overall
-            );
-        }
+        print_rows(backend, [(0, &clear), (HELD, &behind)]);
     }
     println!("target: 1.00x (a failing facial ID holds back only its own deliveries)");
+}
+
+fn print_heading(what_is_ahead: &str) {
+    println!(
+        "{:<10} {:>9} {:>14} {:>14} {:>14} {:>8}",
+        "backend", what_is_ahead, "first after ms", "steady/s", "overall/s", "ratio"
+    );
+}
+
+/// A backend's clear run and the run with something ahead, each against the clear one.
+fn print_rows(backend: Backend, [clear, behind]: [(usize, &Drain); 2]) {
+    for (ahead, drain) in [clear, behind] {
+        println!(
+            "{:<10} {:>9} {:>14.1} {:>14.0} {:>14.0} {:>7.2}x",
+            support::backend_name(backend),
+            ahead,
+            drain.first_after.as_secs_f64() * 1000.0,
+            drain.steady,
+            drain.overall,
+            drain.overall / clear.1.overall
+        );
+    }
 }
 
 /// Deliveries of the stuck facial ID held behind its failing first one.

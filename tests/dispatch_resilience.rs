@@ -5,7 +5,7 @@ mod common;
 
 use common::dispatch::{hooked, loopback_dispatch, unthrottled_app};
 use common::process::{
-    facehook, facehook_command, free_port, post_enroll, provision, serve, serve_with,
+    facehook, facehook_command, free_port, post_enroll, provision, provision_app, serve, serve_with,
 };
 use common::receiver::{Receiver, Reply};
 use common::{spawn_app_with, Backend, TestDatabase};
@@ -21,28 +21,7 @@ async fn a_killed_server_loses_no_accepted_event(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let receiver = Receiver::start("127.0.0.1:0").await;
     receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(20)));
-    facehook(&["migrate"], &database.url, "");
-    facehook(
-        &["create-account", "--email", "ops@example.com"],
-        &database.url,
-        "a long operator password\n",
-    );
-    let created = facehook(
-        &[
-            "apps",
-            "create",
-            "--owner",
-            "ops@example.com",
-            "--name",
-            "Crash",
-        ],
-        &database.url,
-        "",
-    );
-    let (public_id, key) = (
-        created["publicId"].as_str().unwrap().to_owned(),
-        created["apiKey"].as_str().unwrap().to_owned(),
-    );
+    let (public_id, key) = provision_app(&database.url);
     facehook(
         &[
             "endpoints",

@@ -5,7 +5,7 @@
 mod common;
 
 use common::dispatch::unthrottled_app;
-use common::process::{facehook, free_port, post_event, serve};
+use common::process::{facehook, free_port, post_event, provision_app, serve};
 use common::receiver::{Received, Receiver, Reply};
 use common::{Backend, TestDatabase};
 use facehook::server::config::DispatchConfig;
@@ -100,28 +100,7 @@ async fn order_survives_a_killed_server(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let receiver = Receiver::start("127.0.0.1:0").await;
     receiver.otherwise(Reply::status(200).delayed(Duration::from_millis(20)));
-    facehook(&["migrate"], &database.url, "");
-    facehook(
-        &["create-account", "--email", "ops@example.com"],
-        &database.url,
-        "a long operator password\n",
-    );
-    let created = facehook(
-        &[
-            "apps",
-            "create",
-            "--owner",
-            "ops@example.com",
-            "--name",
-            "Ordered",
-        ],
-        &database.url,
-        "",
-    );
-    let (public_id, key) = (
-        created["publicId"].as_str().unwrap().to_owned(),
-        created["apiKey"].as_str().unwrap().to_owned(),
-    );
+    let (public_id, key) = provision_app(&database.url);
     let added = facehook(
         &[
             "endpoints",

@@ -37,6 +37,25 @@ pub fn facehook(args: &[&str], database_url: &str, stdin: &str) -> Value {
 
 /// An operator, an application and one endpoint at `url`, made with the CLI; returns the API key.
 pub fn provision(database_url: &str, url: &str, timeout_secs: &str) -> String {
+    let (public_id, key) = provision_app(database_url);
+    facehook(
+        &[
+            "endpoints",
+            "add",
+            &public_id,
+            url,
+            "--timeout-secs",
+            timeout_secs,
+        ],
+        database_url,
+        "",
+    );
+    key
+}
+
+/// Migrates, creates the operator and an application through the command line; returns the
+/// application's public ID and API key.
+pub fn provision_app(database_url: &str) -> (String, String) {
     facehook(&["migrate"], database_url, "");
     facehook(
         &["create-account", "--email", "ops@example.com"],
@@ -55,20 +74,10 @@ pub fn provision(database_url: &str, url: &str, timeout_secs: &str) -> String {
         database_url,
         "",
     );
-    let public_id = created["publicId"].as_str().unwrap();
-    facehook(
-        &[
-            "endpoints",
-            "add",
-            public_id,
-            url,
-            "--timeout-secs",
-            timeout_secs,
-        ],
-        database_url,
-        "",
-    );
-    created["apiKey"].as_str().unwrap().to_owned()
+    (
+        created["publicId"].as_str().unwrap().to_owned(),
+        created["apiKey"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// Enrolls `facial_id`; the event id if the server accepted it.
