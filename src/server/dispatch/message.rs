@@ -162,7 +162,7 @@ pub fn signing_keys(delivery: &ClaimedDelivery, now_ms: i64) -> Vec<AnyKey> {
                 .as_deref()
                 .into_iter()
                 .chain(previous)
-                .filter_map(|secret| Ed25519Key::from_secret(secret).ok())
+                .filter_map(|secret| Ed25519Key::cached(secret).ok())
                 .map(AnyKey::Ed25519),
         );
     }

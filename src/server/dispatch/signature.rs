@@ -7,6 +7,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("the signing secret is not `whsec_` followed by base64")]
@@ -54,6 +56,26 @@ impl Ed25519Key {
             .map_err(|_| MalformedSecret)
     }
 
+    /// The key of `secret`, decoded once and kept: decoding derives the public key, a scalar
+    /// multiplication as costly as signing, which each attempt would otherwise repeat. At most
+    /// `KEPT_KEYS` are kept (the map starts over past that); a rotated-out key is never
+    /// asked for again, so keeping it costs only memory.
+    pub fn cached(secret: &str) -> Result<Arc<Self>, MalformedSecret> {
+        static KEPT: LazyLock<Mutex<HashMap<String, Arc<Ed25519Key>>>> =
+            LazyLock::new(Default::default);
+        const KEPT_KEYS: usize = 4096;
+        let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(key) = kept.get(secret) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(Self::from_secret(secret)?);
+        if kept.len() >= KEPT_KEYS {
+            kept.clear();
+        }
+        kept.insert(secret.to_owned(), key.clone());
+        Ok(key)
+    }
+
     /// `whpk_` and the base64 of the 32-byte public key.
     pub fn public_key(&self) -> String {
         use ring::signature::KeyPair;
@@ -82,7 +104,7 @@ pub fn new_ed25519_secret() -> String {
 /// Every key a delivery is signed with, of either kind.
 pub enum AnyKey {
     Hmac(SigningKey),
-    Ed25519(Ed25519Key),
+    Ed25519(Arc<Ed25519Key>),
 }
 
 impl AnyKey {
@@ -155,6 +177,17 @@ mod tests {
             "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
         );
         assert!(key.sign("msg_1", 1, b"{}").starts_with("v1a,"));
+    }
+
+    #[test]
+    fn an_ed25519_key_is_decoded_once() {
+        let secret = new_ed25519_secret();
+        let (a, b) = (
+            Ed25519Key::cached(&secret).unwrap(),
+            Ed25519Key::cached(&secret).unwrap(),
+        );
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(Ed25519Key::cached("whsk_short").is_err());
     }
 
     #[test]
